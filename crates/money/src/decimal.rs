@@ -100,7 +100,11 @@ mod tests {
             ("92233720368547758.07", i64::MAX),
         ];
         for (text, minor) in cases {
-            assert_eq!(parse_minor(text, CNY, Sign::NonNegative), Ok(minor), "{text}");
+            assert_eq!(
+                parse_minor(text, CNY, Sign::NonNegative),
+                Ok(minor),
+                "{text}"
+            );
         }
         assert_eq!(parse_minor("-12.5", CNY, Sign::Any), Ok(-1250));
         assert_eq!(parse_minor("1500", Currency::JPY, Sign::Any), Ok(1500));

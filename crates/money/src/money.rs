@@ -75,7 +75,9 @@ mod tests {
         assert_eq!(cny(100).checked_sub(cny(105)), Ok(cny(-5)));
         assert_eq!(cny(i64::MAX).checked_add(cny(1)), Err(MoneyError::Overflow));
         assert_eq!(cny(i64::MIN).checked_sub(cny(1)), Err(MoneyError::Overflow));
-        let err = cny(1).checked_add(Money::new(1, Currency::USD)).unwrap_err();
+        let err = cny(1)
+            .checked_add(Money::new(1, Currency::USD))
+            .unwrap_err();
         assert_eq!(err.code(), "currency_mismatch");
         assert_eq!(cny(100530).to_string(), "1005.30 CNY");
     }

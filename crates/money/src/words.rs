@@ -167,7 +167,10 @@ mod tests {
         ("200200200", "贰亿零贰拾万零贰佰元整"),
         ("1000000000", "壹拾亿元整"),
         ("1200000300", "壹拾贰亿零叁佰元整"),
-        ("1234567890.12", "壹拾贰亿叁仟肆佰伍拾陆万柒仟捌佰玖拾元壹角贰分"),
+        (
+            "1234567890.12",
+            "壹拾贰亿叁仟肆佰伍拾陆万柒仟捌佰玖拾元壹角贰分",
+        ),
         // Beyond 亿: 万亿 and 亿亿.
         ("1000000000000", "壹万亿元整"),
         ("1000000000005", "壹万亿零伍元整"),
@@ -192,11 +195,17 @@ mod tests {
 
     #[test]
     fn never_writes_doubled_or_trailing_zeros() {
-        for fen in (1..2_000_000i64).step_by(7).chain((0..40).map(|p| 1i64 << p)) {
+        for fen in (1..2_000_000i64)
+            .step_by(7)
+            .chain((0..40).map(|p| 1i64 << p))
+        {
             let words = cny_capital(fen);
             assert!(!words.contains("零零"), "{fen}: {words}");
             assert!(!words.contains("零元"), "{fen}: {words}");
-            assert!(!words.contains("零万") && !words.contains("零亿"), "{fen}: {words}");
+            assert!(
+                !words.contains("零万") && !words.contains("零亿"),
+                "{fen}: {words}"
+            );
             assert!(!words.starts_with('零'), "{fen}: {words}");
         }
     }

@@ -1,0 +1,234 @@
+//! Applying a batch: idempotency, linked chains, and dispatch to the per-operation rules.
+//!
+//! Flow of one command: look its client id up; a hit with the same fingerprint returns the
+//! stored outcome (a retry), a hit with another fingerprint is `id_conflict`; a miss runs the
+//! operation's rules and stores a record with the result, accepted or rejected. A rejected
+//! command changes nothing but its record.
+
+mod accounts;
+mod draft;
+mod holds;
+mod transfers;
+mod undo;
+
+pub(crate) use draft::Draft;
+pub(crate) use undo::UndoLog;
+
+use crate::command::{Command, Op};
+use crate::{ErrorCode, JournalEntry, Ledger, Outcome, RecordId};
+
+/// Most commands one batch may carry; the engine's batches are at most this large.
+pub const BATCH_COMMANDS_MAX: usize = 8190;
+
+/// Reusable output buffers of `Ledger::apply_batch`: one outcome per command, and the journal
+/// entries the batch produced in sequence order. Cleared on every call, capacity kept.
+#[derive(Default)]
+pub struct BatchOutput {
+    pub outcomes: Vec<Outcome>,
+    pub journal: Vec<JournalEntry>,
+}
+
+/// Time and position of the command being applied.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx {
+    pub timestamp: u64,
+    pub record: RecordId,
+}
+
+impl Ledger {
+    /// Applies `commands` in order at engine time `timestamp` (ns since the Unix epoch); the
+    /// i-th command is stamped `timestamp + i`. Never reads a clock, never fails as a whole:
+    /// every command gets an outcome.
+    pub fn apply_batch(&mut self, timestamp: u64, commands: &[Command], out: &mut BatchOutput) {
+        assert!(commands.len() <= BATCH_COMMANDS_MAX);
+        assert!(
+            timestamp > self.last_timestamp,
+            "batch timestamps must increase: {timestamp} after {}",
+            self.last_timestamp
+        );
+        out.outcomes.clear();
+        out.journal.clear();
+        self.index.reserve(commands.len());
+        self.expire_holds(timestamp, &mut out.journal);
+
+        let mut start = 0;
+        while start < commands.len() {
+            let chain = chain_length(&commands[start..]);
+            let chain_timestamp = timestamp + start as u64;
+            match chain {
+                ChainLength::Single => {
+                    let outcome = self.decide(chain_timestamp, &commands[start], &mut out.journal);
+                    out.outcomes.push(outcome);
+                    start += 1;
+                }
+                ChainLength::Linked(len) => {
+                    self.apply_chain(chain_timestamp, &commands[start..start + len], out);
+                    start += len;
+                }
+                ChainLength::Open(len) => {
+                    out.outcomes.extend((0..len).map(|_| Outcome {
+                        result: Err(ErrorCode::LinkedChainOpen),
+                        record: None,
+                        replayed: false,
+                    }));
+                    start += len;
+                }
+            }
+        }
+        self.last_timestamp = timestamp + commands.len().saturating_sub(1) as u64;
+        debug_assert_eq!(out.outcomes.len(), commands.len());
+        debug_assert!(self.undo.is_idle());
+    }
+
+    /// One command outside any chain failure handling: retry, conflict, or run and record.
+    fn decide(
+        &mut self,
+        timestamp: u64,
+        command: &Command,
+        journal: &mut Vec<JournalEntry>,
+    ) -> Outcome {
+        if let Some(existing) = self.find_record(&command.id) {
+            return self.replay(existing, command);
+        }
+        let ctx = Ctx {
+            timestamp,
+            record: RecordId(self.records.len()),
+        };
+        let mut draft = self.draft_for(command);
+        let result = self.execute(ctx, command, &mut draft, journal);
+        let record = self.store_record(ctx.timestamp, command, &draft, result);
+        debug_assert_eq!(record, ctx.record);
+        Outcome {
+            result,
+            record: Some(record),
+            replayed: false,
+        }
+    }
+
+    fn replay(&self, existing: RecordId, command: &Command) -> Outcome {
+        let record = self.record(existing).expect("found records exist");
+        if record.fingerprint == command.fingerprint {
+            Outcome {
+                result: record.result,
+                record: Some(existing),
+                replayed: true,
+            }
+        } else {
+            Outcome {
+                result: Err(ErrorCode::IdConflict),
+                record: None,
+                replayed: false,
+            }
+        }
+    }
+
+    fn execute(
+        &mut self,
+        ctx: Ctx,
+        command: &Command,
+        draft: &mut Draft,
+        journal: &mut Vec<JournalEntry>,
+    ) -> Result<(), ErrorCode> {
+        match &command.op {
+            Op::Transfer(transfer) => self.transfer(ctx, transfer, draft, journal),
+            Op::OpenAccount(open) => self.open_account(ctx, open, draft),
+            Op::CloseAccount { .. } => self.close_account(draft),
+            Op::SetAccountFrozen { frozen, .. } => self.set_account_frozen(*frozen, draft),
+            Op::Freeze(freeze) => self.freeze(ctx, freeze, draft, journal),
+            Op::Unfreeze(unfreeze) => self.unfreeze(ctx, unfreeze, draft, journal),
+            Op::Capture(capture) => self.capture(ctx, capture, draft, journal),
+            Op::DayEnd { date } => self.day_end(*date),
+        }
+    }
+
+    /// A linked chain: all members succeed, or every effect is undone and each member is
+    /// recorded as failed — the failing one with its own reason, the rest `linked_batch_failed`.
+    fn apply_chain(&mut self, timestamp: u64, chain: &[Command], out: &mut BatchOutput) {
+        let first_outcome = out.outcomes.len();
+        self.undo.begin(out.journal.len(), self.next_entry_seq);
+        let mut failure = None;
+        for (k, command) in chain.iter().enumerate() {
+            let outcome = if matches!(command.op, Op::DayEnd { .. }) {
+                Outcome {
+                    result: Err(ErrorCode::NotLinkable),
+                    record: None,
+                    replayed: false,
+                }
+            } else {
+                self.decide(timestamp + k as u64, command, &mut out.journal)
+            };
+            out.outcomes.push(outcome);
+            if outcome.result.is_err() {
+                failure = Some((k, outcome));
+                break;
+            }
+        }
+        let Some((failed_index, failed_outcome)) = failure else {
+            self.undo.finish();
+            return;
+        };
+        self.rollback_chain(&mut out.journal);
+        out.outcomes.truncate(first_outcome);
+        for (k, command) in chain.iter().enumerate() {
+            let member_timestamp = timestamp + k as u64;
+            let outcome = if k == failed_index {
+                self.record_chain_failure(member_timestamp, command, failed_outcome)
+            } else {
+                self.record_chain_bystander(member_timestamp, command)
+            };
+            out.outcomes.push(outcome);
+        }
+    }
+
+    /// After rollback, stores the failing member's own rejection (unless it was a retry or a
+    /// conflict, which store nothing).
+    fn record_chain_failure(
+        &mut self,
+        timestamp: u64,
+        command: &Command,
+        failed: Outcome,
+    ) -> Outcome {
+        if failed.replayed || failed.record.is_none() {
+            return failed;
+        }
+        let draft = self.draft_for(command);
+        let record = self.store_record(timestamp, command, &draft, failed.result);
+        Outcome {
+            record: Some(record),
+            ..failed
+        }
+    }
+
+    /// After rollback, records a member that did not fail itself as `linked_batch_failed`.
+    fn record_chain_bystander(&mut self, timestamp: u64, command: &Command) -> Outcome {
+        if let Some(existing) = self.find_record(&command.id) {
+            return self.replay(existing, command);
+        }
+        let draft = self.draft_for(command);
+        let result = Err(ErrorCode::LinkedBatchFailed);
+        let record = self.store_record(timestamp, command, &draft, result);
+        Outcome {
+            result,
+            record: Some(record),
+            replayed: false,
+        }
+    }
+}
+
+enum ChainLength {
+    Single,
+    /// A closed chain of this many commands.
+    Linked(usize),
+    /// The batch ended while the chain was still open.
+    Open(usize),
+}
+
+fn chain_length(commands: &[Command]) -> ChainLength {
+    if !commands[0].linked {
+        return ChainLength::Single;
+    }
+    match commands.iter().position(|c| !c.linked) {
+        Some(last) => ChainLength::Linked(last + 1),
+        None => ChainLength::Open(commands.len()),
+    }
+}

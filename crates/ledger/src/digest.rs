@@ -1,0 +1,101 @@
+//! Whole-state digest (replay must reproduce it bit for bit) and the invariant check that
+//! tests run after every step.
+
+use std::collections::BTreeMap;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::{AccountStatus, Currency, HoldStatus, Ledger};
+
+/// A broken ledger invariant; finding one is always a bug.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvariantViolation {
+    #[error("balances of {0} sum to {1}, not zero")]
+    CurrencyNotBalanced(Currency, i128),
+    #[error("account {0}: frozen {1} is not the sum of its active holds {2}")]
+    FrozenMismatch(String, i64, i128),
+    #[error("account {0}: available balance is negative but the account may not go negative")]
+    Overdrawn(String),
+    #[error("account {0}: closed with a non-zero balance or frozen amount")]
+    ClosedNotEmpty(String),
+    #[error("the idempotency index has {0} entries for {1} records")]
+    IndexSize(usize, u64),
+}
+
+impl Ledger {
+    /// A 128-bit digest of the whole state (accounts, holds, records, counters). Two ledgers
+    /// that applied the same batches have the same digest.
+    pub fn digest(&self) -> u128 {
+        let mut h = Xxh3::new();
+        h.update(&self.hasher.key());
+        h.update(&self.next_entry_seq.to_le_bytes());
+        h.update(&self.last_timestamp.to_le_bytes());
+        h.update(&self.accounting_date.to_julian_day().to_le_bytes());
+        for (account, info) in self.accounts.iter().zip(&self.infos) {
+            h.update(&account.balance.to_le_bytes());
+            h.update(&account.frozen.to_le_bytes());
+            h.update(&account.currency.to_bytes());
+            h.update(&[
+                account.kind as u8,
+                account.status as u8,
+                account.allow_negative as u8,
+            ]);
+            h.update(info.number.as_str().as_bytes());
+            h.update(&info.opened_at.to_le_bytes());
+            h.update(info.opened_by.as_str().as_bytes());
+            h.update(info.reference.as_bytes());
+            h.update(&info.opened_record.0.to_le_bytes());
+        }
+        for hold in self.holds.iter() {
+            h.update(format!("{hold:?}").as_bytes());
+        }
+        for record in self.records.iter() {
+            h.update(format!("{record:?}").as_bytes());
+            h.update(self.record_client_id(record).as_bytes());
+            h.update(self.record_reference(record).as_bytes());
+        }
+        for (at, id) in &self.expiries {
+            h.update(&at.to_le_bytes());
+            h.update(&id.0.to_le_bytes());
+        }
+        h.digest128()
+    }
+
+    /// Checks every invariant of the state; O(accounts + holds). Used by tests after each
+    /// operation and by the engine after recovery.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
+        let mut held = vec![0i128; self.accounts.len()];
+        for hold in self.holds.iter().filter(|h| h.status == HoldStatus::Active) {
+            held[hold.account.index()] += i128::from(hold.remaining);
+        }
+        for (i, account) in self.accounts.iter().enumerate() {
+            let number = || self.infos[i].number.to_string();
+            *sums.entry(account.currency).or_default() += i128::from(account.balance);
+            if i128::from(account.frozen) != held[i] {
+                return Err(InvariantViolation::FrozenMismatch(
+                    number(),
+                    account.frozen,
+                    held[i],
+                ));
+            }
+            if !account.allow_negative && account.available() < 0 {
+                return Err(InvariantViolation::Overdrawn(number()));
+            }
+            let empty = account.balance == 0 && account.frozen == 0;
+            if account.status == AccountStatus::Closed && !empty {
+                return Err(InvariantViolation::ClosedNotEmpty(number()));
+            }
+        }
+        if let Some((currency, sum)) = sums.into_iter().find(|(_, sum)| *sum != 0) {
+            return Err(InvariantViolation::CurrencyNotBalanced(currency, sum));
+        }
+        if self.index.len() as u64 != self.records.len() {
+            return Err(InvariantViolation::IndexSize(
+                self.index.len(),
+                self.records.len(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! `ChunkedVec`: an append-only vector in fixed-size chunks; indices are stable and pushing
+//! never moves existing elements.
+
+const CHUNK_BITS: u32 = 16;
+const CHUNK_LEN: usize = 1 << CHUNK_BITS;
+
+#[derive(Clone, Debug)]
+pub struct ChunkedVec<T> {
+    chunks: Vec<Vec<T>>,
+    len: u64,
+}
+
+impl<T> Default for ChunkedVec<T> {
+    fn default() -> Self {
+        ChunkedVec {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> ChunkedVec<T> {
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn push(&mut self, value: T) -> u64 {
+        let index = self.len;
+        if self.chunks.last().is_none_or(|c| c.len() == CHUNK_LEN) {
+            self.chunks.push(Vec::with_capacity(CHUNK_LEN));
+        }
+        let chunk = self
+            .chunks
+            .last_mut()
+            .expect("a chunk with room was just ensured");
+        debug_assert!(chunk.len() < chunk.capacity());
+        chunk.push(value);
+        self.len += 1;
+        index
+    }
+
+    /// Removes the last element (used only to undo a failed linked batch).
+    pub fn pop(&mut self) -> Option<T> {
+        let chunk = self.chunks.last_mut()?;
+        let value = chunk.pop().expect("chunks are never left empty");
+        if chunk.is_empty() {
+            self.chunks.pop();
+        }
+        self.len -= 1;
+        Some(value)
+    }
+
+    pub fn get(&self, index: u64) -> Option<&T> {
+        if index >= self.len {
+            return None;
+        }
+        let (chunk, offset) = split(index);
+        Some(&self.chunks[chunk][offset])
+    }
+
+    pub fn get_mut(&mut self, index: u64) -> Option<&mut T> {
+        if index >= self.len {
+            return None;
+        }
+        let (chunk, offset) = split(index);
+        Some(&mut self.chunks[chunk][offset])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+}
+
+fn split(index: u64) -> (usize, usize) {
+    (
+        (index >> CHUNK_BITS) as usize,
+        (index & (CHUNK_LEN as u64 - 1)) as usize,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_get_pop_across_chunks() {
+        let mut v = ChunkedVec::default();
+        let n = CHUNK_LEN as u64 * 2 + 5;
+        for i in 0..n {
+            assert_eq!(v.push(i * 3), i);
+        }
+        assert_eq!(v.len(), n);
+        assert_eq!(v.get(CHUNK_LEN as u64), Some(&(CHUNK_LEN as u64 * 3)));
+        assert_eq!(v.get(n), None);
+        *v.get_mut(7).unwrap() = 1;
+        assert_eq!(v.get(7), Some(&1));
+        for i in (CHUNK_LEN as u64 * 2 - 3..n).rev() {
+            assert_eq!(v.pop(), Some(i * 3));
+        }
+        assert_eq!(v.len(), CHUNK_LEN as u64 * 2 - 3);
+        assert_eq!(v.iter().count() as u64, v.len());
+        assert_eq!(v.push(9), CHUNK_LEN as u64 * 2 - 3);
+    }
+}
