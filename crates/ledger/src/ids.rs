@@ -22,13 +22,18 @@ pub struct ClientId {
 }
 
 impl ClientId {
-    /// The keyed 64-bit hash used by the idempotency index; never 0 (0 marks an empty slot).
+    /// The keyed 64-bit hash used by the idempotency index; never 0 or u64::MAX.
     pub fn hash(&self) -> u64 {
         self.hash
     }
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The id zero-padded to its fixed capacity, and its length.
+    pub fn padded(&self) -> (&[u8; CLIENT_ID_BYTES_MAX], usize) {
+        (&self.bytes, usize::from(self.len))
     }
 
     pub fn as_str(&self) -> &str {
@@ -89,7 +94,8 @@ impl IdHasher {
     pub fn hash_id_bytes(&self, bytes: &[u8]) -> u64 {
         let mut hasher = SipHasher13::new_with_key(&self.key);
         hasher.write(bytes);
-        hasher.finish().max(1)
+        // 0 and u64::MAX mark empty and removed slots of the index.
+        hasher.finish().clamp(1, u64::MAX - 1)
     }
 
     pub fn content_hasher(&self) -> ContentHasher {

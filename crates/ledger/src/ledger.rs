@@ -107,6 +107,7 @@ impl Ledger {
     }
 
     /// The record of the command that used `id`, if any.
+    #[inline]
     pub fn find_record(&self, id: &ClientId) -> Option<RecordId> {
         self.index
             .find(id.hash(), |r| {

@@ -37,8 +37,12 @@ fn a_to_b_b_to_c_c_to_a_from_concurrent_clients_completes_and_balances() {
                 for i in 0..TRANSFERS_PER_CLIENT {
                     let id = hasher.client_id(&format!("c{client}-{i}")).unwrap();
                     let op = Harness::transfer_op(debit, credit, 1, TransferKind::Transfer);
-                    requests.send((Command::new(id, op, &hasher), reply.clone())).unwrap();
-                    let outcome = answers.recv_timeout(Duration::from_secs(30)).expect("writer answers");
+                    requests
+                        .send((Command::new(id, op, &hasher), reply.clone()))
+                        .unwrap();
+                    let outcome = answers
+                        .recv_timeout(Duration::from_secs(30))
+                        .expect("writer answers");
                     accepted += usize::from(outcome.result.is_ok());
                 }
                 accepted
@@ -69,6 +73,9 @@ fn a_to_b_b_to_c_c_to_a_from_concurrent_clients_completes_and_balances() {
     let total = h.balance("A") + h.balance("B") + h.balance("C");
     assert_eq!(total, 300, "money only moved around the cycle");
     assert!(h.balance("A") >= 0 && h.balance("B") >= 0 && h.balance("C") >= 0);
-    assert_eq!(h.ledger.record_count() as usize, 4 + 3 + 6 * TRANSFERS_PER_CLIENT);
+    assert_eq!(
+        h.ledger.record_count() as usize,
+        4 + 3 + 6 * TRANSFERS_PER_CLIENT
+    );
     assert!(accepted > 0);
 }

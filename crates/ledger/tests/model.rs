@@ -21,14 +21,44 @@ const IDS: usize = 600;
 
 #[derive(Clone, Debug, PartialEq)]
 enum MOp {
-    Open { no: String, kind: AccountType, currency: Currency, allow_negative: Option<bool> },
-    Close { no: String },
-    SetFrozen { no: String, frozen: bool },
-    Transfer { debit: String, credit: String, amount: u64, currency: Currency, kind: TransferKind },
-    Freeze { no: String, amount: u64, currency: Option<Currency>, expires_at: Option<u64> },
-    Unfreeze { hold: String, amount: Option<u64> },
-    Capture { hold: String, credit: String, amount: Option<u64> },
-    DayEnd { date: Date },
+    Open {
+        no: String,
+        kind: AccountType,
+        currency: Currency,
+        allow_negative: Option<bool>,
+    },
+    Close {
+        no: String,
+    },
+    SetFrozen {
+        no: String,
+        frozen: bool,
+    },
+    Transfer {
+        debit: String,
+        credit: String,
+        amount: u64,
+        currency: Currency,
+        kind: TransferKind,
+    },
+    Freeze {
+        no: String,
+        amount: u64,
+        currency: Option<Currency>,
+        expires_at: Option<u64>,
+    },
+    Unfreeze {
+        hold: String,
+        amount: Option<u64>,
+    },
+    Capture {
+        hold: String,
+        credit: String,
+        amount: Option<u64>,
+    },
+    DayEnd {
+        date: Date,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -42,7 +72,10 @@ struct MCmd {
 #[derive(Clone, Debug)]
 enum Gen {
     Op(MCmd),
-    DayEnd { id: String, delta: i64 },
+    DayEnd {
+        id: String,
+        delta: i64,
+    },
     /// Repeat the n-th earlier command (mod count) exactly: a client retry.
     Retry(usize),
 }
@@ -110,7 +143,11 @@ fn command(horizon: u64, linked: bool) -> impl Strategy<Value = MCmd> {
     let id = (0..IDS).prop_map(|i| format!("id{i}"));
     (id, hold_id(), op(horizon)).prop_map(move |(id, hold, op)| {
         // Freezes use the small hold-id pool so releases and captures find them.
-        let id = if matches!(op, MOp::Freeze { .. }) { hold } else { id };
+        let id = if matches!(op, MOp::Freeze { .. }) {
+            hold
+        } else {
+            id
+        };
         MCmd { id, linked, op }
     })
 }
@@ -221,7 +258,11 @@ impl Model {
             if end == cmds.len() {
                 // Open chain: nothing recorded.
                 for _ in i..end {
-                    outcomes.push(MOutcome { result: Err(ErrorCode::LinkedChainOpen), replayed: false, recorded: false });
+                    outcomes.push(MOutcome {
+                        result: Err(ErrorCode::LinkedChainOpen),
+                        replayed: false,
+                        recorded: false,
+                    });
                 }
                 break;
             }
@@ -251,7 +292,11 @@ impl Model {
         let mut failed = None;
         for (k, cmd) in chain.iter().enumerate() {
             let outcome = if matches!(cmd.op, MOp::DayEnd { .. }) {
-                MOutcome { result: Err(ErrorCode::NotLinkable), replayed: false, recorded: false }
+                MOutcome {
+                    result: Err(ErrorCode::NotLinkable),
+                    replayed: false,
+                    recorded: false,
+                }
             } else {
                 trial.decide(ts + k as u64, cmd)
             };
@@ -269,15 +314,31 @@ impl Model {
         for (k, cmd) in chain.iter().enumerate() {
             if k == failed_k {
                 if failed_outcome.recorded && !failed_outcome.replayed {
-                    self.records.insert(cmd.id.clone(), MRecord { op: cmd.op.clone(), result: failed_outcome.result });
+                    self.records.insert(
+                        cmd.id.clone(),
+                        MRecord {
+                            op: cmd.op.clone(),
+                            result: failed_outcome.result,
+                        },
+                    );
                 }
                 outcomes.push(failed_outcome);
             } else if self.records.contains_key(&cmd.id) {
                 outcomes.push(self.retry(cmd));
             } else {
                 let result = Err(ErrorCode::LinkedBatchFailed);
-                self.records.insert(cmd.id.clone(), MRecord { op: cmd.op.clone(), result });
-                outcomes.push(MOutcome { result, replayed: false, recorded: true });
+                self.records.insert(
+                    cmd.id.clone(),
+                    MRecord {
+                        op: cmd.op.clone(),
+                        result,
+                    },
+                );
+                outcomes.push(MOutcome {
+                    result,
+                    replayed: false,
+                    recorded: true,
+                });
             }
         }
         outcomes
@@ -286,9 +347,17 @@ impl Model {
     fn retry(&self, cmd: &MCmd) -> MOutcome {
         let record = &self.records[&cmd.id];
         if record.op == cmd.op {
-            MOutcome { result: record.result, replayed: true, recorded: true }
+            MOutcome {
+                result: record.result,
+                replayed: true,
+                recorded: true,
+            }
         } else {
-            MOutcome { result: Err(ErrorCode::IdConflict), replayed: false, recorded: false }
+            MOutcome {
+                result: Err(ErrorCode::IdConflict),
+                replayed: false,
+                recorded: false,
+            }
         }
     }
 
@@ -297,23 +366,51 @@ impl Model {
             return self.retry(cmd);
         }
         let result = self.execute(ts, &cmd.id, &cmd.op);
-        self.records.insert(cmd.id.clone(), MRecord { op: cmd.op.clone(), result });
-        MOutcome { result, replayed: false, recorded: true }
+        self.records.insert(
+            cmd.id.clone(),
+            MRecord {
+                op: cmd.op.clone(),
+                result,
+            },
+        );
+        MOutcome {
+            result,
+            replayed: false,
+            recorded: true,
+        }
     }
 
     fn execute(&mut self, ts: u64, id: &str, op: &MOp) -> R {
         match op.clone() {
-            MOp::Open { no, kind, currency, allow_negative } => {
+            MOp::Open {
+                no,
+                kind,
+                currency,
+                allow_negative,
+            } => {
                 if self.accounts.contains_key(&no) {
                     return Err(ErrorCode::AccountExists);
                 }
-                let allow_negative = allow_negative.unwrap_or(matches!(kind, AccountType::Internal | AccountType::Settlement));
-                let account = MAccount { kind, currency, balance: 0, frozen: 0, status: AccountStatus::Normal, allow_negative };
+                let allow_negative = allow_negative.unwrap_or(matches!(
+                    kind,
+                    AccountType::Internal | AccountType::Settlement
+                ));
+                let account = MAccount {
+                    kind,
+                    currency,
+                    balance: 0,
+                    frozen: 0,
+                    status: AccountStatus::Normal,
+                    allow_negative,
+                };
                 self.accounts.insert(no, account);
                 Ok(())
             }
             MOp::Close { no } => {
-                let a = self.accounts.get_mut(&no).ok_or(ErrorCode::AccountNotFound)?;
+                let a = self
+                    .accounts
+                    .get_mut(&no)
+                    .ok_or(ErrorCode::AccountNotFound)?;
                 if a.status == AccountStatus::Closed {
                     return Err(ErrorCode::AccountClosed);
                 }
@@ -324,15 +421,33 @@ impl Model {
                 Ok(())
             }
             MOp::SetFrozen { no, frozen } => {
-                let a = self.accounts.get_mut(&no).ok_or(ErrorCode::AccountNotFound)?;
+                let a = self
+                    .accounts
+                    .get_mut(&no)
+                    .ok_or(ErrorCode::AccountNotFound)?;
                 if a.status == AccountStatus::Closed {
                     return Err(ErrorCode::AccountClosed);
                 }
-                a.status = if frozen { AccountStatus::Frozen } else { AccountStatus::Normal };
+                a.status = if frozen {
+                    AccountStatus::Frozen
+                } else {
+                    AccountStatus::Normal
+                };
                 Ok(())
             }
-            MOp::Transfer { debit, credit, amount, currency, kind } => self.transfer(&debit, &credit, amount, currency, kind),
-            MOp::Freeze { no, amount, currency, expires_at } => self.freeze(ts, id, &no, amount, currency, expires_at),
+            MOp::Transfer {
+                debit,
+                credit,
+                amount,
+                currency,
+                kind,
+            } => self.transfer(&debit, &credit, amount, currency, kind),
+            MOp::Freeze {
+                no,
+                amount,
+                currency,
+                expires_at,
+            } => self.freeze(ts, id, &no, amount, currency, expires_at),
             MOp::Unfreeze { hold, amount } => {
                 let (h, amount) = self.usable_hold(ts, &hold, amount)?;
                 self.accounts.get_mut(&h.account).unwrap().frozen -= amount;
@@ -343,7 +458,11 @@ impl Model {
                 }
                 Ok(())
             }
-            MOp::Capture { hold, credit, amount } => self.capture(ts, &hold, &credit, amount),
+            MOp::Capture {
+                hold,
+                credit,
+                amount,
+            } => self.capture(ts, &hold, &credit, amount),
             MOp::DayEnd { date } => {
                 if date != self.date {
                     return Err(ErrorCode::DayEndDateMismatch);
@@ -354,15 +473,30 @@ impl Model {
         }
     }
 
-    fn transfer(&mut self, debit: &str, credit: &str, amount: u64, currency: Currency, kind: TransferKind) -> R {
+    fn transfer(
+        &mut self,
+        debit: &str,
+        credit: &str,
+        amount: u64,
+        currency: Currency,
+        kind: TransferKind,
+    ) -> R {
         if amount == 0 {
             return Err(ErrorCode::AmountZero);
         }
         if amount > i64::MAX as u64 {
             return Err(ErrorCode::AmountOverflow);
         }
-        let d = self.accounts.get(debit).ok_or(ErrorCode::AccountNotFound)?.clone();
-        let c = self.accounts.get(credit).ok_or(ErrorCode::AccountNotFound)?.clone();
+        let d = self
+            .accounts
+            .get(debit)
+            .ok_or(ErrorCode::AccountNotFound)?
+            .clone();
+        let c = self
+            .accounts
+            .get(credit)
+            .ok_or(ErrorCode::AccountNotFound)?
+            .clone();
         if debit == credit {
             return Err(ErrorCode::SameAccount);
         }
@@ -392,14 +526,26 @@ impl Model {
         Ok(())
     }
 
-    fn freeze(&mut self, ts: u64, id: &str, no: &str, amount: u64, currency: Option<Currency>, expires_at: Option<u64>) -> R {
+    fn freeze(
+        &mut self,
+        ts: u64,
+        id: &str,
+        no: &str,
+        amount: u64,
+        currency: Option<Currency>,
+        expires_at: Option<u64>,
+    ) -> R {
         if amount == 0 {
             return Err(ErrorCode::AmountZero);
         }
         if amount > i64::MAX as u64 {
             return Err(ErrorCode::AmountOverflow);
         }
-        let a = self.accounts.get(no).ok_or(ErrorCode::AccountNotFound)?.clone();
+        let a = self
+            .accounts
+            .get(no)
+            .ok_or(ErrorCode::AccountNotFound)?
+            .clone();
         if currency.is_some_and(|c| c != a.currency) {
             return Err(ErrorCode::CurrencyMismatch);
         }
@@ -417,12 +563,22 @@ impl Model {
             return Err(ErrorCode::AmountOverflow);
         }
         self.accounts.get_mut(no).unwrap().frozen += amount;
-        let hold = MHold { account: no.to_owned(), remaining: amount, status: HoldStatus::Active, expires_at };
+        let hold = MHold {
+            account: no.to_owned(),
+            remaining: amount,
+            status: HoldStatus::Active,
+            expires_at,
+        };
         self.holds.insert(id.to_owned(), hold);
         Ok(())
     }
 
-    fn usable_hold(&self, ts: u64, hold: &str, amount: Option<u64>) -> Result<(MHold, i128), ErrorCode> {
+    fn usable_hold(
+        &self,
+        ts: u64,
+        hold: &str,
+        amount: Option<u64>,
+    ) -> Result<(MHold, i128), ErrorCode> {
         let is_hold = self
             .records
             .get(hold)
@@ -450,7 +606,11 @@ impl Model {
     fn capture(&mut self, ts: u64, hold: &str, credit: &str, amount: Option<u64>) -> R {
         let (h, amount) = self.usable_hold(ts, hold, amount)?;
         let d = self.accounts[&h.account].clone();
-        let c = self.accounts.get(credit).ok_or(ErrorCode::AccountNotFound)?.clone();
+        let c = self
+            .accounts
+            .get(credit)
+            .ok_or(ErrorCode::AccountNotFound)?
+            .clone();
         if h.account == credit {
             return Err(ErrorCode::SameAccount);
         }
@@ -485,7 +645,12 @@ impl Model {
 fn to_command(h: &Harness, cmd: &MCmd) -> Command {
     let key = |no: &str| AccountKey::No(AccountNo::new(no).unwrap());
     let op = match cmd.op.clone() {
-        MOp::Open { no, kind, currency, allow_negative } => Op::OpenAccount(OpenAccount {
+        MOp::Open {
+            no,
+            kind,
+            currency,
+            allow_negative,
+        } => Op::OpenAccount(OpenAccount {
             number: AccountNo::new(&no).unwrap(),
             kind,
             currency,
@@ -494,8 +659,17 @@ fn to_command(h: &Harness, cmd: &MCmd) -> Command {
             opened_by: Operator::SYSTEM,
         }),
         MOp::Close { no } => Op::CloseAccount { account: key(&no) },
-        MOp::SetFrozen { no, frozen } => Op::SetAccountFrozen { account: key(&no), frozen },
-        MOp::Transfer { debit, credit, amount, currency, kind } => Op::Transfer(Transfer {
+        MOp::SetFrozen { no, frozen } => Op::SetAccountFrozen {
+            account: key(&no),
+            frozen,
+        },
+        MOp::Transfer {
+            debit,
+            credit,
+            amount,
+            currency,
+            kind,
+        } => Op::Transfer(Transfer {
             debit: key(&debit),
             credit: key(&credit),
             amount,
@@ -503,15 +677,27 @@ fn to_command(h: &Harness, cmd: &MCmd) -> Command {
             kind,
             reference: Reference::NONE,
         }),
-        MOp::Freeze { no, amount, currency, expires_at } => Op::Freeze(Freeze {
+        MOp::Freeze {
+            no,
+            amount,
+            currency,
+            expires_at,
+        } => Op::Freeze(Freeze {
             account: key(&no),
             amount,
             currency,
             expires_at,
             reference: Reference::NONE,
         }),
-        MOp::Unfreeze { hold, amount } => Op::Unfreeze(Unfreeze { hold: h.id(&hold), amount }),
-        MOp::Capture { hold, credit, amount } => Op::Capture(Capture {
+        MOp::Unfreeze { hold, amount } => Op::Unfreeze(Unfreeze {
+            hold: h.id(&hold),
+            amount,
+        }),
+        MOp::Capture {
+            hold,
+            credit,
+            amount,
+        } => Op::Capture(Capture {
             hold: h.id(&hold),
             credit: key(&credit),
             amount,
@@ -527,12 +713,23 @@ fn setup() -> Vec<MCmd> {
     let open = |no: &str, kind, currency| MCmd {
         id: format!("open-{no}"),
         linked: false,
-        op: MOp::Open { no: no.into(), kind, currency, allow_negative: None },
+        op: MOp::Open {
+            no: no.into(),
+            kind,
+            currency,
+            allow_negative: None,
+        },
     };
     let deposit = |no: &str, amount| MCmd {
         id: format!("seed-{no}"),
         linked: false,
-        op: MOp::Transfer { debit: "S".into(), credit: no.into(), amount, currency: Currency::CNY, kind: TransferKind::Deposit },
+        op: MOp::Transfer {
+            debit: "S".into(),
+            credit: no.into(),
+            amount,
+            currency: Currency::CNY,
+            kind: TransferKind::Deposit,
+        },
     };
     vec![
         open("A", AccountType::Customer, Currency::CNY),
@@ -551,9 +748,14 @@ fn resolve_gen(model: &Model, history: &[MCmd], gen: &Gen) -> MCmd {
         Gen::DayEnd { id, delta } => MCmd {
             id: id.clone(),
             linked: false,
-            op: MOp::DayEnd { date: model.date + time::Duration::days(*delta) },
+            op: MOp::DayEnd {
+                date: model.date + time::Duration::days(*delta),
+            },
         },
-        Gen::Retry(n) if !history.is_empty() => MCmd { linked: false, ..history[n % history.len()].clone() },
+        Gen::Retry(n) if !history.is_empty() => MCmd {
+            linked: false,
+            ..history[n % history.len()].clone()
+        },
         Gen::Retry(_) => setup()[0].clone(),
     }
 }
@@ -562,8 +764,15 @@ fn assert_same_state(model: &Model, h: &Harness) {
     assert_eq!(h.ledger.account_count() as usize, model.accounts.len());
     for (no, m) in &model.accounts {
         let a = h.account(no);
-        assert_eq!((i128::from(a.balance), i128::from(a.frozen), a.status), (m.balance, m.frozen, m.status), "account {no}");
-        assert_eq!((a.kind, a.currency, a.allow_negative), (m.kind, m.currency, m.allow_negative));
+        assert_eq!(
+            (i128::from(a.balance), i128::from(a.frozen), a.status),
+            (m.balance, m.frozen, m.status),
+            "account {no}"
+        );
+        assert_eq!(
+            (a.kind, a.currency, a.allow_negative),
+            (m.kind, m.currency, m.allow_negative)
+        );
     }
     assert_eq!(h.ledger.accounting_date(), model.date);
 }
@@ -582,9 +791,12 @@ fn run(batches: &[Vec<Gen>]) -> (Harness, Applied) {
     let mut history: Vec<MCmd> = Vec::new();
     let mut applied = Vec::new();
     let mut balances: BTreeMap<AccountId, i128> = BTreeMap::new();
-    let setup_batch = vec![setup().into_iter().map(Gen::Op).collect::<Vec<_>>()];
+    let setup_batch = [setup().into_iter().map(Gen::Op).collect::<Vec<_>>()];
     for (k, batch) in setup_batch.iter().chain(batches).enumerate() {
-        let cmds: Vec<MCmd> = batch.iter().map(|g| resolve_gen(&model, &history, g)).collect();
+        let cmds: Vec<MCmd> = batch
+            .iter()
+            .map(|g| resolve_gen(&model, &history, g))
+            .collect();
         let commands: Vec<Command> = cmds.iter().map(|c| to_command(&h, c)).collect();
         let ts = T0 + (k as u64 + 1) * 1_000;
         let expected = model.apply_batch(ts, &cmds);
@@ -593,7 +805,11 @@ fn run(batches: &[Vec<Gen>]) -> (Harness, Applied) {
             .out
             .outcomes
             .iter()
-            .map(|o| MOutcome { result: o.result, replayed: o.replayed, recorded: o.record.is_some() })
+            .map(|o| MOutcome {
+                result: o.result,
+                replayed: o.replayed,
+                recorded: o.record.is_some(),
+            })
             .collect();
         assert_eq!(actual, expected, "batch {k}: {cmds:#?}");
         h.ledger.check_invariants().unwrap();
@@ -607,10 +823,9 @@ fn run(batches: &[Vec<Gen>]) -> (Harness, Applied) {
 
 /// The journal is gap-free and each entry continues its account's previous balance.
 fn check_journal(h: &Harness, balances: &mut BTreeMap<AccountId, i128>) {
-    let mut seq = h.ledger.next_entry_seq() - h.out.journal.len() as u64;
-    for entry in &h.out.journal {
+    let first_seq = h.ledger.next_entry_seq() - h.out.journal.len() as u64;
+    for (seq, entry) in (first_seq..).zip(&h.out.journal) {
         assert_eq!(entry.seq, seq);
-        seq += 1;
         let before = balances.entry(entry.account).or_insert(0);
         assert_eq!(i128::from(entry.balance_before), *before, "{entry:?}");
         let delta = match entry.kind {
@@ -622,7 +837,10 @@ fn check_journal(h: &Harness, balances: &mut BTreeMap<AccountId, i128>) {
         *before = i128::from(entry.balance_after);
     }
     for (account, balance) in balances.iter() {
-        assert_eq!(i128::from(h.ledger.account(*account).unwrap().balance), *balance);
+        assert_eq!(
+            i128::from(h.ledger.account(*account).unwrap().balance),
+            *balance
+        );
     }
 }
 

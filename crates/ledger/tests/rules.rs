@@ -20,8 +20,16 @@ fn rejected(h: &mut Harness, command: Command, code: ErrorCode) {
     let holds_before = h.ledger.hold_count();
     let outcome = h.apply(&[command])[0];
     assert_eq!(outcome.result, Err(code), "{command:?}");
-    assert_eq!(h.ledger.accounts(), &accounts_before[..], "{code:?} changed balances");
-    assert_eq!(h.ledger.next_entry_seq(), seq_before, "{code:?} wrote journal entries");
+    assert_eq!(
+        h.ledger.accounts(),
+        &accounts_before[..],
+        "{code:?} changed balances"
+    );
+    assert_eq!(
+        h.ledger.next_entry_seq(),
+        seq_before,
+        "{code:?} wrote journal entries"
+    );
     assert_eq!(h.ledger.hold_count(), holds_before);
     assert!(h.out.journal.is_empty());
 }
@@ -37,18 +45,41 @@ fn deposit_transfer_withdraw_move_balances_and_write_the_journal() {
     let journal = h.out.journal.clone();
     assert_eq!(journal.len(), 2);
     let (debit, credit) = (journal[0], journal[1]);
-    assert_eq!((debit.kind, debit.amount, debit.balance_before, debit.balance_after), (EntryKind::Debit, 300, 1_000, 700));
-    assert_eq!((credit.kind, credit.balance_before, credit.balance_after), (EntryKind::Credit, 0, 300));
+    assert_eq!(
+        (
+            debit.kind,
+            debit.amount,
+            debit.balance_before,
+            debit.balance_after
+        ),
+        (EntryKind::Debit, 300, 1_000, 700)
+    );
+    assert_eq!(
+        (credit.kind, credit.balance_before, credit.balance_after),
+        (EntryKind::Credit, 0, 300)
+    );
     assert_eq!(credit.seq, debit.seq + 1);
     assert_eq!(debit.record, credit.record);
     assert_eq!(debit.accounting_date, date(2026, 11, 26));
 
-    let withdraw = h.cmd("w1", Harness::transfer_op("B", "SETTLE", 100, TransferKind::Withdrawal));
+    let withdraw = h.cmd(
+        "w1",
+        Harness::transfer_op("B", "SETTLE", 100, TransferKind::Withdrawal),
+    );
     h.one(withdraw).unwrap();
-    assert_eq!((h.balance("A"), h.balance("B"), h.balance("SETTLE")), (700, 200, -900));
+    assert_eq!(
+        (h.balance("A"), h.balance("B"), h.balance("SETTLE")),
+        (700, 200, -900)
+    );
 
-    let record = h.ledger.record(h.ledger.find_record(&h.id("t1")).unwrap()).unwrap();
-    assert_eq!((record.op, record.amount, record.result), (OpKind::Transfer, 300, Ok(())));
+    let record = h
+        .ledger
+        .record(h.ledger.find_record(&h.id("t1")).unwrap())
+        .unwrap();
+    assert_eq!(
+        (record.op, record.amount, record.result),
+        (OpKind::Transfer, 300, Ok(()))
+    );
     assert_eq!(h.ledger.record_client_id(record), "t1");
 }
 
@@ -57,28 +88,63 @@ fn transfer_rejections_have_their_codes_and_change_nothing() {
     let mut h = funded();
     h.open("USD1", AccountType::Customer, Currency::USD);
     h.open("GONE", AccountType::Customer, Currency::CNY);
-    let close = h.cmd("close-GONE", Op::CloseAccount { account: Harness::key("GONE") });
+    let close = h.cmd(
+        "close-GONE",
+        Op::CloseAccount {
+            account: Harness::key("GONE"),
+        },
+    );
     h.one(close).unwrap();
     h.open("ICE", AccountType::Customer, Currency::CNY);
     let dep = h.deposit("dep-ICE", "ICE", 50);
     h.one(dep).unwrap();
-    let ice = h.cmd("freeze-ICE", Op::SetAccountFrozen { account: Harness::key("ICE"), frozen: true });
+    let ice = h.cmd(
+        "freeze-ICE",
+        Op::SetAccountFrozen {
+            account: Harness::key("ICE"),
+            frozen: true,
+        },
+    );
     h.one(ice).unwrap();
 
     let cases: Vec<(Command, ErrorCode)> = vec![
         (h.transfer("x1", "A", "B", 0), ErrorCode::AmountZero),
-        (h.transfer("x2", "A", "B", u64::MAX), ErrorCode::AmountOverflow),
+        (
+            h.transfer("x2", "A", "B", u64::MAX),
+            ErrorCode::AmountOverflow,
+        ),
         (h.transfer("x3", "NOPE", "B", 1), ErrorCode::AccountNotFound),
         (h.transfer("x4", "A", "NOPE", 1), ErrorCode::AccountNotFound),
         (h.transfer("x5", "A", "A", 1), ErrorCode::SameAccount),
-        (h.transfer("x6", "A", "USD1", 1), ErrorCode::CurrencyMismatch),
+        (
+            h.transfer("x6", "A", "USD1", 1),
+            ErrorCode::CurrencyMismatch,
+        ),
         (h.transfer("x7", "A", "GONE", 1), ErrorCode::AccountClosed),
         (h.transfer("x8", "GONE", "A", 1), ErrorCode::AccountClosed),
         (h.transfer("x9", "ICE", "A", 1), ErrorCode::AccountFrozen),
-        (h.transfer("x10", "A", "B", 1_001), ErrorCode::InsufficientFunds),
-        (h.cmd("x11", Harness::transfer_op("B", "A", 1, TransferKind::Deposit)), ErrorCode::NotSettlementAccount),
-        (h.cmd("x12", Harness::transfer_op("A", "B", 1, TransferKind::Withdrawal)), ErrorCode::NotSettlementAccount),
-        (h.deposit("x13", "A", i64::MAX as u64), ErrorCode::AmountOverflow),
+        (
+            h.transfer("x10", "A", "B", 1_001),
+            ErrorCode::InsufficientFunds,
+        ),
+        (
+            h.cmd(
+                "x11",
+                Harness::transfer_op("B", "A", 1, TransferKind::Deposit),
+            ),
+            ErrorCode::NotSettlementAccount,
+        ),
+        (
+            h.cmd(
+                "x12",
+                Harness::transfer_op("A", "B", 1, TransferKind::Withdrawal),
+            ),
+            ErrorCode::NotSettlementAccount,
+        ),
+        (
+            h.deposit("x13", "A", i64::MAX as u64),
+            ErrorCode::AmountOverflow,
+        ),
     ];
     for (command, code) in cases {
         rejected(&mut h, command, code);
@@ -87,9 +153,15 @@ fn transfer_rejections_have_their_codes_and_change_nothing() {
     let to_ice = h.transfer("ok1", "A", "ICE", 1_000);
     h.one(to_ice).unwrap();
     h.open("SETTLE2", AccountType::Settlement, Currency::CNY);
-    let to_edge = h.cmd("ok2", Harness::transfer_op("SETTLE2", "B", i64::MAX as u64, TransferKind::Deposit));
+    let to_edge = h.cmd(
+        "ok2",
+        Harness::transfer_op("SETTLE2", "B", i64::MAX as u64, TransferKind::Deposit),
+    );
     h.one(to_edge).unwrap();
-    let beyond = h.cmd("x14", Harness::transfer_op("SETTLE", "B", 1, TransferKind::Deposit));
+    let beyond = h.cmd(
+        "x14",
+        Harness::transfer_op("SETTLE", "B", 1, TransferKind::Deposit),
+    );
     rejected(&mut h, beyond, ErrorCode::AmountOverflow);
     assert_eq!(h.balance("B"), i64::MAX);
 }
@@ -112,7 +184,10 @@ fn a_retry_returns_the_original_result_and_a_changed_retry_conflicts() {
     let first = h.apply(&[h.transfer("t1", "A", "B", 100)])[0];
     assert!(!first.replayed);
     let retry = h.apply(&[h.transfer("t1", "A", "B", 100)])[0];
-    assert_eq!((retry.result, retry.record, retry.replayed), (Ok(()), first.record, true));
+    assert_eq!(
+        (retry.result, retry.record, retry.replayed),
+        (Ok(()), first.record, true)
+    );
     assert!(h.out.journal.is_empty());
     assert_eq!(h.balance("B"), 100);
 
@@ -127,12 +202,18 @@ fn a_retry_returns_the_original_result_and_a_changed_retry_conflicts() {
     let topup = h.deposit("dep-B", "B", 1_000);
     h.one(topup).unwrap();
     let again = h.apply(&[h.transfer("t2", "B", "C", 500)])[0];
-    assert_eq!((again.result, again.replayed), (Err(ErrorCode::InsufficientFunds), true));
+    assert_eq!(
+        (again.result, again.replayed),
+        (Err(ErrorCode::InsufficientFunds), true)
+    );
     assert_eq!(h.balance("C"), 0);
 
     // The same id twice in one batch: the second is a retry of the first.
     let pair = h.apply(&[h.transfer("t3", "A", "C", 1), h.transfer("t3", "A", "C", 1)]);
-    assert_eq!((pair[0].replayed, pair[1].replayed, pair[1].record), (false, true, pair[0].record));
+    assert_eq!(
+        (pair[0].replayed, pair[1].replayed, pair[1].record),
+        (false, true, pair[0].record)
+    );
     assert_eq!(h.balance("C"), 1);
 }
 
@@ -144,19 +225,32 @@ fn accounts_open_with_type_defaults_and_unique_numbers() {
     h.open("INT", AccountType::Internal, Currency::CNY);
     h.open("TR", AccountType::Transit, Currency::CNY);
     assert!(h.account("INT").allow_negative && !h.account("TR").allow_negative);
-    let dup = h.cmd("open-again", Harness::open_op("A", AccountType::Merchant, Currency::CNY));
+    let dup = h.cmd(
+        "open-again",
+        Harness::open_op("A", AccountType::Merchant, Currency::CNY),
+    );
     rejected(&mut h, dup, ErrorCode::AccountExists);
 
     let id = h.ledger.resolve(&AccountNo::new("A").unwrap()).unwrap();
     let info = h.ledger.account_info(id).unwrap();
-    assert_eq!((info.number.as_str(), info.opened_by.as_str()), ("A", "system"));
+    assert_eq!(
+        (info.number.as_str(), info.opened_by.as_str()),
+        ("A", "system")
+    );
     assert!(info.opened_at > common::T0);
 }
 
 #[test]
 fn close_is_refused_while_money_or_holds_remain() {
     let mut h = funded();
-    let close = |h: &Harness, id: &str, number: &str| h.cmd(id, Op::CloseAccount { account: Harness::key(number) });
+    let close = |h: &Harness, id: &str, number: &str| {
+        h.cmd(
+            id,
+            Op::CloseAccount {
+                account: Harness::key(number),
+            },
+        )
+    };
     let (c1, c2) = (close(&h, "c1", "A"), close(&h, "c2", "NOPE"));
     rejected(&mut h, c1, ErrorCode::BalanceNotZero);
     rejected(&mut h, c2, ErrorCode::AccountNotFound);
@@ -169,7 +263,13 @@ fn close_is_refused_while_money_or_holds_remain() {
     assert_eq!(h.account("A").status, AccountStatus::Closed);
     let c4 = close(&h, "c4", "A");
     rejected(&mut h, c4, ErrorCode::AccountClosed);
-    let reopen = h.cmd("thaw", Op::SetAccountFrozen { account: Harness::key("A"), frozen: false });
+    let reopen = h.cmd(
+        "thaw",
+        Op::SetAccountFrozen {
+            account: Harness::key("A"),
+            frozen: false,
+        },
+    );
     rejected(&mut h, reopen, ErrorCode::AccountClosed);
     let hold_closed = h.freeze("h2", "A", 1, None);
     rejected(&mut h, hold_closed, ErrorCode::AccountClosed);
@@ -178,7 +278,15 @@ fn close_is_refused_while_money_or_holds_remain() {
 #[test]
 fn account_level_freeze_blocks_debits_until_lifted() {
     let mut h = funded();
-    let set = |h: &Harness, id: &str, frozen: bool| h.cmd(id, Op::SetAccountFrozen { account: Harness::key("A"), frozen });
+    let set = |h: &Harness, id: &str, frozen: bool| {
+        h.cmd(
+            id,
+            Op::SetAccountFrozen {
+                account: Harness::key("A"),
+                frozen,
+            },
+        )
+    };
     h.one(set(&h, "f1", true)).unwrap();
     assert_eq!(h.account("A").status, AccountStatus::Frozen);
     let debit = h.transfer("t1", "A", "B", 1);
@@ -197,7 +305,10 @@ fn holds_freeze_release_and_capture() {
     let mut h = funded();
     let hold = h.freeze("h1", "A", 600, None);
     h.one(hold).unwrap();
-    assert_eq!((h.account("A").frozen, h.account("A").available()), (600, 400));
+    assert_eq!(
+        (h.account("A").frozen, h.account("A").available()),
+        (600, 400)
+    );
     let overdraw = h.transfer("t1", "A", "B", 401);
     rejected(&mut h, overdraw, ErrorCode::InsufficientFunds);
     let second = h.freeze("h2", "A", 401, None);
@@ -209,8 +320,18 @@ fn holds_freeze_release_and_capture() {
     let capture = h.capture("c1", "h1", "B", Some(200));
     h.one(capture).unwrap();
     let entries = h.out.journal.clone();
-    assert_eq!((entries[0].kind, entries[0].balance_after, entries[0].frozen_after), (EntryKind::Debit, 800, 300));
-    assert_eq!((h.balance("A"), h.balance("B"), h.account("A").frozen), (800, 200, 300));
+    assert_eq!(
+        (
+            entries[0].kind,
+            entries[0].balance_after,
+            entries[0].frozen_after
+        ),
+        (EntryKind::Debit, 800, 300)
+    );
+    assert_eq!(
+        (h.balance("A"), h.balance("B"), h.account("A").frozen),
+        (800, 200, 300)
+    );
 
     let too_much = h.capture("c2", "h1", "B", Some(301));
     rejected(&mut h, too_much, ErrorCode::HoldAmountExceeded);
@@ -224,14 +345,20 @@ fn holds_freeze_release_and_capture() {
     h.one(rest).unwrap();
     let hold_id = h.ledger.find_hold(&h.id("h1")).unwrap();
     let hold = h.ledger.hold(hold_id).unwrap();
-    assert_eq!((hold.status, hold.remaining, hold.captured), (HoldStatus::Captured, 0, 500));
+    assert_eq!(
+        (hold.status, hold.remaining, hold.captured),
+        (HoldStatus::Captured, 0, 500)
+    );
     let after_close = h.unfreeze("u3", "h1", None);
     rejected(&mut h, after_close, ErrorCode::HoldClosed);
     let unknown = h.unfreeze("u4", "nope", None);
     rejected(&mut h, unknown, ErrorCode::HoldNotFound);
     let not_a_hold = h.unfreeze("u5", "dep-A", None);
     rejected(&mut h, not_a_hold, ErrorCode::HoldNotFound);
-    assert_eq!(h.balance("A") + h.balance("B") + h.balance("C") + h.balance("SETTLE"), 0);
+    assert_eq!(
+        h.balance("A") + h.balance("B") + h.balance("C") + h.balance("SETTLE"),
+        0
+    );
 }
 
 #[test]
@@ -251,7 +378,10 @@ fn holds_expire_by_themselves_at_the_first_batch_after_their_expiry() {
     h.apply(&[]);
     assert_eq!(h.account("A").frozen, 100);
     let entry = h.out.journal[0];
-    assert_eq!((entry.kind, entry.amount, entry.frozen_after), (EntryKind::Expire, 300, 100));
+    assert_eq!(
+        (entry.kind, entry.amount, entry.frozen_after),
+        (EntryKind::Expire, 300, 100)
+    );
     let late = h.capture("c1", "h1", "B", None);
     rejected(&mut h, late, ErrorCode::HoldExpired);
     let late_release = h.unfreeze("u1", "h1", None);
@@ -265,7 +395,9 @@ fn a_hold_past_its_expiry_is_unusable_even_before_the_sweep() {
     let hold = h.freeze("h1", "A", 300, Some(expires_at));
     h.one(hold).unwrap();
     // The next batch starts before the expiry; its 600th command lies after it.
-    let mut batch: Vec<Command> = (0..600).map(|i| h.transfer(&format!("t{i}"), "A", "B", 1)).collect();
+    let mut batch: Vec<Command> = (0..600)
+        .map(|i| h.transfer(&format!("t{i}"), "A", "B", 1))
+        .collect();
     batch.push(h.capture("late", "h1", "B", None));
     let outcomes = h.apply(&batch);
     assert_eq!(outcomes[600].result, Err(ErrorCode::HoldExpired));
@@ -274,14 +406,28 @@ fn a_hold_past_its_expiry_is_unusable_even_before_the_sweep() {
 #[test]
 fn day_end_moves_the_accounting_date() {
     let mut h = funded();
-    let wrong = h.cmd("de0", Op::DayEnd { date: date(2026, 11, 25) });
+    let wrong = h.cmd(
+        "de0",
+        Op::DayEnd {
+            date: date(2026, 11, 25),
+        },
+    );
     rejected(&mut h, wrong, ErrorCode::DayEndDateMismatch);
-    let day_end = h.cmd("de1", Op::DayEnd { date: date(2026, 11, 26) });
+    let day_end = h.cmd(
+        "de1",
+        Op::DayEnd {
+            date: date(2026, 11, 26),
+        },
+    );
     h.one(day_end).unwrap();
     assert_eq!(h.ledger.accounting_date(), date(2026, 11, 27));
     let transfer = h.transfer("t1", "A", "B", 1);
     h.one(transfer).unwrap();
-    assert!(h.out.journal.iter().all(|e| e.accounting_date == date(2026, 11, 27)));
+    assert!(h
+        .out
+        .journal
+        .iter()
+        .all(|e| e.accounting_date == date(2026, 11, 27)));
 }
 
 #[test]
@@ -302,7 +448,10 @@ fn commands_may_name_accounts_by_dense_id() {
     let by_id = h.cmd("i1", op(a, b));
     h.one(by_id).unwrap();
     assert_eq!(h.balance("B"), 5);
-    let record = h.ledger.record(h.ledger.find_record(&h.id("i1")).unwrap()).unwrap();
+    let record = h
+        .ledger
+        .record(h.ledger.find_record(&h.id("i1")).unwrap())
+        .unwrap();
     assert_eq!(h.ledger.record_reference(record), "order-1");
     let bad = h.cmd("i2", op(a, AccountId(999)));
     rejected(&mut h, bad, ErrorCode::AccountNotFound);
@@ -310,7 +459,13 @@ fn commands_may_name_accounts_by_dense_id() {
     // Resolving numbers to ids keeps the fingerprint: a retry by number is still a retry.
     let mut resolved = h.transfer("i3", "A", "B", 7);
     resolved.resolve_accounts(|n| h.ledger.resolve(n));
-    assert!(matches!(resolved.op, Op::Transfer(Transfer { debit: AccountKey::Id(_), .. })));
+    assert!(matches!(
+        resolved.op,
+        Op::Transfer(Transfer {
+            debit: AccountKey::Id(_),
+            ..
+        })
+    ));
     h.one(resolved).unwrap();
     let retry = h.apply(&[h.transfer("i3", "A", "B", 7)])[0];
     assert!(retry.replayed);

@@ -91,6 +91,7 @@ impl Ledger {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn existing_account(&self, id: AccountId) -> Result<Account, ErrorCode> {
         self.accounts
             .get(id.index())

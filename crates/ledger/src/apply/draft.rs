@@ -8,6 +8,7 @@ use crate::apply::undo::Undo;
 use crate::apply::Ctx;
 use crate::command::{AccountKey, Command, Op, TransferKind};
 use crate::record::OpKind;
+use crate::store::Span;
 use crate::{AccountId, EntryKind, ErrorCode, HoldId, JournalEntry, Ledger, Record, RecordId};
 
 /// Everything a record stores beyond the command's id and fingerprint. Built once per
@@ -78,8 +79,8 @@ impl Ledger {
                 draft.amount = date.to_julian_day() as u64;
             }
         }
-        if let Some(currency) = self.account(draft.debit).map(|a| a.currency) {
-            draft.currency.get_or_insert(currency);
+        if draft.currency.is_none() {
+            draft.currency = self.account(draft.debit).map(|a| a.currency);
         }
         draft
     }
@@ -91,6 +92,7 @@ impl Ledger {
         }
     }
 
+    #[inline]
     pub(crate) fn resolve_key(&self, key: &AccountKey) -> AccountId {
         match key {
             AccountKey::Id(id) if id.index() < self.accounts.len() => *id,
@@ -114,12 +116,17 @@ impl Ledger {
             Op::OpenAccount(o) => o.reference.as_bytes(),
             _ => &[],
         };
+        let (id_padded, id_len) = command.id.padded();
         let record = Record {
             fingerprint: command.fingerprint,
             timestamp,
             amount: draft.amount,
-            client_id: self.client_ids.push(command.id.as_bytes()),
-            reference: self.references.push(reference),
+            client_id: self.client_ids.push_padded(id_padded, id_len),
+            reference: if reference.is_empty() {
+                Span::EMPTY
+            } else {
+                self.references.push(reference)
+            },
             debit: draft.debit,
             credit: draft.credit,
             hold: draft.hold,
@@ -138,6 +145,7 @@ impl Ledger {
 
     /// Changes one account's balance and/or frozen amount and writes its journal entry.
     /// Callers have checked the rules; overflow here would be a bug, hence the asserts.
+    #[inline]
     pub(crate) fn post(
         &mut self,
         ctx: Ctx,

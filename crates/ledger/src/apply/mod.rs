@@ -14,7 +14,8 @@ mod undo;
 pub(crate) use draft::Draft;
 pub(crate) use undo::UndoLog;
 
-use crate::command::{Command, Op};
+use crate::command::{AccountKey, Command, Op};
+use crate::store::prefetch;
 use crate::{ErrorCode, JournalEntry, Ledger, Outcome, RecordId};
 
 /// Most commands one batch may carry; the engine's batches are at most this large.
@@ -27,6 +28,10 @@ pub struct BatchOutput {
     pub outcomes: Vec<Outcome>,
     pub journal: Vec<JournalEntry>,
 }
+
+/// How many commands ahead the accounts of a transfer are prefetched: far enough for the
+/// cache line to arrive, near enough to still be in cache when the command runs.
+const PREFETCH_DISTANCE: usize = 8;
 
 /// Time and position of the command being applied.
 #[derive(Clone, Copy)]
@@ -48,7 +53,9 @@ impl Ledger {
         );
         out.outcomes.clear();
         out.journal.clear();
-        self.index.reserve(commands.len());
+        // A command stores at most two records: one in a chain's forward pass that a rollback
+        // removes, and the failure record after it.
+        self.index.reserve(2 * commands.len());
         self.expire_holds(timestamp, &mut out.journal);
 
         let mut start = 0;
@@ -57,6 +64,9 @@ impl Ledger {
             let chain_timestamp = timestamp + start as u64;
             match chain {
                 ChainLength::Single => {
+                    if let Some(ahead) = commands.get(start + PREFETCH_DISTANCE) {
+                        self.prefetch_for(ahead);
+                    }
                     let outcome = self.decide(chain_timestamp, &commands[start], &mut out.journal);
                     out.outcomes.push(outcome);
                     start += 1;
@@ -102,6 +112,22 @@ impl Ledger {
             result,
             record: Some(record),
             replayed: false,
+        }
+    }
+
+    /// Hints the CPU to fetch what a later command will touch: its idempotency slot and, for
+    /// transfers, its accounts. Over many accounts and ids, applying is bound by cache misses.
+    #[inline]
+    fn prefetch_for(&self, command: &Command) {
+        self.index.prefetch(command.id.hash());
+        if let Op::Transfer(t) = &command.op {
+            for key in [t.debit, t.credit] {
+                if let AccountKey::Id(id) = key {
+                    if let Some(account) = self.accounts.get(id.index()) {
+                        prefetch(account);
+                    }
+                }
+            }
         }
     }
 

@@ -1,9 +1,11 @@
 //! `ByteArena`: append-only storage for short byte strings (client ids, references), addressed
-//! by a packed 8-byte `Span`. Chunks are never reallocated once created.
+//! by a packed 8-byte `Span`. Chunks are allocated zeroed at full size and never reallocated.
 
 const CHUNK_BYTES: usize = 1 << 20;
 const OFFSET_BITS: u32 = 20;
 const LEN_BITS: u32 = 8;
+/// Longest string an arena stores.
+pub const ARENA_STRING_MAX: usize = (1 << LEN_BITS) - 1;
 
 /// Where a string lives in an arena: chunk, offset and length packed into a u64.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
@@ -12,8 +14,9 @@ pub struct Span(u64);
 impl Span {
     pub const EMPTY: Span = Span(0);
 
+    #[inline]
     fn new(chunk: usize, offset: usize, len: usize) -> Span {
-        debug_assert!(offset < CHUNK_BYTES && len < (1 << LEN_BITS));
+        debug_assert!(offset < CHUNK_BYTES && len <= ARENA_STRING_MAX);
         Span(
             ((chunk as u64) << (OFFSET_BITS + LEN_BITS))
                 | ((offset as u64) << LEN_BITS)
@@ -40,25 +43,53 @@ impl Span {
 
 #[derive(Clone, Debug, Default)]
 pub struct ByteArena {
-    chunks: Vec<Vec<u8>>,
+    chunks: Vec<Box<[u8]>>,
+    /// Bytes used in the last chunk.
+    used: usize,
 }
 
 impl ByteArena {
     /// Stores `bytes` (at most 255) and returns where. Empty strings take no space.
+    #[inline]
     pub fn push(&mut self, bytes: &[u8]) -> Span {
-        assert!(bytes.len() < (1 << LEN_BITS), "arena strings are short");
+        assert!(bytes.len() <= ARENA_STRING_MAX, "arena strings are short");
         if bytes.is_empty() {
             return Span::EMPTY;
         }
-        let fits = |c: &Vec<u8>| c.len() + bytes.len() <= CHUNK_BYTES;
-        if !self.chunks.last().is_some_and(fits) {
-            self.chunks.push(Vec::with_capacity(CHUNK_BYTES));
+        let (chunk, offset) = self.reserve(bytes.len());
+        self.chunks[chunk][offset..offset + bytes.len()].copy_from_slice(bytes);
+        Span::new(chunk, offset, bytes.len())
+    }
+
+    /// Stores the first `len` bytes of a zero-padded buffer. Copying the whole fixed-size
+    /// buffer is a couple of vector stores instead of a variable-length `memcpy` call; the
+    /// padding lands in room the next string overwrites.
+    #[inline]
+    pub fn push_padded<const N: usize>(&mut self, padded: &[u8; N], len: usize) -> Span {
+        assert!(len <= N && N <= ARENA_STRING_MAX);
+        if len == 0 {
+            return Span::EMPTY;
         }
-        let chunk_index = self.chunks.len() - 1;
-        let chunk = &mut self.chunks[chunk_index];
-        let offset = chunk.len();
-        chunk.extend_from_slice(bytes);
-        Span::new(chunk_index, offset, bytes.len())
+        let (chunk, offset) = self.reserve_with_room(len, N);
+        self.chunks[chunk][offset..offset + N].copy_from_slice(padded);
+        Span::new(chunk, offset, len)
+    }
+
+    #[inline]
+    fn reserve(&mut self, len: usize) -> (usize, usize) {
+        self.reserve_with_room(len, len)
+    }
+
+    /// Claims `len` bytes, in a chunk that has at least `room` bytes free from the start.
+    #[inline]
+    fn reserve_with_room(&mut self, len: usize, room: usize) -> (usize, usize) {
+        if self.chunks.is_empty() || self.used + room > CHUNK_BYTES {
+            self.chunks.push(vec![0; CHUNK_BYTES].into_boxed_slice());
+            self.used = 0;
+        }
+        let offset = self.used;
+        self.used += len;
+        (self.chunks.len() - 1, offset)
     }
 
     pub fn get(&self, span: Span) -> &[u8] {
@@ -69,15 +100,13 @@ impl ByteArena {
     }
 
     /// Forgets `span` and everything pushed after it (undo of a failed linked batch).
+    /// The next push may land in the same place again.
     pub fn truncate_to(&mut self, span: Span) {
         if span.is_empty() {
             return;
         }
         self.chunks.truncate(span.chunk() + 1);
-        self.chunks[span.chunk()].truncate(span.offset());
-        if span.offset() == 0 {
-            self.chunks.pop();
-        }
+        self.used = span.offset();
     }
 
     /// Bytes held, including unused room at the end of chunks.
@@ -109,6 +138,21 @@ mod tests {
         let again = arena.push(b"next");
         assert_eq!(again, spans[30_000].with_len(4));
         assert_eq!(arena.get(again), b"next");
+    }
+
+    #[test]
+    fn padded_pushes_keep_neighbours_intact() {
+        let mut arena = ByteArena::default();
+        let mut spans = Vec::new();
+        for i in 0..100_000usize {
+            let text = format!("{i}");
+            let mut padded = [0u8; 64];
+            padded[..text.len()].copy_from_slice(text.as_bytes());
+            spans.push(arena.push_padded(&padded, text.len()));
+        }
+        for (i, span) in spans.iter().enumerate() {
+            assert_eq!(arena.get(*span), format!("{i}").as_bytes());
+        }
     }
 
     impl Span {

@@ -28,19 +28,22 @@ impl<T> ChunkedVec<T> {
         self.len == 0
     }
 
+    #[inline]
     pub fn push(&mut self, value: T) -> u64 {
         let index = self.len;
-        if self.chunks.last().is_none_or(|c| c.len() == CHUNK_LEN) {
-            self.chunks.push(Vec::with_capacity(CHUNK_LEN));
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK_LEN => chunk.push(value),
+            _ => self.push_to_new_chunk(value),
         }
-        let chunk = self
-            .chunks
-            .last_mut()
-            .expect("a chunk with room was just ensured");
-        debug_assert!(chunk.len() < chunk.capacity());
-        chunk.push(value);
         self.len += 1;
         index
+    }
+
+    #[cold]
+    fn push_to_new_chunk(&mut self, value: T) {
+        let mut chunk = Vec::with_capacity(CHUNK_LEN);
+        chunk.push(value);
+        self.chunks.push(chunk);
     }
 
     /// Removes the last element (used only to undo a failed linked batch).
@@ -54,6 +57,7 @@ impl<T> ChunkedVec<T> {
         Some(value)
     }
 
+    #[inline]
     pub fn get(&self, index: u64) -> Option<&T> {
         if index >= self.len {
             return None;
@@ -62,6 +66,7 @@ impl<T> ChunkedVec<T> {
         Some(&self.chunks[chunk][offset])
     }
 
+    #[inline]
     pub fn get_mut(&mut self, index: u64) -> Option<&mut T> {
         if index >= self.len {
             return None;

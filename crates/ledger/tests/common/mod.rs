@@ -66,7 +66,10 @@ impl Harness {
     }
 
     pub fn open(&mut self, number: &str, kind: AccountType, currency: Currency) {
-        let cmd = self.cmd(&format!("open-{number}"), Self::open_op(number, kind, currency));
+        let cmd = self.cmd(
+            &format!("open-{number}"),
+            Self::open_op(number, kind, currency),
+        );
         self.one(cmd).unwrap();
     }
 
@@ -96,11 +99,17 @@ impl Harness {
     }
 
     pub fn transfer(&self, id: &str, debit: &str, credit: &str, amount: u64) -> Command {
-        self.cmd(id, Self::transfer_op(debit, credit, amount, TransferKind::Transfer))
+        self.cmd(
+            id,
+            Self::transfer_op(debit, credit, amount, TransferKind::Transfer),
+        )
     }
 
     pub fn deposit(&self, id: &str, account: &str, amount: u64) -> Command {
-        self.cmd(id, Self::transfer_op("SETTLE", account, amount, TransferKind::Deposit))
+        self.cmd(
+            id,
+            Self::transfer_op("SETTLE", account, amount, TransferKind::Deposit),
+        )
     }
 
     pub fn freeze(&self, id: &str, account: &str, amount: u64, expires_at: Option<u64>) -> Command {
@@ -117,7 +126,13 @@ impl Harness {
     }
 
     pub fn unfreeze(&self, id: &str, hold: &str, amount: Option<u64>) -> Command {
-        self.cmd(id, Op::Unfreeze(Unfreeze { hold: self.id(hold), amount }))
+        self.cmd(
+            id,
+            Op::Unfreeze(Unfreeze {
+                hold: self.id(hold),
+                amount,
+            }),
+        )
     }
 
     pub fn capture(&self, id: &str, hold: &str, credit: &str, amount: Option<u64>) -> Command {
@@ -134,7 +149,10 @@ impl Harness {
     }
 
     pub fn account(&self, number: &str) -> Account {
-        let id = self.ledger.resolve(&AccountNo::new(number).unwrap()).unwrap();
+        let id = self
+            .ledger
+            .resolve(&AccountNo::new(number).unwrap())
+            .unwrap();
         *self.ledger.account(id).unwrap()
     }
 
