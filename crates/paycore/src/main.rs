@@ -1,0 +1,19 @@
+//! The `paycore` binary: command-line entry point. Parses arguments and hands off to the
+//! library crates; errors are reported here, once, with `anyhow`.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli::run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(cli::EXIT_FAILURE)
+        }
+    }
+}
