@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use xxhash_rust::xxh3::Xxh3;
-
 use crate::{AccountStatus, Currency, HoldStatus, Ledger};
 
 /// A broken ledger invariant; finding one is always a bug.
@@ -23,42 +21,14 @@ pub enum InvariantViolation {
 }
 
 impl Ledger {
-    /// A 128-bit digest of the whole state (accounts, holds, records, counters). Two ledgers
-    /// that applied the same batches have the same digest.
+    /// A 128-bit digest of the whole state: the hash of its canonical snapshot encoding.
+    /// Two ledgers that applied the same batches have the same digest.
     pub fn digest(&self) -> u128 {
-        let mut h = Xxh3::new();
-        h.update(&self.hasher.key());
-        h.update(&self.next_entry_seq.to_le_bytes());
-        h.update(&self.last_timestamp.to_le_bytes());
-        h.update(&self.accounting_date.to_julian_day().to_le_bytes());
-        for (account, info) in self.accounts.iter().zip(&self.infos) {
-            h.update(&account.balance.to_le_bytes());
-            h.update(&account.frozen.to_le_bytes());
-            h.update(&account.currency.to_bytes());
-            h.update(&[
-                account.kind as u8,
-                account.status as u8,
-                account.allow_negative as u8,
-            ]);
-            h.update(info.number.as_str().as_bytes());
-            h.update(&info.opened_at.to_le_bytes());
-            h.update(info.opened_by.as_str().as_bytes());
-            h.update(info.reference.as_bytes());
-            h.update(&info.opened_record.0.to_le_bytes());
-        }
-        for hold in self.holds.iter() {
-            h.update(format!("{hold:?}").as_bytes());
-        }
-        for record in self.records.iter() {
-            h.update(format!("{record:?}").as_bytes());
-            h.update(self.record_client_id(record).as_bytes());
-            h.update(self.record_reference(record).as_bytes());
-        }
-        for (at, id) in &self.expiries {
-            h.update(&at.to_le_bytes());
-            h.update(&id.0.to_le_bytes());
-        }
-        h.digest128()
+        let mut encoded = Vec::new();
+        self.snapshot()
+            .encode(&mut encoded)
+            .expect("encoding into memory cannot fail");
+        xxhash_rust::xxh3::xxh3_128(&encoded)
     }
 
     /// Checks every invariant of the state; O(accounts + holds). Used by tests after each
@@ -70,7 +40,13 @@ impl Ledger {
             held[hold.account.index()] += i128::from(hold.remaining);
         }
         for (i, account) in self.accounts.iter().enumerate() {
-            let number = || self.infos[i].number.to_string();
+            let number = || {
+                self.infos
+                    .get(i as u64)
+                    .expect("one info per account")
+                    .number
+                    .to_string()
+            };
             *sums.entry(account.currency).or_default() += i128::from(account.balance);
             if i128::from(account.frozen) != held[i] {
                 return Err(InvariantViolation::FrozenMismatch(

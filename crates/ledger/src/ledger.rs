@@ -26,7 +26,7 @@ pub struct LedgerConfig {
 pub struct Ledger {
     pub(crate) hasher: IdHasher,
     pub(crate) accounts: Vec<Account>,
-    pub(crate) infos: Vec<AccountInfo>,
+    pub(crate) infos: ChunkedVec<AccountInfo>,
     pub(crate) numbers: HashMap<AccountNo, AccountId, foldhash::fast::RandomState>,
     pub(crate) holds: ChunkedVec<Hold>,
     /// Active holds with an expiry, ordered by (expiry, hold) so sweeps are deterministic.
@@ -62,7 +62,7 @@ impl Ledger {
         Ledger {
             hasher: IdHasher::new(config.hash_key),
             accounts: Vec::new(),
-            infos: Vec::new(),
+            infos: ChunkedVec::default(),
             numbers: HashMap::default(),
             holds: ChunkedVec::default(),
             expiries: BTreeSet::new(),
@@ -91,7 +91,7 @@ impl Ledger {
     }
 
     pub fn account_info(&self, id: AccountId) -> Option<&AccountInfo> {
-        self.infos.get(id.index())
+        self.infos.get(u64::from(id.0))
     }
 
     pub fn resolve(&self, number: &AccountNo) -> Option<AccountId> {

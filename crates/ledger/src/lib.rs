@@ -23,6 +23,7 @@ mod ids;
 mod journal;
 mod ledger;
 mod record;
+mod snapshot;
 pub mod store;
 mod text;
 
@@ -38,6 +39,7 @@ pub use ids::{ClientId, Fingerprint, IdHasher, CLIENT_ID_BYTES_MAX};
 pub use journal::{EntryKind, JournalEntry};
 pub use ledger::{Ledger, LedgerConfig, MemoryReport};
 pub use record::{OpKind, Outcome, Record, RecordId};
+pub use snapshot::{LedgerSnapshot, SnapshotError};
 pub use text::{
     AccountNo, InlineStr, Operator, Reference, ACCOUNT_NO_BYTES_MAX, OPERATOR_BYTES_MAX,
     REFERENCE_BYTES_MAX,

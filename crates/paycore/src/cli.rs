@@ -10,7 +10,11 @@ use paycore_money::{cny_capital, parse_minor, Currency, Sign};
 pub const EXIT_FAILURE: u8 = 1;
 
 #[derive(Parser, Debug)]
-#[command(name = "paycore", version, about = "paycore: the ledger and payment core")]
+#[command(
+    name = "paycore",
+    version,
+    about = "paycore: the ledger and payment core"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -3,12 +3,19 @@
 use std::process::Command;
 
 fn paycore(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_paycore")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_paycore"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn prints_capital_numerals() {
-    for (amount, words) in [("1005.30", "壹仟零伍元叁角"), ("10000000", "壹仟万元整"), ("-5", "负伍元整")] {
+    for (amount, words) in [
+        ("1005.30", "壹仟零伍元叁角"),
+        ("10000000", "壹仟万元整"),
+        ("-5", "负伍元整"),
+    ] {
         let out = paycore(&["words", amount]);
         assert!(out.status.success());
         assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), words);

@@ -1,5 +1,8 @@
 //! `ByteArena`: append-only storage for short byte strings (client ids, references), addressed
-//! by a packed 8-byte `Span`. Chunks are allocated zeroed at full size and never reallocated.
+//! by a packed 8-byte `Span`. Chunks are allocated zeroed at full size and never reallocated;
+//! like `ChunkedVec` they are shared by clones and copied on write.
+
+use std::sync::Arc;
 
 const CHUNK_BYTES: usize = 1 << 20;
 const OFFSET_BITS: u32 = 20;
@@ -43,7 +46,7 @@ impl Span {
 
 #[derive(Clone, Debug, Default)]
 pub struct ByteArena {
-    chunks: Vec<Box<[u8]>>,
+    chunks: Vec<Arc<[u8]>>,
     /// Bytes used in the last chunk.
     used: usize,
 }
@@ -57,7 +60,7 @@ impl ByteArena {
             return Span::EMPTY;
         }
         let (chunk, offset) = self.reserve(bytes.len());
-        self.chunks[chunk][offset..offset + bytes.len()].copy_from_slice(bytes);
+        Arc::make_mut(&mut self.chunks[chunk])[offset..offset + bytes.len()].copy_from_slice(bytes);
         Span::new(chunk, offset, bytes.len())
     }
 
@@ -71,7 +74,7 @@ impl ByteArena {
             return Span::EMPTY;
         }
         let (chunk, offset) = self.reserve_with_room(len, N);
-        self.chunks[chunk][offset..offset + N].copy_from_slice(padded);
+        Arc::make_mut(&mut self.chunks[chunk])[offset..offset + N].copy_from_slice(padded);
         Span::new(chunk, offset, len)
     }
 
@@ -84,7 +87,7 @@ impl ByteArena {
     #[inline]
     fn reserve_with_room(&mut self, len: usize, room: usize) -> (usize, usize) {
         if self.chunks.is_empty() || self.used + room > CHUNK_BYTES {
-            self.chunks.push(vec![0; CHUNK_BYTES].into_boxed_slice());
+            self.chunks.push(vec![0; CHUNK_BYTES].into());
             self.used = 0;
         }
         let offset = self.used;

@@ -1,12 +1,18 @@
 //! `ChunkedVec`: an append-only vector in fixed-size chunks; indices are stable and pushing
 //! never moves existing elements.
+//!
+//! Chunks are reference-counted and copied on write: cloning a `ChunkedVec` (for a snapshot)
+//! shares every chunk, and the live copy duplicates a chunk only when it next writes into it.
+//! Full chunks of append-only data are never written again, so they are never copied.
+
+use std::sync::Arc;
 
 const CHUNK_BITS: u32 = 16;
 const CHUNK_LEN: usize = 1 << CHUNK_BITS;
 
 #[derive(Clone, Debug)]
 pub struct ChunkedVec<T> {
-    chunks: Vec<Vec<T>>,
+    chunks: Vec<Arc<Vec<T>>>,
     len: u64,
 }
 
@@ -19,7 +25,7 @@ impl<T> Default for ChunkedVec<T> {
     }
 }
 
-impl<T> ChunkedVec<T> {
+impl<T: Clone> ChunkedVec<T> {
     pub fn len(&self) -> u64 {
         self.len
     }
@@ -32,7 +38,7 @@ impl<T> ChunkedVec<T> {
     pub fn push(&mut self, value: T) -> u64 {
         let index = self.len;
         match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK_LEN => chunk.push(value),
+            Some(chunk) if chunk.len() < CHUNK_LEN => writable(chunk).push(value),
             _ => self.push_to_new_chunk(value),
         }
         self.len += 1;
@@ -43,12 +49,12 @@ impl<T> ChunkedVec<T> {
     fn push_to_new_chunk(&mut self, value: T) {
         let mut chunk = Vec::with_capacity(CHUNK_LEN);
         chunk.push(value);
-        self.chunks.push(chunk);
+        self.chunks.push(Arc::new(chunk));
     }
 
     /// Removes the last element (used only to undo a failed linked batch).
     pub fn pop(&mut self) -> Option<T> {
-        let chunk = self.chunks.last_mut()?;
+        let chunk = writable(self.chunks.last_mut()?);
         let value = chunk.pop().expect("chunks are never left empty");
         if chunk.is_empty() {
             self.chunks.pop();
@@ -72,12 +78,22 @@ impl<T> ChunkedVec<T> {
             return None;
         }
         let (chunk, offset) = split(index);
-        Some(&mut self.chunks[chunk][offset])
+        Some(&mut writable(&mut self.chunks[chunk])[offset])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flatten()
+        self.chunks.iter().flat_map(|chunk| chunk.iter())
     }
+}
+
+/// The chunk for writing: copied first if a snapshot still shares it.
+#[inline]
+fn writable<T: Clone>(chunk: &mut Arc<Vec<T>>) -> &mut Vec<T> {
+    let chunk = Arc::make_mut(chunk);
+    if chunk.capacity() < CHUNK_LEN {
+        chunk.reserve_exact(CHUNK_LEN - chunk.len());
+    }
+    chunk
 }
 
 fn split(index: u64) -> (usize, usize) {
@@ -109,5 +125,26 @@ mod tests {
         assert_eq!(v.len(), CHUNK_LEN as u64 * 2 - 3);
         assert_eq!(v.iter().count() as u64, v.len());
         assert_eq!(v.push(9), CHUNK_LEN as u64 * 2 - 3);
+    }
+
+    #[test]
+    fn a_clone_keeps_its_contents_while_the_original_changes() {
+        let mut live = ChunkedVec::default();
+        for i in 0..(CHUNK_LEN as u64 + 10) {
+            live.push(i);
+        }
+        let frozen = live.clone();
+        *live.get_mut(3).unwrap() = 1_000;
+        live.push(7);
+        live.pop();
+        live.pop();
+        assert_eq!(frozen.get(3), Some(&3));
+        assert_eq!(frozen.len(), CHUNK_LEN as u64 + 10);
+        assert_eq!(
+            frozen.get(CHUNK_LEN as u64 + 9),
+            Some(&(CHUNK_LEN as u64 + 9))
+        );
+        assert_eq!(live.get(3), Some(&1_000));
+        assert_eq!(live.len(), CHUNK_LEN as u64 + 9);
     }
 }
