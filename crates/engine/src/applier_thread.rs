@@ -1,0 +1,66 @@
+//! The applier thread: the one owner of the state machine. Applies durable batches in log
+//! order, answers their callers, and hands consistent snapshots to the snapshot thread.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use paycore_ledger::{BatchOutput, LedgerSnapshot};
+use tracing::warn;
+
+use crate::engine::Shared;
+use crate::snapshot_thread::{self, SnapshotJob};
+use crate::writer_thread::Durable;
+
+/// Durable batches in flight between writer and applier: enough to overlap the next batch's
+/// log write with this batch's apply, few enough to bound latency.
+const DURABLE_QUEUE_BATCHES: usize = 2;
+
+/// Starts the snapshot thread, the applier, and (through `start_writer`) the writer; returns
+/// their handles in shutdown order.
+pub(crate) fn spawn(shared: Arc<Shared>, start_writer: impl FnOnce(SyncSender<Durable>) -> JoinHandle<()>) -> Vec<JoinHandle<()>> {
+    let (durable_tx, durable_rx) = mpsc::sync_channel(DURABLE_QUEUE_BATCHES);
+    let (jobs_tx, snapshotter) = snapshot_thread::spawn(shared.clone());
+    let writer = start_writer(durable_tx);
+    let applier = std::thread::Builder::new()
+        .name("paycore-applier".into())
+        .spawn(move || run(shared, durable_rx, jobs_tx))
+        .expect("spawning the applier thread");
+    vec![writer, applier, snapshotter]
+}
+
+fn run(shared: Arc<Shared>, durable: Receiver<Durable>, snapshots: SyncSender<SnapshotJob>) {
+    let mut out = BatchOutput::default();
+    let mut since_snapshot = 0u64;
+    let mut last: Option<(u64, u128)> = None;
+    for batch in durable {
+        shared.ledger.write().apply_batch(batch.timestamp, &batch.commands, &mut out);
+        shared.metrics.applied_sequence.store(batch.sequence, Relaxed);
+        let mut outcomes = out.outcomes.iter().copied();
+        for (count, reply) in batch.replies {
+            let _ = reply.send(Ok(outcomes.by_ref().take(count).collect()));
+        }
+        since_snapshot += batch.commands.len() as u64;
+        last = Some((batch.sequence, batch.checksum));
+        let every = shared.config.snapshot_every_commands;
+        if every > 0 && since_snapshot >= every {
+            let job = job(&shared, batch.sequence, batch.checksum);
+            match snapshots.try_send(job) {
+                Ok(()) => since_snapshot = 0,
+                Err(TrySendError::Full(_)) => {} // one is still being written; try after the next batch
+                Err(TrySendError::Disconnected(_)) => warn!("snapshot thread stopped"),
+            }
+        }
+    }
+    // Shutdown: a final snapshot makes the next start fast.
+    let wanted = shared.config.snapshot_on_shutdown && since_snapshot > 0;
+    if let (Some((sequence, checksum)), true) = (last, wanted) {
+        let _ = snapshots.send(job(&shared, sequence, checksum));
+    }
+}
+
+fn job(shared: &Shared, sequence: u64, checksum: u128) -> SnapshotJob {
+    let snapshot: LedgerSnapshot = shared.ledger.read().snapshot();
+    SnapshotJob { sequence, checksum, snapshot }
+}

@@ -1,0 +1,189 @@
+//! `Engine`: the durable ledger. Callers submit commands from any thread or task; one writer
+//! thread makes batches durable, one applier thread owns the state machine. See the module
+//! docs of `writer_thread` and `applier_thread` for each side.
+
+use std::fs::{File, TryLockError};
+use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::{Mutex, RwLock};
+use paycore_ledger::{Command, IdHasher, Ledger, Outcome};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::log::writer::LogWriter;
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::recovery::{self, RecoveryReport};
+use crate::{applier_thread, writer_thread, EngineConfig, EngineError};
+
+/// The answer to one request: one outcome per command, in order.
+pub type Reply = Result<Vec<Outcome>, EngineError>;
+
+pub(crate) struct Request {
+    pub commands: Vec<Command>,
+    pub reply: oneshot::Sender<Reply>,
+}
+
+/// State shared by the engine's threads and its callers.
+pub(crate) struct Shared {
+    pub ledger: RwLock<Ledger>,
+    pub metrics: Metrics,
+    pub config: EngineConfig,
+    /// First batch sequence of each log segment holding records (for retention).
+    pub segments: Mutex<Vec<(u64, u64)>>,
+}
+
+pub struct Engine {
+    shared: Arc<Shared>,
+    hasher: IdHasher,
+    requests: Mutex<Option<mpsc::Sender<Request>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    report: RecoveryReport,
+    _lock: File,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the data directory, recovers the state and starts the
+    /// writer, applier and snapshot threads.
+    pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        for dir in [config.data_dir.clone(), config.log_dir(), config.snapshot_dir()] {
+            std::fs::create_dir_all(&dir).map_err(EngineError::io("creating data directory", &dir))?;
+        }
+        let lock = lock_data_dir(&config.data_dir)?;
+        let recovered = recovery::recover(&config)?;
+        let log_dir = config.log_dir();
+        let log = LogWriter::open(&log_dir, config.segment_bytes, recovered.tail, config.faults.clone())
+            .map_err(EngineError::io("opening the log for appending", &log_dir))?;
+        let hasher = *recovered.ledger.hasher();
+        let last_timestamp = recovered.ledger.last_timestamp();
+        let metrics = Metrics::default();
+        let sequence = recovered.tail.next_sequence - 1;
+        metrics.durable_sequence.store(sequence, Relaxed);
+        metrics.applied_sequence.store(sequence, Relaxed);
+        metrics.recovery_nanos.store(recovered.report.elapsed.as_nanos() as u64, Relaxed);
+        metrics.recovered_batches.store(recovered.report.replayed_batches, Relaxed);
+        if let Some((_, snapshot_sequence)) = &recovered.report.snapshot {
+            metrics.snapshot_sequence.store(*snapshot_sequence, Relaxed);
+        }
+        let shared = Arc::new(Shared {
+            ledger: RwLock::new(recovered.ledger),
+            metrics,
+            segments: Mutex::new(recovered.segment_first_sequences),
+            config,
+        });
+        let (request_tx, request_rx) = mpsc::channel(shared.config.queue_requests_max);
+        let threads = applier_thread::spawn(shared.clone(), |durable| {
+            writer_thread::spawn(shared.clone(), request_rx, log, durable, last_timestamp)
+        });
+        Ok(Engine {
+            shared,
+            hasher,
+            requests: Mutex::new(Some(request_tx)),
+            threads: Mutex::new(threads),
+            report: recovered.report,
+            _lock: lock,
+        })
+    }
+
+    /// The hasher commands for this engine's ledger must be built with.
+    pub fn hasher(&self) -> IdHasher {
+        self.hasher
+    }
+
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.report
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// Submits commands and waits (asynchronously) until they are durable and applied.
+    pub async fn submit(&self, commands: Vec<Command>) -> Reply {
+        let Some((request, reply)) = self.request(commands)? else {
+            return Ok(Vec::new());
+        };
+        let sender = self.sender()?;
+        self.shared.metrics.queue_depth.fetch_add(1, Relaxed);
+        if sender.send(request).await.is_err() {
+            self.shared.metrics.queue_depth.fetch_sub(1, Relaxed);
+            return Err(EngineError::ShuttingDown);
+        }
+        reply.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+
+    /// Like `submit`, for plain threads. Must not be called from inside an async runtime.
+    pub fn submit_blocking(&self, commands: Vec<Command>) -> Reply {
+        let Some((request, reply)) = self.request(commands)? else {
+            return Ok(Vec::new());
+        };
+        let sender = self.sender()?;
+        self.shared.metrics.queue_depth.fetch_add(1, Relaxed);
+        if sender.blocking_send(request).is_err() {
+            self.shared.metrics.queue_depth.fetch_sub(1, Relaxed);
+            return Err(EngineError::ShuttingDown);
+        }
+        reply.blocking_recv().map_err(|_| EngineError::ShuttingDown)?
+    }
+
+    fn request(&self, commands: Vec<Command>) -> Result<Option<(Request, oneshot::Receiver<Reply>)>, EngineError> {
+        let max = self.shared.config.batch_commands_max;
+        if commands.len() > max {
+            return Err(EngineError::RequestTooLarge { count: commands.len(), max });
+        }
+        if commands.is_empty() {
+            return Ok(None);
+        }
+        let (reply_tx, reply_rx) = oneshot::channel();
+        Ok(Some((Request { commands, reply: reply_tx }, reply_rx)))
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Request>, EngineError> {
+        self.requests.lock().clone().ok_or(EngineError::ShuttingDown)
+    }
+
+    /// Runs `read` on the state as of the last applied batch. Waits at most for the batch
+    /// being applied (milliseconds), never for a log write.
+    pub fn read<R>(&self, read: impl FnOnce(&Ledger) -> R) -> R {
+        read(&self.shared.ledger.read())
+    }
+
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.shared.metrics.snapshot()
+    }
+
+    /// Stops accepting requests, finishes every batch already queued, writes a final snapshot
+    /// and stops the threads. Safe to call more than once.
+    pub fn shutdown(&self) {
+        drop(self.requests.lock().take());
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for thread in threads {
+            if thread.join().is_err() {
+                tracing::error!("an engine thread panicked during shutdown");
+            }
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// One process per data directory: a second would write the same log.
+fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
+    let path = dir.join("LOCK");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(EngineError::io("opening the lock file", &path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(EngineError::Locked { path: dir.to_owned() }),
+        Err(TryLockError::Error(source)) => Err(EngineError::Io { context: "locking the data directory", path, source }),
+    }
+}

@@ -1,0 +1,46 @@
+//! Engine errors: what callers of `Engine` can see.
+
+use std::path::PathBuf;
+
+use crate::log::reader::LogError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{context} ({path}): {source}")]
+    Io {
+        context: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("snapshot {path} is unusable: {reason}")]
+    Snapshot { path: PathBuf, reason: String },
+    #[error("data directory {path} is in use by another paycore process")]
+    Locked { path: PathBuf },
+    #[error("data directory {path}: {reason}")]
+    BadDataDir { path: PathBuf, reason: String },
+    #[error("the log write for this batch failed ({0}); nothing was applied, retry later")]
+    Storage(String),
+    #[error("too many commands in one request: {count} (at most {max})")]
+    RequestTooLarge { count: usize, max: usize },
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+}
+
+impl EngineError {
+    pub(crate) fn io(context: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> EngineError {
+        let path = path.into();
+        move |source| EngineError::Io { context, path, source }
+    }
+
+    /// Stable machine code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::Storage(_) | EngineError::Io { .. } => "storage_error",
+            EngineError::RequestTooLarge { .. } => "request_too_large",
+            EngineError::ShuttingDown => "engine_unavailable",
+            EngineError::Log(_) | EngineError::Snapshot { .. } | EngineError::Locked { .. } | EngineError::BadDataDir { .. } => "engine_unavailable",
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The writer thread: takes every request waiting (up to a batch), stamps the batch with
+//! engine time, appends it to the log and fsyncs — one fsync for the whole batch — then hands
+//! it to the applier. A batch whose write fails is answered with an error and never applied.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use paycore_ledger::Command;
+use tokio::sync::{mpsc, oneshot};
+use tracing::error;
+
+use crate::codec;
+use crate::engine::{Reply, Request, Shared};
+use crate::log::writer::LogWriter;
+use crate::EngineError;
+
+/// A batch that is durable in the log, on its way to be applied.
+pub(crate) struct Durable {
+    pub sequence: u64,
+    pub checksum: u128,
+    pub timestamp: u64,
+    pub commands: Vec<Command>,
+    /// Each request's command count and where its answer goes, in order.
+    pub replies: Vec<(usize, oneshot::Sender<Reply>)>,
+}
+
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    requests: mpsc::Receiver<Request>,
+    log: LogWriter,
+    durable: SyncSender<Durable>,
+    last_timestamp: u64,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("paycore-writer".into())
+        .spawn(move || Writer { shared, requests, log, durable, last_timestamp, pending: None, body: Vec::new() }.run())
+        .expect("spawning the writer thread")
+}
+
+struct Writer {
+    shared: Arc<Shared>,
+    requests: mpsc::Receiver<Request>,
+    log: LogWriter,
+    durable: SyncSender<Durable>,
+    /// Timestamp of the last command made durable; the next batch starts after it.
+    last_timestamp: u64,
+    /// A request taken from the queue that did not fit in the previous batch.
+    pending: Option<Request>,
+    body: Vec<u8>,
+}
+
+impl Writer {
+    fn run(mut self) {
+        while let Some(batch) = self.next_batch() {
+            self.write(batch);
+        }
+    }
+
+    /// Blocks for the first request, then takes whatever else is waiting, up to the limit.
+    /// Requests are never split across batches.
+    fn next_batch(&mut self) -> Option<Vec<Request>> {
+        let first = match self.pending.take() {
+            Some(request) => request,
+            None => self.take_from_queue()?,
+        };
+        let max = self.shared.config.batch_commands_max;
+        let mut count = first.commands.len();
+        let mut batch = vec![first];
+        while count < max {
+            let Ok(request) = self.requests.try_recv() else { break };
+            self.shared.metrics.queue_depth.fetch_sub(1, Relaxed);
+            if count + request.commands.len() > max {
+                self.pending = Some(request);
+                break;
+            }
+            count += request.commands.len();
+            batch.push(request);
+        }
+        Some(batch)
+    }
+
+    fn take_from_queue(&mut self) -> Option<Request> {
+        let request = self.requests.blocking_recv()?;
+        self.shared.metrics.queue_depth.fetch_sub(1, Relaxed);
+        Some(request)
+    }
+
+    fn write(&mut self, batch: Vec<Request>) {
+        let count: usize = batch.iter().map(|r| r.commands.len()).sum();
+        self.body.clear();
+        let mut commands = Vec::with_capacity(count);
+        let mut replies = Vec::with_capacity(batch.len());
+        for request in batch {
+            for command in &request.commands {
+                codec::encode(command, &mut self.body);
+            }
+            commands.extend_from_slice(&request.commands);
+            replies.push((request.commands.len(), request.reply));
+        }
+        let timestamp = now_nanos().max(self.last_timestamp + 1);
+        match self.log.append(timestamp, count as u32, &self.body) {
+            Ok(appended) => {
+                self.last_timestamp = timestamp + count as u64 - 1;
+                let metrics = &self.shared.metrics;
+                metrics.batches.fetch_add(1, Relaxed);
+                metrics.commands.fetch_add(count as u64, Relaxed);
+                metrics.fsyncs.fetch_add(1, Relaxed);
+                metrics.fsync_nanos_last.store(appended.sync_time.as_nanos() as u64, Relaxed);
+                metrics.fsync_nanos_total.fetch_add(appended.sync_time.as_nanos() as u64, Relaxed);
+                metrics.last_batch_commands.store(count as u64, Relaxed);
+                metrics.log_bytes.fetch_add(appended.bytes, Relaxed);
+                metrics.durable_sequence.store(appended.sequence, Relaxed);
+                if appended.rolled_over {
+                    self.shared.segments.lock().push((self.log.segment(), appended.sequence));
+                }
+                let batch = Durable { sequence: appended.sequence, checksum: appended.checksum, timestamp, commands, replies };
+                if self.durable.send(batch).is_err() {
+                    error!("the applier stopped; durable batches can no longer be applied");
+                }
+            }
+            Err(io_error) => {
+                error!(%io_error, "log append failed; the batch is refused and nothing applied");
+                self.shared.metrics.failed_batches.fetch_add(1, Relaxed);
+                for (_, reply) in replies {
+                    let _ = reply.send(Err(EngineError::Storage(io_error.to_string())));
+                }
+            }
+        }
+    }
+}
+
+fn now_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
