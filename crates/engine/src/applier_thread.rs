@@ -2,11 +2,12 @@
 //! order, answers their callers, and hands consistent snapshots to the snapshot thread.
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
-use paycore_ledger::{BatchOutput, LedgerSnapshot};
+use paycore_ledger::{BatchOutput, Command, LedgerSnapshot};
 use tracing::warn;
 
 use crate::engine::Shared;
@@ -19,29 +20,52 @@ const DURABLE_QUEUE_BATCHES: usize = 2;
 
 /// Starts the snapshot thread, the applier, and (through `start_writer`) the writer; returns
 /// their handles in shutdown order.
-pub(crate) fn spawn(shared: Arc<Shared>, start_writer: impl FnOnce(SyncSender<Durable>) -> JoinHandle<()>) -> Vec<JoinHandle<()>> {
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    start_writer: impl FnOnce(SyncSender<Durable>, Receiver<Vec<Command>>) -> JoinHandle<()>,
+) -> Vec<JoinHandle<()>> {
     let (durable_tx, durable_rx) = mpsc::sync_channel(DURABLE_QUEUE_BATCHES);
+    let (recycle_tx, recycle_rx) = mpsc::channel();
     let (jobs_tx, snapshotter) = snapshot_thread::spawn(shared.clone());
-    let writer = start_writer(durable_tx);
+    let writer = start_writer(durable_tx, recycle_rx);
     let applier = std::thread::Builder::new()
         .name("paycore-applier".into())
-        .spawn(move || run(shared, durable_rx, jobs_tx))
+        .spawn(move || run(shared, durable_rx, recycle_tx, jobs_tx))
         .expect("spawning the applier thread");
     vec![writer, applier, snapshotter]
 }
 
-fn run(shared: Arc<Shared>, durable: Receiver<Durable>, snapshots: SyncSender<SnapshotJob>) {
+fn run(
+    shared: Arc<Shared>,
+    durable: Receiver<Durable>,
+    recycle: Sender<Vec<Command>>,
+    snapshots: SyncSender<SnapshotJob>,
+) {
     let mut out = BatchOutput::default();
     let mut since_snapshot = 0u64;
     let mut last: Option<(u64, u128)> = None;
     for batch in durable {
-        shared.ledger.write().apply_batch(batch.timestamp, &batch.commands, &mut out);
-        shared.metrics.applied_sequence.store(batch.sequence, Relaxed);
+        let started = Instant::now();
+        shared
+            .ledger
+            .write()
+            .apply_batch(batch.timestamp, &batch.commands, &mut out);
+        let apply_nanos = started.elapsed().as_nanos() as u64;
+        shared.metrics.apply_nanos_last.store(apply_nanos, Relaxed);
+        shared
+            .metrics
+            .apply_nanos_total
+            .fetch_add(apply_nanos, Relaxed);
+        shared
+            .metrics
+            .applied_sequence
+            .store(batch.sequence, Relaxed);
         let mut outcomes = out.outcomes.iter().copied();
         for (count, reply) in batch.replies {
             let _ = reply.send(Ok(outcomes.by_ref().take(count).collect()));
         }
         since_snapshot += batch.commands.len() as u64;
+        let _ = recycle.send(batch.commands);
         last = Some((batch.sequence, batch.checksum));
         let every = shared.config.snapshot_every_commands;
         if every > 0 && since_snapshot >= every {
@@ -62,5 +86,9 @@ fn run(shared: Arc<Shared>, durable: Receiver<Durable>, snapshots: SyncSender<Sn
 
 fn job(shared: &Shared, sequence: u64, checksum: u128) -> SnapshotJob {
     let snapshot: LedgerSnapshot = shared.ledger.read().snapshot();
-    SnapshotJob { sequence, checksum, snapshot }
+    SnapshotJob {
+        sequence,
+        checksum,
+        snapshot,
+    }
 }

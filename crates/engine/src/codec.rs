@@ -147,7 +147,11 @@ pub struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     pub fn new(bytes: &'a [u8], hasher: IdHasher) -> Decoder<'a> {
-        Decoder { bytes, position: 0, hasher }
+        Decoder {
+            bytes,
+            position: 0,
+            hasher,
+        }
     }
 
     pub fn next_command(&mut self) -> Result<Command, DecodeError> {
@@ -157,19 +161,34 @@ impl<'a> Decoder<'a> {
         let fingerprint = Fingerprint([self.u64()?, self.u64()?]);
         let op = match head & !LINKED {
             tag::OPEN => Op::OpenAccount(self.open()?),
-            tag::CLOSE => Op::CloseAccount { account: self.key()? },
-            tag::SET_FROZEN => Op::SetAccountFrozen { account: self.key()?, frozen: self.u8()? != 0 },
+            tag::CLOSE => Op::CloseAccount {
+                account: self.key()?,
+            },
+            tag::SET_FROZEN => Op::SetAccountFrozen {
+                account: self.key()?,
+                frozen: self.u8()? != 0,
+            },
             tag::TRANSFER => Op::Transfer(self.transfer()?),
             tag::FREEZE => Op::Freeze(self.freeze()?),
-            tag::UNFREEZE => Op::Unfreeze(Unfreeze { hold: self.client_id()?, amount: self.optional()? }),
+            tag::UNFREEZE => Op::Unfreeze(Unfreeze {
+                hold: self.client_id()?,
+                amount: self.optional()?,
+            }),
             tag::CAPTURE => Op::Capture(self.capture()?),
             tag::DAY_END => {
                 let julian = i32::from_le_bytes(self.array()?);
-                Op::DayEnd { date: Date::from_julian_day(julian).map_err(|_| self.error("date"))? }
+                Op::DayEnd {
+                    date: Date::from_julian_day(julian).map_err(|_| self.error("date"))?,
+                }
             }
             _ => return Err(self.error("unknown command tag")),
         };
-        Ok(Command { id, linked, fingerprint, op })
+        Ok(Command {
+            id,
+            linked,
+            fingerprint,
+            op,
+        })
     }
 
     pub fn is_at_end(&self) -> bool {
@@ -188,7 +207,14 @@ impl<'a> Decoder<'a> {
         };
         let reference = self.reference()?;
         let opened_by = Operator::new(self.str()?).map_err(|_| self.error("operator"))?;
-        Ok(OpenAccount { number, kind, currency, allow_negative, reference, opened_by })
+        Ok(OpenAccount {
+            number,
+            kind,
+            currency,
+            allow_negative,
+            reference,
+            opened_by,
+        })
     }
 
     fn transfer(&mut self) -> Result<Transfer, DecodeError> {
@@ -210,7 +236,13 @@ impl<'a> Decoder<'a> {
             1 => Some(self.currency()?),
             _ => return Err(self.error("currency presence")),
         };
-        Ok(Freeze { account, amount, currency, expires_at: self.optional()?, reference: self.reference()? })
+        Ok(Freeze {
+            account,
+            amount,
+            currency,
+            expires_at: self.optional()?,
+            reference: self.reference()?,
+        })
     }
 
     fn capture(&mut self) -> Result<Capture, DecodeError> {
@@ -224,11 +256,17 @@ impl<'a> Decoder<'a> {
     }
 
     fn error(&self, reason: &'static str) -> DecodeError {
-        DecodeError { offset: self.position, reason }
+        DecodeError {
+            offset: self.position,
+            reason,
+        }
     }
 
     fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.position.checked_add(len).filter(|end| *end <= self.bytes.len());
+        let end = self
+            .position
+            .checked_add(len)
+            .filter(|end| *end <= self.bytes.len());
         let end = end.ok_or_else(|| self.error("truncated"))?;
         let slice = &self.bytes[self.position..end];
         self.position = end;
@@ -236,7 +274,10 @@ impl<'a> Decoder<'a> {
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        Ok(self.take(N)?.try_into().expect("take returns exactly N bytes"))
+        Ok(self
+            .take(N)?
+            .try_into()
+            .expect("take returns exactly N bytes"))
     }
 
     fn u8(&mut self) -> Result<u8, DecodeError> {
@@ -255,7 +296,9 @@ impl<'a> Decoder<'a> {
 
     fn client_id(&mut self) -> Result<ClientId, DecodeError> {
         let text = self.str()?;
-        self.hasher.client_id(text).map_err(|_| self.error("client id"))
+        self.hasher
+            .client_id(text)
+            .map_err(|_| self.error("client id"))
     }
 
     fn reference(&mut self) -> Result<Reference, DecodeError> {
@@ -273,7 +316,9 @@ impl<'a> Decoder<'a> {
     fn key(&mut self) -> Result<AccountKey, DecodeError> {
         match self.u8()? {
             0 => Ok(AccountKey::Id(AccountId(u32::from_le_bytes(self.array()?)))),
-            1 => Ok(AccountKey::No(AccountNo::new(self.str()?).map_err(|_| self.error("account number"))?)),
+            1 => Ok(AccountKey::No(
+                AccountNo::new(self.str()?).map_err(|_| self.error("account number"))?,
+            )),
             _ => Err(self.error("account key tag")),
         }
     }
@@ -308,8 +353,13 @@ mod tests {
                 reference: Reference::new("商户").unwrap(),
                 opened_by: Operator::new("alice").unwrap(),
             }),
-            Op::CloseAccount { account: AccountKey::Id(AccountId(7)) },
-            Op::SetAccountFrozen { account: no("B"), frozen: true },
+            Op::CloseAccount {
+                account: AccountKey::Id(AccountId(7)),
+            },
+            Op::SetAccountFrozen {
+                account: no("B"),
+                frozen: true,
+            },
             Op::Transfer(Transfer {
                 debit: AccountKey::Id(AccountId(1)),
                 credit: no("C"),
@@ -318,10 +368,27 @@ mod tests {
                 kind: TransferKind::Refund,
                 reference: Reference::NONE,
             }),
-            Op::Freeze(Freeze { account: no("A"), amount: 5, currency: None, expires_at: Some(99), reference: Reference::NONE }),
-            Op::Unfreeze(Unfreeze { hold: id("h1"), amount: None }),
-            Op::Capture(Capture { hold: id("h1"), credit: no("D"), amount: Some(3), kind: TransferKind::Payment, reference: Reference::new("r").unwrap() }),
-            Op::DayEnd { date: Date::from_calendar_date(2026, time::Month::November, 26).unwrap() },
+            Op::Freeze(Freeze {
+                account: no("A"),
+                amount: 5,
+                currency: None,
+                expires_at: Some(99),
+                reference: Reference::NONE,
+            }),
+            Op::Unfreeze(Unfreeze {
+                hold: id("h1"),
+                amount: None,
+            }),
+            Op::Capture(Capture {
+                hold: id("h1"),
+                credit: no("D"),
+                amount: Some(3),
+                kind: TransferKind::Payment,
+                reference: Reference::new("r").unwrap(),
+            }),
+            Op::DayEnd {
+                date: Date::from_calendar_date(2026, time::Month::November, 26).unwrap(),
+            },
         ];
         ops.into_iter()
             .enumerate()

@@ -47,22 +47,36 @@ impl Engine {
     /// Opens (creating if needed) the data directory, recovers the state and starts the
     /// writer, applier and snapshot threads.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        for dir in [config.data_dir.clone(), config.log_dir(), config.snapshot_dir()] {
-            std::fs::create_dir_all(&dir).map_err(EngineError::io("creating data directory", &dir))?;
+        for dir in [
+            config.data_dir.clone(),
+            config.log_dir(),
+            config.snapshot_dir(),
+        ] {
+            std::fs::create_dir_all(&dir)
+                .map_err(EngineError::io("creating data directory", &dir))?;
         }
         let lock = lock_data_dir(&config.data_dir)?;
         let recovered = recovery::recover(&config)?;
         let log_dir = config.log_dir();
-        let log = LogWriter::open(&log_dir, config.segment_bytes, recovered.tail, config.faults.clone())
-            .map_err(EngineError::io("opening the log for appending", &log_dir))?;
+        let log = LogWriter::open(
+            &log_dir,
+            config.segment_bytes,
+            recovered.tail,
+            config.faults.clone(),
+        )
+        .map_err(EngineError::io("opening the log for appending", &log_dir))?;
         let hasher = *recovered.ledger.hasher();
         let last_timestamp = recovered.ledger.last_timestamp();
         let metrics = Metrics::default();
         let sequence = recovered.tail.next_sequence - 1;
         metrics.durable_sequence.store(sequence, Relaxed);
         metrics.applied_sequence.store(sequence, Relaxed);
-        metrics.recovery_nanos.store(recovered.report.elapsed.as_nanos() as u64, Relaxed);
-        metrics.recovered_batches.store(recovered.report.replayed_batches, Relaxed);
+        metrics
+            .recovery_nanos
+            .store(recovered.report.elapsed.as_nanos() as u64, Relaxed);
+        metrics
+            .recovered_batches
+            .store(recovered.report.replayed_batches, Relaxed);
         if let Some((_, snapshot_sequence)) = &recovered.report.snapshot {
             metrics.snapshot_sequence.store(*snapshot_sequence, Relaxed);
         }
@@ -73,8 +87,15 @@ impl Engine {
             config,
         });
         let (request_tx, request_rx) = mpsc::channel(shared.config.queue_requests_max);
-        let threads = applier_thread::spawn(shared.clone(), |durable| {
-            writer_thread::spawn(shared.clone(), request_rx, log, durable, last_timestamp)
+        let threads = applier_thread::spawn(shared.clone(), |durable, recycled| {
+            writer_thread::spawn(
+                shared.clone(),
+                request_rx,
+                log,
+                durable,
+                recycled,
+                last_timestamp,
+            )
         });
         Ok(Engine {
             shared,
@@ -124,23 +145,40 @@ impl Engine {
             self.shared.metrics.queue_depth.fetch_sub(1, Relaxed);
             return Err(EngineError::ShuttingDown);
         }
-        reply.blocking_recv().map_err(|_| EngineError::ShuttingDown)?
+        reply
+            .blocking_recv()
+            .map_err(|_| EngineError::ShuttingDown)?
     }
 
-    fn request(&self, commands: Vec<Command>) -> Result<Option<(Request, oneshot::Receiver<Reply>)>, EngineError> {
+    fn request(
+        &self,
+        commands: Vec<Command>,
+    ) -> Result<Option<(Request, oneshot::Receiver<Reply>)>, EngineError> {
         let max = self.shared.config.batch_commands_max;
         if commands.len() > max {
-            return Err(EngineError::RequestTooLarge { count: commands.len(), max });
+            return Err(EngineError::RequestTooLarge {
+                count: commands.len(),
+                max,
+            });
         }
         if commands.is_empty() {
             return Ok(None);
         }
         let (reply_tx, reply_rx) = oneshot::channel();
-        Ok(Some((Request { commands, reply: reply_tx }, reply_rx)))
+        Ok(Some((
+            Request {
+                commands,
+                reply: reply_tx,
+            },
+            reply_rx,
+        )))
     }
 
     fn sender(&self) -> Result<mpsc::Sender<Request>, EngineError> {
-        self.requests.lock().clone().ok_or(EngineError::ShuttingDown)
+        self.requests
+            .lock()
+            .clone()
+            .ok_or(EngineError::ShuttingDown)
     }
 
     /// Runs `read` on the state as of the last applied batch. Waits at most for the batch
@@ -183,7 +221,13 @@ fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
         .map_err(EngineError::io("opening the lock file", &path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(EngineError::Locked { path: dir.to_owned() }),
-        Err(TryLockError::Error(source)) => Err(EngineError::Io { context: "locking the data directory", path, source }),
+        Err(TryLockError::WouldBlock) => Err(EngineError::Locked {
+            path: dir.to_owned(),
+        }),
+        Err(TryLockError::Error(source)) => Err(EngineError::Io {
+            context: "locking the data directory",
+            path,
+            source,
+        }),
     }
 }

@@ -29,9 +29,16 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    pub(crate) fn io(context: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> EngineError {
+    pub(crate) fn io(
+        context: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> EngineError {
         let path = path.into();
-        move |source| EngineError::Io { context, path, source }
+        move |source| EngineError::Io {
+            context,
+            path,
+            source,
+        }
     }
 
     /// Stable machine code for the API.
@@ -40,7 +47,10 @@ impl EngineError {
             EngineError::Storage(_) | EngineError::Io { .. } => "storage_error",
             EngineError::RequestTooLarge { .. } => "request_too_large",
             EngineError::ShuttingDown => "engine_unavailable",
-            EngineError::Log(_) | EngineError::Snapshot { .. } | EngineError::Locked { .. } | EngineError::BadDataDir { .. } => "engine_unavailable",
+            EngineError::Log(_)
+            | EngineError::Snapshot { .. }
+            | EngineError::Locked { .. }
+            | EngineError::BadDataDir { .. } => "engine_unavailable",
         }
     }
 }

@@ -12,18 +12,33 @@ use crate::EngineError;
 const FILE: &str = "engine.meta";
 const FORMAT: &str = "paycore-data 1";
 
-pub fn load_or_create(data_dir: &Path, utc_offset_seconds: i32) -> Result<LedgerConfig, EngineError> {
+pub fn load_or_create(
+    data_dir: &Path,
+    utc_offset_seconds: i32,
+) -> Result<LedgerConfig, EngineError> {
     let path = data_dir.join(FILE);
     if path.exists() {
-        let text = fs::read_to_string(&path).map_err(EngineError::io("reading engine metadata", &path))?;
+        let text =
+            fs::read_to_string(&path).map_err(EngineError::io("reading engine metadata", &path))?;
         return parse(&text).map_err(|reason| EngineError::BadDataDir { path, reason });
     }
     let mut hash_key = [0u8; 16];
-    getrandom::fill(&mut hash_key).map_err(|e| EngineError::BadDataDir { path: path.clone(), reason: format!("no randomness for the hash key: {e}") })?;
-    let config = LedgerConfig { hash_key, initial_date: today(utc_offset_seconds) };
-    let text = format!("{FORMAT}\nhash_key {}\ninitial_date {}\n", hex(&hash_key), config.initial_date);
+    getrandom::fill(&mut hash_key).map_err(|e| EngineError::BadDataDir {
+        path: path.clone(),
+        reason: format!("no randomness for the hash key: {e}"),
+    })?;
+    let config = LedgerConfig {
+        hash_key,
+        initial_date: today(utc_offset_seconds),
+    };
+    let text = format!(
+        "{FORMAT}\nhash_key {}\ninitial_date {}\n",
+        hex(&hash_key),
+        config.initial_date
+    );
     let tmp = data_dir.join("engine.meta.tmp");
-    write_synced(&tmp, text.as_bytes()).map_err(EngineError::io("writing engine metadata", &tmp))?;
+    write_synced(&tmp, text.as_bytes())
+        .map_err(EngineError::io("writing engine metadata", &tmp))?;
     fs::rename(&tmp, &path).map_err(EngineError::io("publishing engine metadata", &path))?;
     sync_dir(data_dir).map_err(EngineError::io("syncing data directory", data_dir))?;
     Ok(config)
@@ -37,7 +52,8 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn today(utc_offset_seconds: i32) -> Date {
-    let offset = time::UtcOffset::from_whole_seconds(utc_offset_seconds).unwrap_or(time::UtcOffset::UTC);
+    let offset =
+        time::UtcOffset::from_whole_seconds(utc_offset_seconds).unwrap_or(time::UtcOffset::UTC);
     time::OffsetDateTime::now_utc().to_offset(offset).date()
 }
 
@@ -87,7 +103,8 @@ fn parse_key(value: &str) -> Result<[u8; 16], String> {
     }
     let mut key = [0u8; 16];
     for (i, byte) in key.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&value[2 * i..2 * i + 2], 16).map_err(|_| "hash_key is not hex")?;
+        *byte =
+            u8::from_str_radix(&value[2 * i..2 * i + 2], 16).map_err(|_| "hash_key is not hex")?;
     }
     Ok(key)
 }

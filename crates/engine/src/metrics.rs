@@ -12,6 +12,11 @@ pub struct Metrics {
     pub fsync_nanos_last: AtomicU64,
     pub last_batch_commands: AtomicU64,
     pub log_bytes: AtomicU64,
+    /// Time the applier spent in the state machine, in total and for the last batch.
+    pub apply_nanos_total: AtomicU64,
+    pub apply_nanos_last: AtomicU64,
+    /// Time the writer spent encoding and writing (without the fsync), in total.
+    pub write_nanos_total: AtomicU64,
     /// Requests accepted into the queue and not yet taken by the writer.
     pub queue_depth: AtomicU64,
     /// Last batch sequence made durable / applied to the in-memory state.
@@ -34,6 +39,9 @@ pub struct MetricsSnapshot {
     pub fsync_nanos_last: u64,
     pub last_batch_commands: u64,
     pub log_bytes: u64,
+    pub apply_nanos_total: u64,
+    pub apply_nanos_last: u64,
+    pub write_nanos_total: u64,
     pub queue_depth: u64,
     pub durable_sequence: u64,
     pub applied_sequence: u64,
@@ -54,6 +62,9 @@ impl Metrics {
             fsync_nanos_last: self.fsync_nanos_last.load(Relaxed),
             last_batch_commands: self.last_batch_commands.load(Relaxed),
             log_bytes: self.log_bytes.load(Relaxed),
+            apply_nanos_total: self.apply_nanos_total.load(Relaxed),
+            apply_nanos_last: self.apply_nanos_last.load(Relaxed),
+            write_nanos_total: self.write_nanos_total.load(Relaxed),
             queue_depth: self.queue_depth.load(Relaxed),
             durable_sequence: self.durable_sequence.load(Relaxed),
             applied_sequence: self.applied_sequence.load(Relaxed),

@@ -42,65 +42,115 @@ pub(crate) fn recover(config: &EngineConfig) -> Result<Recovered, EngineError> {
     let hasher = *ledger.hasher();
     let mut out = BatchOutput::default();
     let mut commands: Vec<Command> = Vec::new();
-    let scanned = reader::scan(&config.log_dir(), start, config.body_bytes_max(), |header, body, path, offset| {
-        let corrupt = |reason: String| LogError::Corrupt { path: path.to_owned(), offset, reason };
-        commands.clear();
-        let mut decoder = Decoder::new(body, hasher);
-        while !decoder.is_at_end() {
-            commands.push(decoder.next_command().map_err(|e| corrupt(e.to_string()))?);
-        }
-        if commands.len() != header.command_count as usize || commands.len() > config.batch_commands_max {
-            return Err(corrupt(format!("record holds {} commands, header says {}", commands.len(), header.command_count)));
-        }
-        if header.timestamp <= ledger.last_timestamp() {
-            return Err(corrupt("batch timestamp does not increase".into()));
-        }
-        ledger.apply_batch(header.timestamp, &commands, &mut out);
-        report.replayed_batches += 1;
-        report.replayed_commands += commands.len() as u64;
-        Ok(())
-    });
+    let scanned = reader::scan(
+        &config.log_dir(),
+        start,
+        config.body_bytes_max(),
+        |header, body, path, offset| {
+            let corrupt = |reason: String| LogError::Corrupt {
+                path: path.to_owned(),
+                offset,
+                reason,
+            };
+            commands.clear();
+            let mut decoder = Decoder::new(body, hasher);
+            while !decoder.is_at_end() {
+                commands.push(decoder.next_command().map_err(|e| corrupt(e.to_string()))?);
+            }
+            if commands.len() != header.command_count as usize
+                || commands.len() > config.batch_commands_max
+            {
+                return Err(corrupt(format!(
+                    "record holds {} commands, header says {}",
+                    commands.len(),
+                    header.command_count
+                )));
+            }
+            if header.timestamp <= ledger.last_timestamp() {
+                return Err(corrupt("batch timestamp does not increase".into()));
+            }
+            ledger.apply_batch(header.timestamp, &commands, &mut out);
+            report.replayed_batches += 1;
+            report.replayed_commands += commands.len() as u64;
+            Ok(())
+        },
+    );
     let scanned = scanned.map_err(|error| explain_with_snapshots(error, &report))?;
     check_log_reaches_snapshots(config, scanned.tail.next_sequence - 1, &report)?;
     if let Some((path, offset)) = &scanned.torn_tail {
         warn!(file = %path.display(), offset, "dropped a torn final log record (it was never acknowledged)");
     }
     report.torn_tail = scanned.torn_tail.clone();
-    ledger.check_invariants().map_err(|violation| EngineError::BadDataDir {
-        path: config.data_dir.clone(),
-        reason: format!("state after recovery breaks an invariant: {violation}"),
-    })?;
+    ledger
+        .check_invariants()
+        .map_err(|violation| EngineError::BadDataDir {
+            path: config.data_dir.clone(),
+            reason: format!("state after recovery breaks an invariant: {violation}"),
+        })?;
     report.elapsed = started.elapsed();
-    info!(batches = report.replayed_batches, commands = report.replayed_commands, elapsed_ms = report.elapsed.as_millis() as u64, "recovered");
-    Ok(Recovered { ledger, tail: scanned.tail, segment_first_sequences: scanned.segment_first_sequences, report })
+    info!(
+        batches = report.replayed_batches,
+        commands = report.replayed_commands,
+        elapsed_ms = report.elapsed.as_millis() as u64,
+        "recovered"
+    );
+    Ok(Recovered {
+        ledger,
+        tail: scanned.tail,
+        segment_first_sequences: scanned.segment_first_sequences,
+        report,
+    })
 }
 
 /// The newest snapshot that verifies, or an empty ledger; and where the log must continue.
-fn load_snapshot(config: &EngineConfig, ledger_config: LedgerConfig, report: &mut RecoveryReport) -> Result<(Ledger, Start), EngineError> {
+fn load_snapshot(
+    config: &EngineConfig,
+    ledger_config: LedgerConfig,
+    report: &mut RecoveryReport,
+) -> Result<(Ledger, Start), EngineError> {
     let dir = config.snapshot_dir();
-    let snapshots = snapshot_file::list(&dir).map_err(EngineError::io("listing snapshots", &dir))?;
+    let snapshots =
+        snapshot_file::list(&dir).map_err(EngineError::io("listing snapshots", &dir))?;
     for (sequence, path) in snapshots {
         match snapshot_file::load(&path) {
             Ok(loaded) if loaded.ledger.hasher().key() != ledger_config.hash_key => {
-                return Err(EngineError::Snapshot { path, reason: "belongs to another data directory (hash key differs)".into() });
+                return Err(EngineError::Snapshot {
+                    path,
+                    reason: "belongs to another data directory (hash key differs)".into(),
+                });
             }
             Ok(loaded) => {
-                let start = Start::At { sequence: sequence + 1, prev_checksum: loaded.header.chain_checksum };
+                let start = Start::At {
+                    sequence: sequence + 1,
+                    prev_checksum: loaded.header.chain_checksum,
+                };
                 report.snapshot = Some((path, sequence));
                 return Ok((loaded.ledger, start));
             }
             Err(reason) => {
                 warn!(file = %path.display(), %reason, "snapshot unusable; falling back to an older one or to the full log");
-                report.unusable_snapshots.push(format!("{}: {reason}", path.display()));
+                report
+                    .unusable_snapshots
+                    .push(format!("{}: {reason}", path.display()));
             }
         }
     }
-    Ok((Ledger::new(ledger_config), Start::At { sequence: 1, prev_checksum: 0 }))
+    Ok((
+        Ledger::new(ledger_config),
+        Start::At {
+            sequence: 1,
+            prev_checksum: 0,
+        },
+    ))
 }
 
 /// Every snapshot file, usable or not, was written after the log held its sequence. A log
 /// that ends before it has lost acknowledged batches: refuse rather than start from less.
-fn check_log_reaches_snapshots(config: &EngineConfig, log_end: u64, report: &RecoveryReport) -> Result<(), EngineError> {
+fn check_log_reaches_snapshots(
+    config: &EngineConfig,
+    log_end: u64,
+    report: &RecoveryReport,
+) -> Result<(), EngineError> {
     let dir = config.snapshot_dir();
     let newest = snapshot_file::list(&dir).map_err(EngineError::io("listing snapshots", &dir))?;
     match newest.first() {
@@ -122,6 +172,9 @@ fn explain_with_snapshots(error: LogError, report: &RecoveryReport) -> EngineErr
     }
     EngineError::BadDataDir {
         path: PathBuf::new(),
-        reason: format!("{error}; snapshots that could have covered it are unusable: {}", report.unusable_snapshots.join("; ")),
+        reason: format!(
+            "{error}; snapshots that could have covered it are unusable: {}",
+            report.unusable_snapshots.join("; ")
+        ),
     }
 }

@@ -78,20 +78,34 @@ pub fn list(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
             found.push((sequence, path));
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     Ok(found)
 }
 
 /// Writes and publishes a snapshot; returns its path once it is durable.
-pub fn write(dir: &Path, sequence: u64, chain_checksum: u128, snapshot: &LedgerSnapshot) -> io::Result<PathBuf> {
+pub fn write(
+    dir: &Path,
+    sequence: u64,
+    chain_checksum: u128,
+    snapshot: &LedgerSnapshot,
+) -> io::Result<PathBuf> {
     let path = snapshot_path(dir, sequence);
     let tmp = path.with_extension("tmp");
     let mut file = File::create(&tmp)?;
     file.write_all(&[0u8; HEADER_BYTES])?;
-    let mut body = Hashing { inner: BufWriter::with_capacity(1 << 20, &mut file), hasher: Xxh3::new(), len: 0 };
+    let mut body = Hashing {
+        inner: BufWriter::with_capacity(1 << 20, &mut file),
+        hasher: Xxh3::new(),
+        len: 0,
+    };
     snapshot.encode(&mut body)?;
     body.inner.flush()?;
-    let header = SnapshotHeader { sequence, chain_checksum, body_len: body.len, body_checksum: body.hasher.digest128() };
+    let header = SnapshotHeader {
+        sequence,
+        chain_checksum,
+        body_len: body.len,
+        body_checksum: body.hasher.digest128(),
+    };
     drop(body);
     file.seek(SeekFrom::Start(0))?;
     file.write_all(&header.encode())?;
@@ -113,19 +127,31 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut header_bytes = [0u8; HEADER_BYTES];
-    reader.read_exact(&mut header_bytes).map_err(|e| format!("header: {e}"))?;
+    reader
+        .read_exact(&mut header_bytes)
+        .map_err(|e| format!("header: {e}"))?;
     let header = SnapshotHeader::decode(&header_bytes)?;
-    let mut body = Hashing { inner: reader.take(header.body_len), hasher: Xxh3::new(), len: 0 };
+    let mut body = Hashing {
+        inner: reader.take(header.body_len),
+        hasher: Xxh3::new(),
+        len: 0,
+    };
     let ledger = LedgerSnapshot::decode(&mut body).map_err(|e| e.to_string());
     // Read to the declared end so the checksum covers every byte, whatever decode did.
     io::copy(&mut body, &mut io::sink()).map_err(|e| e.to_string())?;
     if body.len != header.body_len {
-        return Err(format!("body is {} bytes, header says {}", body.len, header.body_len));
+        return Err(format!(
+            "body is {} bytes, header says {}",
+            body.len, header.body_len
+        ));
     }
     if body.hasher.digest128() != header.body_checksum {
         return Err("body checksum mismatch".into());
     }
-    Ok(Loaded { ledger: ledger?, header })
+    Ok(Loaded {
+        ledger: ledger?,
+        header,
+    })
 }
 
 /// Passes bytes through while hashing and counting them.

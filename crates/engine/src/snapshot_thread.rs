@@ -38,13 +38,18 @@ fn write(shared: &Shared, job: SnapshotJob) {
     match snapshot_file::write(&dir, job.sequence, job.checksum, &job.snapshot) {
         Ok(path) => {
             info!(file = %path.display(), sequence = job.sequence, records = job.snapshot.record_count(), "snapshot written");
-            shared.metrics.snapshot_sequence.store(job.sequence, Relaxed);
+            shared
+                .metrics
+                .snapshot_sequence
+                .store(job.sequence, Relaxed);
             shared.metrics.snapshots_written.fetch_add(1, Relaxed);
             if let Err(error) = apply_retention(shared) {
                 warn!(%error, "retention failed; old files stay in place");
             }
         }
-        Err(error) => warn!(%error, sequence = job.sequence, "snapshot failed; the log still has everything"),
+        Err(error) => {
+            warn!(%error, sequence = job.sequence, "snapshot failed; the log still has everything")
+        }
     }
 }
 
@@ -58,7 +63,8 @@ fn apply_retention(shared: &Shared) -> std::io::Result<()> {
         std::fs::remove_file(path)?;
     }
     sync_dir(&snapshot_dir)?;
-    let Some(&(covered, _)) = snapshots.iter().take(config.snapshots_kept.max(1)).last() else {
+    let kept = snapshots.len().min(config.snapshots_kept.max(1));
+    let Some(&(covered, _)) = kept.checked_sub(1).and_then(|last| snapshots.get(last)) else {
         return Ok(());
     };
     if config.retention == Retention::Keep {
@@ -68,7 +74,10 @@ fn apply_retention(shared: &Shared) -> std::io::Result<()> {
     let log_dir = config.log_dir();
     for (index, path) in list_segments(&log_dir)? {
         // Covered when the next segment starts at or before the first uncovered batch.
-        let next_first = firsts.iter().find(|(i, _)| *i == index + 1).map(|(_, first)| *first);
+        let next_first = firsts
+            .iter()
+            .find(|(i, _)| *i == index + 1)
+            .map(|(_, first)| *first);
         if next_first.is_some_and(|first| first <= covered + 1) {
             retire(config.retention, &path, &config.archive_dir())?;
             shared.segments.lock().retain(|(i, _)| *i != index);

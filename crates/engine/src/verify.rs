@@ -18,11 +18,18 @@ pub struct VerifyReport {
 /// Checks the whole log in `data_dir`. `Err` names the first break: file, offset, reason.
 pub fn verify_log(data_dir: &Path) -> Result<VerifyReport, LogError> {
     let config = EngineConfig::new(data_dir);
-    let outcome = reader::scan(&config.log_dir(), Start::Oldest, config.body_bytes_max(), |_, _, _, _| Ok(()))?;
+    let outcome = reader::scan(
+        &config.log_dir(),
+        Start::Oldest,
+        config.body_bytes_max(),
+        |_, _, _, _| Ok(()),
+    )?;
     Ok(VerifyReport {
         records: outcome.visited,
         first_sequence: outcome.first_sequence,
-        last_sequence: outcome.first_sequence.map(|_| outcome.tail.next_sequence - 1),
+        last_sequence: outcome
+            .first_sequence
+            .map(|_| outcome.tail.next_sequence - 1),
         torn_tail: outcome.torn_tail,
     })
 }

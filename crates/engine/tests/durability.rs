@@ -20,16 +20,37 @@ fn everything_acknowledged_survives_a_restart_and_retries_stay_retries() {
         let engine = Engine::open(config(dir.path())).unwrap();
         setup(&engine, 3, 1_000);
         let h = engine.hasher();
-        let outcome = engine.submit_blocking(vec![transfer(&h, "t1", "C0", "C1", 250, TransferKind::Transfer)]).unwrap();
+        let outcome = engine
+            .submit_blocking(vec![transfer(
+                &h,
+                "t1",
+                "C0",
+                "C1",
+                250,
+                TransferKind::Transfer,
+            )])
+            .unwrap();
         assert_eq!(outcome[0].result, Ok(()));
         digest(&engine)
     };
     let engine = Engine::open(config(dir.path())).unwrap();
     assert_eq!(digest(&engine), before);
-    assert_eq!((balance(&engine, "C0"), balance(&engine, "C1")), (750, 1_250));
+    assert_eq!(
+        (balance(&engine, "C0"), balance(&engine, "C1")),
+        (750, 1_250)
+    );
     assert_eq!(engine.recovery_report().replayed_batches, 3);
     let h = engine.hasher();
-    let retry = engine.submit_blocking(vec![transfer(&h, "t1", "C0", "C1", 250, TransferKind::Transfer)]).unwrap();
+    let retry = engine
+        .submit_blocking(vec![transfer(
+            &h,
+            "t1",
+            "C0",
+            "C1",
+            250,
+            TransferKind::Transfer,
+        )])
+        .unwrap();
     assert!(retry[0].replayed);
     assert_eq!(balance(&engine, "C1"), 1_250);
     engine.read(|l| l.check_invariants()).unwrap();
@@ -47,15 +68,29 @@ fn concurrent_callers_share_fsyncs() {
             s.spawn(move || {
                 let h = engine.hasher();
                 for i in 0..300 {
-                    let command = transfer(&h, &format!("c{t}-{i}"), &format!("C{t}"), &format!("C{}", (t + 1) % 8), 1, TransferKind::Transfer);
-                    assert_eq!(engine.submit_blocking(vec![command]).unwrap()[0].result, Ok(()));
+                    let command = transfer(
+                        &h,
+                        &format!("c{t}-{i}"),
+                        &format!("C{t}"),
+                        &format!("C{}", (t + 1) % 8),
+                        1,
+                        TransferKind::Transfer,
+                    );
+                    assert_eq!(
+                        engine.submit_blocking(vec![command]).unwrap()[0].result,
+                        Ok(())
+                    );
                 }
             });
         }
     });
     let after = engine.metrics();
     assert_eq!(after.commands - before.commands, 2_400);
-    assert!(after.fsyncs - before.fsyncs < 2_400, "{} fsyncs", after.fsyncs - before.fsyncs);
+    assert!(
+        after.fsyncs - before.fsyncs < 2_400,
+        "{} fsyncs",
+        after.fsyncs - before.fsyncs
+    );
     assert_eq!(after.fsyncs, after.batches);
     engine.read(|l| l.check_invariants()).unwrap();
 }
@@ -67,15 +102,36 @@ fn log_with_small_final_record(dir: &std::path::Path) -> (u128, std::path::PathB
     setup(&engine, 3, 1_000);
     let before_last = digest(&engine);
     let h = engine.hasher();
-    engine.submit_blocking(vec![transfer(&h, "last", "C0", "C2", 7, TransferKind::Transfer)]).unwrap();
+    engine
+        .submit_blocking(vec![transfer(
+            &h,
+            "last",
+            "C0",
+            "C2",
+            7,
+            TransferKind::Transfer,
+        )])
+        .unwrap();
     drop(engine);
     let mut last = None;
-    let start = Start::At { sequence: 1, prev_checksum: 0 };
-    scan(&dir.join("log"), start, 1 << 24, |header, _, path, offset| {
-        // Padding after the body is outside the record's content: cut within the content.
-        last = Some((path.to_owned(), offset, offset + 64 + u64::from(header.body_len)));
-        Ok(())
-    })
+    let start = Start::At {
+        sequence: 1,
+        prev_checksum: 0,
+    };
+    scan(
+        &dir.join("log"),
+        start,
+        1 << 24,
+        |header, _, path, offset| {
+            // Padding after the body is outside the record's content: cut within the content.
+            last = Some((
+                path.to_owned(),
+                offset,
+                offset + 64 + u64::from(header.body_len),
+            ));
+            Ok(())
+        },
+    )
     .unwrap();
     let (segment, start, end) = last.unwrap();
     (before_last, segment, start, end)
@@ -95,13 +151,27 @@ fn a_torn_final_record_is_dropped_at_every_byte_offset() {
             if bytes == original {
                 continue; // the "torn" bytes equal the written ones: the record is complete
             }
-            fs::write(copy.path().join("log").join(segment.file_name().unwrap()), &bytes).unwrap();
-            let engine = Engine::open(config(copy.path())).unwrap_or_else(|e| panic!("cut {cut} fill {fill}: {e}"));
+            fs::write(
+                copy.path().join("log").join(segment.file_name().unwrap()),
+                &bytes,
+            )
+            .unwrap();
+            let engine = Engine::open(config(copy.path()))
+                .unwrap_or_else(|e| panic!("cut {cut} fill {fill}: {e}"));
             assert_eq!(digest(&engine), before_last, "cut at {cut}, fill {fill:#x}");
             assert_eq!(engine.recovery_report().replayed_batches, 2);
             // The engine continues writing where the torn record was.
             let h = engine.hasher();
-            let again = engine.submit_blocking(vec![transfer(&h, "last", "C0", "C2", 7, TransferKind::Transfer)]).unwrap();
+            let again = engine
+                .submit_blocking(vec![transfer(
+                    &h,
+                    "last",
+                    "C0",
+                    "C2",
+                    7,
+                    TransferKind::Transfer,
+                )])
+                .unwrap();
             assert_eq!((again[0].result, again[0].replayed), (Ok(()), false));
             drop(engine);
             assert_eq!(verify_log(copy.path()).unwrap().last_sequence, Some(3));
@@ -117,14 +187,23 @@ fn a_flipped_byte_in_an_earlier_record_refuses_to_start_and_names_the_place() {
         let copy = tempfile::tempdir().unwrap();
         copy_dir(dir.path(), copy.path());
         let path = copy.path().join("log").join(segment.file_name().unwrap());
-        let file = fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
         let mut byte = [0u8];
         file.read_exact_at(&mut byte, at).unwrap();
         file.write_all_at(&[byte[0] ^ 0x10], at).unwrap();
-        let error = Engine::open(config(copy.path())).err().expect("must refuse");
+        let error = Engine::open(config(copy.path()))
+            .err()
+            .expect("must refuse");
         let message = error.to_string();
         assert!(matches!(error, EngineError::Log(_)), "{message}");
-        assert!(message.contains("00000000000000000001.seg") && message.contains("offset"), "{message}");
+        assert!(
+            message.contains("00000000000000000001.seg") && message.contains("offset"),
+            "{message}"
+        );
         let verify = verify_log(copy.path()).unwrap_err().to_string();
         assert!(verify.contains("corrupt"), "{verify}");
     }
@@ -140,10 +219,17 @@ fn a_damaged_snapshot_falls_back_to_an_older_one_or_the_full_log() {
         setup(&engine, 4, 500);
         digest(&engine)
     };
-    let snapshots: Vec<_> = fs::read_dir(dir.path().join("snapshots")).unwrap().map(|e| e.unwrap().path()).collect();
+    let snapshots: Vec<_> = fs::read_dir(dir.path().join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(snapshots.len(), 1);
     let engine = Engine::open(cfg.clone()).unwrap();
-    assert_eq!(engine.recovery_report().replayed_batches, 0, "loaded from the snapshot");
+    assert_eq!(
+        engine.recovery_report().replayed_batches,
+        0,
+        "loaded from the snapshot"
+    );
     assert_eq!(digest(&engine), expected);
     drop(engine);
 
@@ -155,7 +241,10 @@ fn a_damaged_snapshot_falls_back_to_an_older_one_or_the_full_log() {
     let engine = Engine::open(cfg.clone()).unwrap();
     let report = engine.recovery_report().clone();
     assert_eq!(report.unusable_snapshots.len(), 1, "{report:?}");
-    assert!(report.unusable_snapshots[0].contains("checksum"), "{report:?}");
+    assert!(
+        report.unusable_snapshots[0].contains("checksum"),
+        "{report:?}"
+    );
     assert_eq!(report.replayed_batches, 2);
     assert_eq!(digest(&engine), expected);
     drop(engine);
@@ -167,7 +256,10 @@ fn a_damaged_snapshot_falls_back_to_an_older_one_or_the_full_log() {
         fs::remove_file(entry.unwrap().path()).unwrap();
     }
     let error = Engine::open(cfg).err().expect("must refuse");
-    assert!(error.to_string().contains("unusable") || error.to_string().contains("snapshot"), "{error}");
+    assert!(
+        error.to_string().contains("unusable") || error.to_string().contains("snapshot"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -182,24 +274,62 @@ fn a_failing_disk_fails_only_its_batches_and_the_engine_recovers() {
     let before = digest(&engine);
 
     faults.fail_writes.store(1, Ordering::SeqCst);
-    let error = engine.submit_blocking(vec![transfer(&h, "w1", "C0", "C1", 10, TransferKind::Transfer)]).unwrap_err();
+    let error = engine
+        .submit_blocking(vec![transfer(
+            &h,
+            "w1",
+            "C0",
+            "C1",
+            10,
+            TransferKind::Transfer,
+        )])
+        .unwrap_err();
     assert!(matches!(error, EngineError::Storage(_)), "{error}");
     assert_eq!(error.code(), "storage_error");
     assert_eq!(digest(&engine), before, "nothing applied");
 
     faults.fail_syncs.store(1, Ordering::SeqCst);
-    assert!(engine.submit_blocking(vec![transfer(&h, "w1", "C0", "C1", 10, TransferKind::Transfer)]).is_err());
+    assert!(engine
+        .submit_blocking(vec![transfer(
+            &h,
+            "w1",
+            "C0",
+            "C1",
+            10,
+            TransferKind::Transfer
+        )])
+        .is_err());
     assert_eq!(digest(&engine), before);
 
     // Space returns: the same id goes through, exactly once.
-    let ok = engine.submit_blocking(vec![transfer(&h, "w1", "C0", "C1", 10, TransferKind::Transfer)]).unwrap();
+    let ok = engine
+        .submit_blocking(vec![transfer(
+            &h,
+            "w1",
+            "C0",
+            "C1",
+            10,
+            TransferKind::Transfer,
+        )])
+        .unwrap();
     assert_eq!((ok[0].result, ok[0].replayed), (Ok(()), false));
 
     // Segment rollover with a full disk: refused until a segment can be created.
     faults.fail_creates.store(2, Ordering::SeqCst);
     let mut refused = 0;
     for i in 0..200 {
-        let batch = (0..20).map(|j| transfer(&h, &format!("r{i}-{j}"), "C2", "C3", 1, TransferKind::Transfer)).collect();
+        let batch = (0..20)
+            .map(|j| {
+                transfer(
+                    &h,
+                    &format!("r{i}-{j}"),
+                    "C2",
+                    "C3",
+                    1,
+                    TransferKind::Transfer,
+                )
+            })
+            .collect();
         match engine.submit_blocking(batch) {
             Ok(outcomes) => assert!(outcomes.iter().all(|o| o.result.is_ok())),
             Err(EngineError::Storage(_)) => refused += 1,
@@ -212,7 +342,11 @@ fn a_failing_disk_fails_only_its_batches_and_the_engine_recovers() {
     drop(engine);
 
     let engine = Engine::open(cfg).unwrap();
-    assert_eq!(digest(&engine), expected, "the log holds exactly the acknowledged batches");
+    assert_eq!(
+        digest(&engine),
+        expected,
+        "the log holds exactly the acknowledged batches"
+    );
     assert_eq!(balance(&engine, "C1"), 1_000_010);
     assert_eq!(balance(&engine, "C3"), 1_000_000 + 198 * 20);
     assert!(verify_log(dir.path()).unwrap().records > 10);
@@ -229,12 +363,25 @@ fn snapshots_and_retention_keep_recovery_short_and_correct() {
     setup(&engine, 10, 1_000_000);
     let h = engine.hasher();
     for i in 0..60 {
-        let batch = (0..100).map(|j| transfer(&h, &format!("b{i}-{j}"), &format!("C{}", j % 10), &format!("C{}", (j + 3) % 10), 1, TransferKind::Transfer)).collect();
+        let batch = (0..100)
+            .map(|j| {
+                transfer(
+                    &h,
+                    &format!("b{i}-{j}"),
+                    &format!("C{}", j % 10),
+                    &format!("C{}", (j + 3) % 10),
+                    1,
+                    TransferKind::Transfer,
+                )
+            })
+            .collect();
         engine.submit_blocking(batch).unwrap();
     }
     let expected = digest(&engine);
     drop(engine);
-    let archived = fs::read_dir(dir.path().join("archive")).map(|d| d.count()).unwrap_or(0);
+    let archived = fs::read_dir(dir.path().join("archive"))
+        .map(|d| d.count())
+        .unwrap_or(0);
     assert!(archived > 0, "covered segments were archived");
     let snapshots = fs::read_dir(dir.path().join("snapshots")).unwrap().count();
     assert!(snapshots <= 2);

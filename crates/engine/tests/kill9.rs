@@ -36,21 +36,33 @@ fn every_acknowledged_command_survives_kill_9() {
             first.into_iter().chain(lines).collect::<Vec<_>>()
         });
         // Kill at a random moment after recovery finished and posting began.
-        ready.recv_timeout(Duration::from_secs(120)).expect("child starts");
+        ready
+            .recv_timeout(Duration::from_secs(120))
+            .expect("child starts");
         std::thread::sleep(Duration::from_millis(rng.gen_range(20..700)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let lines = reader.join().unwrap();
-        assert_eq!(lines.first().map(String::as_str), Some("ready"), "round {round}: child did not start");
+        assert_eq!(
+            lines.first().map(String::as_str),
+            Some("ready"),
+            "round {round}: child did not start"
+        );
         for line in &lines[1..] {
             let mut parts = line.split(' ');
-            if let (Some("ack"), Some(id), Some(result)) = (parts.next(), parts.next(), parts.next()) {
+            if let (Some("ack"), Some(id), Some(result)) =
+                (parts.next(), parts.next(), parts.next())
+            {
                 acknowledged.insert(id.to_owned(), result.to_owned());
             }
         }
         check_recovered(dir.path(), &acknowledged, round);
     }
-    assert!(acknowledged.len() > 1_000, "only {} commands acknowledged", acknowledged.len());
+    assert!(
+        acknowledged.len() > 1_000,
+        "only {} commands acknowledged",
+        acknowledged.len()
+    );
 }
 
 fn check_recovered(dir: &std::path::Path, acknowledged: &HashMap<String, String>, round: usize) {
@@ -67,16 +79,29 @@ fn check_recovered(dir: &std::path::Path, acknowledged: &HashMap<String, String>
             let recorded = record.result.err().map_or("ok", |e| e.code());
             assert_eq!(recorded, result, "round {round}: {id}");
             if let Some(first) = id.strip_suffix("-b") {
-                let a = ledger.find_record(&hasher.client_id(&format!("{first}-a")).unwrap()).and_then(|r| ledger.record(r)).unwrap();
-                assert_eq!(a.result.is_ok(), record.result.is_ok(), "round {round}: linked pair {first} split");
+                let a = ledger
+                    .find_record(&hasher.client_id(&format!("{first}-a")).unwrap())
+                    .and_then(|r| ledger.record(r))
+                    .unwrap();
+                assert_eq!(
+                    a.result.is_ok(),
+                    record.result.is_ok(),
+                    "round {round}: linked pair {first} split"
+                );
             }
         }
         let customers: i64 = (0..10)
             .map(|i| {
-                let id = ledger.resolve(&paycore_ledger::AccountNo::new(&format!("C{i}")).unwrap()).unwrap();
+                let id = ledger
+                    .resolve(&paycore_ledger::AccountNo::new(&format!("C{i}")).unwrap())
+                    .unwrap();
                 ledger.account(id).unwrap().balance
             })
             .sum();
-        assert_eq!(customers, 10 * 1_000_000, "round {round}: transfers only move money between customers");
+        assert_eq!(
+            customers,
+            10 * 1_000_000,
+            "round {round}: transfers only move money between customers"
+        );
     });
 }

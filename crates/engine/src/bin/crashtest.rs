@@ -49,11 +49,27 @@ fn setup(engine: &Engine) {
     };
     let mut commands = vec![open("S", AccountType::Settlement)];
     commands.extend((0..CUSTOMERS).map(|i| open(&format!("C{i}"), AccountType::Customer)));
-    commands.extend((0..CUSTOMERS).map(|i| transfer(&h, &format!("fund-{i}"), "S", &format!("C{i}"), FUNDS, TransferKind::Deposit)));
+    commands.extend((0..CUSTOMERS).map(|i| {
+        transfer(
+            &h,
+            &format!("fund-{i}"),
+            "S",
+            &format!("C{i}"),
+            FUNDS,
+            TransferKind::Deposit,
+        )
+    }));
     engine.submit_blocking(commands).expect("setup is accepted");
 }
 
-fn transfer(h: &IdHasher, id: &str, debit: &str, credit: &str, amount: u64, kind: TransferKind) -> Command {
+fn transfer(
+    h: &IdHasher,
+    id: &str,
+    debit: &str,
+    credit: &str,
+    amount: u64,
+    kind: TransferKind,
+) -> Command {
     let op = Op::Transfer(Transfer {
         debit: AccountKey::No(AccountNo::new(debit).unwrap()),
         credit: AccountKey::No(AccountNo::new(credit).unwrap()),
@@ -85,13 +101,32 @@ fn post_forever(engine: &Engine, stdout: &Mutex<std::io::Stdout>, run: u64, thre
             let (d, c) = (format!("C{debit}"), format!("C{credit}"));
             if next() % 4 == 0 {
                 // A linked pair: both legs or neither.
-                commands.push(transfer(&h, &format!("{id}-a"), &d, &c, amount, TransferKind::Transfer).linked(true));
-                commands.push(transfer(&h, &format!("{id}-b"), &c, &d, amount / 2 + 1, TransferKind::Transfer));
+                commands.push(
+                    transfer(
+                        &h,
+                        &format!("{id}-a"),
+                        &d,
+                        &c,
+                        amount,
+                        TransferKind::Transfer,
+                    )
+                    .linked(true),
+                );
+                commands.push(transfer(
+                    &h,
+                    &format!("{id}-b"),
+                    &c,
+                    &d,
+                    amount / 2 + 1,
+                    TransferKind::Transfer,
+                ));
             } else {
                 commands.push(transfer(&h, &id, &d, &c, amount, TransferKind::Transfer));
             }
         }
-        let Ok(outcomes) = engine.submit_blocking(commands.clone()) else { return };
+        let Ok(outcomes) = engine.submit_blocking(commands.clone()) else {
+            return;
+        };
         let mut out = stdout.lock().unwrap();
         for (command, outcome) in commands.iter().zip(outcomes) {
             let result = outcome.result.err().map_or("ok", |e| e.code());

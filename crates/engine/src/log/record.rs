@@ -36,7 +36,14 @@ pub fn record_bytes(body_len: usize) -> usize {
 }
 
 /// Builds a record for `body` into `out` (cleared first) and returns its checksum.
-pub fn build(out: &mut Vec<u8>, sequence: u64, timestamp: u64, command_count: u32, prev_checksum: u128, body: &[u8]) -> u128 {
+pub fn build(
+    out: &mut Vec<u8>,
+    sequence: u64,
+    timestamp: u64,
+    command_count: u32,
+    prev_checksum: u128,
+    body: &[u8],
+) -> u128 {
     out.clear();
     out.extend_from_slice(&MAGIC.to_le_bytes());
     out.extend_from_slice(&[KIND_BATCH, 0, 0, 0]);
@@ -74,7 +81,11 @@ pub enum Parsed {
 /// Parses the record starting at `bytes[0]`; `bytes` extends to the end of the segment.
 pub fn parse(bytes: &[u8], body_len_max: usize) -> Parsed {
     if bytes.len() < HEADER_BYTES {
-        return if bytes.iter().all(|b| *b == 0) { Parsed::Empty } else { Parsed::Invalid("truncated header") };
+        return if bytes.iter().all(|b| *b == 0) {
+            Parsed::Empty
+        } else {
+            Parsed::Invalid("truncated header")
+        };
     }
     let header = &bytes[..HEADER_BYTES];
     if header.iter().all(|b| *b == 0) {
@@ -118,18 +129,32 @@ mod tests {
             Parsed::Valid(h) => h,
             other => panic!("{other:?}"),
         };
-        assert_eq!((header.sequence, header.timestamp, header.command_count, header.prev_checksum), (7, 1234, 2, 99));
+        assert_eq!(
+            (
+                header.sequence,
+                header.timestamp,
+                header.command_count,
+                header.prev_checksum
+            ),
+            (7, 1234, 2, 99)
+        );
         assert_eq!(header.checksum, checksum);
         for i in 0..HEADER_BYTES + 10 {
             let mut flipped = record.clone();
             flipped[i] ^= 0x01;
-            assert!(matches!(parse(&flipped, 1 << 20), Parsed::Invalid(_)), "byte {i}");
+            assert!(
+                matches!(parse(&flipped, 1 << 20), Parsed::Invalid(_)),
+                "byte {i}"
+            );
         }
         assert_eq!(parse(&[0; 100], 1 << 20), Parsed::Empty);
         for cut in 1..HEADER_BYTES + 10 {
             let mut torn = record[..cut].to_vec();
             torn.resize(record.len() + 64, 0);
-            assert!(matches!(parse(&torn, 1 << 20), Parsed::Invalid(_)), "cut at {cut}");
+            assert!(
+                matches!(parse(&torn, 1 << 20), Parsed::Invalid(_)),
+                "cut at {cut}"
+            );
         }
     }
 }

@@ -47,7 +47,12 @@ pub struct LogWriter {
 }
 
 impl LogWriter {
-    pub fn open(dir: &Path, segment_bytes: u64, tail: Tail, faults: Arc<Faults>) -> io::Result<LogWriter> {
+    pub fn open(
+        dir: &Path,
+        segment_bytes: u64,
+        tail: Tail,
+        faults: Arc<Faults>,
+    ) -> io::Result<LogWriter> {
         let file = open_segment(dir, tail.segment, segment_bytes, &faults)?;
         Ok(LogWriter {
             dir: dir.to_owned(),
@@ -73,11 +78,26 @@ impl LogWriter {
 
     /// Makes one batch durable. On error nothing advanced: the same sequence number goes to
     /// the next batch, written at the same place.
-    pub fn append(&mut self, timestamp: u64, command_count: u32, body: &[u8]) -> io::Result<Appended> {
+    pub fn append(
+        &mut self,
+        timestamp: u64,
+        command_count: u32,
+        body: &[u8],
+    ) -> io::Result<Appended> {
         let sequence = self.next_sequence;
-        let checksum = record::build(&mut self.record, sequence, timestamp, command_count, self.last_checksum, body);
+        let checksum = record::build(
+            &mut self.record,
+            sequence,
+            timestamp,
+            command_count,
+            self.last_checksum,
+            body,
+        );
         let len = self.record.len() as u64;
-        assert!(len <= self.segment_bytes, "a record must fit in an empty segment");
+        assert!(
+            len <= self.segment_bytes,
+            "a record must fit in an empty segment"
+        );
         let rolled_over = self.offset + len > self.segment_bytes;
         if rolled_over {
             self.roll_over()?;
@@ -89,7 +109,13 @@ impl LogWriter {
         self.offset += len;
         self.next_sequence += 1;
         self.last_checksum = checksum;
-        Ok(Appended { sequence, checksum, bytes: len, sync_time, rolled_over })
+        Ok(Appended {
+            sequence,
+            checksum,
+            bytes: len,
+            sync_time,
+            rolled_over,
+        })
     }
 
     fn write(&mut self, len: u64) -> io::Result<()> {
@@ -130,7 +156,11 @@ fn open_segment(dir: &Path, index: u64, segment_bytes: u64, faults: &Faults) -> 
     if faults.create_fails() {
         return Err(faults::no_space());
     }
-    let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
     if let Err(error) = preallocate(&file, segment_bytes) {
         drop(file);
         let _ = std::fs::remove_file(&path);

@@ -29,10 +29,21 @@ pub fn open(hasher: &IdHasher, number: &str, kind: AccountType) -> Command {
         reference: Reference::NONE,
         opened_by: Operator::SYSTEM,
     });
-    Command::new(hasher.client_id(&format!("open-{number}")).unwrap(), op, hasher)
+    Command::new(
+        hasher.client_id(&format!("open-{number}")).unwrap(),
+        op,
+        hasher,
+    )
 }
 
-pub fn transfer(hasher: &IdHasher, id: &str, debit: &str, credit: &str, amount: u64, kind: TransferKind) -> Command {
+pub fn transfer(
+    hasher: &IdHasher,
+    id: &str,
+    debit: &str,
+    credit: &str,
+    amount: u64,
+    kind: TransferKind,
+) -> Command {
     let op = Op::Transfer(Transfer {
         debit: key(debit),
         credit: key(credit),
@@ -49,15 +60,36 @@ pub fn setup(engine: &Engine, customers: usize, funds: u64) {
     let h = engine.hasher();
     let mut commands = vec![open(&h, "S", AccountType::Settlement)];
     commands.extend((0..customers).map(|i| open(&h, &format!("C{i}"), AccountType::Customer)));
-    assert!(engine.submit_blocking(commands).unwrap().iter().all(|o| o.result.is_ok()));
+    assert!(engine
+        .submit_blocking(commands)
+        .unwrap()
+        .iter()
+        .all(|o| o.result.is_ok()));
     let deposits = (0..customers)
-        .map(|i| transfer(&h, &format!("fund-{i}"), "S", &format!("C{i}"), funds, TransferKind::Deposit))
+        .map(|i| {
+            transfer(
+                &h,
+                &format!("fund-{i}"),
+                "S",
+                &format!("C{i}"),
+                funds,
+                TransferKind::Deposit,
+            )
+        })
         .collect();
-    assert!(engine.submit_blocking(deposits).unwrap().iter().all(|o| o.result.is_ok()));
+    assert!(engine
+        .submit_blocking(deposits)
+        .unwrap()
+        .iter()
+        .all(|o| o.result.is_ok()));
 }
 
 pub fn balance(engine: &Engine, number: &str) -> i64 {
-    engine.read(|l| l.account(l.resolve(&AccountNo::new(number).unwrap()).unwrap()).unwrap().balance)
+    engine.read(|l| {
+        l.account(l.resolve(&AccountNo::new(number).unwrap()).unwrap())
+            .unwrap()
+            .balance
+    })
 }
 
 pub fn digest(engine: &Engine) -> u128 {
