@@ -4,14 +4,19 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use std::sync::mpsc;
+
 use paycore_ledger::{BatchOutput, Command, Ledger, LedgerConfig};
 use tracing::{info, warn};
 
 use crate::codec::Decoder;
-use crate::log::reader::{self, LogError, Start};
+use crate::log::reader::{self, LogError, ScanOutcome, Start};
 use crate::log::writer::Tail;
 use crate::snapshot_file;
 use crate::{meta, EngineConfig, EngineError};
+
+/// Decoded batches the log reader may run ahead of replay.
+const DECODED_BATCHES_AHEAD: usize = 4;
 
 /// What recovery found and did, for logs and operators.
 #[derive(Clone, Debug, Default)]
@@ -39,43 +44,8 @@ pub(crate) fn recover(config: &EngineConfig) -> Result<Recovered, EngineError> {
     let ledger_config = meta::load_or_create(&config.data_dir, config.utc_offset_seconds)?;
     let mut report = RecoveryReport::default();
     let (mut ledger, start) = load_snapshot(config, ledger_config, &mut report)?;
-    let hasher = *ledger.hasher();
-    let mut out = BatchOutput::default();
-    let mut commands: Vec<Command> = Vec::new();
-    let scanned = reader::scan(
-        &config.log_dir(),
-        start,
-        config.body_bytes_max(),
-        |header, body, path, offset| {
-            let corrupt = |reason: String| LogError::Corrupt {
-                path: path.to_owned(),
-                offset,
-                reason,
-            };
-            commands.clear();
-            let mut decoder = Decoder::new(body, hasher);
-            while !decoder.is_at_end() {
-                commands.push(decoder.next_command().map_err(|e| corrupt(e.to_string()))?);
-            }
-            if commands.len() != header.command_count as usize
-                || commands.len() > config.batch_commands_max
-            {
-                return Err(corrupt(format!(
-                    "record holds {} commands, header says {}",
-                    commands.len(),
-                    header.command_count
-                )));
-            }
-            if header.timestamp <= ledger.last_timestamp() {
-                return Err(corrupt("batch timestamp does not increase".into()));
-            }
-            ledger.apply_batch(header.timestamp, &commands, &mut out);
-            report.replayed_batches += 1;
-            report.replayed_commands += commands.len() as u64;
-            Ok(())
-        },
-    );
-    let scanned = scanned.map_err(|error| explain_with_snapshots(error, &report))?;
+    let replayed = replay_log(config, start, &mut ledger, &mut report);
+    let scanned = replayed.map_err(|error| explain_with_snapshots(error, &report))?;
     check_log_reaches_snapshots(config, scanned.tail.next_sequence - 1, &report)?;
     if let Some((path, offset)) = &scanned.torn_tail {
         warn!(file = %path.display(), offset, "dropped a torn final log record (it was never acknowledged)");
@@ -99,6 +69,73 @@ pub(crate) fn recover(config: &EngineConfig) -> Result<Recovered, EngineError> {
         tail: scanned.tail,
         segment_first_sequences: scanned.segment_first_sequences,
         report,
+    })
+}
+
+/// Replays the log after `start` into `ledger`. Reading, checking and decoding run on a helper
+/// thread, applying on this one, so the two overlap.
+fn replay_log(
+    config: &EngineConfig,
+    start: Start,
+    ledger: &mut Ledger,
+    report: &mut RecoveryReport,
+) -> Result<ScanOutcome, LogError> {
+    let hasher = *ledger.hasher();
+    let (decoded_tx, decoded_rx) = mpsc::sync_channel::<(u64, Vec<Command>)>(DECODED_BATCHES_AHEAD);
+    let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Command>>();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            reader::scan(
+                &config.log_dir(),
+                start,
+                config.body_bytes_max(),
+                |header, body, path, offset| {
+                    let corrupt = |reason: String| LogError::Corrupt {
+                        path: path.to_owned(),
+                        offset,
+                        reason,
+                    };
+                    let mut commands = recycle_rx.try_recv().unwrap_or_default();
+                    commands.clear();
+                    let mut decoder = Decoder::new(body, hasher);
+                    while !decoder.is_at_end() {
+                        commands.push(decoder.next_command().map_err(|e| corrupt(e.to_string()))?);
+                    }
+                    if commands.len() != header.command_count as usize
+                        || commands.len() > config.batch_commands_max
+                    {
+                        return Err(corrupt(format!(
+                            "record holds {} commands, header says {}",
+                            commands.len(),
+                            header.command_count
+                        )));
+                    }
+                    // The applier stopped (it found an error): stop reading.
+                    decoded_tx
+                        .send((header.timestamp, commands))
+                        .map_err(|_| corrupt("replay stopped".into()))
+                },
+            )
+        });
+        let mut out = BatchOutput::default();
+        for (timestamp, commands) in decoded_rx {
+            if timestamp <= ledger.last_timestamp() {
+                drop(reader);
+                return Err(LogError::Corrupt {
+                    path: config.log_dir(),
+                    offset: 0,
+                    reason: format!(
+                        "batch {} has a timestamp that does not increase",
+                        report.replayed_batches + 1
+                    ),
+                });
+            }
+            ledger.apply_batch(timestamp, &commands, &mut out);
+            report.replayed_batches += 1;
+            report.replayed_commands += commands.len() as u64;
+            let _ = recycle_tx.send(commands);
+        }
+        reader.join().expect("log reader thread")
     })
 }
 
