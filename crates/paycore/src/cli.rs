@@ -5,18 +5,20 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use paycore_money::{cny_capital, parse_minor, Currency, Sign};
+use serde_json::json;
+
+use crate::client::{self, body, finish, generated_id, minor_units, Client, Connection};
 
 /// Exit code for any failure that has no more specific code.
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code of `verify-log` when the log is broken.
 pub const EXIT_CORRUPT: u8 = 3;
 
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 error, 2 usage, 3 log corrupt (verify-log), 4 rejected by a ledger rule (422), \
+5 not found, 6 conflict (id_conflict, account_exists), 7 unauthorized or forbidden, 8 invalid request, 9 server unavailable.";
+
 #[derive(Parser, Debug)]
-#[command(
-    name = "paycore",
-    version,
-    about = "paycore: the ledger and payment core"
-)]
+#[command(name = "paycore", version, about = "paycore: the ledger and payment core", after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -24,6 +26,53 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the server on the embedded engine (data in ./paycore-data, http://127.0.0.1:8080).
+    Serve(crate::serve::ServeArgs),
+    /// Accounts: open, show, list, close.
+    Account {
+        #[command(subcommand)]
+        action: AccountAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Post a transfer (转账), or `transfer show ID`.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Transfer {
+        #[command(subcommand)]
+        show: Option<TransferShow>,
+        #[command(flatten)]
+        args: Option<TransferArgs>,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Deposit (充值) into an account from the settlement account.
+    Deposit {
+        #[command(flatten)]
+        args: SettleArgs,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Withdraw (提现) from an account to the settlement account.
+    Withdraw {
+        #[command(flatten)]
+        args: SettleArgs,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Holds (冻结): create, release, capture, show.
+    Hold {
+        #[command(subcommand)]
+        action: HoldAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// API keys (admin): create, list, revoke.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// Measure durable engine throughput and latency (uniform and hot), and recovery time.
     Bench(crate::bench::BenchArgs),
     /// Walk the log's chain of checksums and report the first break.
@@ -40,19 +89,254 @@ pub enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum AccountAction {
+    /// Open an account (admin).
+    Open {
+        account_no: String,
+        /// customer, merchant, internal, transit or settlement.
+        #[arg(long = "type", default_value = "customer")]
+        account_type: String,
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// Allow the balance to go negative (default depends on the type).
+        #[arg(long)]
+        allow_negative: Option<bool>,
+        #[arg(long)]
+        reference: Option<String>,
+    },
+    /// Show balances and status.
+    Show { account_no: String },
+    /// List accounts in opening order.
+    List {
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Close an account (refused while its balance or frozen amount is not zero).
+    Close { account_no: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TransferShow {
+    /// Show a transfer by its id.
+    Show { id: String },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TransferArgs {
+    /// Idempotency key; generated (and printed) if omitted.
+    #[arg(long)]
+    id: Option<String>,
+    /// Account debited.
+    #[arg(long, required = true)]
+    from: String,
+    /// Account credited.
+    #[arg(long, required = true)]
+    to: String,
+    /// Amount in the currency's units, e.g. 1005.30.
+    #[arg(long, required = true)]
+    amount: String,
+    #[arg(long, default_value = "CNY")]
+    currency: String,
+    /// transfer, payment, refund, fee, settlement, adjustment, reversal.
+    #[arg(long)]
+    kind: Option<String>,
+    #[arg(long)]
+    reference: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SettleArgs {
+    /// Idempotency key; generated (and printed) if omitted.
+    #[arg(long)]
+    id: Option<String>,
+    #[arg(long)]
+    account: String,
+    /// Amount in the currency's units, e.g. 1005.30.
+    #[arg(long)]
+    amount: String,
+    #[arg(long, default_value = "CNY")]
+    currency: String,
+    /// Settlement account (default: SETTLEMENT-<currency>).
+    #[arg(long)]
+    settlement: Option<String>,
+    #[arg(long)]
+    reference: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HoldAction {
+    /// Freeze an amount of an account.
+    Create {
+        /// The hold's id (also its idempotency key).
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// RFC 3339 time at which the hold releases itself.
+        #[arg(long)]
+        expires_at: Option<String>,
+        #[arg(long)]
+        reference: Option<String>,
+    },
+    /// Release all or part of a hold.
+    Release {
+        hold: String,
+        /// Amount to release (default: all that remains).
+        #[arg(long)]
+        amount: Option<String>,
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// Idempotency key of this release.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Pay from the hold to another account.
+    Capture {
+        hold: String,
+        /// Account paid.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        amount: Option<String>,
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Show a hold.
+    Show { hold: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysAction {
+    /// Create a key; its secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// admin, operator or auditor.
+        #[arg(long)]
+        role: String,
+    },
+    List,
+    Revoke { id: String },
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Bench(args) => {
-            crate::bench::run(args)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Serve(args) => crate::serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => crate::bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::VerifyLog { data_dir } => verify_log(&data_dir),
         Command::Words { amount } => {
-            let fen = parse_minor(&amount, Currency::CNY, Sign::Any)
-                .with_context(|| format!("cannot read {amount:?} as a CNY amount"))?;
+            let fen = parse_minor(&amount, Currency::CNY, Sign::Any).with_context(|| format!("cannot read {amount:?} as a CNY amount"))?;
             println!("{}", cny_capital(fen));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Account { action, conn } => account(&Client::new(conn)?, action),
+        Command::Transfer { show: Some(TransferShow::Show { id }), conn, .. } => {
+            let client = Client::new(conn)?;
+            finish(&client, client.get(&format!("/v1/transfers/{}", path_segment(&id))), client::print_transfer)
+        }
+        Command::Transfer { args: Some(args), conn, .. } => transfer(&Client::new(conn)?, args),
+        Command::Transfer { .. } => anyhow::bail!("transfer needs --from, --to and --amount (or `transfer show ID`)"),
+        Command::Deposit { args, conn } => settle(&Client::new(conn)?, args, "/v1/deposits", "dep"),
+        Command::Withdraw { args, conn } => settle(&Client::new(conn)?, args, "/v1/withdrawals", "wd"),
+        Command::Hold { action, conn } => hold(&Client::new(conn)?, action),
+        Command::Keys { action, conn } => keys(&Client::new(conn)?, action),
+    }
+}
+
+/// Percent-encodes characters that cannot appear in a URL path segment.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn account(client: &Client, action: AccountAction) -> anyhow::Result<ExitCode> {
+    match action {
+        AccountAction::Open { account_no, account_type, currency, allow_negative, reference } => {
+            let request = body(json!({"account_no": account_no, "type": account_type, "currency": currency, "allow_negative": allow_negative, "reference": reference}));
+            finish(client, client.post("/v1/accounts", request), client::print_account)
+        }
+        AccountAction::Show { account_no } => finish(client, client.get(&format!("/v1/accounts/{}", path_segment(&account_no))), client::print_account),
+        AccountAction::List { after, limit } => {
+            let mut query = vec![];
+            if let Some(after) = after {
+                query.push(format!("after={}", path_segment(&after)));
+            }
+            if let Some(limit) = limit {
+                query.push(format!("limit={limit}"));
+            }
+            finish(client, client.get(&format!("/v1/accounts?{}", query.join("&"))), client::print_accounts)
+        }
+        AccountAction::Close { account_no } => {
+            finish(client, client.post(&format!("/v1/accounts/{}/close", path_segment(&account_no)), json!({})), client::print_account)
+        }
+    }
+}
+
+fn transfer(client: &Client, args: TransferArgs) -> anyhow::Result<ExitCode> {
+    let amount = minor_units(&args.amount, &args.currency)?;
+    let id = args.id.unwrap_or_else(|| generated_id("tr"));
+    let request = body(json!({
+        "id": id, "debit_account": args.from, "credit_account": args.to, "amount": amount,
+        "currency": args.currency, "kind": args.kind, "reference": args.reference,
+    }));
+    finish(client, client.post("/v1/transfers", request), client::print_transfer)
+}
+
+fn settle(client: &Client, args: SettleArgs, path: &str, prefix: &str) -> anyhow::Result<ExitCode> {
+    let amount = minor_units(&args.amount, &args.currency)?;
+    let id = args.id.unwrap_or_else(|| generated_id(prefix));
+    let request = body(json!({
+        "id": id, "account": args.account, "amount": amount, "currency": args.currency,
+        "settlement_account": args.settlement, "reference": args.reference,
+    }));
+    finish(client, client.post(path, request), client::print_transfer)
+}
+
+fn hold(client: &Client, action: HoldAction) -> anyhow::Result<ExitCode> {
+    match action {
+        HoldAction::Create { id, account, amount, currency, expires_at, reference } => {
+            let request = body(json!({
+                "id": id, "account": account, "amount": minor_units(&amount, &currency)?, "currency": currency,
+                "expires_at": expires_at, "reference": reference,
+            }));
+            finish(client, client.post("/v1/holds", request), client::print_hold)
+        }
+        HoldAction::Release { hold, amount, currency, id } => {
+            let amount = amount.map(|a| minor_units(&a, &currency)).transpose()?;
+            let path = format!("/v1/holds/{}/release", path_segment(&hold));
+            finish(client, client.post(&path, body(json!({"id": id, "amount": amount}))), client::print_hold)
+        }
+        HoldAction::Capture { hold, to, amount, currency, id } => {
+            let amount = amount.map(|a| minor_units(&a, &currency)).transpose()?;
+            let path = format!("/v1/holds/{}/capture", path_segment(&hold));
+            let request = body(json!({"id": id, "credit_account": to, "amount": amount}));
+            finish(client, client.post(&path, request), |r: paycore_server::CaptureResponse| {
+                client::print_hold(r.hold);
+                client::print_transfer(r.transfer);
+            })
+        }
+        HoldAction::Show { hold } => finish(client, client.get(&format!("/v1/holds/{}", path_segment(&hold))), client::print_hold),
+    }
+}
+
+fn keys(client: &Client, action: KeysAction) -> anyhow::Result<ExitCode> {
+    match action {
+        KeysAction::Create { name, role } => finish(client, client.post("/v1/keys", json!({"name": name, "role": role})), client::print_key),
+        KeysAction::List => finish(client, client.get("/v1/keys"), client::print_keys),
+        KeysAction::Revoke { id } => finish(client, client.post(&format!("/v1/keys/{}/revoke", path_segment(&id)), json!({})), client::print_key),
     }
 }
 

@@ -3,6 +3,8 @@
 
 mod bench;
 mod cli;
+mod client;
+mod serve;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,271 @@
+//! API keys and roles. Keys are random tokens shown once at creation; only their SHA-256
+//! hashes are stored (`keys.json` in the data directory, replaced atomically on change).
+//!
+//! Roles: `admin` — everything, including keys and opening/closing accounts; `operator` —
+//! money movements and reads; `auditor` — reads only.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Operator,
+    Auditor,
+}
+
+/// What a request needs to be allowed.
+#[derive(Clone, Copy, Debug)]
+pub enum Need {
+    Read,
+    PostMoney,
+    Admin,
+}
+
+impl Role {
+    pub fn allows(self, need: Need) -> bool {
+        matches!(
+            (self, need),
+            (Role::Admin, _) | (Role::Operator, Need::Read | Need::PostMoney) | (Role::Auditor, Need::Read)
+        )
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+        })
+    }
+}
+
+/// A secret that never prints itself.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+/// A stored key: everything but the key itself.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct KeyRecord {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// SHA-256 of the key, hex.
+    #[schema(ignore)]
+    #[serde(rename = "sha256")]
+    pub hash: String,
+    pub created_at: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyStoreError {
+    #[error("key store {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("key store {path} is not valid: {source}")]
+    Format { path: PathBuf, source: serde_json::Error },
+    #[error("no randomness available: {0}")]
+    Random(String),
+}
+
+pub struct KeyStore {
+    path: PathBuf,
+    keys: RwLock<Vec<KeyRecord>>,
+}
+
+/// The requester, once authenticated.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub key_id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn require(&self, need: Need) -> Result<(), ApiError> {
+        if self.role.allows(need) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("the {} role may not do this", self.role)))
+        }
+    }
+}
+
+const FILE: &str = "keys.json";
+const KEY_PREFIX: &str = "pck_";
+
+impl KeyStore {
+    /// Opens the store; on first start creates it with one admin key — `bootstrap` if given
+    /// (PAYCORE_BOOTSTRAP_KEY), else a random one — and returns that key so it can be shown once.
+    pub fn open(data_dir: &Path, bootstrap: Option<&str>) -> Result<(KeyStore, Option<Secret>), KeyStoreError> {
+        let path = data_dir.join(FILE);
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(|source| KeyStoreError::Io { path: path.clone(), source })?;
+            let keys = serde_json::from_str(&text).map_err(|source| KeyStoreError::Format { path: path.clone(), source })?;
+            return Ok((KeyStore { path, keys: RwLock::new(keys) }, None));
+        }
+        let store = KeyStore { path, keys: RwLock::new(Vec::new()) };
+        let secret = match bootstrap {
+            Some(given) => Secret(given.to_owned()),
+            None => random_key()?,
+        };
+        store.add("bootstrap-admin", Role::Admin, &secret)?;
+        Ok((store, Some(secret)))
+    }
+
+    /// Creates a key; the returned secret is the only copy.
+    pub fn create(&self, name: &str, role: Role) -> Result<(KeyRecord, Secret), KeyStoreError> {
+        let secret = random_key()?;
+        let record = self.add(name, role, &secret)?;
+        Ok((record, secret))
+    }
+
+    fn add(&self, name: &str, role: Role, secret: &Secret) -> Result<KeyRecord, KeyStoreError> {
+        let mut id_bytes = [0u8; 6];
+        getrandom::fill(&mut id_bytes).map_err(|e| KeyStoreError::Random(e.to_string()))?;
+        let record = KeyRecord {
+            id: format!("key_{}", hex(&id_bytes)),
+            name: name.to_owned(),
+            role,
+            hash: hash(secret.expose()),
+            created_at: crate::render::now_rfc3339(),
+            revoked: false,
+        };
+        let mut keys = self.keys.write();
+        keys.push(record.clone());
+        self.save(&keys)?;
+        Ok(record)
+    }
+
+    pub fn list(&self) -> Vec<KeyRecord> {
+        self.keys.read().clone()
+    }
+
+    /// Revokes a key; `None` if there is no such key.
+    pub fn revoke(&self, id: &str) -> Result<Option<KeyRecord>, KeyStoreError> {
+        let mut keys = self.keys.write();
+        let Some(record) = keys.iter_mut().find(|k| k.id == id) else {
+            return Ok(None);
+        };
+        record.revoked = true;
+        let revoked = record.clone();
+        self.save(&keys)?;
+        Ok(Some(revoked))
+    }
+
+    /// The principal a presented key belongs to, if it is valid and not revoked.
+    pub fn authenticate(&self, presented: &str) -> Option<Principal> {
+        let wanted = hash(presented);
+        let keys = self.keys.read();
+        keys.iter().find(|k| k.hash == wanted && !k.revoked).map(|k| Principal {
+            key_id: k.id.clone(),
+            name: k.name.clone(),
+            role: k.role,
+        })
+    }
+
+    fn save(&self, keys: &[KeyRecord]) -> Result<(), KeyStoreError> {
+        let io = |source| KeyStoreError::Io { path: self.path.clone(), source };
+        let text = serde_json::to_string_pretty(keys).expect("key records serialize");
+        let tmp = self.path.with_extension("json.tmp");
+        write_synced(&tmp, text.as_bytes()).map_err(io)?;
+        std::fs::rename(&tmp, &self.path).map_err(io)?;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+fn random_key() -> Result<Secret, KeyStoreError> {
+    let mut bytes = [0u8; 20];
+    getrandom::fill(&mut bytes).map_err(|e| KeyStoreError::Random(e.to_string()))?;
+    Ok(Secret(format!("{KEY_PREFIX}{}", hex(&bytes))))
+}
+
+fn hash(key: &str) -> String {
+    hex(&Sha256::digest(key.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("missing API key: send `Authorization: Bearer <key>`"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <key>`"))?;
+        state.keys.authenticate(token).ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_allow_what_they_should() {
+        assert!(Role::Admin.allows(Need::Admin) && Role::Admin.allows(Need::PostMoney));
+        assert!(Role::Operator.allows(Need::PostMoney) && !Role::Operator.allows(Need::Admin));
+        assert!(Role::Auditor.allows(Need::Read) && !Role::Auditor.allows(Need::PostMoney));
+    }
+
+    #[test]
+    fn keys_are_stored_hashed_and_revocable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, bootstrap) = KeyStore::open(dir.path(), Some("pck_given")).unwrap();
+        assert_eq!(bootstrap.unwrap().expose(), "pck_given");
+        assert_eq!(store.authenticate("pck_given").unwrap().role, Role::Admin);
+        let (record, secret) = store.create("ops", Role::Operator).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(FILE)).unwrap();
+        assert!(!text.contains(secret.expose()) && !text.contains("pck_given"));
+        assert_eq!(format!("{secret:?}"), "Secret(****)");
+
+        let (reopened, again) = KeyStore::open(dir.path(), Some("ignored")).unwrap();
+        assert!(again.is_none());
+        assert_eq!(reopened.authenticate(secret.expose()).unwrap().name, "ops");
+        reopened.revoke(&record.id).unwrap().unwrap();
+        assert!(reopened.authenticate(secret.expose()).is_none());
+        assert!(reopened.authenticate("nope").is_none());
+        assert_eq!(reopened.list().len(), 2);
+    }
+}

@@ -1,0 +1,63 @@
+//! Request fields to ledger values, each with its 400 error when it does not fit.
+
+use paycore_ledger::{AccountKey, AccountNo, AccountType, ClientId, IdHasher, Reference, TransferKind};
+use paycore_money::Currency;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::model::Instant;
+
+pub fn client_id(hasher: &IdHasher, id: &str) -> Result<ClientId, ApiError> {
+    Ok(hasher.client_id(id)?)
+}
+
+pub fn account_no(text: &str) -> Result<AccountNo, ApiError> {
+    Ok(AccountNo::new(text)?)
+}
+
+pub fn account_key(text: &str) -> Result<AccountKey, ApiError> {
+    Ok(AccountKey::No(account_no(text)?))
+}
+
+pub fn currency(code: &str) -> Result<Currency, ApiError> {
+    Ok(Currency::from_code(code)?)
+}
+
+pub fn reference(text: Option<&str>) -> Result<Reference, ApiError> {
+    Ok(Reference::new(text.unwrap_or(""))?)
+}
+
+pub fn account_type(name: &str) -> Result<AccountType, ApiError> {
+    AccountType::from_name(name).ok_or_else(|| {
+        ApiError::bad_request("invalid_account_type", format!("unknown account type {name:?}: customer, merchant, internal, transit or settlement"))
+    })
+}
+
+pub fn kind(name: Option<&str>, default: TransferKind) -> Result<TransferKind, ApiError> {
+    let Some(name) = name else { return Ok(default) };
+    TransferKind::from_name(name).ok_or_else(|| {
+        let known: Vec<_> = TransferKind::ALL.iter().map(|k| k.name()).collect();
+        ApiError::bad_request("invalid_kind", format!("unknown transfer kind {name:?}: one of {}", known.join(", ")))
+    })
+}
+
+/// An expiry as engine time (ns since the Unix epoch).
+pub fn instant(value: &Instant) -> Result<u64, ApiError> {
+    let invalid = |why: &str| ApiError::bad_request("invalid_field", format!("field `expires_at`: {why}"));
+    let nanos = match value {
+        Instant::Seconds(seconds) => i128::from(*seconds) * 1_000_000_000,
+        Instant::Text(text) => OffsetDateTime::parse(text, &Rfc3339)
+            .map_err(|e| invalid(&format!("not an RFC 3339 time ({e})")))?
+            .unix_timestamp_nanos(),
+    };
+    u64::try_from(nanos).map_err(|_| invalid("before 1970 or too far in the future"))
+}
+
+/// A fresh random id for a command the client sent without one (it is then not retry-safe).
+pub fn unique_id(prefix: &str) -> Result<String, ApiError> {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("{prefix}:auto:{hex}"))
+}

@@ -1,0 +1,188 @@
+//! paycore's HTTP/JSON API on axum. Requests from every connection become engine commands,
+//! so concurrent single-transfer requests share the engine's batches and fsyncs.
+//!
+//! Layout: `routes/` (handlers per resource), `model` (wire types), `input` (request fields
+//! to ledger values), `render` (ledger values to responses), `error` (codes and statuses),
+//! `auth` (API keys, roles), `openapi` (the generated document).
+
+mod auth;
+mod error;
+mod input;
+mod json;
+mod model;
+pub mod openapi;
+mod render;
+mod routes;
+mod state;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use paycore_engine::{Engine, EngineConfig, EngineError};
+use paycore_ledger::{AccountNo, AccountType, Command, ErrorCode, Op, OpenAccount, Operator, Reference};
+use paycore_money::Currency;
+use tokio::net::TcpListener;
+
+pub use auth::{Role, Secret};
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use model::*;
+pub use routes::holds::CaptureResponse;
+pub use routes::REPLAYED_HEADER;
+
+use crate::auth::KeyStore;
+use crate::state::{AppState, HttpCounters};
+
+/// Largest request body accepted (a full batch of 8,190 transfers fits).
+pub const BODY_BYTES_MAX: usize = 4 << 20;
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub engine: EngineConfig,
+    pub listen: SocketAddr,
+    /// A settlement account `SETTLEMENT-<code>` is opened for each, if missing.
+    pub currencies: Vec<Currency>,
+    /// Admin key to create on first start instead of a random one (PAYCORE_BOOTSTRAP_KEY).
+    pub bootstrap_key: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Keys(#[from] auth::KeyStoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+    #[error("settlement account {number} cannot be used: {reason}")]
+    Settlement { number: String, reason: String },
+}
+
+/// A bound, ready server. `bootstrap_key` holds the admin key created on first start (shown
+/// once).
+pub struct Server {
+    state: AppState,
+    listener: TcpListener,
+    pub bootstrap_key: Option<Secret>,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    /// Opens the engine (recovering its state), the key store and the settlement accounts,
+    /// and binds the listener.
+    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        let data_dir = config.engine.data_dir.clone();
+        let engine_config = config.engine.clone();
+        let engine = tokio::task::spawn_blocking(move || Engine::open(engine_config))
+            .await
+            .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
+        let engine = Arc::new(engine);
+        let (keys, bootstrap_key) = KeyStore::open(&data_dir, config.bootstrap_key.as_deref())?;
+        let settlements = open_settlement_accounts(&engine, &config.currencies).await?;
+        let listener = TcpListener::bind(config.listen).await.map_err(|source| ServerError::Listen { addr: config.listen, source })?;
+        let state = AppState { engine, keys: Arc::new(keys), settlements: Arc::new(settlements), http: Arc::new(HttpCounters::default()) };
+        Ok(Server { state, listener, bootstrap_key, data_dir })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and batches, writes a
+    /// final snapshot and stops the engine.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+        let engine = self.state.engine.clone();
+        let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await;
+        tokio::task::spawn_blocking(move || engine.shutdown()).await.map_err(|e| ServerError::Serve(std::io::Error::other(e)))?;
+        served.map_err(ServerError::Serve)
+    }
+}
+
+/// Every route of the API.
+pub fn router(state: AppState) -> Router {
+    use routes::{accounts, holds, keys, system, transfers};
+    Router::new()
+        .route("/v1/accounts", post(accounts::open).get(accounts::list))
+        .route("/v1/accounts/{account_no}", get(accounts::show))
+        .route("/v1/accounts/{account_no}/close", post(accounts::close))
+        .route("/v1/accounts/{account_no}/freeze", post(accounts::freeze))
+        .route("/v1/accounts/{account_no}/unfreeze", post(accounts::unfreeze))
+        .route("/v1/transfers", post(transfers::create))
+        .route("/v1/transfers/batch", post(transfers::batch))
+        .route("/v1/transfers/{id}", get(transfers::show))
+        .route("/v1/deposits", post(transfers::deposit))
+        .route("/v1/withdrawals", post(transfers::withdraw))
+        .route("/v1/holds", post(holds::create))
+        .route("/v1/holds/{id}", get(holds::show))
+        .route("/v1/holds/{id}/release", post(holds::release))
+        .route("/v1/holds/{id}/capture", post(holds::capture))
+        .route("/v1/keys", post(keys::create).get(keys::list))
+        .route("/v1/keys/{id}/revoke", post(keys::revoke))
+        .route("/healthz", get(system::health))
+        .route("/metrics", get(system::metrics))
+        .route("/openapi.json", get(system::openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(middleware::from_fn_with_state(state.clone(), count_responses))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| ApiError::internal("internal error").into_response()))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept this method")
+}
+
+async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let counter = match response.status().as_u16() {
+        200..=399 => &state.http.ok,
+        400..=499 => &state.http.client_errors,
+        _ => &state.http.server_errors,
+    };
+    counter.fetch_add(1, Relaxed);
+    response
+}
+
+/// Opens `SETTLEMENT-<code>` for each currency if missing (idempotent across restarts).
+async fn open_settlement_accounts(engine: &Engine, currencies: &[Currency]) -> Result<BTreeMap<Currency, AccountNo>, ServerError> {
+    let hasher = engine.hasher();
+    let mut settlements = BTreeMap::new();
+    for currency in currencies {
+        let number = AccountNo::new(&format!("SETTLEMENT-{}", currency.code())).expect("valid account number");
+        let op = Op::OpenAccount(OpenAccount {
+            number,
+            kind: AccountType::Settlement,
+            currency: *currency,
+            allow_negative: None,
+            reference: Reference::new("settlement account opened at startup").expect("short reference"),
+            opened_by: Operator::SYSTEM,
+        });
+        let id = hasher.client_id(&format!("bootstrap:open:{number}")).expect("valid id");
+        let outcome = engine.submit(vec![Command::new(id, op, &hasher)]).await?;
+        let usable = engine.read(|l| l.resolve(&number).and_then(|a| l.account(a)).is_some_and(|a| a.kind == AccountType::Settlement && a.currency == *currency));
+        match outcome[0].result {
+            Ok(()) | Err(ErrorCode::AccountExists) if usable => {}
+            other => {
+                let reason = format!("{other:?}: it must be a {currency} settlement account");
+                return Err(ServerError::Settlement { number: number.to_string(), reason });
+            }
+        }
+        settlements.insert(*currency, number);
+    }
+    Ok(settlements)
+}

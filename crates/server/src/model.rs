@@ -1,0 +1,233 @@
+//! The wire format: request and response bodies of the API. Core types never derive serde;
+//! this module is where ledger values become JSON and back.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Role;
+use crate::error::ErrorDetail;
+
+// ----- accounts -----------------------------------------------------------------------------
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAccountRequest {
+    /// 1–32 characters of `A-Z a-z 0-9 _ -`, unique.
+    pub account_no: String,
+    /// customer, merchant, internal, transit or settlement.
+    #[serde(rename = "type")]
+    pub account_type: String,
+    /// ISO 4217 code, e.g. CNY.
+    pub currency: String,
+    /// Whether the balance may go negative. Default: no for customer, merchant and transit
+    /// accounts; yes for internal and settlement accounts.
+    pub allow_negative: Option<bool>,
+    /// Free-form short reference (≤ 64 bytes), e.g. the member id.
+    pub reference: Option<String>,
+    /// Idempotency key; defaults to `open:<account_no>`.
+    pub id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct AccountResponse {
+    pub account_no: String,
+    #[serde(rename = "type")]
+    pub account_type: String,
+    pub currency: String,
+    /// Credits minus debits, in minor units (fen for CNY).
+    pub balance: i64,
+    /// Sum of active holds.
+    pub frozen: i64,
+    /// balance − frozen: what debits may use.
+    pub available: i64,
+    /// normal, frozen (no debits) or closed.
+    pub status: String,
+    pub allow_negative: bool,
+    pub reference: String,
+    pub opened_at: String,
+    pub opened_by: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AccountList {
+    pub accounts: Vec<AccountResponse>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AccountActionRequest {
+    /// Idempotency key; defaults to `<action>:<account_no>`.
+    pub id: Option<String>,
+}
+
+// ----- transfers ----------------------------------------------------------------------------
+
+#[derive(Deserialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// Idempotency key (≤ 64 bytes), unique forever.
+    pub id: String,
+    pub debit_account: String,
+    pub credit_account: String,
+    /// Minor units (fen for CNY), > 0.
+    pub amount: u64,
+    pub currency: String,
+    /// transfer (default), payment, refund, fee, settlement, adjustment, reversal, deposit,
+    /// withdrawal.
+    pub kind: Option<String>,
+    pub reference: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// When true, all transfers succeed or all fail (组合记账).
+    #[serde(default)]
+    pub linked: bool,
+    pub transfers: Vec<TransferRequest>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct TransferResponse {
+    pub id: String,
+    pub debit_account: Option<String>,
+    pub credit_account: Option<String>,
+    pub amount: u64,
+    pub currency: Option<String>,
+    pub kind: String,
+    pub reference: String,
+    /// posted, or rejected (with `error`).
+    pub status: String,
+    pub error: Option<ErrorDetail>,
+    /// Engine time the ledger decided it (RFC 3339, UTC, ns precision).
+    pub timestamp: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BatchItemResult {
+    pub index: usize,
+    pub id: String,
+    /// posted or failed.
+    pub status: String,
+    pub error: Option<ErrorDetail>,
+    pub transfer: Option<TransferResponse>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BatchResponse {
+    pub linked: bool,
+    pub posted: usize,
+    pub failed: usize,
+    /// For a failed linked batch: the member that failed (the others are `linked_batch_failed`).
+    pub failed_index: Option<usize>,
+    pub results: Vec<BatchItemResult>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepositRequest {
+    pub id: String,
+    pub account: String,
+    pub amount: u64,
+    pub currency: String,
+    /// Defaults to the configured settlement account of the currency.
+    pub settlement_account: Option<String>,
+    pub reference: Option<String>,
+}
+
+// ----- holds --------------------------------------------------------------------------------
+
+/// An expiry: RFC 3339 text or seconds since the Unix epoch.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Instant {
+    Seconds(u64),
+    Text(String),
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    /// Idempotency key; also the hold's id.
+    pub id: String,
+    pub account: String,
+    pub amount: u64,
+    /// If given, must be the account's currency.
+    pub currency: Option<String>,
+    pub expires_at: Option<Instant>,
+    pub reference: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    /// Idempotency key. Without it a full release uses `release:<hold>`; a partial release
+    /// without an id is not retry-safe.
+    pub id: Option<String>,
+    /// Minor units to release; default: all that remains.
+    pub amount: Option<u64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureRequest {
+    /// Idempotency key. Without it a full capture uses `capture:<hold>`.
+    pub id: Option<String>,
+    /// The account paid.
+    #[serde(alias = "to_account")]
+    pub credit_account: String,
+    /// Minor units to pay; default: all that remains.
+    pub amount: Option<u64>,
+    /// payment (default), transfer, fee, …
+    pub kind: Option<String>,
+    pub reference: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct HoldResponse {
+    pub id: String,
+    pub account: String,
+    pub currency: String,
+    pub amount: u64,
+    pub remaining: u64,
+    pub captured: u64,
+    /// active, released, captured or expired.
+    pub status: String,
+    pub expires_at: Option<String>,
+    pub created_at: String,
+}
+
+// ----- keys and system ----------------------------------------------------------------------
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyRequest {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct KeyResponse {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: String,
+    pub revoked: bool,
+    /// Only in the response that created it: store it now, it is not kept.
+    pub key: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct KeyList {
+    pub keys: Vec<KeyResponse>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub applied_sequence: u64,
+    pub durable_sequence: u64,
+    pub accounting_date: String,
+}

@@ -1,0 +1,32 @@
+//! The OpenAPI document, generated from the handlers' annotations and the model types.
+//! `tests/openapi.rs` keeps docs/openapi.json identical to it.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "paycore", description = "Ledger API: accounts, transfers, holds. Amounts are integers in minor units. Every write carries an idempotency `id`."),
+    paths(
+        routes::accounts::open, routes::accounts::list, routes::accounts::show, routes::accounts::close,
+        routes::accounts::freeze, routes::accounts::unfreeze,
+        routes::transfers::create, routes::transfers::batch, routes::transfers::show,
+        routes::transfers::deposit, routes::transfers::withdraw,
+        routes::holds::create, routes::holds::show, routes::holds::release, routes::holds::capture,
+        routes::keys::create, routes::keys::list, routes::keys::revoke,
+        routes::system::health, routes::system::metrics, routes::system::openapi,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}

@@ -1,0 +1,42 @@
+//! Route handlers, one module per resource, and the helpers they share for submitting
+//! commands and shaping replies.
+
+pub mod accounts;
+pub mod holds;
+pub mod keys;
+pub mod system;
+pub mod transfers;
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use paycore_ledger::{Command, Op, Outcome};
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Header set on answers to a retried request (same id, same content).
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+pub async fn submit_one(state: &AppState, id: paycore_ledger::ClientId, op: Op) -> Result<Outcome, ApiError> {
+    let command = Command::new(id, op, &state.engine.hasher());
+    let mut outcomes = state.engine.submit(vec![command]).await?;
+    outcomes.pop().ok_or_else(|| ApiError::internal("the engine answered without an outcome"))
+}
+
+/// The response of a write: `status` and `body` for an accepted command, the command's
+/// error otherwise; marked when it answers a retry.
+pub fn decided<T: Serialize>(outcome: &Outcome, status: StatusCode, body: impl FnOnce() -> Option<T>) -> Response {
+    let mut response = match outcome.result {
+        Ok(()) => match body() {
+            Some(body) => (status, Json(body)).into_response(),
+            None => ApiError::internal("the accepted command's record is missing").into_response(),
+        },
+        Err(code) => ApiError::from(code).into_response(),
+    };
+    if outcome.replayed {
+        response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    response
+}
