@@ -1,0 +1,124 @@
+//! A real server on an ephemeral port, in-process, and a small JSON client for tests.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use paycore_engine::{EngineConfig, Retention};
+use paycore_money::Currency;
+use paycore_server::{Server, ServerConfig};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_KEY: &str = "pck_admin_for_tests";
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub key: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), paycore_server::ServerError>>>,
+    pub bootstrap_printed: bool,
+}
+
+pub async fn start(dir: &Path) -> TestServer {
+    let mut engine = EngineConfig::new(dir);
+    engine.segment_bytes = 4 << 20;
+    engine.retention = Retention::Keep;
+    let config = ServerConfig {
+        engine,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        currencies: vec![Currency::CNY],
+        bootstrap_key: Some(ADMIN_KEY.into()),
+    };
+    let server = Server::bind(config).await.unwrap();
+    let addr = server.local_addr();
+    let bootstrap_printed = server.bootstrap_key.is_some();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    TestServer { addr, http: reqwest::Client::new(), key: ADMIN_KEY.into(), stop: Some(stop), task: Some(task), bootstrap_printed }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub replayed: bool,
+}
+
+impl Reply {
+    /// The error code of an error reply.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap().unwrap();
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder, key: Option<&str>) -> Reply {
+        let request = match key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let replayed = response.headers().get("idempotent-replayed").is_some();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply { status, body, replayed }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.post(self.url(path)).json(&body), Some(&self.key)).await
+    }
+
+    pub async fn post_as(&self, key: &str, path: &str, body: Value) -> Reply {
+        self.send(self.http.post(self.url(path)).json(&body), Some(key)).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: &str) -> Reply {
+        self.send(self.http.post(self.url(path)).body(body.to_owned()), Some(&self.key)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(self.url(path)), Some(&self.key)).await
+    }
+
+    pub async fn get_as(&self, key: Option<&str>, path: &str) -> Reply {
+        self.send(self.http.get(self.url(path)), key).await
+    }
+
+    pub async fn open(&self, number: &str, kind: &str) -> Reply {
+        self.post("/v1/accounts", json!({"account_no": number, "type": kind, "currency": "CNY"})).await
+    }
+
+    pub async fn deposit(&self, id: &str, account: &str, amount: u64) -> Reply {
+        self.post("/v1/deposits", json!({"id": id, "account": account, "amount": amount, "currency": "CNY"})).await
+    }
+
+    pub async fn transfer(&self, id: &str, from: &str, to: &str, amount: u64) -> Reply {
+        self.post("/v1/transfers", json!({"id": id, "debit_account": from, "credit_account": to, "amount": amount, "currency": "CNY"})).await
+    }
+
+    pub async fn balance(&self, account: &str) -> i64 {
+        self.get(&format!("/v1/accounts/{account}")).await.body["balance"].as_i64().unwrap()
+    }
+
+    /// Creates a key of `role` and returns its secret.
+    pub async fn key_for(&self, role: &str) -> String {
+        let reply = self.post("/v1/keys", json!({"name": format!("{role}-key"), "role": role})).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply.body["key"].as_str().unwrap().to_owned()
+    }
+}
