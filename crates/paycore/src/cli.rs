@@ -73,8 +73,15 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
-    /// Measure durable engine throughput and latency (uniform and hot), and recovery time.
-    Bench(crate::bench::BenchArgs),
+    /// Measure durable engine throughput and latency (uniform and hot), and recovery time;
+    /// `bench http` measures the HTTP API under load.
+    #[command(args_conflicts_with_subcommands = true)]
+    Bench {
+        #[command(subcommand)]
+        target: Option<BenchTarget>,
+        #[command(flatten)]
+        args: crate::bench::BenchArgs,
+    },
     /// Walk the log's chain of checksums and report the first break.
     VerifyLog {
         /// Data directory of the engine.
@@ -87,6 +94,12 @@ pub enum Command {
         #[arg(allow_hyphen_values = true)]
         amount: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchTarget {
+    /// Load on the HTTP API: single transfers from many connections, at a fixed rate, and batches.
+    Http(crate::bench_http::HttpBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -225,28 +238,51 @@ pub enum KeysAction {
         role: String,
     },
     List,
-    Revoke { id: String },
+    Revoke {
+        id: String,
+    },
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => crate::serve::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Bench(args) => crate::bench::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            target: Some(BenchTarget::Http(args)),
+            ..
+        } => crate::bench_http::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench { args, .. } => crate::bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::VerifyLog { data_dir } => verify_log(&data_dir),
         Command::Words { amount } => {
-            let fen = parse_minor(&amount, Currency::CNY, Sign::Any).with_context(|| format!("cannot read {amount:?} as a CNY amount"))?;
+            let fen = parse_minor(&amount, Currency::CNY, Sign::Any)
+                .with_context(|| format!("cannot read {amount:?} as a CNY amount"))?;
             println!("{}", cny_capital(fen));
             Ok(ExitCode::SUCCESS)
         }
         Command::Account { action, conn } => account(&Client::new(conn)?, action),
-        Command::Transfer { show: Some(TransferShow::Show { id }), conn, .. } => {
+        Command::Transfer {
+            show: Some(TransferShow::Show { id }),
+            conn,
+            ..
+        } => {
             let client = Client::new(conn)?;
-            finish(&client, client.get(&format!("/v1/transfers/{}", path_segment(&id))), client::print_transfer)
+            finish(
+                &client,
+                client.get(&format!("/v1/transfers/{}", path_segment(&id))),
+                client::print_transfer,
+            )
         }
-        Command::Transfer { args: Some(args), conn, .. } => transfer(&Client::new(conn)?, args),
-        Command::Transfer { .. } => anyhow::bail!("transfer needs --from, --to and --amount (or `transfer show ID`)"),
+        Command::Transfer {
+            args: Some(args),
+            conn,
+            ..
+        } => transfer(&Client::new(conn)?, args),
+        Command::Transfer { .. } => {
+            anyhow::bail!("transfer needs --from, --to and --amount (or `transfer show ID`)")
+        }
         Command::Deposit { args, conn } => settle(&Client::new(conn)?, args, "/v1/deposits", "dep"),
-        Command::Withdraw { args, conn } => settle(&Client::new(conn)?, args, "/v1/withdrawals", "wd"),
+        Command::Withdraw { args, conn } => {
+            settle(&Client::new(conn)?, args, "/v1/withdrawals", "wd")
+        }
         Command::Hold { action, conn } => hold(&Client::new(conn)?, action),
         Command::Keys { action, conn } => keys(&Client::new(conn)?, action),
     }
@@ -256,7 +292,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn path_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -264,11 +302,27 @@ fn path_segment(text: &str) -> String {
 
 fn account(client: &Client, action: AccountAction) -> anyhow::Result<ExitCode> {
     match action {
-        AccountAction::Open { account_no, account_type, currency, allow_negative, reference } => {
-            let request = body(json!({"account_no": account_no, "type": account_type, "currency": currency, "allow_negative": allow_negative, "reference": reference}));
-            finish(client, client.post("/v1/accounts", request), client::print_account)
+        AccountAction::Open {
+            account_no,
+            account_type,
+            currency,
+            allow_negative,
+            reference,
+        } => {
+            let request = body(
+                json!({"account_no": account_no, "type": account_type, "currency": currency, "allow_negative": allow_negative, "reference": reference}),
+            );
+            finish(
+                client,
+                client.post("/v1/accounts", request),
+                client::print_account,
+            )
         }
-        AccountAction::Show { account_no } => finish(client, client.get(&format!("/v1/accounts/{}", path_segment(&account_no))), client::print_account),
+        AccountAction::Show { account_no } => finish(
+            client,
+            client.get(&format!("/v1/accounts/{}", path_segment(&account_no))),
+            client::print_account,
+        ),
         AccountAction::List { after, limit } => {
             let mut query = vec![];
             if let Some(after) = after {
@@ -277,11 +331,20 @@ fn account(client: &Client, action: AccountAction) -> anyhow::Result<ExitCode> {
             if let Some(limit) = limit {
                 query.push(format!("limit={limit}"));
             }
-            finish(client, client.get(&format!("/v1/accounts?{}", query.join("&"))), client::print_accounts)
+            finish(
+                client,
+                client.get(&format!("/v1/accounts?{}", query.join("&"))),
+                client::print_accounts,
+            )
         }
-        AccountAction::Close { account_no } => {
-            finish(client, client.post(&format!("/v1/accounts/{}/close", path_segment(&account_no)), json!({})), client::print_account)
-        }
+        AccountAction::Close { account_no } => finish(
+            client,
+            client.post(
+                &format!("/v1/accounts/{}/close", path_segment(&account_no)),
+                json!({}),
+            ),
+            client::print_account,
+        ),
     }
 }
 
@@ -292,7 +355,11 @@ fn transfer(client: &Client, args: TransferArgs) -> anyhow::Result<ExitCode> {
         "id": id, "debit_account": args.from, "credit_account": args.to, "amount": amount,
         "currency": args.currency, "kind": args.kind, "reference": args.reference,
     }));
-    finish(client, client.post("/v1/transfers", request), client::print_transfer)
+    finish(
+        client,
+        client.post("/v1/transfers", request),
+        client::print_transfer,
+    )
 }
 
 fn settle(client: &Client, args: SettleArgs, path: &str, prefix: &str) -> anyhow::Result<ExitCode> {
@@ -307,36 +374,78 @@ fn settle(client: &Client, args: SettleArgs, path: &str, prefix: &str) -> anyhow
 
 fn hold(client: &Client, action: HoldAction) -> anyhow::Result<ExitCode> {
     match action {
-        HoldAction::Create { id, account, amount, currency, expires_at, reference } => {
+        HoldAction::Create {
+            id,
+            account,
+            amount,
+            currency,
+            expires_at,
+            reference,
+        } => {
             let request = body(json!({
                 "id": id, "account": account, "amount": minor_units(&amount, &currency)?, "currency": currency,
                 "expires_at": expires_at, "reference": reference,
             }));
-            finish(client, client.post("/v1/holds", request), client::print_hold)
+            finish(
+                client,
+                client.post("/v1/holds", request),
+                client::print_hold,
+            )
         }
-        HoldAction::Release { hold, amount, currency, id } => {
+        HoldAction::Release {
+            hold,
+            amount,
+            currency,
+            id,
+        } => {
             let amount = amount.map(|a| minor_units(&a, &currency)).transpose()?;
             let path = format!("/v1/holds/{}/release", path_segment(&hold));
-            finish(client, client.post(&path, body(json!({"id": id, "amount": amount}))), client::print_hold)
+            finish(
+                client,
+                client.post(&path, body(json!({"id": id, "amount": amount}))),
+                client::print_hold,
+            )
         }
-        HoldAction::Capture { hold, to, amount, currency, id } => {
+        HoldAction::Capture {
+            hold,
+            to,
+            amount,
+            currency,
+            id,
+        } => {
             let amount = amount.map(|a| minor_units(&a, &currency)).transpose()?;
             let path = format!("/v1/holds/{}/capture", path_segment(&hold));
             let request = body(json!({"id": id, "credit_account": to, "amount": amount}));
-            finish(client, client.post(&path, request), |r: paycore_server::CaptureResponse| {
-                client::print_hold(r.hold);
-                client::print_transfer(r.transfer);
-            })
+            finish(
+                client,
+                client.post(&path, request),
+                |r: paycore_server::CaptureResponse| {
+                    client::print_hold(r.hold);
+                    client::print_transfer(r.transfer);
+                },
+            )
         }
-        HoldAction::Show { hold } => finish(client, client.get(&format!("/v1/holds/{}", path_segment(&hold))), client::print_hold),
+        HoldAction::Show { hold } => finish(
+            client,
+            client.get(&format!("/v1/holds/{}", path_segment(&hold))),
+            client::print_hold,
+        ),
     }
 }
 
 fn keys(client: &Client, action: KeysAction) -> anyhow::Result<ExitCode> {
     match action {
-        KeysAction::Create { name, role } => finish(client, client.post("/v1/keys", json!({"name": name, "role": role})), client::print_key),
+        KeysAction::Create { name, role } => finish(
+            client,
+            client.post("/v1/keys", json!({"name": name, "role": role})),
+            client::print_key,
+        ),
         KeysAction::List => finish(client, client.get("/v1/keys"), client::print_keys),
-        KeysAction::Revoke { id } => finish(client, client.post(&format!("/v1/keys/{}/revoke", path_segment(&id)), json!({})), client::print_key),
+        KeysAction::Revoke { id } => finish(
+            client,
+            client.post(&format!("/v1/keys/{}/revoke", path_segment(&id)), json!({})),
+            client::print_key,
+        ),
     }
 }
 

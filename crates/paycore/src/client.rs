@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use paycore_money::{cny_capital, format_minor, parse_minor, Currency, Sign};
-use paycore_server::{AccountList, AccountResponse, ErrorBody, HoldResponse, KeyList, KeyResponse, TransferResponse};
+use paycore_server::{
+    AccountList, AccountResponse, ErrorBody, HoldResponse, KeyList, KeyResponse, TransferResponse,
+};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -22,7 +24,12 @@ pub mod exit {
 #[derive(clap::Args, Debug, Clone)]
 pub struct Connection {
     /// Server URL.
-    #[arg(long, global = true, env = "PAYCORE_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "PAYCORE_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub server: String,
     /// API key (Bearer).
     #[arg(long, global = true, env = "PAYCORE_KEY", hide_env_values = true)]
@@ -46,7 +53,9 @@ pub struct Client {
 
 impl Client {
     pub fn new(conn: Connection) -> anyhow::Result<Client> {
-        let http = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+        let http = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
         Ok(Client { http, conn })
     }
 
@@ -63,7 +72,10 @@ impl Client {
             Some(key) => request.bearer_auth(key),
             None => request,
         };
-        let response = request.send().map_err(|e| Failure { code: exit::UNAVAILABLE, message: format!("cannot reach {}: {e}", self.conn.server) })?;
+        let response = request.send().map_err(|e| Failure {
+            code: exit::UNAVAILABLE,
+            message: format!("cannot reach {}: {e}", self.conn.server),
+        })?;
         let status = response.status();
         let body: Value = response.json().unwrap_or(Value::Null);
         if status.is_success() {
@@ -81,7 +93,10 @@ impl Client {
             422 => exit::REJECTED,
             _ => exit::UNAVAILABLE,
         };
-        Err(Failure { code: exit_code, message: format!("{code}: {message}") })
+        Err(Failure {
+            code: exit_code,
+            message: format!("{code}: {message}"),
+        })
     }
 
     pub fn get(&self, path: &str) -> Result<Value, Failure> {
@@ -96,7 +111,8 @@ impl Client {
 /// Parses a decimal amount in `currency` into minor units for the API.
 pub fn minor_units(amount: &str, currency: &str) -> anyhow::Result<u64> {
     let currency = Currency::from_code(currency)?;
-    let minor = parse_minor(amount, currency, Sign::NonNegative).with_context(|| format!("amount {amount:?}"))?;
+    let minor = parse_minor(amount, currency, Sign::NonNegative)
+        .with_context(|| format!("amount {amount:?}"))?;
     Ok(minor as u64)
 }
 
@@ -114,7 +130,11 @@ pub fn money(minor: i64, currency: &str) -> String {
 }
 
 /// Prints the body as JSON or as the caller's table; maps failures to exit codes.
-pub fn finish<T: DeserializeOwned>(client: &Client, result: Result<Value, Failure>, table: impl FnOnce(T)) -> anyhow::Result<ExitCode> {
+pub fn finish<T: DeserializeOwned>(
+    client: &Client,
+    result: Result<Value, Failure>,
+    table: impl FnOnce(T),
+) -> anyhow::Result<ExitCode> {
     match result {
         Ok(body) if client.json() => {
             println!("{}", serde_json::to_string_pretty(&body)?);
@@ -132,11 +152,21 @@ pub fn finish<T: DeserializeOwned>(client: &Client, result: Result<Value, Failur
 }
 
 pub fn print_account(a: AccountResponse) {
-    println!("account    {} ({}, {}, {})", a.account_no, a.account_type, a.currency, a.status);
+    println!(
+        "account    {} ({}, {}, {})",
+        a.account_no, a.account_type, a.currency, a.status
+    );
     println!("balance    {}", money(a.balance, &a.currency));
     println!("frozen     {}", money(a.frozen, &a.currency));
     println!("available  {}", money(a.available, &a.currency));
-    println!("negative   {}", if a.allow_negative { "allowed" } else { "not allowed" });
+    println!(
+        "negative   {}",
+        if a.allow_negative {
+            "allowed"
+        } else {
+            "not allowed"
+        }
+    );
     if !a.reference.is_empty() {
         println!("reference  {}", a.reference);
     }
@@ -144,11 +174,22 @@ pub fn print_account(a: AccountResponse) {
 }
 
 pub fn print_accounts(list: AccountList) {
-    println!("{:<32} {:<10} {:<4} {:>22} {:>22} {:<7}", "ACCOUNT", "TYPE", "CCY", "BALANCE", "AVAILABLE", "STATUS");
+    println!(
+        "{:<32} {:<10} {:<4} {:>22} {:>22} {:<7}",
+        "ACCOUNT", "TYPE", "CCY", "BALANCE", "AVAILABLE", "STATUS"
+    );
     for a in &list.accounts {
         let c = Currency::from_code(&a.currency).ok();
         let fmt = |m: i64| c.map_or(m.to_string(), |c| format_minor(m, c));
-        println!("{:<32} {:<10} {:<4} {:>22} {:>22} {:<7}", a.account_no, a.account_type, a.currency, fmt(a.balance), fmt(a.available), a.status);
+        println!(
+            "{:<32} {:<10} {:<4} {:>22} {:>22} {:<7}",
+            a.account_no,
+            a.account_type,
+            a.currency,
+            fmt(a.balance),
+            fmt(a.available),
+            a.status
+        );
     }
     if let Some(next) = list.next {
         println!("more: --after {next}");
@@ -183,7 +224,13 @@ pub fn print_hold(h: HoldResponse) {
 }
 
 pub fn print_key(k: KeyResponse) {
-    println!("key        {} ({}, {}){}", k.id, k.name, k.role, if k.revoked { " REVOKED" } else { "" });
+    println!(
+        "key        {} ({}, {}){}",
+        k.id,
+        k.name,
+        k.role,
+        if k.revoked { " REVOKED" } else { "" }
+    );
     if let Some(secret) = k.key {
         println!("secret     {secret}");
         println!("           shown once: store it now");
@@ -191,9 +238,19 @@ pub fn print_key(k: KeyResponse) {
 }
 
 pub fn print_keys(list: KeyList) {
-    println!("{:<18} {:<24} {:<9} {:<8} CREATED", "ID", "NAME", "ROLE", "STATE");
+    println!(
+        "{:<18} {:<24} {:<9} {:<8} CREATED",
+        "ID", "NAME", "ROLE", "STATE"
+    );
     for k in list.keys {
-        println!("{:<18} {:<24} {:<9} {:<8} {}", k.id, k.name, k.role.to_string(), if k.revoked { "revoked" } else { "active" }, k.created_at);
+        println!(
+            "{:<18} {:<24} {:<9} {:<8} {}",
+            k.id,
+            k.name,
+            k.role.to_string(),
+            if k.revoked { "revoked" } else { "active" },
+            k.created_at
+        );
     }
 }
 
@@ -201,7 +258,10 @@ pub fn print_keys(list: KeyList) {
 pub fn generated_id(prefix: &str) -> String {
     let mut bytes = [0u8; 8];
     let _ = getrandom::fill(&mut bytes);
-    let id = format!("{prefix}-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let id = format!(
+        "{prefix}-{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
     eprintln!("id: {id} (pass --id {id} to retry safely)");
     id
 }
@@ -209,7 +269,9 @@ pub fn generated_id(prefix: &str) -> String {
 pub fn body(pairs: Value) -> Value {
     // Drop nulls so optional flags left out stay out of the request.
     match pairs {
-        Value::Object(map) => Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
         other => other,
     }
 }

@@ -2,6 +2,7 @@
 //! library crates; errors are reported here, once, with `anyhow`.
 
 mod bench;
+mod bench_http;
 mod cli;
 mod client;
 mod serve;

@@ -21,7 +21,12 @@ pub struct ServeArgs {
     #[arg(long, env = "PAYCORE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
     /// Currencies that get a settlement account (SETTLEMENT-<code>) for deposits and withdrawals.
-    #[arg(long, env = "PAYCORE_CURRENCIES", value_delimiter = ',', default_value = "CNY")]
+    #[arg(
+        long,
+        env = "PAYCORE_CURRENCIES",
+        value_delimiter = ',',
+        default_value = "CNY"
+    )]
     pub currencies: Vec<String>,
     /// Write a snapshot after this many commands (0: only at shutdown).
     #[arg(long, env = "PAYCORE_SNAPSHOT_EVERY", default_value_t = 5_000_000)]
@@ -40,15 +45,25 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut engine = EngineConfig::new(&args.data_dir);
     engine.snapshot_every_commands = args.snapshot_every;
-    engine.retention = Retention::from_name(&args.log_retention).context("--log-retention must be keep, archive or delete")?;
-    let config = ServerConfig { engine, listen: args.listen, currencies, bootstrap_key: std::env::var("PAYCORE_BOOTSTRAP_KEY").ok() };
+    engine.retention = Retention::from_name(&args.log_retention)
+        .context("--log-retention must be keep, archive or delete")?;
+    let config = ServerConfig {
+        engine,
+        listen: args.listen,
+        currencies,
+        bootstrap_key: std::env::var("PAYCORE_BOOTSTRAP_KEY").ok(),
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let server = Server::bind(config).await.context("starting paycore")?;
         if let Some(key) = &server.bootstrap_key {
             println!("admin API key (shown once; store it now): {}", key.expose());
         }
-        println!("paycore listening on http://{} (data in {})", server.local_addr(), server.data_dir.display());
+        println!(
+            "paycore listening on http://{} (data in {})",
+            server.local_addr(),
+            server.data_dir.display()
+        );
         tracing::info!(addr = %server.local_addr(), "listening");
         server.run(shutdown_signal()).await.context("serving")?;
         tracing::info!("stopped cleanly: every acknowledged batch is durable");
@@ -57,9 +72,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 fn init_logging(format: &str) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PAYCORE_LOG").unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PAYCORE_LOG")
+        .unwrap_or_else(|_| "info".into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match format {
         "text" => builder.init(),
         "json" => builder.json().init(),

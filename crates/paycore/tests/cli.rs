@@ -31,7 +31,12 @@ fn serve(dir: &std::path::Path) -> Served {
 }
 
 fn paycore(url: &str, key: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paycore")).args(args).env("PAYCORE_URL", url).env("PAYCORE_KEY", key).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_paycore"))
+        .args(args)
+        .env("PAYCORE_URL", url)
+        .env("PAYCORE_KEY", key)
+        .output()
+        .unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -49,17 +54,62 @@ fn a_newcomer_session_from_open_to_shutdown() {
     let run = |args: &[&str]| paycore(&server.url, KEY, args);
 
     assert_eq!(code(&run(&["account", "open", "alice"])), 0);
-    assert_eq!(code(&run(&["account", "open", "bob", "--type", "merchant"])), 0);
-    let deposit = run(&["deposit", "--id", "d1", "--account", "alice", "--amount", "1005.30"]);
-    assert_eq!(code(&deposit), 0, "{}", String::from_utf8_lossy(&deposit.stderr));
-    assert!(stdout(&deposit).contains("1005.30 CNY  壹仟零伍元叁角"), "{}", stdout(&deposit));
-    assert_eq!(code(&run(&["transfer", "--id", "t1", "--from", "alice", "--to", "bob", "--amount", "5.30"])), 0);
-    assert_eq!(code(&run(&["transfer", "--id", "t1", "--from", "alice", "--to", "bob", "--amount", "5.30"])), 0, "a retry succeeds");
-    assert_eq!(code(&run(&["transfer", "--id", "t1", "--from", "alice", "--to", "bob", "--amount", "6"])), 6, "id_conflict");
-    let rejected = run(&["transfer", "--id", "t2", "--from", "alice", "--to", "bob", "--amount", "99999"]);
+    assert_eq!(
+        code(&run(&["account", "open", "bob", "--type", "merchant"])),
+        0
+    );
+    let deposit = run(&[
+        "deposit",
+        "--id",
+        "d1",
+        "--account",
+        "alice",
+        "--amount",
+        "1005.30",
+    ]);
+    assert_eq!(
+        code(&deposit),
+        0,
+        "{}",
+        String::from_utf8_lossy(&deposit.stderr)
+    );
+    assert!(
+        stdout(&deposit).contains("1005.30 CNY  壹仟零伍元叁角"),
+        "{}",
+        stdout(&deposit)
+    );
+    assert_eq!(
+        code(&run(&[
+            "transfer", "--id", "t1", "--from", "alice", "--to", "bob", "--amount", "5.30"
+        ])),
+        0
+    );
+    assert_eq!(
+        code(&run(&[
+            "transfer", "--id", "t1", "--from", "alice", "--to", "bob", "--amount", "5.30"
+        ])),
+        0,
+        "a retry succeeds"
+    );
+    assert_eq!(
+        code(&run(&[
+            "transfer", "--id", "t1", "--from", "alice", "--to", "bob", "--amount", "6"
+        ])),
+        6,
+        "id_conflict"
+    );
+    let rejected = run(&[
+        "transfer", "--id", "t2", "--from", "alice", "--to", "bob", "--amount", "99999",
+    ]);
     assert_eq!(code(&rejected), 4);
     assert!(String::from_utf8_lossy(&rejected.stderr).contains("insufficient_funds"));
-    assert_eq!(code(&run(&["transfer", "--id", "t3", "--from", "alice", "--to", "bob", "--amount", "1.001"])), 1, "too many decimals is refused locally");
+    assert_eq!(
+        code(&run(&[
+            "transfer", "--id", "t3", "--from", "alice", "--to", "bob", "--amount", "1.001"
+        ])),
+        1,
+        "too many decimals is refused locally"
+    );
 
     let shown = run(&["account", "show", "bob", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
@@ -67,20 +117,75 @@ fn a_newcomer_session_from_open_to_shutdown() {
     let table = stdout(&run(&["account", "show", "alice"]));
     assert!(table.contains("1000.00 CNY  壹仟元整"), "{table}");
     assert_eq!(code(&run(&["account", "show", "nobody"])), 5);
-    assert_eq!(code(&paycore(&server.url, "pck_wrong", &["account", "show", "alice"])), 7);
+    assert_eq!(
+        code(&paycore(
+            &server.url,
+            "pck_wrong",
+            &["account", "show", "alice"]
+        )),
+        7
+    );
     assert!(stdout(&run(&["account", "list"])).contains("SETTLEMENT-CNY"));
     assert!(stdout(&run(&["transfer", "show", "t1"])).contains("posted"));
 
-    assert_eq!(code(&run(&["hold", "create", "--id", "h1", "--account", "alice", "--amount", "100"])), 0);
-    assert!(stdout(&run(&["hold", "release", "h1", "--amount", "40", "--id", "r1"])).contains("remaining  60.00 CNY"));
-    assert_eq!(code(&run(&["hold", "capture", "h1", "--to", "bob", "--id", "c1"])), 0);
+    assert_eq!(
+        code(&run(&[
+            "hold",
+            "create",
+            "--id",
+            "h1",
+            "--account",
+            "alice",
+            "--amount",
+            "100"
+        ])),
+        0
+    );
+    assert!(stdout(&run(&[
+        "hold", "release", "h1", "--amount", "40", "--id", "r1"
+    ]))
+    .contains("remaining  60.00 CNY"));
+    assert_eq!(
+        code(&run(&[
+            "hold", "capture", "h1", "--to", "bob", "--id", "c1"
+        ])),
+        0
+    );
     assert!(stdout(&run(&["hold", "show", "h1"])).contains("captured"));
-    assert_eq!(code(&run(&["withdraw", "--id", "w1", "--account", "bob", "--amount", "1"])), 0);
+    assert_eq!(
+        code(&run(&[
+            "withdraw",
+            "--id",
+            "w1",
+            "--account",
+            "bob",
+            "--amount",
+            "1"
+        ])),
+        0
+    );
 
-    let created = stdout(&run(&["keys", "create", "--name", "ops", "--role", "operator"]));
-    let secret = created.lines().find_map(|l| l.strip_prefix("secret     ")).unwrap().to_owned();
-    assert_eq!(code(&paycore(&server.url, &secret, &["account", "open", "eve"])), 7, "operators may not open accounts");
-    assert_eq!(code(&paycore(&server.url, &secret, &["transfer", "--id", "o1", "--from", "alice", "--to", "bob", "--amount", "1"])), 0);
+    let created = stdout(&run(&[
+        "keys", "create", "--name", "ops", "--role", "operator",
+    ]));
+    let secret = created
+        .lines()
+        .find_map(|l| l.strip_prefix("secret     "))
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        code(&paycore(&server.url, &secret, &["account", "open", "eve"])),
+        7,
+        "operators may not open accounts"
+    );
+    assert_eq!(
+        code(&paycore(
+            &server.url,
+            &secret,
+            &["transfer", "--id", "o1", "--from", "alice", "--to", "bob", "--amount", "1"]
+        )),
+        0
+    );
     assert!(stdout(&run(&["keys", "list"])).contains("ops"));
 
     // SIGTERM: finish in-flight work, fsync, exit 0.
@@ -89,9 +194,17 @@ fn a_newcomer_session_from_open_to_shutdown() {
         libc::kill(server.child.id() as i32, libc::SIGTERM);
     }
     assert!(server.child.wait().unwrap().success());
-    let verified = Command::new(env!("CARGO_BIN_EXE_paycore")).args(["verify-log", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let verified = Command::new(env!("CARGO_BIN_EXE_paycore"))
+        .args(["verify-log", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(code(&verified), 0);
-    assert!(stdout(&verified).contains("log intact"), "{}", stdout(&verified));
+    assert!(
+        stdout(&verified).contains("log intact"),
+        "{}",
+        stdout(&verified)
+    );
 
     // Restart: balances intact.
     let mut server = serve(dir.path());

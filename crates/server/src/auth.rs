@@ -37,7 +37,9 @@ impl Role {
     pub fn allows(self, need: Need) -> bool {
         matches!(
             (self, need),
-            (Role::Admin, _) | (Role::Operator, Need::Read | Need::PostMoney) | (Role::Auditor, Need::Read)
+            (Role::Admin, _)
+                | (Role::Operator, Need::Read | Need::PostMoney)
+                | (Role::Auditor, Need::Read)
         )
     }
 }
@@ -85,9 +87,15 @@ pub struct KeyRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyStoreError {
     #[error("key store {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("key store {path} is not valid: {source}")]
-    Format { path: PathBuf, source: serde_json::Error },
+    Format {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("no randomness available: {0}")]
     Random(String),
 }
@@ -110,7 +118,10 @@ impl Principal {
         if self.role.allows(need) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("the {} role may not do this", self.role)))
+            Err(ApiError::forbidden(format!(
+                "the {} role may not do this",
+                self.role
+            )))
         }
     }
 }
@@ -121,14 +132,32 @@ const KEY_PREFIX: &str = "pck_";
 impl KeyStore {
     /// Opens the store; on first start creates it with one admin key — `bootstrap` if given
     /// (PAYCORE_BOOTSTRAP_KEY), else a random one — and returns that key so it can be shown once.
-    pub fn open(data_dir: &Path, bootstrap: Option<&str>) -> Result<(KeyStore, Option<Secret>), KeyStoreError> {
+    pub fn open(
+        data_dir: &Path,
+        bootstrap: Option<&str>,
+    ) -> Result<(KeyStore, Option<Secret>), KeyStoreError> {
         let path = data_dir.join(FILE);
         if path.exists() {
-            let text = std::fs::read_to_string(&path).map_err(|source| KeyStoreError::Io { path: path.clone(), source })?;
-            let keys = serde_json::from_str(&text).map_err(|source| KeyStoreError::Format { path: path.clone(), source })?;
-            return Ok((KeyStore { path, keys: RwLock::new(keys) }, None));
+            let text = std::fs::read_to_string(&path).map_err(|source| KeyStoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let keys = serde_json::from_str(&text).map_err(|source| KeyStoreError::Format {
+                path: path.clone(),
+                source,
+            })?;
+            return Ok((
+                KeyStore {
+                    path,
+                    keys: RwLock::new(keys),
+                },
+                None,
+            ));
         }
-        let store = KeyStore { path, keys: RwLock::new(Vec::new()) };
+        let store = KeyStore {
+            path,
+            keys: RwLock::new(Vec::new()),
+        };
         let secret = match bootstrap {
             Some(given) => Secret(given.to_owned()),
             None => random_key()?,
@@ -181,21 +210,28 @@ impl KeyStore {
     pub fn authenticate(&self, presented: &str) -> Option<Principal> {
         let wanted = hash(presented);
         let keys = self.keys.read();
-        keys.iter().find(|k| k.hash == wanted && !k.revoked).map(|k| Principal {
-            key_id: k.id.clone(),
-            name: k.name.clone(),
-            role: k.role,
-        })
+        keys.iter()
+            .find(|k| k.hash == wanted && !k.revoked)
+            .map(|k| Principal {
+                key_id: k.id.clone(),
+                name: k.name.clone(),
+                role: k.role,
+            })
     }
 
     fn save(&self, keys: &[KeyRecord]) -> Result<(), KeyStoreError> {
-        let io = |source| KeyStoreError::Io { path: self.path.clone(), source };
+        let io = |source| KeyStoreError::Io {
+            path: self.path.clone(),
+            source,
+        };
         let text = serde_json::to_string_pretty(keys).expect("key records serialize");
         let tmp = self.path.with_extension("json.tmp");
         write_synced(&tmp, text.as_bytes()).map_err(io)?;
         std::fs::rename(&tmp, &self.path).map_err(io)?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)
     }
 }
 
@@ -223,18 +259,28 @@ fn hex(bytes: &[u8]) -> String {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Principal, ApiError> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing API key: send `Authorization: Bearer <key>`"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("missing API key: send `Authorization: Bearer <key>`")
+            })?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <key>`"))?;
-        state.keys.authenticate(token).ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <key>`")
+            })?;
+        state
+            .keys
+            .authenticate(token)
+            .ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))
     }
 }
 

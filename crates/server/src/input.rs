@@ -1,6 +1,8 @@
 //! Request fields to ledger values, each with its 400 error when it does not fit.
 
-use paycore_ledger::{AccountKey, AccountNo, AccountType, ClientId, IdHasher, Reference, TransferKind};
+use paycore_ledger::{
+    AccountKey, AccountNo, AccountType, ClientId, IdHasher, Reference, TransferKind,
+};
 use paycore_money::Currency;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -38,13 +40,20 @@ pub fn kind(name: Option<&str>, default: TransferKind) -> Result<TransferKind, A
     let Some(name) = name else { return Ok(default) };
     TransferKind::from_name(name).ok_or_else(|| {
         let known: Vec<_> = TransferKind::ALL.iter().map(|k| k.name()).collect();
-        ApiError::bad_request("invalid_kind", format!("unknown transfer kind {name:?}: one of {}", known.join(", ")))
+        ApiError::bad_request(
+            "invalid_kind",
+            format!(
+                "unknown transfer kind {name:?}: one of {}",
+                known.join(", ")
+            ),
+        )
     })
 }
 
 /// An expiry as engine time (ns since the Unix epoch).
 pub fn instant(value: &Instant) -> Result<u64, ApiError> {
-    let invalid = |why: &str| ApiError::bad_request("invalid_field", format!("field `expires_at`: {why}"));
+    let invalid =
+        |why: &str| ApiError::bad_request("invalid_field", format!("field `expires_at`: {why}"));
     let nanos = match value {
         Instant::Seconds(seconds) => i128::from(*seconds) * 1_000_000_000,
         Instant::Text(text) => OffsetDateTime::parse(text, &Rfc3339)

@@ -37,13 +37,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
 }
 
 async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is larger than the limit")
-        } else {
-            ApiError::bad_request("malformed_request", rejection.body_text())
-        }
-    })
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is larger than the limit",
+                )
+            } else {
+                ApiError::bad_request("malformed_request", rejection.body_text())
+            }
+        })
 }
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -52,15 +58,25 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         if inner.is_data() {
-            let place = if path == "." { "request body".to_owned() } else { format!("field `{path}`") };
+            let place = if path == "." {
+                "request body".to_owned()
+            } else {
+                format!("field `{path}`")
+            };
             ApiError::bad_request("invalid_field", format!("{place}: {inner}"))
         } else {
-            ApiError::bad_request("malformed_json", format!("request body is not valid JSON: {inner}"))
+            ApiError::bad_request(
+                "malformed_json",
+                format!("request body is not valid JSON: {inner}"),
+            )
         }
     })?;
-    deserializer
-        .end()
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("trailing characters after the JSON value: {e}")))?;
+    deserializer.end().map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            format!("trailing characters after the JSON value: {e}"),
+        )
+    })?;
     Ok(value)
 }
 
@@ -91,8 +107,16 @@ mod tests {
             (r#"{"amount": -5}"#, "invalid_field", "amount"),
             (r#"{"amount": 1.5}"#, "invalid_field", "amount"),
             (r#"{}"#, "invalid_field", "missing field `amount`"),
-            (r#"{"amount": 1, "extra": 2}"#, "invalid_field", "unknown field `extra`"),
-            (r#"{"amount": 1, "items": [{"id": 5}]}"#, "invalid_field", "items[0].id"),
+            (
+                r#"{"amount": 1, "extra": 2}"#,
+                "invalid_field",
+                "unknown field `extra`",
+            ),
+            (
+                r#"{"amount": 1, "items": [{"id": 5}]}"#,
+                "invalid_field",
+                "items[0].id",
+            ),
             (r#"{"amount": 1"#, "malformed_json", "not valid JSON"),
             (r#"{"amount": 1} x"#, "malformed_json", "trailing"),
             ("", "malformed_json", "not valid JSON"),
@@ -100,8 +124,17 @@ mod tests {
         for (body, code, mentions) in cases {
             let error = parse::<Sample>(body.as_bytes()).unwrap_err();
             assert_eq!(error.code, code, "{body}: {}", error.message);
-            assert!(error.message.contains(mentions), "{body}: {}", error.message);
+            assert!(
+                error.message.contains(mentions),
+                "{body}: {}",
+                error.message
+            );
         }
-        assert_eq!(parse::<Sample>(br#"{"amount": 18446744073709551615}"#).unwrap().amount, u64::MAX);
+        assert_eq!(
+            parse::<Sample>(br#"{"amount": 18446744073709551615}"#)
+                .unwrap()
+                .amount,
+            u64::MAX
+        );
     }
 }

@@ -26,9 +26,12 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use paycore_engine::{Engine, EngineConfig, EngineError};
-use paycore_ledger::{AccountNo, AccountType, Command, ErrorCode, Op, OpenAccount, Operator, Reference};
+use paycore_ledger::{
+    AccountNo, AccountType, Command, ErrorCode, Op, OpenAccount, Operator, Reference,
+};
 use paycore_money::Currency;
 use tokio::net::TcpListener;
 
@@ -61,7 +64,10 @@ pub enum ServerError {
     #[error(transparent)]
     Keys(#[from] auth::KeyStoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server failed: {0}")]
     Serve(std::io::Error),
     #[error("settlement account {number} cannot be used: {reason}")]
@@ -89,21 +95,52 @@ impl Server {
         let engine = Arc::new(engine);
         let (keys, bootstrap_key) = KeyStore::open(&data_dir, config.bootstrap_key.as_deref())?;
         let settlements = open_settlement_accounts(&engine, &config.currencies).await?;
-        let listener = TcpListener::bind(config.listen).await.map_err(|source| ServerError::Listen { addr: config.listen, source })?;
-        let state = AppState { engine, keys: Arc::new(keys), settlements: Arc::new(settlements), http: Arc::new(HttpCounters::default()) };
-        Ok(Server { state, listener, bootstrap_key, data_dir })
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        let state = AppState {
+            engine,
+            keys: Arc::new(keys),
+            settlements: Arc::new(settlements),
+            http: Arc::new(HttpCounters::default()),
+        };
+        Ok(Server {
+            state,
+            listener,
+            bootstrap_key,
+            data_dir,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and batches, writes a
     /// final snapshot and stops the engine.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
         let engine = self.state.engine.clone();
-        let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await;
-        tokio::task::spawn_blocking(move || engine.shutdown()).await.map_err(|e| ServerError::Serve(std::io::Error::other(e)))?;
+        // Small responses must leave at once, not wait for Nagle's algorithm.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY not set");
+            }
+        });
+        let served = axum::serve(listener, router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        tokio::task::spawn_blocking(move || engine.shutdown())
+            .await
+            .map_err(|e| ServerError::Serve(std::io::Error::other(e)))?;
         served.map_err(ServerError::Serve)
     }
 }
@@ -116,7 +153,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/{account_no}", get(accounts::show))
         .route("/v1/accounts/{account_no}/close", post(accounts::close))
         .route("/v1/accounts/{account_no}/freeze", post(accounts::freeze))
-        .route("/v1/accounts/{account_no}/unfreeze", post(accounts::unfreeze))
+        .route(
+            "/v1/accounts/{account_no}/unfreeze",
+            post(accounts::unfreeze),
+        )
         .route("/v1/transfers", post(transfers::create))
         .route("/v1/transfers/batch", post(transfers::batch))
         .route("/v1/transfers/{id}", get(transfers::show))
@@ -134,8 +174,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-        .layer(middleware::from_fn_with_state(state.clone(), count_responses))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| ApiError::internal("internal error").into_response()))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::internal("internal error").into_response()
+        }))
         .with_state(state)
 }
 
@@ -144,7 +189,11 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept this method")
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept this method",
+    )
 }
 
 async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -159,27 +208,41 @@ async fn count_responses(State(state): State<AppState>, request: Request, next: 
 }
 
 /// Opens `SETTLEMENT-<code>` for each currency if missing (idempotent across restarts).
-async fn open_settlement_accounts(engine: &Engine, currencies: &[Currency]) -> Result<BTreeMap<Currency, AccountNo>, ServerError> {
+async fn open_settlement_accounts(
+    engine: &Engine,
+    currencies: &[Currency],
+) -> Result<BTreeMap<Currency, AccountNo>, ServerError> {
     let hasher = engine.hasher();
     let mut settlements = BTreeMap::new();
     for currency in currencies {
-        let number = AccountNo::new(&format!("SETTLEMENT-{}", currency.code())).expect("valid account number");
+        let number = AccountNo::new(&format!("SETTLEMENT-{}", currency.code()))
+            .expect("valid account number");
         let op = Op::OpenAccount(OpenAccount {
             number,
             kind: AccountType::Settlement,
             currency: *currency,
             allow_negative: None,
-            reference: Reference::new("settlement account opened at startup").expect("short reference"),
+            reference: Reference::new("settlement account opened at startup")
+                .expect("short reference"),
             opened_by: Operator::SYSTEM,
         });
-        let id = hasher.client_id(&format!("bootstrap:open:{number}")).expect("valid id");
+        let id = hasher
+            .client_id(&format!("bootstrap:open:{number}"))
+            .expect("valid id");
         let outcome = engine.submit(vec![Command::new(id, op, &hasher)]).await?;
-        let usable = engine.read(|l| l.resolve(&number).and_then(|a| l.account(a)).is_some_and(|a| a.kind == AccountType::Settlement && a.currency == *currency));
+        let usable = engine.read(|l| {
+            l.resolve(&number)
+                .and_then(|a| l.account(a))
+                .is_some_and(|a| a.kind == AccountType::Settlement && a.currency == *currency)
+        });
         match outcome[0].result {
             Ok(()) | Err(ErrorCode::AccountExists) if usable => {}
             other => {
                 let reason = format!("{other:?}: it must be a {currency} settlement account");
-                return Err(ServerError::Settlement { number: number.to_string(), reason });
+                return Err(ServerError::Settlement {
+                    number: number.to_string(),
+                    reason,
+                });
             }
         }
         settlements.insert(*currency, number);

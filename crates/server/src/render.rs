@@ -16,7 +16,9 @@ pub fn timestamp(nanos: u64) -> String {
 }
 
 pub fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 pub fn account(ledger: &Ledger, id: AccountId) -> Option<AccountResponse> {
@@ -59,15 +61,27 @@ pub fn transfer_of(ledger: &Ledger, record: &Record) -> TransferResponse {
         currency: record.currency.map(|c| c.code().to_owned()),
         kind: record.kind.map_or("transfer", |k| k.name()).to_owned(),
         reference: ledger.record_reference(record).to_owned(),
-        status: if record.result.is_ok() { "posted" } else { "rejected" }.to_owned(),
-        error: record.result.err().map(|code| ErrorDetail { code: code.code().to_owned(), message: code.to_string() }),
+        status: if record.result.is_ok() {
+            "posted"
+        } else {
+            "rejected"
+        }
+        .to_owned(),
+        error: record.result.err().map(|code| ErrorDetail {
+            code: code.code().to_owned(),
+            message: code.to_string(),
+        }),
         timestamp: timestamp(record.timestamp),
     }
 }
 
 pub fn hold(ledger: &Ledger, hold: &Hold) -> HoldResponse {
-    let freeze = ledger.record(hold.record).expect("holds point at their freeze record");
-    let account = ledger.account(hold.account).expect("holds point at their account");
+    let freeze = ledger
+        .record(hold.record)
+        .expect("holds point at their freeze record");
+    let account = ledger
+        .account(hold.account)
+        .expect("holds point at their account");
     HoldResponse {
         id: ledger.record_client_id(freeze).to_owned(),
         account: number(ledger, hold.account).unwrap_or_default(),

@@ -16,42 +16,105 @@ async fn accounts_open_show_list_close_and_freeze() {
     assert_eq!(open.body["opened_by"], "bootstrap-admin");
     let again = s.open("alice", "customer").await;
     assert_eq!((again.status.as_u16(), again.replayed), (201, true));
-    let other_type = s.post("/v1/accounts", json!({"account_no": "alice", "type": "merchant", "currency": "CNY"})).await;
-    assert_eq!((other_type.status.as_u16(), other_type.code()), (409, "id_conflict"));
-    let explicit = s.post("/v1/accounts", json!({"id": "x1", "account_no": "alice", "type": "merchant", "currency": "CNY"})).await;
-    assert_eq!((explicit.status.as_u16(), explicit.code()), (409, "account_exists"));
+    let other_type = s
+        .post(
+            "/v1/accounts",
+            json!({"account_no": "alice", "type": "merchant", "currency": "CNY"}),
+        )
+        .await;
+    assert_eq!(
+        (other_type.status.as_u16(), other_type.code()),
+        (409, "id_conflict")
+    );
+    let explicit = s
+        .post(
+            "/v1/accounts",
+            json!({"id": "x1", "account_no": "alice", "type": "merchant", "currency": "CNY"}),
+        )
+        .await;
+    assert_eq!(
+        (explicit.status.as_u16(), explicit.code()),
+        (409, "account_exists")
+    );
     for (body, code) in [
-        (json!({"account_no": "bad no", "type": "customer", "currency": "CNY"}), "invalid_account_no"),
-        (json!({"account_no": "b", "type": "wallet", "currency": "CNY"}), "invalid_account_type"),
-        (json!({"account_no": "b", "type": "customer", "currency": "XXX"}), "unknown_currency"),
-        (json!({"account_no": "b", "type": "customer", "currency": "CNY", "reference": "x".repeat(65)}), "invalid_reference"),
+        (
+            json!({"account_no": "bad no", "type": "customer", "currency": "CNY"}),
+            "invalid_account_no",
+        ),
+        (
+            json!({"account_no": "b", "type": "wallet", "currency": "CNY"}),
+            "invalid_account_type",
+        ),
+        (
+            json!({"account_no": "b", "type": "customer", "currency": "XXX"}),
+            "unknown_currency",
+        ),
+        (
+            json!({"account_no": "b", "type": "customer", "currency": "CNY", "reference": "x".repeat(65)}),
+            "invalid_reference",
+        ),
     ] {
         let reply = s.post("/v1/accounts", body).await;
         assert_eq!((reply.status.as_u16(), reply.code()), (400, code));
     }
-    assert_eq!(s.get("/v1/accounts/nobody").await.code(), "account_not_found");
+    assert_eq!(
+        s.get("/v1/accounts/nobody").await.code(),
+        "account_not_found"
+    );
 
     for i in 0..5 {
         s.open(&format!("m{i}"), "merchant").await;
     }
     let page = s.get("/v1/accounts?limit=3").await;
-    let numbers: Vec<_> = page.body["accounts"].as_array().unwrap().iter().map(|a| a["account_no"].as_str().unwrap().to_owned()).collect();
+    let numbers: Vec<_> = page.body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_no"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(numbers, ["SETTLEMENT-CNY", "alice", "m0"]);
-    let next = s.get(&format!("/v1/accounts?limit=3&after={}", page.body["next"].as_str().unwrap())).await;
+    let next = s
+        .get(&format!(
+            "/v1/accounts?limit=3&after={}",
+            page.body["next"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(next.body["accounts"][0]["account_no"], "m1");
 
     s.deposit("d1", "m0", 500).await;
     let refused = s.post("/v1/accounts/m0/close", json!({})).await;
-    assert_eq!((refused.status.as_u16(), refused.code()), (422, "balance_not_zero"));
+    assert_eq!(
+        (refused.status.as_u16(), refused.code()),
+        (422, "balance_not_zero")
+    );
     let closed = s.post_raw("/v1/accounts/m1/close", "").await;
-    assert_eq!((closed.status.as_u16(), closed.body["status"].as_str()), (200, Some("closed")));
-    assert_eq!(s.post("/v1/accounts/m1/close", json!({"id": "close-again"})).await.code(), "account_closed");
-    assert_eq!(s.transfer("to-closed", "m0", "m1", 1).await.code(), "account_closed");
+    assert_eq!(
+        (closed.status.as_u16(), closed.body["status"].as_str()),
+        (200, Some("closed"))
+    );
+    assert_eq!(
+        s.post("/v1/accounts/m1/close", json!({"id": "close-again"}))
+            .await
+            .code(),
+        "account_closed"
+    );
+    assert_eq!(
+        s.transfer("to-closed", "m0", "m1", 1).await.code(),
+        "account_closed"
+    );
 
     let frozen = s.post("/v1/accounts/m0/freeze", json!({})).await;
     assert_eq!(frozen.body["status"], "frozen");
-    assert_eq!(s.transfer("from-frozen", "m0", "alice", 1).await.code(), "account_frozen");
-    assert_eq!(s.transfer("to-frozen", "SETTLEMENT-CNY", "m0", 1).await.status, 201);
+    assert_eq!(
+        s.transfer("from-frozen", "m0", "alice", 1).await.code(),
+        "account_frozen"
+    );
+    assert_eq!(
+        s.transfer("to-frozen", "SETTLEMENT-CNY", "m0", 1)
+            .await
+            .status,
+        201
+    );
     s.post("/v1/accounts/m0/unfreeze", json!({})).await;
     assert_eq!(s.transfer("thawed", "m0", "alice", 1).await.status, 201);
     s.stop().await;
@@ -63,17 +126,37 @@ async fn transfers_and_every_rejection_code() {
     let s = start(dir.path()).await;
     s.open("a", "customer").await;
     s.open("b", "customer").await;
-    s.post("/v1/accounts", json!({"account_no": "usd", "type": "customer", "currency": "USD"})).await;
+    s.post(
+        "/v1/accounts",
+        json!({"account_no": "usd", "type": "customer", "currency": "USD"}),
+    )
+    .await;
     let deposit = s.deposit("dep-a", "a", 100_000).await;
-    assert_eq!((deposit.status.as_u16(), deposit.body["debit_account"].as_str()), (201, Some("SETTLEMENT-CNY")));
+    assert_eq!(
+        (
+            deposit.status.as_u16(),
+            deposit.body["debit_account"].as_str()
+        ),
+        (201, Some("SETTLEMENT-CNY"))
+    );
     assert_eq!(deposit.body["kind"], "deposit");
 
     let posted = s.transfer("t1", "a", "b", 30_000).await;
-    assert_eq!((posted.status.as_u16(), posted.body["status"].as_str(), posted.replayed), (201, Some("posted"), false));
+    assert_eq!(
+        (
+            posted.status.as_u16(),
+            posted.body["status"].as_str(),
+            posted.replayed
+        ),
+        (201, Some("posted"), false)
+    );
     let retry = s.transfer("t1", "a", "b", 30_000).await;
     assert_eq!((retry.status.as_u16(), retry.replayed), (201, true));
     assert_eq!(retry.body, posted.body);
-    assert_eq!((s.balance("a").await, s.balance("b").await), (70_000, 30_000));
+    assert_eq!(
+        (s.balance("a").await, s.balance("b").await),
+        (70_000, 30_000)
+    );
 
     let cases = [
         (s.transfer("t1", "a", "b", 1).await, 409, "id_conflict"),
@@ -94,32 +177,85 @@ async fn transfers_and_every_rejection_code() {
         (s.post("/v1/transfers", json!({"id": "t14", "debit_account": "a", "credit_account": "b", "amount": 1, "currency": "CNY", "memo": "x"})).await, 400, "invalid_field"),
     ];
     for (reply, status, code) in cases {
-        assert_eq!((reply.status.as_u16(), reply.code()), (status, code), "{:?}", reply.body);
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (status, code),
+            "{:?}",
+            reply.body
+        );
     }
     let wrong_type = s.post("/v1/transfers", json!({"id": "t15", "debit_account": 7, "credit_account": "b", "amount": 1, "currency": "CNY"})).await;
-    assert!(wrong_type.body["error"]["message"].as_str().unwrap().contains("debit_account"));
+    assert!(wrong_type.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("debit_account"));
     let unknown = s.post("/v1/transfers", json!({"id": "t16", "debit_account": "a", "credit_account": "b", "amount": 1, "currency": "CNY", "memo": 1})).await;
-    assert!(unknown.body["error"]["message"].as_str().unwrap().contains("memo"));
+    assert!(unknown.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("memo"));
     let huge = s.post_raw("/v1/transfers", &"x".repeat(5 << 20)).await;
-    assert_eq!((huge.status.as_u16(), huge.code()), (413, "payload_too_large"));
+    assert_eq!(
+        (huge.status.as_u16(), huge.code()),
+        (413, "payload_too_large")
+    );
     // Rejections changed nothing; the rejected id stays rejected when retried.
-    assert_eq!((s.balance("a").await, s.balance("b").await), (70_000, 30_000));
+    assert_eq!(
+        (s.balance("a").await, s.balance("b").await),
+        (70_000, 30_000)
+    );
     let rejected = s.get("/v1/transfers/t2").await;
-    assert_eq!((rejected.body["status"].as_str(), rejected.body["error"]["code"].as_str()), (Some("rejected"), Some("insufficient_funds")));
+    assert_eq!(
+        (
+            rejected.body["status"].as_str(),
+            rejected.body["error"]["code"].as_str()
+        ),
+        (Some("rejected"), Some("insufficient_funds"))
+    );
     s.deposit("dep-a2", "a", 1_000_000).await;
     let still = s.transfer("t2", "a", "b", 70_001).await;
     assert_eq!((still.code(), still.replayed), ("insufficient_funds", true));
 
     let shown = s.get("/v1/transfers/t1").await;
-    assert_eq!((shown.status.as_u16(), shown.body["amount"].as_u64()), (200, Some(30_000)));
-    assert_eq!(s.get("/v1/transfers/nope").await.code(), "transfer_not_found");
+    assert_eq!(
+        (shown.status.as_u16(), shown.body["amount"].as_u64()),
+        (200, Some(30_000))
+    );
+    assert_eq!(
+        s.get("/v1/transfers/nope").await.code(),
+        "transfer_not_found"
+    );
 
-    let withdrawal = s.post("/v1/withdrawals", json!({"id": "w1", "account": "b", "amount": 10_000, "currency": "CNY"})).await;
-    assert_eq!((withdrawal.status.as_u16(), withdrawal.body["credit_account"].as_str()), (201, Some("SETTLEMENT-CNY")));
-    let overdraw = s.post("/v1/withdrawals", json!({"id": "w2", "account": "b", "amount": 10_000_000, "currency": "CNY"})).await;
+    let withdrawal = s
+        .post(
+            "/v1/withdrawals",
+            json!({"id": "w1", "account": "b", "amount": 10_000, "currency": "CNY"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            withdrawal.status.as_u16(),
+            withdrawal.body["credit_account"].as_str()
+        ),
+        (201, Some("SETTLEMENT-CNY"))
+    );
+    let overdraw = s
+        .post(
+            "/v1/withdrawals",
+            json!({"id": "w2", "account": "b", "amount": 10_000_000, "currency": "CNY"}),
+        )
+        .await;
     assert_eq!(overdraw.code(), "insufficient_funds");
-    let no_settlement = s.post("/v1/deposits", json!({"id": "d-usd", "account": "usd", "amount": 1, "currency": "USD"})).await;
-    assert_eq!((no_settlement.status.as_u16(), no_settlement.code()), (400, "no_settlement_account"));
+    let no_settlement = s
+        .post(
+            "/v1/deposits",
+            json!({"id": "d-usd", "account": "usd", "amount": 1, "currency": "USD"}),
+        )
+        .await;
+    assert_eq!(
+        (no_settlement.status.as_u16(), no_settlement.code()),
+        (400, "no_settlement_account")
+    );
     let not_settlement = s.post("/v1/deposits", json!({"id": "d-x", "account": "a", "amount": 1, "currency": "CNY", "settlement_account": "b"})).await;
     assert_eq!(not_settlement.code(), "not_settlement_account");
     s.stop().await;
@@ -135,23 +271,58 @@ async fn batches_linked_and_unlinked() {
     s.deposit("dep", "a", 1_000).await;
     let item = |id: &str, from: &str, to: &str, amount: u64| json!({"id": id, "debit_account": from, "credit_account": to, "amount": amount, "currency": "CNY"});
     let ok = s.post("/v1/transfers/batch", json!({"linked": true, "transfers": [item("l1", "a", "b", 600), item("l2", "b", "c", 600)]})).await;
-    assert_eq!((ok.status.as_u16(), ok.body["posted"].as_u64(), ok.body["failed"].as_u64()), (200, Some(2), Some(0)));
+    assert_eq!(
+        (
+            ok.status.as_u16(),
+            ok.body["posted"].as_u64(),
+            ok.body["failed"].as_u64()
+        ),
+        (200, Some(2), Some(0))
+    );
     assert_eq!(s.balance("c").await, 600);
 
     let failed = s.post("/v1/transfers/batch", json!({"linked": true, "transfers": [item("l3", "c", "a", 100), item("l4", "a", "b", 10_000), item("l5", "b", "c", 1)]})).await;
     assert_eq!(failed.body["failed_index"], 1);
-    let codes: Vec<_> = failed.body["results"].as_array().unwrap().iter().map(|r| r["error"]["code"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(codes, ["linked_batch_failed", "insufficient_funds", "linked_batch_failed"]);
-    assert_eq!(s.balance("c").await, 600, "nothing of the failed linked batch applied");
+    let codes: Vec<_> = failed.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["error"]["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "linked_batch_failed",
+            "insufficient_funds",
+            "linked_batch_failed"
+        ]
+    );
+    assert_eq!(
+        s.balance("c").await,
+        600,
+        "nothing of the failed linked batch applied"
+    );
 
     let mixed = s.post("/v1/transfers/batch", json!({"transfers": [item("u1", "c", "a", 100), item("u2", "a", "b", 10_000), item("u3", "c", "b", 1)]})).await;
-    assert_eq!((mixed.body["posted"].as_u64(), mixed.body["failed"].as_u64(), mixed.body["failed_index"].is_null()), (Some(2), Some(1), true));
+    assert_eq!(
+        (
+            mixed.body["posted"].as_u64(),
+            mixed.body["failed"].as_u64(),
+            mixed.body["failed_index"].is_null()
+        ),
+        (Some(2), Some(1), true)
+    );
     assert_eq!(s.balance("c").await, 499);
 
     let invalid = s.post("/v1/transfers/batch", json!({"transfers": [item("v1", "a", "b", 1), {"id": "v2", "debit_account": "a", "credit_account": "b", "amount": 1, "currency": "ZZZ"}]})).await;
     assert_eq!(invalid.status, 400);
-    assert!(invalid.body["error"]["message"].as_str().unwrap().contains("transfers[1]"));
-    let empty = s.post("/v1/transfers/batch", json!({"transfers": []})).await;
+    assert!(invalid.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("transfers[1]"));
+    let empty = s
+        .post("/v1/transfers/batch", json!({"transfers": []}))
+        .await;
     assert_eq!(empty.status, 400);
     s.stop().await;
 }
@@ -163,42 +334,133 @@ async fn holds_freeze_release_capture_and_expire() {
     s.open("a", "customer").await;
     s.open("m", "merchant").await;
     s.deposit("dep", "a", 10_000).await;
-    let hold = s.post("/v1/holds", json!({"id": "h1", "account": "a", "amount": 6_000})).await;
-    assert_eq!((hold.status.as_u16(), hold.body["status"].as_str(), hold.body["remaining"].as_u64()), (201, Some("active"), Some(6_000)));
+    let hold = s
+        .post(
+            "/v1/holds",
+            json!({"id": "h1", "account": "a", "amount": 6_000}),
+        )
+        .await;
+    assert_eq!(
+        (
+            hold.status.as_u16(),
+            hold.body["status"].as_str(),
+            hold.body["remaining"].as_u64()
+        ),
+        (201, Some("active"), Some(6_000))
+    );
     let account = s.get("/v1/accounts/a").await;
-    assert_eq!((account.body["frozen"].as_i64(), account.body["available"].as_i64()), (Some(6_000), Some(4_000)));
-    assert_eq!(s.transfer("over", "a", "m", 4_001).await.code(), "insufficient_funds");
+    assert_eq!(
+        (
+            account.body["frozen"].as_i64(),
+            account.body["available"].as_i64()
+        ),
+        (Some(6_000), Some(4_000))
+    );
+    assert_eq!(
+        s.transfer("over", "a", "m", 4_001).await.code(),
+        "insufficient_funds"
+    );
 
-    let partial = s.post("/v1/holds/h1/release", json!({"id": "r1", "amount": 1_000})).await;
-    assert_eq!((partial.status.as_u16(), partial.body["remaining"].as_u64()), (200, Some(5_000)));
-    let captured = s.post("/v1/holds/h1/capture", json!({"id": "c1", "credit_account": "m", "amount": 2_000})).await;
+    let partial = s
+        .post("/v1/holds/h1/release", json!({"id": "r1", "amount": 1_000}))
+        .await;
+    assert_eq!(
+        (partial.status.as_u16(), partial.body["remaining"].as_u64()),
+        (200, Some(5_000))
+    );
+    let captured = s
+        .post(
+            "/v1/holds/h1/capture",
+            json!({"id": "c1", "credit_account": "m", "amount": 2_000}),
+        )
+        .await;
     assert_eq!(captured.status, 200, "{:?}", captured.body);
-    assert_eq!((captured.body["hold"]["remaining"].as_u64(), captured.body["transfer"]["amount"].as_u64()), (Some(3_000), Some(2_000)));
+    assert_eq!(
+        (
+            captured.body["hold"]["remaining"].as_u64(),
+            captured.body["transfer"]["amount"].as_u64()
+        ),
+        (Some(3_000), Some(2_000))
+    );
     assert_eq!(s.balance("m").await, 2_000);
-    assert_eq!(s.post("/v1/holds/h1/capture", json!({"credit_account": "m", "amount": 3_001})).await.code(), "hold_amount_exceeded");
+    assert_eq!(
+        s.post(
+            "/v1/holds/h1/capture",
+            json!({"credit_account": "m", "amount": 3_001})
+        )
+        .await
+        .code(),
+        "hold_amount_exceeded"
+    );
     let rest = s.post_raw("/v1/holds/h1/release", "").await;
     assert_eq!(rest.body["status"], "released");
     let rest_again = s.post_raw("/v1/holds/h1/release", "").await;
-    assert!(rest_again.replayed, "a full release without id is retry-safe");
-    assert_eq!(s.post("/v1/holds/h1/release", json!({"id": "r9"})).await.code(), "hold_closed");
-    assert_eq!(s.post("/v1/holds/nope/release", json!({})).await.code(), "hold_not_found");
+    assert!(
+        rest_again.replayed,
+        "a full release without id is retry-safe"
+    );
+    assert_eq!(
+        s.post("/v1/holds/h1/release", json!({"id": "r9"}))
+            .await
+            .code(),
+        "hold_closed"
+    );
+    assert_eq!(
+        s.post("/v1/holds/nope/release", json!({})).await.code(),
+        "hold_not_found"
+    );
     assert_eq!(s.get("/v1/holds/nope").await.status, 404);
     assert_eq!(s.get("/v1/holds/h1").await.body["captured"], 2_000);
 
-    let past = s.post("/v1/holds", json!({"id": "h2", "account": "a", "amount": 1, "expires_at": "2020-01-01T00:00:00Z"})).await;
+    let past = s
+        .post(
+            "/v1/holds",
+            json!({"id": "h2", "account": "a", "amount": 1, "expires_at": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
     assert_eq!(past.code(), "invalid_expiry");
-    let bad_time = s.post("/v1/holds", json!({"id": "h3", "account": "a", "amount": 1, "expires_at": "tomorrow"})).await;
-    assert_eq!((bad_time.status.as_u16(), bad_time.code()), (400, "invalid_field"));
-    assert_eq!(s.post("/v1/holds", json!({"id": "h4", "account": "a", "amount": 1, "currency": "USD"})).await.code(), "currency_mismatch");
+    let bad_time = s
+        .post(
+            "/v1/holds",
+            json!({"id": "h3", "account": "a", "amount": 1, "expires_at": "tomorrow"}),
+        )
+        .await;
+    assert_eq!(
+        (bad_time.status.as_u16(), bad_time.code()),
+        (400, "invalid_field")
+    );
+    assert_eq!(
+        s.post(
+            "/v1/holds",
+            json!({"id": "h4", "account": "a", "amount": 1, "currency": "USD"})
+        )
+        .await
+        .code(),
+        "currency_mismatch"
+    );
 
-    let soon = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1;
-    let expiring = s.post("/v1/holds", json!({"id": "h5", "account": "a", "amount": 500, "expires_at": soon})).await;
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let expiring = s
+        .post(
+            "/v1/holds",
+            json!({"id": "h5", "account": "a", "amount": 500, "expires_at": soon}),
+        )
+        .await;
     assert_eq!(expiring.status, 201);
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     s.deposit("tick", "m", 1).await; // any batch releases holds that have expired
     assert_eq!(s.get("/v1/holds/h5").await.body["status"], "expired");
     assert_eq!(s.get("/v1/accounts/a").await.body["frozen"], 0);
-    assert_eq!(s.post("/v1/holds/h5/capture", json!({"credit_account": "m"})).await.code(), "hold_expired");
+    assert_eq!(
+        s.post("/v1/holds/h5/capture", json!({"credit_account": "m"}))
+            .await
+            .code(),
+        "hold_expired"
+    );
     s.stop().await;
 }
 
@@ -210,9 +472,22 @@ async fn keys_and_roles() {
     s.open("a", "customer").await;
     s.deposit("dep", "a", 100).await;
     let missing = s.get_as(None, "/v1/accounts/a").await;
-    assert_eq!((missing.status.as_u16(), missing.code()), (401, "unauthorized"));
-    assert_eq!(s.get_as(Some("pck_wrong"), "/v1/accounts/a").await.status, 401);
-    let bad_scheme = s.send(s.http.get(s.url("/v1/accounts/a")).header("authorization", "Basic abc"), None).await;
+    assert_eq!(
+        (missing.status.as_u16(), missing.code()),
+        (401, "unauthorized")
+    );
+    assert_eq!(
+        s.get_as(Some("pck_wrong"), "/v1/accounts/a").await.status,
+        401
+    );
+    let bad_scheme = s
+        .send(
+            s.http
+                .get(s.url("/v1/accounts/a"))
+                .header("authorization", "Basic abc"),
+            None,
+        )
+        .await;
     assert_eq!(bad_scheme.status, 401);
 
     let operator = s.key_for("operator").await;
@@ -220,21 +495,60 @@ async fn keys_and_roles() {
     assert_eq!(s.get_as(Some(&auditor), "/v1/accounts/a").await.status, 200);
     let denied = s.post_as(&auditor, "/v1/transfers", json!({"id": "x", "debit_account": "a", "credit_account": "SETTLEMENT-CNY", "amount": 1, "currency": "CNY"})).await;
     assert_eq!((denied.status.as_u16(), denied.code()), (403, "forbidden"));
-    let denied = s.post_as(&operator, "/v1/accounts", json!({"account_no": "b", "type": "customer", "currency": "CNY"})).await;
+    let denied = s
+        .post_as(
+            &operator,
+            "/v1/accounts",
+            json!({"account_no": "b", "type": "customer", "currency": "CNY"}),
+        )
+        .await;
     assert_eq!(denied.status, 403);
-    assert_eq!(s.post_as(&operator, "/v1/keys", json!({"name": "x", "role": "admin"})).await.status, 403);
-    let allowed = s.post_as(&operator, "/v1/withdrawals", json!({"id": "w", "account": "a", "amount": 1, "currency": "CNY"})).await;
+    assert_eq!(
+        s.post_as(&operator, "/v1/keys", json!({"name": "x", "role": "admin"}))
+            .await
+            .status,
+        403
+    );
+    let allowed = s
+        .post_as(
+            &operator,
+            "/v1/withdrawals",
+            json!({"id": "w", "account": "a", "amount": 1, "currency": "CNY"}),
+        )
+        .await;
     assert_eq!(allowed.status, 201);
 
     let list = s.get("/v1/keys").await;
     let keys = list.body["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 3);
-    assert!(keys.iter().all(|k| k["key"].is_null()), "secrets are never listed");
-    let id = keys.iter().find(|k| k["role"] == "operator").unwrap()["id"].as_str().unwrap().to_owned();
-    assert_eq!(s.post(&format!("/v1/keys/{id}/revoke"), json!({})).await.body["revoked"], true);
-    assert_eq!(s.get_as(Some(&operator), "/v1/accounts/a").await.status, 401);
-    assert_eq!(s.post("/v1/keys/key_nope/revoke", json!({})).await.code(), "key_not_found");
-    assert_eq!(s.post("/v1/keys", json!({"name": "x", "role": "root"})).await.code(), "invalid_field");
+    assert!(
+        keys.iter().all(|k| k["key"].is_null()),
+        "secrets are never listed"
+    );
+    let id = keys.iter().find(|k| k["role"] == "operator").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        s.post(&format!("/v1/keys/{id}/revoke"), json!({}))
+            .await
+            .body["revoked"],
+        true
+    );
+    assert_eq!(
+        s.get_as(Some(&operator), "/v1/accounts/a").await.status,
+        401
+    );
+    assert_eq!(
+        s.post("/v1/keys/key_nope/revoke", json!({})).await.code(),
+        "key_not_found"
+    );
+    assert_eq!(
+        s.post("/v1/keys", json!({"name": "x", "role": "root"}))
+            .await
+            .code(),
+        "invalid_field"
+    );
     s.stop().await;
 }
 
@@ -243,18 +557,35 @@ async fn system_endpoints_and_unknown_routes() {
     let dir = tempfile::tempdir().unwrap();
     let s = start(dir.path()).await;
     let health = s.get_as(None, "/healthz").await;
-    assert_eq!((health.status.as_u16(), health.body["status"].as_str()), (200, Some("ok")));
+    assert_eq!(
+        (health.status.as_u16(), health.body["status"].as_str()),
+        (200, Some("ok"))
+    );
     let metrics = s.send(s.http.get(s.url("/metrics")), None).await;
     let text = metrics.body.as_str().unwrap().to_owned();
-    for name in ["paycore_engine_batches_total", "paycore_engine_fsyncs_total", "paycore_engine_queue_depth", "paycore_engine_applied_sequence", "paycore_http_responses_2xx_total"] {
+    for name in [
+        "paycore_engine_batches_total",
+        "paycore_engine_fsyncs_total",
+        "paycore_engine_queue_depth",
+        "paycore_engine_applied_sequence",
+        "paycore_http_responses_2xx_total",
+    ] {
         assert!(text.contains(name), "{name} missing");
     }
     let doc = s.get_as(None, "/openapi.json").await;
     assert!(doc.body["paths"]["/v1/transfers"]["post"].is_object());
     let unknown = s.get("/v1/nothing").await;
-    assert_eq!((unknown.status.as_u16(), unknown.code()), (404, "not_found"));
-    let wrong_method = s.send(s.http.delete(s.url("/v1/transfers")), Some(ADMIN_KEY)).await;
-    assert_eq!((wrong_method.status.as_u16(), wrong_method.code()), (405, "method_not_allowed"));
+    assert_eq!(
+        (unknown.status.as_u16(), unknown.code()),
+        (404, "not_found")
+    );
+    let wrong_method = s
+        .send(s.http.delete(s.url("/v1/transfers")), Some(ADMIN_KEY))
+        .await;
+    assert_eq!(
+        (wrong_method.status.as_u16(), wrong_method.code()),
+        (405, "method_not_allowed")
+    );
     s.stop().await;
 }
 
@@ -265,8 +596,20 @@ async fn concurrent_requests_share_fsyncs_and_everything_survives_a_restart() {
     s.open("a", "customer").await;
     s.open("b", "customer").await;
     s.deposit("dep", "a", 1_000_000).await;
-    let before = s.get_as(None, "/metrics").await.body.as_str().unwrap().to_owned();
-    let fsyncs = |text: &str| text.lines().find_map(|l| l.strip_prefix("paycore_engine_fsyncs_total ")).unwrap().parse::<u64>().unwrap();
+    let before = s
+        .get_as(None, "/metrics")
+        .await
+        .body
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fsyncs = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("paycore_engine_fsyncs_total "))
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
     let s = std::sync::Arc::new(s);
     let tasks: Vec<_> = (0..400)
         .map(|i| {
@@ -277,14 +620,27 @@ async fn concurrent_requests_share_fsyncs_and_everything_survives_a_restart() {
     for task in tasks {
         assert_eq!(task.await.unwrap(), 201);
     }
-    let after = s.get_as(None, "/metrics").await.body.as_str().unwrap().to_owned();
-    assert!(fsyncs(&after) - fsyncs(&before) < 400, "{} fsyncs for 400 requests", fsyncs(&after) - fsyncs(&before));
+    let after = s
+        .get_as(None, "/metrics")
+        .await
+        .body
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        fsyncs(&after) - fsyncs(&before) < 400,
+        "{} fsyncs for 400 requests",
+        fsyncs(&after) - fsyncs(&before)
+    );
     let s = std::sync::Arc::into_inner(s).unwrap();
     s.stop().await;
 
     let s = start(dir.path()).await;
     assert!(!s.bootstrap_printed, "the admin key is created once");
-    assert_eq!((s.balance("a").await, s.balance("b").await), (1_000_000 - 400, 400));
+    assert_eq!(
+        (s.balance("a").await, s.balance("b").await),
+        (1_000_000 - 400, 400)
+    );
     assert!(s.transfer("c7", "a", "b", 1).await.replayed);
     s.stop().await;
 }

@@ -5,13 +5,19 @@ use utoipa::OpenApi;
 
 #[test]
 fn the_committed_document_matches_the_code() {
-    let generated = paycore_server::openapi::ApiDoc::openapi().to_pretty_json().unwrap() + "\n";
+    let generated = paycore_server::openapi::ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap()
+        + "\n";
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(committed == generated, "docs/openapi.json is stale: rerun with UPDATE_OPENAPI=1");
+    assert!(
+        committed == generated,
+        "docs/openapi.json is stale: rerun with UPDATE_OPENAPI=1"
+    );
 }
 
 #[test]
@@ -19,12 +25,34 @@ fn every_route_is_documented() {
     let doc = paycore_server::openapi::ApiDoc::openapi();
     let documented: Vec<&String> = doc.paths.paths.keys().collect();
     for path in [
-        "/v1/accounts", "/v1/accounts/{account_no}", "/v1/accounts/{account_no}/close", "/v1/accounts/{account_no}/freeze",
-        "/v1/accounts/{account_no}/unfreeze", "/v1/transfers", "/v1/transfers/batch", "/v1/transfers/{id}", "/v1/deposits",
-        "/v1/withdrawals", "/v1/holds", "/v1/holds/{id}", "/v1/holds/{id}/release", "/v1/holds/{id}/capture", "/v1/keys",
-        "/v1/keys/{id}/revoke", "/healthz", "/metrics", "/openapi.json",
+        "/v1/accounts",
+        "/v1/accounts/{account_no}",
+        "/v1/accounts/{account_no}/close",
+        "/v1/accounts/{account_no}/freeze",
+        "/v1/accounts/{account_no}/unfreeze",
+        "/v1/transfers",
+        "/v1/transfers/batch",
+        "/v1/transfers/{id}",
+        "/v1/deposits",
+        "/v1/withdrawals",
+        "/v1/holds",
+        "/v1/holds/{id}",
+        "/v1/holds/{id}/release",
+        "/v1/holds/{id}/capture",
+        "/v1/keys",
+        "/v1/keys/{id}/revoke",
+        "/healthz",
+        "/metrics",
+        "/openapi.json",
     ] {
-        assert!(documented.iter().any(|p| *p == path), "{path} is routed but not documented");
+        assert!(
+            documented.iter().any(|p| *p == path),
+            "{path} is routed but not documented"
+        );
     }
-    assert_eq!(documented.len(), 19, "a documented path is not in the list above: {documented:?}");
+    assert_eq!(
+        documented.len(),
+        19,
+        "a documented path is not in the list above: {documented:?}"
+    );
 }

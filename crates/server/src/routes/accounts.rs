@@ -23,7 +23,11 @@ const LIST_LIMIT_MAX: usize = 1_000;
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = OpenAccountRequest,
     responses((status = 201, body = AccountResponse), (status = 400, body = ErrorBody), (status = 409, description = "account_exists or id_conflict", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn open(State(state): State<AppState>, principal: Principal, ApiJson(request): ApiJson<OpenAccountRequest>) -> Result<Response, ApiError> {
+pub async fn open(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(request): ApiJson<OpenAccountRequest>,
+) -> Result<Response, ApiError> {
     principal.require(Need::Admin)?;
     let number = input::account_no(&request.account_no)?;
     let op = Op::OpenAccount(OpenAccount {
@@ -34,17 +38,27 @@ pub async fn open(State(state): State<AppState>, principal: Principal, ApiJson(r
         reference: input::reference(request.reference.as_deref())?,
         opened_by: Operator::new(&principal.name)?,
     });
-    let id = request.id.unwrap_or_else(|| format!("open:{}", request.account_no));
+    let id = request
+        .id
+        .unwrap_or_else(|| format!("open:{}", request.account_no));
     let id = input::client_id(&state.engine.hasher(), &id)?;
     let outcome = submit_one(&state, id, op).await?;
-    Ok(decided(&outcome, StatusCode::CREATED, || state.engine.read(|l| render::account(l, l.resolve(&number)?))))
+    Ok(decided(&outcome, StatusCode::CREATED, || {
+        state
+            .engine
+            .read(|l| render::account(l, l.resolve(&number)?))
+    }))
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{account_no}", tag = "accounts",
     params(("account_no" = String, Path)),
     responses((status = 200, body = AccountResponse), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn show(State(state): State<AppState>, principal: Principal, Path(account_no): Path<String>) -> Result<Json<AccountResponse>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(account_no): Path<String>,
+) -> Result<Json<AccountResponse>, ApiError> {
     principal.require(Need::Read)?;
     let number = input::account_no(&account_no)?;
     state
@@ -65,18 +79,32 @@ pub struct ListQuery {
 
 #[utoipa::path(get, path = "/v1/accounts", tag = "accounts", params(ListQuery),
     responses((status = 200, body = AccountList)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, principal: Principal, Query(query): Query<ListQuery>) -> Result<Json<AccountList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<AccountList>, ApiError> {
     principal.require(Need::Read)?;
-    let limit = query.limit.unwrap_or(LIST_LIMIT_DEFAULT).clamp(1, LIST_LIMIT_MAX);
+    let limit = query
+        .limit
+        .unwrap_or(LIST_LIMIT_DEFAULT)
+        .clamp(1, LIST_LIMIT_MAX);
     let after = query.after.as_deref().map(input::account_no).transpose()?;
     let page = state.engine.read(|l| {
         let start = match &after {
-            Some(number) => l.resolve(number).map(|id| id.0 + 1).ok_or_else(|| ApiError::from(paycore_ledger::ErrorCode::AccountNotFound))?,
+            Some(number) => l
+                .resolve(number)
+                .map(|id| id.0 + 1)
+                .ok_or_else(|| ApiError::from(paycore_ledger::ErrorCode::AccountNotFound))?,
             None => 0,
         };
         let end = l.account_count().min(start.saturating_add(limit as u32));
-        let accounts: Vec<_> = (start..end).filter_map(|i| render::account(l, AccountId(i))).collect();
-        let next = (end < l.account_count()).then(|| accounts.last().map(|a| a.account_no.clone())).flatten();
+        let accounts: Vec<_> = (start..end)
+            .filter_map(|i| render::account(l, AccountId(i)))
+            .collect();
+        let next = (end < l.account_count())
+            .then(|| accounts.last().map(|a| a.account_no.clone()))
+            .flatten();
         Ok::<_, ApiError>(AccountList { accounts, next })
     })?;
     Ok(Json(page))
@@ -86,7 +114,12 @@ pub async fn list(State(state): State<AppState>, principal: Principal, Query(que
     params(("account_no" = String, Path)), request_body(content = AccountActionRequest, description = "optional"),
     responses((status = 200, body = AccountResponse), (status = 404, body = ErrorBody), (status = 422, description = "balance_not_zero, account_closed", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn close(state: State<AppState>, principal: Principal, path: Path<String>, body: OptionalJson<AccountActionRequest>) -> Result<Response, ApiError> {
+pub async fn close(
+    state: State<AppState>,
+    principal: Principal,
+    path: Path<String>,
+    body: OptionalJson<AccountActionRequest>,
+) -> Result<Response, ApiError> {
     account_action(state, principal, path, body, Action::Close).await
 }
 
@@ -94,7 +127,12 @@ pub async fn close(state: State<AppState>, principal: Principal, path: Path<Stri
     params(("account_no" = String, Path)), request_body(content = AccountActionRequest, description = "optional"),
     responses((status = 200, description = "account frozen: credits arrive, debits are refused", body = AccountResponse), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn freeze(state: State<AppState>, principal: Principal, path: Path<String>, body: OptionalJson<AccountActionRequest>) -> Result<Response, ApiError> {
+pub async fn freeze(
+    state: State<AppState>,
+    principal: Principal,
+    path: Path<String>,
+    body: OptionalJson<AccountActionRequest>,
+) -> Result<Response, ApiError> {
     account_action(state, principal, path, body, Action::Freeze).await
 }
 
@@ -102,7 +140,12 @@ pub async fn freeze(state: State<AppState>, principal: Principal, path: Path<Str
     params(("account_no" = String, Path)), request_body(content = AccountActionRequest, description = "optional"),
     responses((status = 200, body = AccountResponse), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn unfreeze(state: State<AppState>, principal: Principal, path: Path<String>, body: OptionalJson<AccountActionRequest>) -> Result<Response, ApiError> {
+pub async fn unfreeze(
+    state: State<AppState>,
+    principal: Principal,
+    path: Path<String>,
+    body: OptionalJson<AccountActionRequest>,
+) -> Result<Response, ApiError> {
     account_action(state, principal, path, body, Action::Unfreeze).await
 }
 
@@ -126,10 +169,26 @@ async fn account_action(
         // Closing is final, so the account number names the one close.
         Action::Close => (Op::CloseAccount { account }, format!("close:{account_no}")),
         // Freeze and unfreeze may alternate; without an id each call is a new command.
-        Action::Freeze => (Op::SetAccountFrozen { account, frozen: true }, input::unique_id("freeze")?),
-        Action::Unfreeze => (Op::SetAccountFrozen { account, frozen: false }, input::unique_id("unfreeze")?),
+        Action::Freeze => (
+            Op::SetAccountFrozen {
+                account,
+                frozen: true,
+            },
+            input::unique_id("freeze")?,
+        ),
+        Action::Unfreeze => (
+            Op::SetAccountFrozen {
+                account,
+                frozen: false,
+            },
+            input::unique_id("unfreeze")?,
+        ),
     };
     let id = input::client_id(&state.engine.hasher(), &request.id.unwrap_or(default_id))?;
     let outcome = submit_one(&state, id, op).await?;
-    Ok(decided(&outcome, StatusCode::OK, || state.engine.read(|l| render::account(l, l.resolve(&number)?))))
+    Ok(decided(&outcome, StatusCode::OK, || {
+        state
+            .engine
+            .read(|l| render::account(l, l.resolve(&number)?))
+    }))
 }

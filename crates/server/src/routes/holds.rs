@@ -27,18 +27,32 @@ pub struct CaptureResponse {
     responses((status = 201, body = HoldResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, description = "insufficient_funds, account_closed, invalid_expiry, currency_mismatch, amount_zero", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create(State(state): State<AppState>, principal: Principal, ApiJson(request): ApiJson<HoldRequest>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(request): ApiJson<HoldRequest>,
+) -> Result<Response, ApiError> {
     principal.require(Need::PostMoney)?;
     let op = Op::Freeze(Freeze {
         account: input::account_key(&request.account)?,
         amount: request.amount,
-        currency: request.currency.as_deref().map(input::currency).transpose()?,
-        expires_at: request.expires_at.as_ref().map(input::instant).transpose()?,
+        currency: request
+            .currency
+            .as_deref()
+            .map(input::currency)
+            .transpose()?,
+        expires_at: request
+            .expires_at
+            .as_ref()
+            .map(input::instant)
+            .transpose()?,
         reference: input::reference(request.reference.as_deref())?,
     });
     let id = input::client_id(&state.engine.hasher(), &request.id)?;
     let outcome = submit_one(&state, id, op).await?;
-    Ok(decided(&outcome, StatusCode::CREATED, || state.engine.read(|l| hold_of(l, &id))))
+    Ok(decided(&outcome, StatusCode::CREATED, || {
+        state.engine.read(|l| hold_of(l, &id))
+    }))
 }
 
 fn hold_of(ledger: &Ledger, id: &ClientId) -> Option<HoldResponse> {
@@ -49,30 +63,53 @@ fn hold_of(ledger: &Ledger, id: &ClientId) -> Option<HoldResponse> {
 #[utoipa::path(get, path = "/v1/holds/{id}", tag = "holds", params(("id" = String, Path)),
     responses((status = 200, body = HoldResponse), (status = 404, description = "hold_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn show(State(state): State<AppState>, principal: Principal, Path(hold): Path<String>) -> Result<Json<HoldResponse>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(hold): Path<String>,
+) -> Result<Json<HoldResponse>, ApiError> {
     principal.require(Need::Read)?;
     let id = input::client_id(&state.engine.hasher(), &hold)?;
-    state.engine.read(|l| hold_of(l, &id)).map(Json).ok_or_else(|| ApiError::from(paycore_ledger::ErrorCode::HoldNotFound))
+    state
+        .engine
+        .read(|l| hold_of(l, &id))
+        .map(Json)
+        .ok_or_else(|| ApiError::from(paycore_ledger::ErrorCode::HoldNotFound))
 }
 
 #[utoipa::path(post, path = "/v1/holds/{id}/release", tag = "holds", params(("id" = String, Path)),
     request_body(content = ReleaseRequest, description = "optional"),
     responses((status = 200, body = HoldResponse), (status = 404, body = ErrorBody), (status = 422, description = "hold_expired, hold_closed, hold_amount_exceeded", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn release(State(state): State<AppState>, principal: Principal, Path(hold): Path<String>, OptionalJson(request): OptionalJson<ReleaseRequest>) -> Result<Response, ApiError> {
+pub async fn release(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(hold): Path<String>,
+    OptionalJson(request): OptionalJson<ReleaseRequest>,
+) -> Result<Response, ApiError> {
     principal.require(Need::PostMoney)?;
     let hasher = state.engine.hasher();
     let hold_id = input::client_id(&hasher, &hold)?;
     let id = command_id(request.id, "release", &hold, request.amount)?;
-    let op = Op::Unfreeze(Unfreeze { hold: hold_id, amount: request.amount });
+    let op = Op::Unfreeze(Unfreeze {
+        hold: hold_id,
+        amount: request.amount,
+    });
     let outcome = submit_one(&state, input::client_id(&hasher, &id)?, op).await?;
-    Ok(decided(&outcome, StatusCode::OK, || state.engine.read(|l| hold_of(l, &hold_id))))
+    Ok(decided(&outcome, StatusCode::OK, || {
+        state.engine.read(|l| hold_of(l, &hold_id))
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/holds/{id}/capture", tag = "holds", params(("id" = String, Path)), request_body = CaptureRequest,
     responses((status = 200, body = CaptureResponse), (status = 404, body = ErrorBody), (status = 422, description = "hold_expired, hold_closed, hold_amount_exceeded, account_frozen", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn capture(State(state): State<AppState>, principal: Principal, Path(hold): Path<String>, ApiJson(request): ApiJson<CaptureRequest>) -> Result<Response, ApiError> {
+pub async fn capture(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(hold): Path<String>,
+    ApiJson(request): ApiJson<CaptureRequest>,
+) -> Result<Response, ApiError> {
     principal.require(Need::PostMoney)?;
     let hasher = state.engine.hasher();
     let hold_id = input::client_id(&hasher, &hold)?;
@@ -88,14 +125,22 @@ pub async fn capture(State(state): State<AppState>, principal: Principal, Path(h
     Ok(decided(&outcome, StatusCode::OK, || {
         state.engine.read(|l| {
             let transfer = render::transfer(l, outcome.record?)?;
-            Some(CaptureResponse { hold: hold_of(l, &hold_id)?, transfer })
+            Some(CaptureResponse {
+                hold: hold_of(l, &hold_id)?,
+                transfer,
+            })
         })
     }))
 }
 
 /// The client's id, or a default: releasing or capturing everything can only happen once,
 /// so `<action>:<hold>` is retry-safe; a partial amount without an id gets a fresh id.
-fn command_id(given: Option<String>, action: &str, hold: &str, amount: Option<u64>) -> Result<String, ApiError> {
+fn command_id(
+    given: Option<String>,
+    action: &str,
+    hold: &str,
+    amount: Option<u64>,
+) -> Result<String, ApiError> {
     match (given, amount) {
         (Some(id), _) => Ok(id),
         (None, None) => Ok(format!("{action}:{hold}")),

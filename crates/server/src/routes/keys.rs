@@ -13,36 +13,74 @@ use crate::state::AppState;
 const KEY_NAME_BYTES_MAX: usize = 32;
 
 fn response(record: KeyRecord, key: Option<String>) -> KeyResponse {
-    KeyResponse { id: record.id, name: record.name, role: record.role, created_at: record.created_at, revoked: record.revoked, key }
+    KeyResponse {
+        id: record.id,
+        name: record.name,
+        role: record.role,
+        created_at: record.created_at,
+        revoked: record.revoked,
+        key,
+    }
 }
 
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateKeyRequest,
     responses((status = 201, description = "the key is in `key`, shown this once", body = KeyResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create(State(state): State<AppState>, principal: Principal, ApiJson(request): ApiJson<CreateKeyRequest>) -> Result<(StatusCode, Json<KeyResponse>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(request): ApiJson<CreateKeyRequest>,
+) -> Result<(StatusCode, Json<KeyResponse>), ApiError> {
     principal.require(Need::Admin)?;
     let name = request.name.trim();
     if name.is_empty() || name.len() > KEY_NAME_BYTES_MAX || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("invalid_field", "field `name`: 1 to 32 bytes of printable text"));
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "field `name`: 1 to 32 bytes of printable text",
+        ));
     }
-    let (record, secret) = state.keys.create(name, request.role).map_err(|e| ApiError::internal(e.to_string()))?;
+    let (record, secret) = state
+        .keys
+        .create(name, request.role)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     tracing::info!(key = %record.id, name = %record.name, role = %record.role, by = %principal.key_id, "API key created");
-    Ok((StatusCode::CREATED, Json(response(record, Some(secret.expose().to_owned())))))
+    Ok((
+        StatusCode::CREATED,
+        Json(response(record, Some(secret.expose().to_owned()))),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/keys", tag = "keys", responses((status = 200, body = KeyList), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, principal: Principal) -> Result<Json<KeyList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<KeyList>, ApiError> {
     principal.require(Need::Admin)?;
-    Ok(Json(KeyList { keys: state.keys.list().into_iter().map(|r| response(r, None)).collect() }))
+    Ok(Json(KeyList {
+        keys: state
+            .keys
+            .list()
+            .into_iter()
+            .map(|r| response(r, None))
+            .collect(),
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/keys/{id}/revoke", tag = "keys", params(("id" = String, Path)),
     responses((status = 200, body = KeyResponse), (status = 404, description = "key_not_found", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn revoke(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<KeyResponse>, ApiError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<KeyResponse>, ApiError> {
     principal.require(Need::Admin)?;
-    let revoked = state.keys.revoke(&id).map_err(|e| ApiError::internal(e.to_string()))?;
-    let record = revoked.ok_or_else(|| ApiError::not_found("key_not_found", format!("no API key {id:?}")))?;
+    let revoked = state
+        .keys
+        .revoke(&id)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let record = revoked
+        .ok_or_else(|| ApiError::not_found("key_not_found", format!("no API key {id:?}")))?;
     tracing::info!(key = %record.id, by = %principal.key_id, "API key revoked");
     Ok(Json(response(record, None)))
 }

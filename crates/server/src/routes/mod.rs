@@ -19,15 +19,25 @@ use crate::state::AppState;
 /// Header set on answers to a retried request (same id, same content).
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-pub async fn submit_one(state: &AppState, id: paycore_ledger::ClientId, op: Op) -> Result<Outcome, ApiError> {
+pub async fn submit_one(
+    state: &AppState,
+    id: paycore_ledger::ClientId,
+    op: Op,
+) -> Result<Outcome, ApiError> {
     let command = Command::new(id, op, &state.engine.hasher());
     let mut outcomes = state.engine.submit(vec![command]).await?;
-    outcomes.pop().ok_or_else(|| ApiError::internal("the engine answered without an outcome"))
+    outcomes
+        .pop()
+        .ok_or_else(|| ApiError::internal("the engine answered without an outcome"))
 }
 
 /// The response of a write: `status` and `body` for an accepted command, the command's
 /// error otherwise; marked when it answers a retry.
-pub fn decided<T: Serialize>(outcome: &Outcome, status: StatusCode, body: impl FnOnce() -> Option<T>) -> Response {
+pub fn decided<T: Serialize>(
+    outcome: &Outcome,
+    status: StatusCode,
+    body: impl FnOnce() -> Option<T>,
+) -> Response {
     let mut response = match outcome.result {
         Ok(()) => match body() {
             Some(body) => (status, Json(body)).into_response(),
@@ -36,7 +46,9 @@ pub fn decided<T: Serialize>(outcome: &Outcome, status: StatusCode, body: impl F
         Err(code) => ApiError::from(code).into_response(),
     };
     if outcome.replayed {
-        response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     }
     response
 }

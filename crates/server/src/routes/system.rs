@@ -29,27 +29,125 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let (accounts, records) = state.engine.read(|l| (l.account_count(), l.record_count()));
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-        let _ = write!(out, "# HELP paycore_{name} {help}\n# TYPE paycore_{name} {kind}\npaycore_{name} {value}\n");
+        let _ = write!(
+            out,
+            "# HELP paycore_{name} {help}\n# TYPE paycore_{name} {kind}\npaycore_{name} {value}\n"
+        );
     };
-    metric("engine_batches_total", "counter", "Batches made durable (one log record and one fsync each).", m.batches);
-    metric("engine_commands_total", "counter", "Commands made durable.", m.commands);
-    metric("engine_failed_batches_total", "counter", "Batches refused because the log write failed.", m.failed_batches);
-    metric("engine_fsyncs_total", "counter", "fdatasync calls on the log.", m.fsyncs);
-    metric("engine_fsync_seconds_total_micros", "counter", "Time spent in fdatasync, microseconds.", m.fsync_nanos_total / 1_000);
-    metric("engine_last_fsync_micros", "gauge", "Duration of the last fdatasync, microseconds.", m.fsync_nanos_last / 1_000);
-    metric("engine_last_batch_commands", "gauge", "Commands in the last batch.", m.last_batch_commands);
-    metric("engine_apply_micros_total", "counter", "Time the state machine spent applying batches, microseconds.", m.apply_nanos_total / 1_000);
-    metric("engine_log_bytes_total", "counter", "Bytes appended to the log.", m.log_bytes);
-    metric("engine_queue_depth", "gauge", "Requests waiting for the writer.", m.queue_depth);
-    metric("engine_durable_sequence", "gauge", "Last batch sequence made durable.", m.durable_sequence);
-    metric("engine_applied_sequence", "gauge", "Last batch sequence applied to the in-memory state.", m.applied_sequence);
-    metric("engine_snapshot_sequence", "gauge", "Last batch sequence covered by a snapshot.", m.snapshot_sequence);
-    metric("engine_recovery_micros", "gauge", "Time the last startup recovery took, microseconds.", m.recovery_nanos / 1_000);
-    metric("ledger_accounts", "gauge", "Accounts in the ledger.", u64::from(accounts));
-    metric("ledger_records", "gauge", "Decided commands stored (the idempotency index size).", records);
-    metric("http_responses_2xx_total", "counter", "HTTP responses with a 2xx status.", state.http.ok.load(Relaxed));
-    metric("http_responses_4xx_total", "counter", "HTTP responses with a 4xx status.", state.http.client_errors.load(Relaxed));
-    metric("http_responses_5xx_total", "counter", "HTTP responses with a 5xx status.", state.http.server_errors.load(Relaxed));
+    metric(
+        "engine_batches_total",
+        "counter",
+        "Batches made durable (one log record and one fsync each).",
+        m.batches,
+    );
+    metric(
+        "engine_commands_total",
+        "counter",
+        "Commands made durable.",
+        m.commands,
+    );
+    metric(
+        "engine_failed_batches_total",
+        "counter",
+        "Batches refused because the log write failed.",
+        m.failed_batches,
+    );
+    metric(
+        "engine_fsyncs_total",
+        "counter",
+        "fdatasync calls on the log.",
+        m.fsyncs,
+    );
+    metric(
+        "engine_fsync_seconds_total_micros",
+        "counter",
+        "Time spent in fdatasync, microseconds.",
+        m.fsync_nanos_total / 1_000,
+    );
+    metric(
+        "engine_last_fsync_micros",
+        "gauge",
+        "Duration of the last fdatasync, microseconds.",
+        m.fsync_nanos_last / 1_000,
+    );
+    metric(
+        "engine_last_batch_commands",
+        "gauge",
+        "Commands in the last batch.",
+        m.last_batch_commands,
+    );
+    metric(
+        "engine_apply_micros_total",
+        "counter",
+        "Time the state machine spent applying batches, microseconds.",
+        m.apply_nanos_total / 1_000,
+    );
+    metric(
+        "engine_log_bytes_total",
+        "counter",
+        "Bytes appended to the log.",
+        m.log_bytes,
+    );
+    metric(
+        "engine_queue_depth",
+        "gauge",
+        "Requests waiting for the writer.",
+        m.queue_depth,
+    );
+    metric(
+        "engine_durable_sequence",
+        "gauge",
+        "Last batch sequence made durable.",
+        m.durable_sequence,
+    );
+    metric(
+        "engine_applied_sequence",
+        "gauge",
+        "Last batch sequence applied to the in-memory state.",
+        m.applied_sequence,
+    );
+    metric(
+        "engine_snapshot_sequence",
+        "gauge",
+        "Last batch sequence covered by a snapshot.",
+        m.snapshot_sequence,
+    );
+    metric(
+        "engine_recovery_micros",
+        "gauge",
+        "Time the last startup recovery took, microseconds.",
+        m.recovery_nanos / 1_000,
+    );
+    metric(
+        "ledger_accounts",
+        "gauge",
+        "Accounts in the ledger.",
+        u64::from(accounts),
+    );
+    metric(
+        "ledger_records",
+        "gauge",
+        "Decided commands stored (the idempotency index size).",
+        records,
+    );
+    metric(
+        "http_responses_2xx_total",
+        "counter",
+        "HTTP responses with a 2xx status.",
+        state.http.ok.load(Relaxed),
+    );
+    metric(
+        "http_responses_4xx_total",
+        "counter",
+        "HTTP responses with a 4xx status.",
+        state.http.client_errors.load(Relaxed),
+    );
+    metric(
+        "http_responses_5xx_total",
+        "counter",
+        "HTTP responses with a 5xx status.",
+        state.http.server_errors.load(Relaxed),
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

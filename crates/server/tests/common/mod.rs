@@ -40,7 +40,14 @@ pub async fn start(dir: &Path) -> TestServer {
     let task = tokio::spawn(server.run(async move {
         let _ = stopped.await;
     }));
-    TestServer { addr, http: reqwest::Client::new(), key: ADMIN_KEY.into(), stop: Some(stop), task: Some(task), bootstrap_printed }
+    TestServer {
+        addr,
+        http: reqwest::Client::new(),
+        key: ADMIN_KEY.into(),
+        stop: Some(stop),
+        task: Some(task),
+        bootstrap_printed,
+    }
 }
 
 pub struct Reply {
@@ -76,23 +83,34 @@ impl TestServer {
         let replayed = response.headers().get("idempotent-replayed").is_some();
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply { status, body, replayed }
+        Reply {
+            status,
+            body,
+            replayed,
+        }
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.send(self.http.post(self.url(path)).json(&body), Some(&self.key)).await
+        self.send(self.http.post(self.url(path)).json(&body), Some(&self.key))
+            .await
     }
 
     pub async fn post_as(&self, key: &str, path: &str, body: Value) -> Reply {
-        self.send(self.http.post(self.url(path)).json(&body), Some(key)).await
+        self.send(self.http.post(self.url(path)).json(&body), Some(key))
+            .await
     }
 
     pub async fn post_raw(&self, path: &str, body: &str) -> Reply {
-        self.send(self.http.post(self.url(path)).body(body.to_owned()), Some(&self.key)).await
+        self.send(
+            self.http.post(self.url(path)).body(body.to_owned()),
+            Some(&self.key),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.send(self.http.get(self.url(path)), Some(&self.key)).await
+        self.send(self.http.get(self.url(path)), Some(&self.key))
+            .await
     }
 
     pub async fn get_as(&self, key: Option<&str>, path: &str) -> Reply {
@@ -100,11 +118,19 @@ impl TestServer {
     }
 
     pub async fn open(&self, number: &str, kind: &str) -> Reply {
-        self.post("/v1/accounts", json!({"account_no": number, "type": kind, "currency": "CNY"})).await
+        self.post(
+            "/v1/accounts",
+            json!({"account_no": number, "type": kind, "currency": "CNY"}),
+        )
+        .await
     }
 
     pub async fn deposit(&self, id: &str, account: &str, amount: u64) -> Reply {
-        self.post("/v1/deposits", json!({"id": id, "account": account, "amount": amount, "currency": "CNY"})).await
+        self.post(
+            "/v1/deposits",
+            json!({"id": id, "account": account, "amount": amount, "currency": "CNY"}),
+        )
+        .await
     }
 
     pub async fn transfer(&self, id: &str, from: &str, to: &str, amount: u64) -> Reply {
@@ -112,12 +138,19 @@ impl TestServer {
     }
 
     pub async fn balance(&self, account: &str) -> i64 {
-        self.get(&format!("/v1/accounts/{account}")).await.body["balance"].as_i64().unwrap()
+        self.get(&format!("/v1/accounts/{account}")).await.body["balance"]
+            .as_i64()
+            .unwrap()
     }
 
     /// Creates a key of `role` and returns its secret.
     pub async fn key_for(&self, role: &str) -> String {
-        let reply = self.post("/v1/keys", json!({"name": format!("{role}-key"), "role": role})).await;
+        let reply = self
+            .post(
+                "/v1/keys",
+                json!({"name": format!("{role}-key"), "role": role}),
+            )
+            .await;
         assert_eq!(reply.status, 201, "{:?}", reply.body);
         reply.body["key"].as_str().unwrap().to_owned()
     }
