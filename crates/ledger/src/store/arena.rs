@@ -46,8 +46,11 @@ impl Span {
 
 #[derive(Clone, Debug, Default)]
 pub struct ByteArena {
-    chunks: Vec<Arc<[u8]>>,
-    /// Bytes used in the last chunk.
+    /// Filled chunks, shared with snapshots.
+    full: Vec<Arc<[u8]>>,
+    /// The chunk being filled: plain memory, so pushes need no reference-count check.
+    tail: Box<[u8]>,
+    /// Bytes used in `tail`.
     used: usize,
 }
 
@@ -60,7 +63,7 @@ impl ByteArena {
             return Span::EMPTY;
         }
         let (chunk, offset) = self.reserve(bytes.len());
-        Arc::make_mut(&mut self.chunks[chunk])[offset..offset + bytes.len()].copy_from_slice(bytes);
+        self.tail[offset..offset + bytes.len()].copy_from_slice(bytes);
         Span::new(chunk, offset, bytes.len())
     }
 
@@ -74,7 +77,7 @@ impl ByteArena {
             return Span::EMPTY;
         }
         let (chunk, offset) = self.reserve_with_room(len, N);
-        Arc::make_mut(&mut self.chunks[chunk])[offset..offset + N].copy_from_slice(padded);
+        self.tail[offset..offset + N].copy_from_slice(padded);
         Span::new(chunk, offset, len)
     }
 
@@ -83,23 +86,37 @@ impl ByteArena {
         self.reserve_with_room(len, len)
     }
 
-    /// Claims `len` bytes, in a chunk that has at least `room` bytes free from the start.
+    /// Claims `len` bytes of the tail chunk, which must have at least `room` bytes free
+    /// from there; starts a new chunk if not. Returns (chunk index, offset).
     #[inline]
     fn reserve_with_room(&mut self, len: usize, room: usize) -> (usize, usize) {
-        if self.chunks.is_empty() || self.used + room > CHUNK_BYTES {
-            self.chunks.push(vec![0; CHUNK_BYTES].into());
-            self.used = 0;
+        if self.tail.is_empty() || self.used + room > CHUNK_BYTES {
+            self.start_chunk();
         }
         let offset = self.used;
         self.used += len;
-        (self.chunks.len() - 1, offset)
+        (self.full.len(), offset)
+    }
+
+    #[cold]
+    fn start_chunk(&mut self) {
+        let fresh = vec![0; CHUNK_BYTES].into_boxed_slice();
+        let filled = std::mem::replace(&mut self.tail, fresh);
+        if !filled.is_empty() {
+            self.full.push(Arc::from(filled));
+        }
+        self.used = 0;
     }
 
     pub fn get(&self, span: Span) -> &[u8] {
         if span.is_empty() {
             return &[];
         }
-        &self.chunks[span.chunk()][span.offset()..span.offset() + span.len()]
+        let chunk = self
+            .full
+            .get(span.chunk())
+            .map_or(&self.tail[..], |full| &full[..]);
+        &chunk[span.offset()..span.offset() + span.len()]
     }
 
     /// Forgets `span` and everything pushed after it (undo of a failed linked batch).
@@ -108,13 +125,16 @@ impl ByteArena {
         if span.is_empty() {
             return;
         }
-        self.chunks.truncate(span.chunk() + 1);
+        while span.chunk() < self.full.len() {
+            let reopened = self.full.pop().expect("chunk exists");
+            self.tail = reopened.to_vec().into_boxed_slice();
+        }
         self.used = span.offset();
     }
 
     /// Bytes held, including unused room at the end of chunks.
     pub fn capacity_bytes(&self) -> usize {
-        self.chunks.len() * CHUNK_BYTES
+        (self.full.len() + usize::from(!self.tail.is_empty())) * CHUNK_BYTES
     }
 }
 
@@ -129,7 +149,7 @@ mod tests {
         let spans: Vec<_> = (0..50_000u32)
             .map(|i| arena.push(format!("id-{i:040}").as_bytes()))
             .collect();
-        assert!(arena.chunks.len() > 1);
+        assert!(!arena.full.is_empty());
         for (i, span) in spans.iter().enumerate() {
             assert_eq!(arena.get(*span), format!("id-{i:040}").as_bytes());
         }

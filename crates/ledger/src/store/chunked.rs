@@ -1,9 +1,10 @@
 //! `ChunkedVec`: an append-only vector in fixed-size chunks; indices are stable and pushing
 //! never moves existing elements.
 //!
-//! Chunks are reference-counted and copied on write: cloning a `ChunkedVec` (for a snapshot)
-//! shares every chunk, and the live copy duplicates a chunk only when it next writes into it.
-//! Full chunks of append-only data are never written again, so they are never copied.
+//! Full chunks are reference-counted and copied on write: cloning a `ChunkedVec` (for a
+//! snapshot) shares them, and the live copy duplicates a full chunk only if it writes into it
+//! again (append-only data never does). The chunk being filled is a plain vector, so a push is
+//! a bounds check and a store — no atomic reference-count check on the hot path.
 
 use std::sync::Arc;
 
@@ -12,88 +13,84 @@ const CHUNK_LEN: usize = 1 << CHUNK_BITS;
 
 #[derive(Clone, Debug)]
 pub struct ChunkedVec<T> {
-    chunks: Vec<Arc<Vec<T>>>,
-    len: u64,
+    full: Vec<Arc<Vec<T>>>,
+    tail: Vec<T>,
 }
 
 impl<T> Default for ChunkedVec<T> {
     fn default() -> Self {
         ChunkedVec {
-            chunks: Vec::new(),
-            len: 0,
+            full: Vec::new(),
+            tail: Vec::new(),
         }
     }
 }
 
 impl<T: Clone> ChunkedVec<T> {
     pub fn len(&self) -> u64 {
-        self.len
+        (self.full.len() * CHUNK_LEN + self.tail.len()) as u64
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.full.is_empty() && self.tail.is_empty()
     }
 
     #[inline]
     pub fn push(&mut self, value: T) -> u64 {
-        let index = self.len;
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK_LEN => writable(chunk).push(value),
-            _ => self.push_to_new_chunk(value),
+        if self.tail.len() == CHUNK_LEN {
+            self.seal_tail();
         }
-        self.len += 1;
-        index
+        if self.tail.capacity() == 0 {
+            self.tail.reserve_exact(CHUNK_LEN);
+        }
+        debug_assert!(self.tail.len() < self.tail.capacity());
+        self.tail.push(value);
+        self.len() - 1
     }
 
     #[cold]
-    fn push_to_new_chunk(&mut self, value: T) {
-        let mut chunk = Vec::with_capacity(CHUNK_LEN);
-        chunk.push(value);
-        self.chunks.push(Arc::new(chunk));
+    fn seal_tail(&mut self) {
+        let full = std::mem::replace(&mut self.tail, Vec::with_capacity(CHUNK_LEN));
+        self.full.push(Arc::new(full));
     }
 
     /// Removes the last element (used only to undo a failed linked batch).
     pub fn pop(&mut self) -> Option<T> {
-        let chunk = writable(self.chunks.last_mut()?);
-        let value = chunk.pop().expect("chunks are never left empty");
-        if chunk.is_empty() {
-            self.chunks.pop();
+        if self.tail.is_empty() {
+            let last = self.full.pop()?;
+            self.tail = Arc::unwrap_or_clone(last);
+            self.tail.reserve_exact(CHUNK_LEN - self.tail.len());
         }
-        self.len -= 1;
-        Some(value)
+        self.tail.pop()
     }
 
     #[inline]
     pub fn get(&self, index: u64) -> Option<&T> {
-        if index >= self.len {
-            return None;
-        }
         let (chunk, offset) = split(index);
-        Some(&self.chunks[chunk][offset])
+        match self.full.get(chunk) {
+            Some(full) => full.get(offset),
+            None if chunk == self.full.len() => self.tail.get(offset),
+            None => None,
+        }
     }
 
     #[inline]
     pub fn get_mut(&mut self, index: u64) -> Option<&mut T> {
-        if index >= self.len {
-            return None;
-        }
         let (chunk, offset) = split(index);
-        Some(&mut writable(&mut self.chunks[chunk])[offset])
+        let sealed = self.full.len();
+        match self.full.get_mut(chunk) {
+            Some(full) => Arc::make_mut(full).get_mut(offset),
+            None if chunk == sealed => self.tail.get_mut(offset),
+            None => None,
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flat_map(|chunk| chunk.iter())
+        self.full
+            .iter()
+            .flat_map(|chunk| chunk.iter())
+            .chain(self.tail.iter())
     }
-}
-
-/// The chunk for writing: copied first if a snapshot still shares it.
-#[inline]
-fn writable<T: Clone>(chunk: &mut Arc<Vec<T>>) -> &mut Vec<T> {
-    let chunk = Arc::make_mut(chunk);
-    if chunk.capacity() < CHUNK_LEN {
-        chunk.reserve_exact(CHUNK_LEN - chunk.len());
-    }
-    chunk
 }
 
 fn split(index: u64) -> (usize, usize) {
@@ -125,6 +122,7 @@ mod tests {
         assert_eq!(v.len(), CHUNK_LEN as u64 * 2 - 3);
         assert_eq!(v.iter().count() as u64, v.len());
         assert_eq!(v.push(9), CHUNK_LEN as u64 * 2 - 3);
+        assert_eq!(v.get(CHUNK_LEN as u64 * 2 - 3), Some(&9));
     }
 
     #[test]
@@ -135,10 +133,15 @@ mod tests {
         }
         let frozen = live.clone();
         *live.get_mut(3).unwrap() = 1_000;
+        *live.get_mut(CHUNK_LEN as u64 + 1).unwrap() = 2_000;
         live.push(7);
         live.pop();
         live.pop();
         assert_eq!(frozen.get(3), Some(&3));
+        assert_eq!(
+            frozen.get(CHUNK_LEN as u64 + 1),
+            Some(&(CHUNK_LEN as u64 + 1))
+        );
         assert_eq!(frozen.len(), CHUNK_LEN as u64 + 10);
         assert_eq!(
             frozen.get(CHUNK_LEN as u64 + 9),
