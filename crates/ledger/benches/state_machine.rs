@@ -10,6 +10,10 @@ use paycore_ledger::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+/// As in the `paycore` binary: large blocks on transparent huge pages.
+#[global_allocator]
+static ALLOC: paycore_hugealloc::HugePageAlloc = paycore_hugealloc::HugePageAlloc;
+
 const ACCOUNTS: u32 = 100_000;
 const BATCH: usize = 8_190;
 

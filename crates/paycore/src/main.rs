@@ -11,6 +11,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Large blocks (records, the idempotency index) on transparent huge pages; see the crate docs.
+#[global_allocator]
+static ALLOC: paycore_hugealloc::HugePageAlloc = paycore_hugealloc::HugePageAlloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli::run(cli) {
