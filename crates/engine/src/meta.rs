@@ -12,15 +12,20 @@ use crate::EngineError;
 const FILE: &str = "engine.meta";
 const FORMAT: &str = "paycore-data 1";
 
+/// Reads an existing data directory's metadata; never creates one.
+pub fn load(data_dir: &Path) -> Result<LedgerConfig, EngineError> {
+    let path = data_dir.join(FILE);
+    let text = fs::read_to_string(&path).map_err(EngineError::io("reading engine metadata", &path))?;
+    parse(&text).map_err(|reason| EngineError::BadDataDir { path, reason })
+}
+
 pub fn load_or_create(
     data_dir: &Path,
     utc_offset_seconds: i32,
 ) -> Result<LedgerConfig, EngineError> {
     let path = data_dir.join(FILE);
     if path.exists() {
-        let text =
-            fs::read_to_string(&path).map_err(EngineError::io("reading engine metadata", &path))?;
-        return parse(&text).map_err(|reason| EngineError::BadDataDir { path, reason });
+        return load(data_dir);
     }
     let mut hash_key = [0u8; 16];
     getrandom::fill(&mut hash_key).map_err(|e| EngineError::BadDataDir {

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use paycore_ledger::{BatchOutput, Command, Ledger, LedgerConfig};
 use tracing::{info, warn};
 
-use crate::codec::Decoder;
+use crate::codec::decode_batch;
 use crate::log::reader::{self, LogError, ScanOutcome, Start};
 use crate::log::writer::Tail;
 use crate::snapshot_file;
@@ -96,20 +96,9 @@ fn replay_log(
                         reason,
                     };
                     let mut commands = recycle_rx.try_recv().unwrap_or_default();
-                    commands.clear();
-                    let mut decoder = Decoder::new(body, hasher);
-                    while !decoder.is_at_end() {
-                        commands.push(decoder.next_command().map_err(|e| corrupt(e.to_string()))?);
-                    }
-                    if commands.len() != header.command_count as usize
-                        || commands.len() > config.batch_commands_max
-                    {
-                        return Err(corrupt(format!(
-                            "record holds {} commands, header says {}",
-                            commands.len(),
-                            header.command_count
-                        )));
-                    }
+                    let commands_max = config.batch_commands_max;
+                    decode_batch(body, header.command_count, commands_max, hasher, &mut commands)
+                        .map_err(corrupt)?;
                     // The applier stopped (it found an error): stop reading.
                     decoded_tx
                         .send((header.timestamp, commands))

@@ -5,6 +5,7 @@
 
 pub mod reader;
 pub mod record;
+pub mod tail;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
