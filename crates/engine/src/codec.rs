@@ -140,14 +140,23 @@ pub struct DecodeError {
 
 /// Decodes a whole record body into `commands` (cleared first), checking the count against the
 /// header's.
-pub fn decode_batch(body: &[u8], command_count: u32, commands_max: usize, hasher: IdHasher, commands: &mut Vec<Command>) -> Result<(), String> {
+pub fn decode_batch(
+    body: &[u8],
+    command_count: u32,
+    commands_max: usize,
+    hasher: IdHasher,
+    commands: &mut Vec<Command>,
+) -> Result<(), String> {
     commands.clear();
     let mut decoder = Decoder::new(body, hasher);
     while !decoder.is_at_end() {
         commands.push(decoder.next_command().map_err(|e| e.to_string())?);
     }
     if commands.len() != command_count as usize || commands.len() > commands_max {
-        return Err(format!("record holds {} commands, header says {command_count}", commands.len()));
+        return Err(format!(
+            "record holds {} commands, header says {command_count}",
+            commands.len()
+        ));
     }
     Ok(())
 }

@@ -42,21 +42,39 @@ impl Follower {
         let ledger_config = meta::load(data_dir)?;
         let mut start = (Ledger::new(ledger_config), 0, 0u128);
         let snapshot_dir = config.snapshot_dir();
-        let snapshots = snapshot_file::list(&snapshot_dir).map_err(EngineError::io("listing snapshots", &snapshot_dir))?;
-        for (covered, path) in snapshots.into_iter().filter(|(covered, _)| *covered <= sequence) {
+        let snapshots = snapshot_file::list(&snapshot_dir)
+            .map_err(EngineError::io("listing snapshots", &snapshot_dir))?;
+        for (covered, path) in snapshots
+            .into_iter()
+            .filter(|(covered, _)| *covered <= sequence)
+        {
             match snapshot_file::load(&path) {
                 Ok(loaded) => {
                     start = (loaded.ledger, covered, loaded.header.chain_checksum);
                     break;
                 }
-                Err(reason) => tracing::warn!(file = %path.display(), %reason, "follower skips an unusable snapshot"),
+                Err(reason) => {
+                    tracing::warn!(file = %path.display(), %reason, "follower skips an unusable snapshot")
+                }
             }
         }
         let (ledger, covered, prev_checksum) = start;
         let dirs = vec![config.log_dir(), config.archive_dir()];
-        let tail = LogTail::open(dirs, covered + 1, Some(prev_checksum), config.body_bytes_max())?;
+        let tail = LogTail::open(
+            dirs,
+            covered + 1,
+            Some(prev_checksum),
+            config.body_bytes_max(),
+        )?;
         let hasher = *ledger.hasher();
-        let mut follower = Follower { ledger, tail, out: BatchOutput::default(), commands: Vec::new(), hasher, commands_max: config.batch_commands_max };
+        let mut follower = Follower {
+            ledger,
+            tail,
+            out: BatchOutput::default(),
+            commands: Vec::new(),
+            hasher,
+            commands_max: config.batch_commands_max,
+        };
         while follower.applied_sequence() < sequence {
             if follower.next(u64::MAX)?.is_none() {
                 return Err(EngineError::Log(LogError::Corrupt {
@@ -79,16 +97,33 @@ impl Follower {
     }
 
     /// Applies and returns the next batch if it is durable (sequence ≤ `durable_sequence`).
-    pub fn next(&mut self, durable_sequence: u64) -> Result<Option<FollowedBatch<'_>>, EngineError> {
+    pub fn next(
+        &mut self,
+        durable_sequence: u64,
+    ) -> Result<Option<FollowedBatch<'_>>, EngineError> {
         let Some((header, body)) = self.tail.next(durable_sequence)? else {
             return Ok(None);
         };
-        let corrupt = |reason: String| EngineError::Log(LogError::Corrupt { path: Default::default(), offset: 0, reason: format!("batch {}: {reason}", header.sequence) });
-        decode_batch(body, header.command_count, self.commands_max, self.hasher, &mut self.commands).map_err(corrupt)?;
+        let corrupt = |reason: String| {
+            EngineError::Log(LogError::Corrupt {
+                path: Default::default(),
+                offset: 0,
+                reason: format!("batch {}: {reason}", header.sequence),
+            })
+        };
+        decode_batch(
+            body,
+            header.command_count,
+            self.commands_max,
+            self.hasher,
+            &mut self.commands,
+        )
+        .map_err(corrupt)?;
         if header.timestamp <= self.ledger.last_timestamp() {
             return Err(corrupt("timestamp does not increase".into()));
         }
-        self.ledger.apply_batch(header.timestamp, &self.commands, &mut self.out);
+        self.ledger
+            .apply_batch(header.timestamp, &self.commands, &mut self.out);
         Ok(Some(FollowedBatch {
             sequence: header.sequence,
             timestamp: header.timestamp,

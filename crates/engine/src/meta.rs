@@ -15,7 +15,8 @@ const FORMAT: &str = "paycore-data 1";
 /// Reads an existing data directory's metadata; never creates one.
 pub fn load(data_dir: &Path) -> Result<LedgerConfig, EngineError> {
     let path = data_dir.join(FILE);
-    let text = fs::read_to_string(&path).map_err(EngineError::io("reading engine metadata", &path))?;
+    let text =
+        fs::read_to_string(&path).map_err(EngineError::io("reading engine metadata", &path))?;
     parse(&text).map_err(|reason| EngineError::BadDataDir { path, reason })
 }
 

@@ -97,8 +97,14 @@ fn replay_log(
                     };
                     let mut commands = recycle_rx.try_recv().unwrap_or_default();
                     let commands_max = config.batch_commands_max;
-                    decode_batch(body, header.command_count, commands_max, hasher, &mut commands)
-                        .map_err(corrupt)?;
+                    decode_batch(
+                        body,
+                        header.command_count,
+                        commands_max,
+                        hasher,
+                        &mut commands,
+                    )
+                    .map_err(corrupt)?;
                     // The applier stopped (it found an error): stop reading.
                     decoded_tx
                         .send((header.timestamp, commands))

@@ -20,7 +20,18 @@ fn a_follower_started_anywhere_tracks_the_engine_exactly() {
     let mut digests = vec![];
     let mut follower = Follower::open(dir.path(), 0).unwrap();
     for i in 0..40 {
-        let batch = (0..60).map(|j| transfer(&h, &format!("b{i}-{j}"), &format!("C{}", j % 6), &format!("C{}", (j + 1) % 6), 1 + j, TransferKind::Transfer)).collect();
+        let batch = (0..60)
+            .map(|j| {
+                transfer(
+                    &h,
+                    &format!("b{i}-{j}"),
+                    &format!("C{}", j % 6),
+                    &format!("C{}", (j + 1) % 6),
+                    1 + j,
+                    TransferKind::Transfer,
+                )
+            })
+            .collect();
         engine.submit_blocking(batch).unwrap();
         let sequence = engine.metrics().applied_sequence;
         digests.push((sequence, digest(&engine)));
@@ -31,7 +42,10 @@ fn a_follower_started_anywhere_tracks_the_engine_exactly() {
         assert_eq!(follower.applied_sequence(), sequence);
         assert_eq!(follower.ledger().digest(), digests.last().unwrap().1);
     }
-    assert!(dir.path().join("archive").exists(), "some segments were archived");
+    assert!(
+        dir.path().join("archive").exists(),
+        "some segments were archived"
+    );
     // Followers opened at earlier batches (from snapshots and archived segments) agree too.
     for (sequence, expected) in digests.iter().step_by(7) {
         let replica = Follower::open(dir.path(), *sequence).unwrap();

@@ -21,7 +21,7 @@ impl AccountId {
 
 /// What an account is for. Customer funds are liabilities; settlement (备付金) accounts mirror
 /// the reserve funds at banks and go negative as customers deposit.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 #[repr(u8)]
 pub enum AccountType {
     Customer = 1,

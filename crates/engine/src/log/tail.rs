@@ -25,11 +25,19 @@ pub struct LogTail {
 impl LogTail {
     /// Positions the tail at the record `sequence`, which must link to `prev_checksum`
     /// (0 for sequence 1; a snapshot's chain checksum otherwise, or `None` to accept any).
-    pub fn open(dirs: Vec<PathBuf>, sequence: u64, prev_checksum: Option<u128>, body_len_max: usize) -> Result<LogTail, LogError> {
+    pub fn open(
+        dirs: Vec<PathBuf>,
+        sequence: u64,
+        prev_checksum: Option<u128>,
+        body_len_max: usize,
+    ) -> Result<LogTail, LogError> {
         let mut segments = Vec::new();
         for dir in &dirs {
             if dir.exists() {
-                segments.extend(list_segments(dir).map_err(|source| LogError::Io { path: dir.clone(), source })?);
+                segments.extend(list_segments(dir).map_err(|source| LogError::Io {
+                    path: dir.clone(),
+                    source,
+                })?);
             }
         }
         segments.sort();
@@ -56,19 +64,35 @@ impl LogTail {
             }
         }
         if tail.next_sequence > sequence {
-            let reason = format!("the log starts at sequence {} but {sequence} is needed", tail.next_sequence);
-            return Err(LogError::Corrupt { path: segment_path(&tail.dirs[0], tail.segment), offset: 0, reason });
+            let reason = format!(
+                "the log starts at sequence {} but {sequence} is needed",
+                tail.next_sequence
+            );
+            return Err(LogError::Corrupt {
+                path: segment_path(&tail.dirs[0], tail.segment),
+                offset: 0,
+                reason,
+            });
         }
         while tail.next_sequence < sequence {
             if tail.next(u64::MAX)?.is_none() {
                 let reason = format!("the log ends before sequence {sequence}");
-                return Err(LogError::Corrupt { path: segment_path(&tail.dirs[0], tail.segment), offset: tail.offset, reason });
+                return Err(LogError::Corrupt {
+                    path: segment_path(&tail.dirs[0], tail.segment),
+                    offset: tail.offset,
+                    reason,
+                });
             }
         }
         if let Some(expected) = prev_checksum {
             if tail.prev_checksum != expected && tail.next_sequence > 1 {
-                let reason = format!("record {sequence} does not link to the state it should continue");
-                return Err(LogError::Corrupt { path: segment_path(&tail.dirs[0], tail.segment), offset: tail.offset, reason });
+                let reason =
+                    format!("record {sequence} does not link to the state it should continue");
+                return Err(LogError::Corrupt {
+                    path: segment_path(&tail.dirs[0], tail.segment),
+                    offset: tail.offset,
+                    reason,
+                });
             }
         }
         Ok(tail)
@@ -88,9 +112,18 @@ impl LogTail {
             match self.parse_here()? {
                 Some(header) => {
                     let (path, offset) = (self.path()?, self.offset);
-                    if header.sequence != self.next_sequence || header.prev_checksum != self.prev_checksum {
-                        let reason = format!("expected record {} linked to its predecessor, found record {}", self.next_sequence, header.sequence);
-                        return Err(LogError::Corrupt { path, offset, reason });
+                    if header.sequence != self.next_sequence
+                        || header.prev_checksum != self.prev_checksum
+                    {
+                        let reason = format!(
+                            "expected record {} linked to its predecessor, found record {}",
+                            self.next_sequence, header.sequence
+                        );
+                        return Err(LogError::Corrupt {
+                            path,
+                            offset,
+                            reason,
+                        });
                     }
                     self.offset += header.record_bytes() as u64;
                     self.next_sequence += 1;
@@ -106,7 +139,11 @@ impl LogTail {
                 None if durable_sequence == u64::MAX => return Ok(None),
                 None => {
                     let reason = format!("record {} is durable but not found", self.next_sequence);
-                    return Err(LogError::Corrupt { path: self.path()?, offset: self.offset, reason });
+                    return Err(LogError::Corrupt {
+                        path: self.path()?,
+                        offset: self.offset,
+                        reason,
+                    });
                 }
             }
         }
@@ -116,7 +153,10 @@ impl LogTail {
     fn parse_here(&mut self) -> Result<Option<Header>, LogError> {
         self.ensure_file()?;
         let (_, path, file) = self.file.as_ref().expect("ensured");
-        let io = |source| LogError::Io { path: path.clone(), source };
+        let io = |source| LogError::Io {
+            path: path.clone(),
+            source,
+        };
         let mut header = [0u8; HEADER_BYTES];
         let read = read_at(file, &mut header, self.offset).map_err(io)?;
         if read < HEADER_BYTES || header.iter().all(|b| *b == 0) {
@@ -128,10 +168,12 @@ impl LogTail {
         }
         self.buffer.resize(record::record_bytes(body_len), 0);
         let read = read_at(file, &mut self.buffer, self.offset).map_err(io)?;
-        Ok(match record::parse(&self.buffer[..read], self.body_len_max) {
-            Parsed::Valid(header) => Some(header),
-            Parsed::Empty | Parsed::Invalid(_) => None,
-        })
+        Ok(
+            match record::parse(&self.buffer[..read], self.body_len_max) {
+                Parsed::Valid(header) => Some(header),
+                Parsed::Empty | Parsed::Invalid(_) => None,
+            },
+        )
     }
 
     fn first_header(&mut self, segment: u64) -> Result<Option<Header>, LogError> {
@@ -145,7 +187,10 @@ impl LogTail {
     }
 
     fn locate(&self, segment: u64) -> Option<PathBuf> {
-        self.dirs.iter().map(|dir| segment_path(dir, segment)).find(|path| path.exists())
+        self.dirs
+            .iter()
+            .map(|dir| segment_path(dir, segment))
+            .find(|path| path.exists())
     }
 
     fn segment_exists(&self, segment: u64) -> bool {
@@ -158,7 +203,11 @@ impl LogTail {
     }
 
     fn ensure_file(&mut self) -> Result<(), LogError> {
-        if self.file.as_ref().is_some_and(|(index, _, _)| *index == self.segment) {
+        if self
+            .file
+            .as_ref()
+            .is_some_and(|(index, _, _)| *index == self.segment)
+        {
             return Ok(());
         }
         let path = self.locate(self.segment).ok_or_else(|| LogError::Corrupt {
@@ -166,7 +215,10 @@ impl LogTail {
             offset: 0,
             reason: "segment missing".into(),
         })?;
-        let file = File::open(&path).map_err(|source| LogError::Io { path: path.clone(), source })?;
+        let file = File::open(&path).map_err(|source| LogError::Io {
+            path: path.clone(),
+            source,
+        })?;
         self.file = Some((self.segment, path, file));
         Ok(())
     }

@@ -1,0 +1,102 @@
+//! The `Store` trait both backends implement, and how a store is chosen from a URL.
+
+use std::path::{Path, PathBuf};
+
+use crate::projection::Projection;
+use crate::rows::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("schema migration failed: {0}")]
+    Migration(#[from] refinery::Error),
+    #[error("query store: {0}")]
+    Invalid(String),
+}
+
+/// Where the query store lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// An embedded SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string (`postgres://…`).
+    Postgres(String),
+}
+
+impl StoreUrl {
+    /// `postgres://…` or `postgresql://…` for PostgreSQL; `sqlite:PATH` or a plain path for SQLite.
+    pub fn parse(text: &str) -> StoreUrl {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            StoreUrl::Postgres(text.to_owned())
+        } else {
+            StoreUrl::Sqlite(PathBuf::from(text.strip_prefix("sqlite:").unwrap_or(text)))
+        }
+    }
+
+    /// The embedded default: `store.sqlite` in the data directory.
+    pub fn default_in(data_dir: &Path) -> StoreUrl {
+        StoreUrl::Sqlite(data_dir.join("store.sqlite"))
+    }
+}
+
+/// Where the projection stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub sequence: u64,
+    pub timestamp: u64,
+    pub accounting_date: String,
+}
+
+/// A query store. The projector is the only writer; readers open their own handles.
+pub trait Store: Send {
+    /// The last batch written, or `None` for an empty store.
+    fn applied(&mut self) -> Result<Option<Applied>, StoreError>;
+    /// Writes a projection and its position in one transaction.
+    fn apply(&mut self, projection: &Projection) -> Result<(), StoreError>;
+    fn account_id(&mut self, account_no: &str) -> Result<Option<u64>, StoreError>;
+    fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError>;
+    /// Journal entries in sequence order, with the client id of the command behind each.
+    fn entries(&mut self, query: &EntryQuery) -> Result<Vec<EntryRow>, StoreError>;
+    /// Records in record order.
+    fn records(&mut self, query: &RecordQuery) -> Result<Vec<RecordRow>, StoreError>;
+    /// Stored daily rows of an account within [from, to], in date order.
+    fn daily_rows(
+        &mut self,
+        account_id: u64,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<DailyRow>, StoreError>;
+    /// The closing balance of the account's last stored day before `date`.
+    fn closing_before(&mut self, account_id: u64, date: &str) -> Result<Option<i64>, StoreError>;
+    fn day_flows(&mut self, date: &str) -> Result<Vec<DayFlow>, StoreError>;
+    fn day_closings(&mut self, date: &str) -> Result<Vec<DayClosing>, StoreError>;
+    fn day_suspense(&mut self, date: &str) -> Result<Vec<SuspenseRow>, StoreError>;
+    /// Per account: credits minus debits over the whole journal, and the number of entries.
+    fn journal_sums(&mut self) -> Result<Vec<(u64, i64, u64)>, StoreError>;
+    /// The first entry of the account that does not continue the previous one's balance.
+    fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError>;
+    /// Runs raw SQL (tests and operators' repairs only).
+    fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError>;
+}
+
+/// Opens (creating and migrating if needed) the store at `url`.
+pub fn open_store(url: &StoreUrl) -> Result<Box<dyn Store>, StoreError> {
+    Ok(match url {
+        StoreUrl::Sqlite(path) => Box::new(crate::sqlite::SqliteStore::open(path)?),
+        StoreUrl::Postgres(url) => Box::new(crate::postgres::PostgresStore::connect(url)?),
+    })
+}
+
+pub(crate) mod migrations {
+    refinery::embed_migrations!("migrations");
+}
+
+/// `limit` clamped to 1..=max.
+pub(crate) fn bounded(limit: usize, max: usize) -> i64 {
+    limit.clamp(1, max) as i64
+}
+
+pub(crate) const QUERY_LIMIT_MAX: usize = 10_000;

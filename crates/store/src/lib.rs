@@ -1,0 +1,22 @@
+//! paycore's query store: a SQL projection of the ledger log for people and reports.
+//!
+//! The engine's log is the source of truth. The projector (`projector.rs`) follows it with a
+//! replica of the ledger (`paycore_engine::Follower`), turns each durable batch into rows
+//! (`projection.rs`) and writes them in large transactions that also record the last batch
+//! they include — so after any crash it resumes exactly after that batch: no gap, no duplicate.
+//! Backends (`sqlite.rs`, `postgres.rs`) share one schema (migrations/) and one `Store` trait;
+//! the same conformance tests run against both.
+
+mod backend;
+mod daily;
+pub mod postgres;
+mod projection;
+mod projector;
+mod rows;
+pub mod sqlite;
+
+pub use backend::{open_store, Store, StoreError, StoreUrl};
+pub use daily::{carry_forward, DailyBalance};
+pub use projection::{Projection, ProjectionBuilder};
+pub use projector::{Projector, ProjectorStatus};
+pub use rows::*;

@@ -1,0 +1,482 @@
+//! The PostgreSQL backend (`--store postgres://…`). Journal entries and records are streamed
+//! with COPY; accounts, holds, daily balances and day flows are upserted from arrays (one
+//! statement each per transaction).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Transaction};
+
+use crate::backend::{bounded, migrations, Applied, Store, StoreError, QUERY_LIMIT_MAX};
+use crate::projection::Projection;
+use crate::rows::*;
+use crate::sqlite::continues;
+
+pub struct PostgresStore {
+    client: Client,
+}
+
+impl PostgresStore {
+    pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let mut client = Client::connect(url, NoTls)?;
+        migrations::migrations::runner().run(&mut client)?;
+        Ok(PostgresStore { client })
+    }
+}
+
+const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp";
+const RECORD_COLUMNS: &str = "record_id, client_id, op, kind, debit_account, credit_account, amount, currency, reference, result, timestamp, accounting_date, batch_sequence";
+
+fn entry(r: &Row) -> EntryRow {
+    EntryRow {
+        seq: r.get::<_, i64>(0) as u64,
+        account_id: r.get::<_, i64>(1) as u64,
+        record_id: r.get::<_, i64>(2) as u64,
+        client_id: r.get(3),
+        kind: r.get(4),
+        amount: r.get::<_, i64>(5) as u64,
+        balance_before: r.get(6),
+        balance_after: r.get(7),
+        frozen_after: r.get(8),
+        accounting_date: r.get(9),
+        timestamp: r.get::<_, i64>(10) as u64,
+    }
+}
+
+fn record(r: &Row) -> RecordRow {
+    RecordRow {
+        record_id: r.get::<_, i64>(0) as u64,
+        client_id: r.get(1),
+        op: r.get(2),
+        kind: r.get(3),
+        debit_account: r.get::<_, Option<i64>>(4).map(|a| a as u64),
+        credit_account: r.get::<_, Option<i64>>(5).map(|a| a as u64),
+        amount: r.get::<_, i64>(6) as u64,
+        currency: r.get(7),
+        reference: r.get(8),
+        result: r.get(9),
+        timestamp: r.get::<_, i64>(10) as u64,
+        accounting_date: r.get(11),
+        batch_sequence: r.get::<_, i64>(12) as u64,
+    }
+}
+
+/// A field in COPY text format.
+fn field(out: &mut String, value: Option<&str>) {
+    match value {
+        None => out.push_str("\\N"),
+        Some(text) => {
+            for c in text.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+        }
+    }
+}
+
+fn copy(tx: &mut Transaction<'_>, statement: &str, text: &str) -> Result<(), StoreError> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let mut writer = tx.copy_in(statement)?;
+    writer
+        .write_all(text.as_bytes())
+        .map_err(|e| StoreError::Invalid(format!("COPY: {e}")))?;
+    writer.finish()?;
+    Ok(())
+}
+
+fn copy_records(tx: &mut Transaction<'_>, records: &[RecordRow]) -> Result<(), StoreError> {
+    let mut text = String::new();
+    for r in records {
+        let _ = write!(text, "{}\t", r.record_id);
+        field(&mut text, Some(&r.client_id));
+        text.push('\t');
+        field(&mut text, Some(&r.op));
+        text.push('\t');
+        field(&mut text, r.kind.as_deref());
+        text.push('\t');
+        field(&mut text, r.debit_account.map(|a| a.to_string()).as_deref());
+        text.push('\t');
+        field(
+            &mut text,
+            r.credit_account.map(|a| a.to_string()).as_deref(),
+        );
+        let _ = write!(text, "\t{}\t", r.amount);
+        field(&mut text, r.currency.as_deref());
+        text.push('\t');
+        field(&mut text, Some(&r.reference));
+        text.push('\t');
+        field(&mut text, Some(&r.result));
+        let _ = writeln!(
+            text,
+            "\t{}\t{}\t{}",
+            r.timestamp, r.accounting_date, r.batch_sequence
+        );
+    }
+    copy(
+        tx,
+        &format!("COPY records ({RECORD_COLUMNS}) FROM STDIN"),
+        &text,
+    )
+}
+
+fn copy_entries(tx: &mut Transaction<'_>, entries: &[EntryRow]) -> Result<(), StoreError> {
+    let mut text = String::with_capacity(entries.len() * 96);
+    for e in entries {
+        let _ = writeln!(
+            text,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            e.seq,
+            e.account_id,
+            e.record_id,
+            e.kind,
+            e.amount,
+            e.balance_before,
+            e.balance_after,
+            e.frozen_after,
+            e.accounting_date,
+            e.timestamp
+        );
+    }
+    copy(tx, "COPY entries FROM STDIN", &text)
+}
+
+fn upsert_accounts(tx: &mut Transaction<'_>, accounts: &[AccountRow]) -> Result<(), StoreError> {
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&AccountRow) -> i64| accounts.iter().map(f).collect::<Vec<i64>>();
+    let text = |f: fn(&AccountRow) -> &str| {
+        accounts
+            .iter()
+            .map(|a| f(a).to_owned())
+            .collect::<Vec<String>>()
+    };
+    let flags: Vec<i16> = accounts
+        .iter()
+        .map(|a| i16::from(a.allow_negative))
+        .collect();
+    tx.execute(
+        "INSERT INTO accounts SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::smallint[], $9::text[], $10::bigint[], $11::text[]) \
+         ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, frozen = EXCLUDED.frozen, status = EXCLUDED.status",
+        &[
+            &column(|a| a.id as i64), &text(|a| &a.account_no), &text(|a| &a.account_type), &text(|a| &a.currency),
+            &column(|a| a.balance), &column(|a| a.frozen), &text(|a| &a.status), &flags, &text(|a| &a.reference),
+            &column(|a| a.opened_at as i64), &text(|a| &a.opened_by),
+        ],
+    )?;
+    Ok(())
+}
+
+fn upsert_holds(tx: &mut Transaction<'_>, holds: &[HoldRow]) -> Result<(), StoreError> {
+    if holds.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&HoldRow) -> i64| holds.iter().map(f).collect::<Vec<i64>>();
+    let client_ids: Vec<String> = holds.iter().map(|h| h.client_id.clone()).collect();
+    let statuses: Vec<String> = holds.iter().map(|h| h.status.clone()).collect();
+    let expiries: Vec<Option<i64>> = holds
+        .iter()
+        .map(|h| h.expires_at.map(|t| t as i64))
+        .collect();
+    tx.execute(
+        "INSERT INTO holds SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[]) \
+         ON CONFLICT (hold_id) DO UPDATE SET remaining = EXCLUDED.remaining, captured = EXCLUDED.captured, status = EXCLUDED.status",
+        &[
+            &column(|h| h.hold_id as i64), &client_ids, &column(|h| h.account_id as i64), &column(|h| h.amount as i64),
+            &column(|h| h.remaining as i64), &column(|h| h.captured as i64), &statuses, &expiries, &column(|h| h.record_id as i64),
+        ],
+    )?;
+    Ok(())
+}
+
+fn upsert_daily(tx: &mut Transaction<'_>, daily: &[DailyDelta]) -> Result<(), StoreError> {
+    if daily.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&DailyDelta) -> i64| daily.iter().map(f).collect::<Vec<i64>>();
+    let dates: Vec<String> = daily.iter().map(|d| d.accounting_date.clone()).collect();
+    tx.execute(
+        "INSERT INTO daily_balances SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[]) \
+         ON CONFLICT (account_id, accounting_date) DO UPDATE SET debits = daily_balances.debits + EXCLUDED.debits, \
+         credits = daily_balances.credits + EXCLUDED.credits, closing = EXCLUDED.closing, entries = daily_balances.entries + EXCLUDED.entries",
+        &[&column(|d| d.account_id as i64), &dates, &column(|d| d.opening), &column(|d| d.debits), &column(|d| d.credits), &column(|d| d.closing), &column(|d| d.entries)],
+    )?;
+    Ok(())
+}
+
+fn write_days(tx: &mut Transaction<'_>, p: &Projection) -> Result<(), StoreError> {
+    for f in &p.flows {
+        tx.execute(
+            "INSERT INTO day_flows VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (accounting_date, account_type, currency) DO UPDATE SET \
+             debits = day_flows.debits + EXCLUDED.debits, credits = day_flows.credits + EXCLUDED.credits, entries = day_flows.entries + EXCLUDED.entries",
+            &[&f.accounting_date, &f.account_type, &f.currency, &f.debits, &f.credits, &f.entries],
+        )?;
+    }
+    for c in &p.closings {
+        tx.execute(
+            "INSERT INTO day_closings VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &c.accounting_date,
+                &c.account_type,
+                &c.currency,
+                &c.accounts,
+                &c.closing,
+            ],
+        )?;
+    }
+    for s in &p.suspense {
+        tx.execute(
+            "INSERT INTO day_suspense VALUES ($1, $2, $3)",
+            &[&s.accounting_date, &(s.account_id as i64), &s.balance],
+        )?;
+    }
+    Ok(())
+}
+
+/// Dynamic WHERE clauses with numbered parameters.
+#[derive(Default)]
+struct Filter {
+    sql: String,
+    args: Vec<Box<dyn ToSql + Sync>>,
+}
+
+impl Filter {
+    fn push(&mut self, clause: &str, value: impl ToSql + Sync + 'static) {
+        self.args.push(Box::new(value));
+        self.sql
+            .push_str(&clause.replace('?', &format!("${}", self.args.len())));
+    }
+
+    fn args(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.args.iter().map(|a| a.as_ref()).collect()
+    }
+}
+
+impl Store for PostgresStore {
+    fn applied(&mut self) -> Result<Option<Applied>, StoreError> {
+        let row = self.client.query_opt("SELECT applied_sequence, applied_timestamp, accounting_date FROM projection_state WHERE id = 1", &[])?;
+        Ok(row.map(|r| Applied {
+            sequence: r.get::<_, i64>(0) as u64,
+            timestamp: r.get::<_, i64>(1) as u64,
+            accounting_date: r.get(2),
+        }))
+    }
+
+    fn apply(&mut self, p: &Projection) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        copy_records(&mut tx, &p.records)?;
+        copy_entries(&mut tx, &p.entries)?;
+        upsert_accounts(&mut tx, &p.accounts)?;
+        upsert_holds(&mut tx, &p.holds)?;
+        upsert_daily(&mut tx, &p.daily)?;
+        write_days(&mut tx, p)?;
+        tx.execute(
+            "INSERT INTO projection_state VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET \
+             applied_sequence = EXCLUDED.applied_sequence, applied_timestamp = EXCLUDED.applied_timestamp, accounting_date = EXCLUDED.accounting_date",
+            &[&(p.last_sequence as i64), &(p.last_timestamp as i64), &p.accounting_date],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn account_id(&mut self, account_no: &str) -> Result<Option<u64>, StoreError> {
+        let row = self.client.query_opt(
+            "SELECT id FROM accounts WHERE account_no = $1",
+            &[&account_no],
+        )?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError> {
+        let sql = "SELECT id, account_no, account_type, currency, balance, frozen, status, allow_negative, reference, opened_at, opened_by FROM accounts WHERE id = $1";
+        let row = self.client.query_opt(sql, &[&(id as i64)])?;
+        Ok(row.map(|r| AccountRow {
+            id: r.get::<_, i64>(0) as u64,
+            account_no: r.get(1),
+            account_type: r.get(2),
+            currency: r.get(3),
+            balance: r.get(4),
+            frozen: r.get(5),
+            status: r.get(6),
+            allow_negative: r.get::<_, i16>(7) != 0,
+            reference: r.get(8),
+            opened_at: r.get::<_, i64>(9) as u64,
+            opened_by: r.get(10),
+        }))
+    }
+
+    fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
+        let mut filter = Filter::default();
+        filter.push("e.seq >= ?", q.from_seq as i64);
+        if let Some(account) = q.account_id {
+            filter.push(" AND e.account_id = ?", account as i64);
+        }
+        if let Some(from) = &q.from_date {
+            filter.push(" AND e.accounting_date >= ?", from.clone());
+        }
+        if let Some(to) = &q.to_date {
+            filter.push(" AND e.accounting_date <= ?", to.clone());
+        }
+        filter.push(" ORDER BY e.seq LIMIT ?", bounded(q.limit, QUERY_LIMIT_MAX));
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e JOIN records r ON r.record_id = e.record_id WHERE {}", filter.sql);
+        Ok(self
+            .client
+            .query(&sql, &filter.args())?
+            .iter()
+            .map(entry)
+            .collect())
+    }
+
+    fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
+        let mut filter = Filter::default();
+        filter.push(
+            "op IN ('transfer', 'capture') AND record_id > ?",
+            q.after_record.map_or(-1, |r| r as i64),
+        );
+        if let Some(account) = q.account_id {
+            filter.push(" AND (debit_account = ?", account as i64);
+            filter.push(" OR credit_account = ?)", account as i64);
+        }
+        if let Some(reference) = &q.reference {
+            filter.push(" AND reference = ?", reference.clone());
+        }
+        if let Some(from) = &q.from_date {
+            filter.push(" AND accounting_date >= ?", from.clone());
+        }
+        if let Some(to) = &q.to_date {
+            filter.push(" AND accounting_date <= ?", to.clone());
+        }
+        filter.push(
+            " ORDER BY record_id LIMIT ?",
+            bounded(q.limit, QUERY_LIMIT_MAX),
+        );
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {}", filter.sql);
+        Ok(self
+            .client
+            .query(&sql, &filter.args())?
+            .iter()
+            .map(record)
+            .collect())
+    }
+
+    fn daily_rows(
+        &mut self,
+        account_id: u64,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<DailyRow>, StoreError> {
+        let sql = "SELECT accounting_date, opening, debits, credits, closing, entries FROM daily_balances \
+                   WHERE account_id = $1 AND accounting_date >= $2 AND accounting_date <= $3 ORDER BY accounting_date";
+        let rows = self
+            .client
+            .query(sql, &[&(account_id as i64), &from, &to])?;
+        Ok(rows
+            .iter()
+            .map(|r| DailyRow {
+                accounting_date: r.get(0),
+                opening: r.get(1),
+                debits: r.get(2),
+                credits: r.get(3),
+                closing: r.get(4),
+                entries: r.get(5),
+            })
+            .collect())
+    }
+
+    fn closing_before(&mut self, account_id: u64, date: &str) -> Result<Option<i64>, StoreError> {
+        let sql = "SELECT closing FROM daily_balances WHERE account_id = $1 AND accounting_date < $2 ORDER BY accounting_date DESC LIMIT 1";
+        Ok(self
+            .client
+            .query_opt(sql, &[&(account_id as i64), &date])?
+            .map(|r| r.get(0)))
+    }
+
+    fn day_flows(&mut self, date: &str) -> Result<Vec<DayFlow>, StoreError> {
+        let sql = "SELECT accounting_date, account_type, currency, debits, credits, entries FROM day_flows WHERE accounting_date = $1 ORDER BY account_type, currency";
+        let rows = self.client.query(sql, &[&date])?;
+        Ok(rows
+            .iter()
+            .map(|r| DayFlow {
+                accounting_date: r.get(0),
+                account_type: r.get(1),
+                currency: r.get(2),
+                debits: r.get(3),
+                credits: r.get(4),
+                entries: r.get(5),
+            })
+            .collect())
+    }
+
+    fn day_closings(&mut self, date: &str) -> Result<Vec<DayClosing>, StoreError> {
+        let sql = "SELECT accounting_date, account_type, currency, accounts, closing FROM day_closings WHERE accounting_date = $1 ORDER BY account_type, currency";
+        let rows = self.client.query(sql, &[&date])?;
+        Ok(rows
+            .iter()
+            .map(|r| DayClosing {
+                accounting_date: r.get(0),
+                account_type: r.get(1),
+                currency: r.get(2),
+                accounts: r.get(3),
+                closing: r.get(4),
+            })
+            .collect())
+    }
+
+    fn day_suspense(&mut self, date: &str) -> Result<Vec<SuspenseRow>, StoreError> {
+        let rows = self.client.query("SELECT accounting_date, account_id, balance FROM day_suspense WHERE accounting_date = $1 ORDER BY account_id", &[&date])?;
+        Ok(rows
+            .iter()
+            .map(|r| SuspenseRow {
+                accounting_date: r.get(0),
+                account_id: r.get::<_, i64>(1) as u64,
+                balance: r.get(2),
+            })
+            .collect())
+    }
+
+    fn journal_sums(&mut self) -> Result<Vec<(u64, i64, u64)>, StoreError> {
+        let sql = "SELECT account_id, SUM(CASE kind WHEN 'credit' THEN amount WHEN 'debit' THEN -amount ELSE 0 END)::bigint, COUNT(*) \
+                   FROM entries GROUP BY account_id ORDER BY account_id";
+        let rows = self.client.query(sql, &[])?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<_, i64>(0) as u64,
+                    r.get::<_, i64>(1),
+                    r.get::<_, i64>(2) as u64,
+                )
+            })
+            .collect())
+    }
+
+    fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e JOIN records r ON r.record_id = e.record_id WHERE e.account_id = $1 ORDER BY e.seq");
+        let mut previous = 0i64;
+        for row in self
+            .client
+            .query(&sql, &[&(account_id as i64)])?
+            .iter()
+            .map(entry)
+        {
+            if row.balance_before != previous || !continues(&row) {
+                return Ok(Some(row));
+            }
+            previous = row.balance_after;
+        }
+        Ok(None)
+    }
+
+    fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.client.batch_execute(sql)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,283 @@
+//! Turning followed batches into rows. Pure: reads the replica ledger, writes nothing.
+//!
+//! Several log batches accumulate into one `Projection`, written in one transaction. Accounts
+//! and holds are written as their state after the last batch (so only touched ones are
+//! written, once); records and entries are appended; daily balances and day flows are deltas
+//! merged per (account, day) and (day, type, currency). At a day-end command the exact
+//! balances at the cut are taken from the replica: its state after the batch, minus the
+//! entries of that batch that were posted after the cut (they carry the next date).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use paycore_engine::FollowedBatch;
+use paycore_ledger::{
+    AccountId, AccountType, Date, EntryKind, HoldId, JournalEntry, Ledger, OpKind, RecordId,
+};
+
+use crate::rows::*;
+
+/// Everything one store transaction writes.
+#[derive(Clone, Debug, Default)]
+pub struct Projection {
+    pub last_sequence: u64,
+    pub last_timestamp: u64,
+    /// The accounting date after the last batch.
+    pub accounting_date: String,
+    pub accounts: Vec<AccountRow>,
+    pub records: Vec<RecordRow>,
+    pub entries: Vec<EntryRow>,
+    pub holds: Vec<HoldRow>,
+    pub daily: Vec<DailyDelta>,
+    pub flows: Vec<DayFlow>,
+    pub closings: Vec<DayClosing>,
+    pub suspense: Vec<SuspenseRow>,
+}
+
+pub struct ProjectionBuilder {
+    date: Date,
+    projection: Projection,
+    accounts: BTreeSet<AccountId>,
+    holds: BTreeSet<HoldId>,
+    daily: HashMap<(AccountId, Date), DailyDelta>,
+    flows: BTreeMap<(Date, AccountType, [u8; 4]), DayFlow>,
+    pending_batches: usize,
+}
+
+impl ProjectionBuilder {
+    /// `date`: the accounting date before the first batch to be added.
+    pub fn new(date: Date) -> ProjectionBuilder {
+        ProjectionBuilder {
+            date,
+            projection: Projection::default(),
+            accounts: BTreeSet::new(),
+            holds: BTreeSet::new(),
+            daily: HashMap::new(),
+            flows: BTreeMap::new(),
+            pending_batches: 0,
+        }
+    }
+
+    /// Rows waiting to be written.
+    pub fn pending_rows(&self) -> usize {
+        self.projection.records.len() + self.projection.entries.len()
+    }
+
+    pub fn pending_batches(&self) -> usize {
+        self.pending_batches
+    }
+
+    pub fn add(&mut self, batch: &FollowedBatch<'_>) {
+        let ledger = batch.ledger;
+        for outcome in batch.outcomes {
+            let Some(record_id) = outcome.record.filter(|_| !outcome.replayed) else {
+                continue;
+            };
+            let record = ledger.record(record_id).expect("outcomes point at records");
+            self.projection
+                .records
+                .push(record_row(ledger, record_id, &self.date, batch.sequence));
+            self.touch_for_record(record_id, ledger);
+            if record.op == OpKind::DayEnd && record.result.is_ok() {
+                self.cut(batch);
+            }
+        }
+        for entry in batch.journal {
+            self.add_entry(entry, ledger);
+        }
+        self.projection.last_sequence = batch.sequence;
+        self.projection.last_timestamp = batch.timestamp;
+        self.pending_batches += 1;
+    }
+
+    fn touch_for_record(&mut self, record_id: RecordId, ledger: &Ledger) {
+        let record = ledger.record(record_id).expect("record exists");
+        if record.result.is_err() {
+            return;
+        }
+        for account in [record.debit, record.credit] {
+            if account != AccountId::NONE {
+                self.accounts.insert(account);
+            }
+        }
+        if record.hold != HoldId::NONE {
+            self.holds.insert(record.hold);
+        }
+    }
+
+    fn add_entry(&mut self, entry: &JournalEntry, ledger: &Ledger) {
+        let account = ledger
+            .account(entry.account)
+            .expect("entries point at accounts");
+        self.projection.entries.push(EntryRow {
+            seq: entry.seq,
+            account_id: u64::from(entry.account.0),
+            record_id: entry.record.0,
+            client_id: String::new(),
+            kind: entry.kind.name().to_owned(),
+            amount: entry.amount,
+            balance_before: entry.balance_before,
+            balance_after: entry.balance_after,
+            frozen_after: entry.frozen_after,
+            accounting_date: entry.accounting_date.to_string(),
+            timestamp: entry.timestamp,
+        });
+        self.accounts.insert(entry.account);
+        if entry.kind == EntryKind::Expire {
+            if let Some(hold) = ledger
+                .record(entry.record)
+                .map(|r| r.hold)
+                .filter(|h| *h != HoldId::NONE)
+            {
+                self.holds.insert(hold);
+            }
+        }
+        let (debit, credit) = match entry.kind {
+            EntryKind::Debit => (entry.amount as i64, 0),
+            EntryKind::Credit => (0, entry.amount as i64),
+            EntryKind::Freeze | EntryKind::Unfreeze | EntryKind::Expire => (0, 0),
+        };
+        let day = self
+            .daily
+            .entry((entry.account, entry.accounting_date))
+            .or_insert_with(|| DailyDelta {
+                account_id: u64::from(entry.account.0),
+                accounting_date: entry.accounting_date.to_string(),
+                opening: entry.balance_before,
+                debits: 0,
+                credits: 0,
+                closing: entry.balance_before,
+                entries: 0,
+            });
+        day.debits += debit;
+        day.credits += credit;
+        day.closing = entry.balance_after;
+        day.entries += 1;
+        let key = (
+            entry.accounting_date,
+            account.kind,
+            account.currency.to_bytes(),
+        );
+        let flow = self.flows.entry(key).or_insert_with(|| DayFlow {
+            accounting_date: entry.accounting_date.to_string(),
+            account_type: account.kind.name().to_owned(),
+            currency: account.currency.code().to_owned(),
+            debits: 0,
+            credits: 0,
+            entries: 0,
+        });
+        flow.debits += debit;
+        flow.credits += credit;
+        flow.entries += 1;
+    }
+
+    /// A day-end command of this batch closed `self.date`: record every type's closing
+    /// balances and the transit accounts left with money, as of the cut.
+    fn cut(&mut self, batch: &FollowedBatch<'_>) {
+        let closed = self.date;
+        let ledger = batch.ledger;
+        // Entries of this batch dated after the closed day were posted after the cut.
+        let mut after_cut: HashMap<AccountId, i64> = HashMap::new();
+        for entry in batch.journal.iter().filter(|e| e.accounting_date > closed) {
+            *after_cut.entry(entry.account).or_default() +=
+                entry.balance_after - entry.balance_before;
+        }
+        let mut closings: BTreeMap<(AccountType, [u8; 4]), DayClosing> = BTreeMap::new();
+        for (index, account) in ledger.accounts().iter().enumerate() {
+            let id = AccountId(index as u32);
+            let balance = account.balance - after_cut.get(&id).copied().unwrap_or(0);
+            let closing = closings
+                .entry((account.kind, account.currency.to_bytes()))
+                .or_insert_with(|| DayClosing {
+                    accounting_date: closed.to_string(),
+                    account_type: account.kind.name().to_owned(),
+                    currency: account.currency.code().to_owned(),
+                    accounts: 0,
+                    closing: 0,
+                });
+            closing.accounts += 1;
+            closing.closing += balance;
+            if account.kind == AccountType::Transit && balance != 0 {
+                self.projection.suspense.push(SuspenseRow {
+                    accounting_date: closed.to_string(),
+                    account_id: u64::from(id.0),
+                    balance,
+                });
+            }
+        }
+        self.projection.closings.extend(closings.into_values());
+        self.date = closed.next_day().expect("dates stay far from year 9999");
+    }
+
+    /// The rows accumulated so far, with accounts and holds as `ledger` (the replica after the
+    /// last added batch) has them; the builder starts empty again.
+    pub fn finish(&mut self, ledger: &Ledger) -> Projection {
+        let mut projection = std::mem::take(&mut self.projection);
+        projection.accounting_date = self.date.to_string();
+        projection.accounts = std::mem::take(&mut self.accounts)
+            .into_iter()
+            .filter_map(|id| account_row(ledger, id))
+            .collect();
+        projection.holds = std::mem::take(&mut self.holds)
+            .into_iter()
+            .filter_map(|id| hold_row(ledger, id))
+            .collect();
+        projection.daily = std::mem::take(&mut self.daily).into_values().collect();
+        projection.flows = std::mem::take(&mut self.flows).into_values().collect();
+        self.pending_batches = 0;
+        projection
+    }
+}
+
+fn record_row(ledger: &Ledger, id: RecordId, date: &Date, batch_sequence: u64) -> RecordRow {
+    let record = ledger.record(id).expect("record exists");
+    let account = |a: AccountId| (a != AccountId::NONE).then_some(u64::from(a.0));
+    RecordRow {
+        record_id: id.0,
+        client_id: ledger.record_client_id(record).to_owned(),
+        op: record.op.name().to_owned(),
+        kind: record.kind.map(|k| k.name().to_owned()),
+        debit_account: account(record.debit),
+        credit_account: account(record.credit),
+        amount: record.amount,
+        currency: record.currency.map(|c| c.code().to_owned()),
+        reference: ledger.record_reference(record).to_owned(),
+        result: record.result.err().map_or("ok", |e| e.code()).to_owned(),
+        timestamp: record.timestamp,
+        accounting_date: date.to_string(),
+        batch_sequence,
+    }
+}
+
+fn account_row(ledger: &Ledger, id: AccountId) -> Option<AccountRow> {
+    let account = ledger.account(id)?;
+    let info = ledger.account_info(id)?;
+    Some(AccountRow {
+        id: u64::from(id.0),
+        account_no: info.number.to_string(),
+        account_type: account.kind.name().to_owned(),
+        currency: account.currency.code().to_owned(),
+        balance: account.balance,
+        frozen: account.frozen,
+        status: account.status.name().to_owned(),
+        allow_negative: account.allow_negative,
+        reference: info.reference.as_str().to_owned(),
+        opened_at: info.opened_at,
+        opened_by: info.opened_by.as_str().to_owned(),
+    })
+}
+
+fn hold_row(ledger: &Ledger, id: HoldId) -> Option<HoldRow> {
+    let hold = ledger.hold(id)?;
+    let freeze = ledger.record(hold.record)?;
+    Some(HoldRow {
+        hold_id: u64::from(id.0),
+        client_id: ledger.record_client_id(freeze).to_owned(),
+        account_id: u64::from(hold.account.0),
+        amount: hold.amount,
+        remaining: hold.remaining,
+        captured: hold.captured,
+        status: hold.status.name().to_owned(),
+        expires_at: hold.expires_at,
+        record_id: hold.record.0,
+    })
+}

@@ -1,0 +1,165 @@
+//! The projector thread: follows the durable log with a replica, turns batches into rows and
+//! writes them, many batches per transaction, each transaction also recording the last batch
+//! it includes. On any store error it starts over from what the store says it has, so nothing
+//! is written twice and nothing is skipped.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use paycore_engine::{EngineError, Follower};
+use tracing::{info, warn};
+
+use crate::backend::{Store, StoreError};
+use crate::projection::ProjectionBuilder;
+
+/// Rows (records + entries) per transaction at most.
+const FLUSH_ROWS_MAX: usize = 200_000;
+/// How long the projector sleeps when it has caught up with the log.
+const IDLE_POLL: Duration = Duration::from_millis(2);
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
+
+/// Where the projection stands, for `/metrics`, `/healthz` and tests.
+#[derive(Debug, Default)]
+pub struct ProjectorStatus {
+    pub applied_sequence: AtomicU64,
+    pub applied_timestamp: AtomicU64,
+    pub transactions: AtomicU64,
+    pub rows: AtomicU64,
+    pub last_error: Mutex<Option<String>>,
+}
+
+pub struct Projector {
+    status: Arc<ProjectorStatus>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The engine's durable batch sequence, polled by the projector.
+pub type DurableSequence = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+impl Projector {
+    /// Starts following the log in `data_dir` into `store` from wherever the store stands.
+    pub fn start(data_dir: PathBuf, store: Box<dyn Store>, durable: DurableSequence) -> Projector {
+        let status = Arc::new(ProjectorStatus::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (status, stop) = (status.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("paycore-projector".into())
+                .spawn(move || run(data_dir, store, durable, &status, &stop))
+                .expect("spawning the projector thread")
+        };
+        Projector {
+            status,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn status(&self) -> &Arc<ProjectorStatus> {
+        &self.status
+    }
+
+    /// Waits until the store includes batch `sequence`; false on timeout.
+    pub fn wait_for(&self, sequence: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.status.applied_sequence.load(Relaxed) < sequence {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
+    /// Finishes the transaction in progress and stops.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Projector {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ProjectError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+fn run(
+    data_dir: PathBuf,
+    mut store: Box<dyn Store>,
+    durable: DurableSequence,
+    status: &ProjectorStatus,
+    stop: &AtomicBool,
+) {
+    while !stop.load(Relaxed) {
+        match follow(&data_dir, store.as_mut(), &durable, status, stop) {
+            Ok(()) => return,
+            Err(error) => {
+                warn!(%error, "projection failed; starting over from the store's position");
+                *status.last_error.lock() = Some(error.to_string());
+                std::thread::sleep(RETRY_AFTER_ERROR);
+            }
+        }
+    }
+}
+
+fn follow(
+    data_dir: &std::path::Path,
+    store: &mut dyn Store,
+    durable: &DurableSequence,
+    status: &ProjectorStatus,
+    stop: &AtomicBool,
+) -> Result<(), ProjectError> {
+    let applied = store.applied()?;
+    let start = applied.as_ref().map_or(0, |a| a.sequence);
+    status.applied_sequence.store(start, Relaxed);
+    status
+        .applied_timestamp
+        .store(applied.as_ref().map_or(0, |a| a.timestamp), Relaxed);
+    let mut follower = Follower::open(data_dir, start)?;
+    let mut builder = ProjectionBuilder::new(follower.ledger().accounting_date());
+    info!(from_batch = start, "projector following the log");
+    while !stop.load(Relaxed) {
+        let durable = durable();
+        while builder.pending_rows() < FLUSH_ROWS_MAX {
+            match follower.next(durable)? {
+                Some(batch) => builder.add(&batch),
+                None => break,
+            }
+        }
+        if builder.pending_batches() == 0 {
+            std::thread::sleep(IDLE_POLL);
+            continue;
+        }
+        let projection = builder.finish(follower.ledger());
+        store.apply(&projection)?;
+        status
+            .applied_sequence
+            .store(projection.last_sequence, Relaxed);
+        status
+            .applied_timestamp
+            .store(projection.last_timestamp, Relaxed);
+        status.transactions.fetch_add(1, Relaxed);
+        status.rows.fetch_add(
+            (projection.records.len() + projection.entries.len()) as u64,
+            Relaxed,
+        );
+        *status.last_error.lock() = None;
+    }
+    Ok(())
+}

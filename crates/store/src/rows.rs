@@ -1,0 +1,142 @@
+//! Rows of the query store, as the projector writes them and queries return them.
+
+/// An account's current state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRow {
+    pub id: u64,
+    pub account_no: String,
+    pub account_type: String,
+    pub currency: String,
+    pub balance: i64,
+    pub frozen: i64,
+    pub status: String,
+    pub allow_negative: bool,
+    pub reference: String,
+    pub opened_at: u64,
+    pub opened_by: String,
+}
+
+/// A decided command (accepted or rejected).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRow {
+    pub record_id: u64,
+    pub client_id: String,
+    pub op: String,
+    pub kind: Option<String>,
+    pub debit_account: Option<u64>,
+    pub credit_account: Option<u64>,
+    pub amount: u64,
+    pub currency: Option<String>,
+    pub reference: String,
+    /// `ok` or the rejection's code.
+    pub result: String,
+    pub timestamp: u64,
+    /// YYYY-MM-DD.
+    pub accounting_date: String,
+    pub batch_sequence: u64,
+}
+
+/// A journal entry (账户流水).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryRow {
+    pub seq: u64,
+    pub account_id: u64,
+    pub record_id: u64,
+    /// Client id of the command that caused it (filled by queries; not stored twice).
+    pub client_id: String,
+    pub kind: String,
+    pub amount: u64,
+    pub balance_before: i64,
+    pub balance_after: i64,
+    pub frozen_after: i64,
+    pub accounting_date: String,
+    pub timestamp: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldRow {
+    pub hold_id: u64,
+    pub client_id: String,
+    pub account_id: u64,
+    pub amount: u64,
+    pub remaining: u64,
+    pub captured: u64,
+    pub status: String,
+    pub expires_at: Option<u64>,
+    pub record_id: u64,
+}
+
+/// What one batch of postings adds to an account's day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DailyDelta {
+    pub account_id: u64,
+    pub accounting_date: String,
+    /// Balance before the first entry of the day (used only if the day has no row yet).
+    pub opening: i64,
+    pub debits: i64,
+    pub credits: i64,
+    pub closing: i64,
+    pub entries: i64,
+}
+
+/// A stored daily balance row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DailyRow {
+    pub accounting_date: String,
+    pub opening: i64,
+    pub debits: i64,
+    pub credits: i64,
+    pub closing: i64,
+    pub entries: i64,
+}
+
+/// Postings of one account type and currency on one day (accumulated as projected).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayFlow {
+    pub accounting_date: String,
+    pub account_type: String,
+    pub currency: String,
+    pub debits: i64,
+    pub credits: i64,
+    pub entries: i64,
+}
+
+/// Balances of one account type and currency at a day's cut.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayClosing {
+    pub accounting_date: String,
+    pub account_type: String,
+    pub currency: String,
+    pub accounts: i64,
+    /// Sum of the balances at the cut.
+    pub closing: i64,
+}
+
+/// A transit account (中间过渡户) left with a balance at a cut (挂账).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SuspenseRow {
+    pub accounting_date: String,
+    pub account_id: u64,
+    pub balance: i64,
+}
+
+/// Filters of a journal query; results are in sequence order from `from_seq` on.
+#[derive(Clone, Debug, Default)]
+pub struct EntryQuery {
+    pub account_id: Option<u64>,
+    pub from_seq: u64,
+    pub from_date: Option<String>,
+    pub to_date: Option<String>,
+    pub limit: usize,
+}
+
+/// Filters of a record query; results are in record order after `after_record`.
+#[derive(Clone, Debug, Default)]
+pub struct RecordQuery {
+    pub account_id: Option<u64>,
+    pub reference: Option<String>,
+    pub from_date: Option<String>,
+    pub to_date: Option<String>,
+    pub after_record: Option<u64>,
+    pub limit: usize,
+}

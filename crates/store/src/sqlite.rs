@@ -1,0 +1,412 @@
+//! The embedded backend: one SQLite file in the data directory (WAL mode). Writes are prepared
+//! statements inside one transaction per projection; a crash loses at most transactions that
+//! had not committed, and the projection state rolls back with them.
+
+use std::path::Path;
+
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use crate::backend::{bounded, migrations, Applied, Store, StoreError, QUERY_LIMIT_MAX};
+use crate::projection::Projection;
+use crate::rows::*;
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut conn = Connection::open(path)?;
+        // WAL: readers never block the projector. synchronous=NORMAL: a power cut may drop the
+        // last committed transactions, and the projection position with them — it is re-derived
+        // from the log, so nothing is lost or doubled.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        migrations::migrations::runner().run(&mut conn)?;
+        Ok(SqliteStore { conn })
+    }
+}
+
+const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp";
+const RECORD_COLUMNS: &str = "record_id, client_id, op, kind, debit_account, credit_account, amount, currency, reference, result, timestamp, accounting_date, batch_sequence";
+
+fn entry(row: &Row) -> rusqlite::Result<EntryRow> {
+    Ok(EntryRow {
+        seq: row.get::<_, i64>(0)? as u64,
+        account_id: row.get::<_, i64>(1)? as u64,
+        record_id: row.get::<_, i64>(2)? as u64,
+        client_id: row.get(3)?,
+        kind: row.get(4)?,
+        amount: row.get::<_, i64>(5)? as u64,
+        balance_before: row.get(6)?,
+        balance_after: row.get(7)?,
+        frozen_after: row.get(8)?,
+        accounting_date: row.get(9)?,
+        timestamp: row.get::<_, i64>(10)? as u64,
+    })
+}
+
+fn record(row: &Row) -> rusqlite::Result<RecordRow> {
+    Ok(RecordRow {
+        record_id: row.get::<_, i64>(0)? as u64,
+        client_id: row.get(1)?,
+        op: row.get(2)?,
+        kind: row.get(3)?,
+        debit_account: row.get::<_, Option<i64>>(4)?.map(|a| a as u64),
+        credit_account: row.get::<_, Option<i64>>(5)?.map(|a| a as u64),
+        amount: row.get::<_, i64>(6)? as u64,
+        currency: row.get(7)?,
+        reference: row.get(8)?,
+        result: row.get(9)?,
+        timestamp: row.get::<_, i64>(10)? as u64,
+        accounting_date: row.get(11)?,
+        batch_sequence: row.get::<_, i64>(12)? as u64,
+    })
+}
+
+impl Store for SqliteStore {
+    fn applied(&mut self) -> Result<Option<Applied>, StoreError> {
+        let sql = "SELECT applied_sequence, applied_timestamp, accounting_date FROM projection_state WHERE id = 1";
+        Ok(self
+            .conn
+            .query_row(sql, [], |r| {
+                Ok(Applied {
+                    sequence: r.get::<_, i64>(0)? as u64,
+                    timestamp: r.get::<_, i64>(1)? as u64,
+                    accounting_date: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn apply(&mut self, p: &Projection) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(&format!("INSERT INTO records ({RECORD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"))?;
+            for r in &p.records {
+                insert.execute(params![
+                    r.record_id as i64,
+                    r.client_id,
+                    r.op,
+                    r.kind,
+                    r.debit_account.map(|a| a as i64),
+                    r.credit_account.map(|a| a as i64),
+                    r.amount as i64,
+                    r.currency,
+                    r.reference,
+                    r.result,
+                    r.timestamp as i64,
+                    r.accounting_date,
+                    r.batch_sequence as i64
+                ])?;
+            }
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for e in &p.entries {
+                insert.execute(params![
+                    e.seq as i64,
+                    e.account_id as i64,
+                    e.record_id as i64,
+                    e.kind,
+                    e.amount as i64,
+                    e.balance_before,
+                    e.balance_after,
+                    e.frozen_after,
+                    e.accounting_date,
+                    e.timestamp as i64
+                ])?;
+            }
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET \
+                 balance = excluded.balance, frozen = excluded.frozen, status = excluded.status",
+            )?;
+            for a in &p.accounts {
+                upsert.execute(params![
+                    a.id as i64,
+                    a.account_no,
+                    a.account_type,
+                    a.currency,
+                    a.balance,
+                    a.frozen,
+                    a.status,
+                    a.allow_negative as i64,
+                    a.reference,
+                    a.opened_at as i64,
+                    a.opened_by
+                ])?;
+            }
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO holds VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (hold_id) DO UPDATE SET \
+                 remaining = excluded.remaining, captured = excluded.captured, status = excluded.status",
+            )?;
+            for h in &p.holds {
+                upsert.execute(params![
+                    h.hold_id as i64,
+                    h.client_id,
+                    h.account_id as i64,
+                    h.amount as i64,
+                    h.remaining as i64,
+                    h.captured as i64,
+                    h.status,
+                    h.expires_at.map(|t| t as i64),
+                    h.record_id as i64
+                ])?;
+            }
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO daily_balances VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, accounting_date) DO UPDATE SET \
+                 debits = debits + excluded.debits, credits = credits + excluded.credits, closing = excluded.closing, entries = entries + excluded.entries",
+            )?;
+            for d in &p.daily {
+                upsert.execute(params![
+                    d.account_id as i64,
+                    d.accounting_date,
+                    d.opening,
+                    d.debits,
+                    d.credits,
+                    d.closing,
+                    d.entries
+                ])?;
+            }
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO day_flows VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (accounting_date, account_type, currency) DO UPDATE SET \
+                 debits = debits + excluded.debits, credits = credits + excluded.credits, entries = entries + excluded.entries",
+            )?;
+            for f in &p.flows {
+                upsert.execute(params![
+                    f.accounting_date,
+                    f.account_type,
+                    f.currency,
+                    f.debits,
+                    f.credits,
+                    f.entries
+                ])?;
+            }
+            let mut insert =
+                tx.prepare_cached("INSERT INTO day_closings VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            for c in &p.closings {
+                insert.execute(params![
+                    c.accounting_date,
+                    c.account_type,
+                    c.currency,
+                    c.accounts,
+                    c.closing
+                ])?;
+            }
+            let mut insert = tx.prepare_cached("INSERT INTO day_suspense VALUES (?1, ?2, ?3)")?;
+            for s in &p.suspense {
+                insert.execute(params![s.accounting_date, s.account_id as i64, s.balance])?;
+            }
+            tx.execute(
+                "INSERT INTO projection_state VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET \
+                 applied_sequence = excluded.applied_sequence, applied_timestamp = excluded.applied_timestamp, accounting_date = excluded.accounting_date",
+                params![p.last_sequence as i64, p.last_timestamp as i64, p.accounting_date],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn account_id(&mut self, account_no: &str) -> Result<Option<u64>, StoreError> {
+        let id = self
+            .conn
+            .query_row(
+                "SELECT id FROM accounts WHERE account_no = ?1",
+                [account_no],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?;
+        Ok(id.map(|id| id as u64))
+    }
+
+    fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError> {
+        let sql = "SELECT id, account_no, account_type, currency, balance, frozen, status, allow_negative, reference, opened_at, opened_by FROM accounts WHERE id = ?1";
+        Ok(self
+            .conn
+            .query_row(sql, [id as i64], |r| {
+                Ok(AccountRow {
+                    id: r.get::<_, i64>(0)? as u64,
+                    account_no: r.get(1)?,
+                    account_type: r.get(2)?,
+                    currency: r.get(3)?,
+                    balance: r.get(4)?,
+                    frozen: r.get(5)?,
+                    status: r.get(6)?,
+                    allow_negative: r.get::<_, i64>(7)? != 0,
+                    reference: r.get(8)?,
+                    opened_at: r.get::<_, i64>(9)? as u64,
+                    opened_by: r.get(10)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
+        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e JOIN records r ON r.record_id = e.record_id WHERE e.seq >= ?");
+        let mut args: Vec<rusqlite::types::Value> = vec![(q.from_seq as i64).into()];
+        if let Some(account) = q.account_id {
+            sql.push_str(" AND e.account_id = ?");
+            args.push((account as i64).into());
+        }
+        if let Some(from) = &q.from_date {
+            sql.push_str(" AND e.accounting_date >= ?");
+            args.push(from.clone().into());
+        }
+        if let Some(to) = &q.to_date {
+            sql.push_str(" AND e.accounting_date <= ?");
+            args.push(to.clone().into());
+        }
+        sql.push_str(" ORDER BY e.seq LIMIT ?");
+        args.push(bounded(q.limit, QUERY_LIMIT_MAX).into());
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(params_from_iter(args), entry)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
+        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE op IN ('transfer', 'capture') AND record_id > ?");
+        let mut args: Vec<rusqlite::types::Value> =
+            vec![q.after_record.map_or(-1, |r| r as i64).into()];
+        if let Some(account) = q.account_id {
+            sql.push_str(" AND (debit_account = ? OR credit_account = ?)");
+            args.push((account as i64).into());
+            args.push((account as i64).into());
+        }
+        if let Some(reference) = &q.reference {
+            sql.push_str(" AND reference = ?");
+            args.push(reference.clone().into());
+        }
+        if let Some(from) = &q.from_date {
+            sql.push_str(" AND accounting_date >= ?");
+            args.push(from.clone().into());
+        }
+        if let Some(to) = &q.to_date {
+            sql.push_str(" AND accounting_date <= ?");
+            args.push(to.clone().into());
+        }
+        sql.push_str(" ORDER BY record_id LIMIT ?");
+        args.push(bounded(q.limit, QUERY_LIMIT_MAX).into());
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(params_from_iter(args), record)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn daily_rows(
+        &mut self,
+        account_id: u64,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<DailyRow>, StoreError> {
+        let sql = "SELECT accounting_date, opening, debits, credits, closing, entries FROM daily_balances \
+                   WHERE account_id = ?1 AND accounting_date >= ?2 AND accounting_date <= ?3 ORDER BY accounting_date";
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let rows = statement.query_map(params![account_id as i64, from, to], |r| {
+            Ok(DailyRow {
+                accounting_date: r.get(0)?,
+                opening: r.get(1)?,
+                debits: r.get(2)?,
+                credits: r.get(3)?,
+                closing: r.get(4)?,
+                entries: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn closing_before(&mut self, account_id: u64, date: &str) -> Result<Option<i64>, StoreError> {
+        let sql = "SELECT closing FROM daily_balances WHERE account_id = ?1 AND accounting_date < ?2 ORDER BY accounting_date DESC LIMIT 1";
+        Ok(self
+            .conn
+            .query_row(sql, params![account_id as i64, date], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn day_flows(&mut self, date: &str) -> Result<Vec<DayFlow>, StoreError> {
+        let sql = "SELECT accounting_date, account_type, currency, debits, credits, entries FROM day_flows WHERE accounting_date = ?1 ORDER BY account_type, currency";
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let rows = statement.query_map([date], |r| {
+            Ok(DayFlow {
+                accounting_date: r.get(0)?,
+                account_type: r.get(1)?,
+                currency: r.get(2)?,
+                debits: r.get(3)?,
+                credits: r.get(4)?,
+                entries: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn day_closings(&mut self, date: &str) -> Result<Vec<DayClosing>, StoreError> {
+        let sql = "SELECT accounting_date, account_type, currency, accounts, closing FROM day_closings WHERE accounting_date = ?1 ORDER BY account_type, currency";
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let rows = statement.query_map([date], |r| {
+            Ok(DayClosing {
+                accounting_date: r.get(0)?,
+                account_type: r.get(1)?,
+                currency: r.get(2)?,
+                accounts: r.get(3)?,
+                closing: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn day_suspense(&mut self, date: &str) -> Result<Vec<SuspenseRow>, StoreError> {
+        let sql = "SELECT accounting_date, account_id, balance FROM day_suspense WHERE accounting_date = ?1 ORDER BY account_id";
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let rows = statement.query_map([date], |r| {
+            Ok(SuspenseRow {
+                accounting_date: r.get(0)?,
+                account_id: r.get::<_, i64>(1)? as u64,
+                balance: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn journal_sums(&mut self) -> Result<Vec<(u64, i64, u64)>, StoreError> {
+        let sql = "SELECT account_id, SUM(CASE kind WHEN 'credit' THEN amount WHEN 'debit' THEN -amount ELSE 0 END), COUNT(*) \
+                   FROM entries GROUP BY account_id ORDER BY account_id";
+        let mut statement = self.conn.prepare(sql)?;
+        let rows = statement.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)? as u64,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e JOIN records r ON r.record_id = e.record_id WHERE e.account_id = ?1 ORDER BY e.seq");
+        let mut statement = self.conn.prepare(&sql)?;
+        let mut rows = statement.query_map([account_id as i64], entry)?;
+        let mut previous = 0i64;
+        for row in &mut rows {
+            let row = row?;
+            if row.balance_before != previous || !continues(&row) {
+                return Ok(Some(row));
+            }
+            previous = row.balance_after;
+        }
+        Ok(None)
+    }
+
+    fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.conn.execute_batch(sql)?;
+        Ok(())
+    }
+}
+
+/// Whether an entry's own before/after agree with its kind and amount.
+pub(crate) fn continues(entry: &EntryRow) -> bool {
+    let delta = entry.balance_after - entry.balance_before;
+    match entry.kind.as_str() {
+        "credit" => delta == entry.amount as i64,
+        "debit" => delta == -(entry.amount as i64),
+        _ => delta == 0,
+    }
+}
