@@ -373,13 +373,14 @@ fn the_store_agrees_with_the_ledger_on_both_backends() {
 }
 
 #[test]
-fn the_projection_resumes_exactly_after_a_stop_and_a_lost_transaction() {
+fn the_projection_resumes_exactly_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let mut world = World::open(&dir.path().join("data"));
     world.run_days(2, 11);
     for url in stores(dir.path(), "resume") {
-        // Follow half way, stop, then roll the store back by deleting the newest rows as a lost
-        // transaction would (the state row with it), and resume.
+        // Follow half way, stop (a crash mid-transaction rolls back with the position it would
+        // have recorded, so stopping between transactions is the general case), then resume:
+        // primary keys would reject any row written twice.
         let mut projector = Projector::start(
             dir.path().join("data"),
             open_store(&url).unwrap(),
