@@ -1,6 +1,7 @@
 //! Engine configuration, with the limits that bound every queue and file.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use paycore_ledger::BATCH_COMMANDS_MAX;
@@ -46,6 +47,9 @@ pub struct EngineConfig {
     /// Snapshots kept on disk; the oldest kept decides which segments are covered.
     pub snapshots_kept: usize,
     pub retention: Retention,
+    /// Followers (the query-store projector) still need every batch after this sequence:
+    /// retention never retires a segment holding one of them.
+    pub retention_floor: Option<Arc<AtomicU64>>,
     /// Offset of the local accounting day from UTC, in seconds (Asia/Shanghai: +8h), used for
     /// the first accounting date of a new ledger.
     pub utc_offset_seconds: i32,
@@ -64,6 +68,7 @@ impl EngineConfig {
             snapshot_on_shutdown: true,
             snapshots_kept: 2,
             retention: Retention::Archive,
+            retention_floor: None,
             utc_offset_seconds: 8 * 3600,
             faults: Arc::new(Faults::default()),
         }

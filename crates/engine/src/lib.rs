@@ -27,6 +27,7 @@ pub use engine::{Engine, Reply};
 pub use error::EngineError;
 pub use faults::Faults;
 pub use follower::{FollowedBatch, Follower};
+pub use meta::parse_date;
 pub use metrics::MetricsSnapshot;
 pub use recovery::RecoveryReport;
 pub use verify::{verify_log, VerifyReport};

@@ -67,6 +67,11 @@ fn apply_retention(shared: &Shared) -> std::io::Result<()> {
     let Some(&(covered, _)) = kept.checked_sub(1).and_then(|last| snapshots.get(last)) else {
         return Ok(());
     };
+    let floor = config
+        .retention_floor
+        .as_ref()
+        .map_or(u64::MAX, |f| f.load(Relaxed));
+    let covered = covered.min(floor);
     if config.retention == Retention::Keep {
         return Ok(());
     }

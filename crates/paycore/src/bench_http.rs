@@ -66,6 +66,8 @@ pub fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
                 listen: "127.0.0.1:0".parse()?,
                 currencies: vec![Currency::CNY],
                 bootstrap_key: Some(BENCH_KEY.into()),
+                store: paycore_server::StoreUrl::default_in(temp.path()),
+                day_end_at: None,
             };
             let server = server_runtime.block_on(Server::bind(config))?;
             let url = format!("http://{}", server.local_addr());

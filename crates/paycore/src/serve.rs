@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use paycore_engine::{EngineConfig, Retention};
 use paycore_money::Currency;
-use paycore_server::{Server, ServerConfig};
+use paycore_server::{Server, ServerConfig, StoreUrl};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -34,6 +34,22 @@ pub struct ServeArgs {
     /// What to do with log segments covered by snapshots: keep, archive or delete.
     #[arg(long, env = "PAYCORE_LOG_RETENTION", default_value = "archive")]
     pub log_retention: String,
+    /// Query store: a SQLite path (default: store.sqlite in the data directory) or a
+    /// postgres://user:password@host/database URL.
+    #[arg(long, env = "PAYCORE_STORE")]
+    pub store: Option<String>,
+    /// Close the accounting day automatically at this local time (HH:MM:SS, in the UTC offset
+    /// of --utc-offset), e.g. 23:59:59. Without it, day-end runs on POST /v1/day-end.
+    #[arg(long, env = "PAYCORE_DAY_END_AT")]
+    pub day_end_at: Option<String>,
+    /// Offset of the local accounting day from UTC, e.g. +08:00 (Asia/Shanghai, the default).
+    #[arg(
+        long,
+        env = "PAYCORE_UTC_OFFSET",
+        default_value = "+08:00",
+        allow_hyphen_values = true
+    )]
+    pub utc_offset: String,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -47,11 +63,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     engine.snapshot_every_commands = args.snapshot_every;
     engine.retention = Retention::from_name(&args.log_retention)
         .context("--log-retention must be keep, archive or delete")?;
+    engine.utc_offset_seconds = parse_offset(&args.utc_offset)?;
+    let store = args
+        .store
+        .as_deref()
+        .map_or_else(|| StoreUrl::default_in(&args.data_dir), StoreUrl::parse);
+    let day_end_at = args.day_end_at.as_deref().map(parse_time).transpose()?;
     let config = ServerConfig {
         engine,
         listen: args.listen,
         currencies,
         bootstrap_key: std::env::var("PAYCORE_BOOTSTRAP_KEY").ok(),
+        store,
+        day_end_at,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -106,4 +130,35 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests and batches");
+}
+
+/// `+08:00`, `-05:30`, `Z` → seconds east of UTC.
+fn parse_offset(text: &str) -> anyhow::Result<i32> {
+    if text == "Z" || text == "UTC" {
+        return Ok(0);
+    }
+    let invalid = || anyhow::anyhow!("--utc-offset must look like +08:00, not {text:?}");
+    let (sign, rest) = match text.split_at_checked(1) {
+        Some(("+", rest)) => (1, rest),
+        Some(("-", rest)) => (-1, rest),
+        _ => return Err(invalid()),
+    };
+    let (hours, minutes) = rest.split_once(':').ok_or_else(invalid)?;
+    let hours: i32 = hours.parse().map_err(|_| invalid())?;
+    let minutes: i32 = minutes.parse().map_err(|_| invalid())?;
+    anyhow::ensure!(hours <= 14 && minutes < 60, invalid());
+    Ok(sign * (hours * 3600 + minutes * 60))
+}
+
+/// `HH:MM:SS` → a time of day.
+fn parse_time(text: &str) -> anyhow::Result<time::Time> {
+    let invalid = || anyhow::anyhow!("--day-end-at must look like 23:59:59, not {text:?}");
+    let parts: Vec<u8> = text
+        .split(':')
+        .map(|p| p.parse().map_err(|_| invalid()))
+        .collect::<anyhow::Result<_>>()?;
+    let [h, m, s] = parts[..] else {
+        return Err(invalid());
+    };
+    time::Time::from_hms(h, m, s).map_err(|_| invalid())
 }

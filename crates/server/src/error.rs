@@ -99,6 +99,16 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl From<paycore_store::StoreError> for ApiError {
+    fn from(error: paycore_store::StoreError) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            format!("query store: {error}"),
+        )
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {

@@ -63,6 +63,12 @@ pub fn instant(value: &Instant) -> Result<u64, ApiError> {
     u64::try_from(nanos).map_err(|_| invalid("before 1970 or too far in the future"))
 }
 
+/// A `YYYY-MM-DD` date from a query or body field.
+pub fn date(field: &str, text: &str) -> Result<paycore_ledger::Date, ApiError> {
+    paycore_engine::parse_date(text)
+        .map_err(|e| ApiError::bad_request("invalid_field", format!("field `{field}`: {e}")))
+}
+
 /// A fresh random id for a command the client sent without one (it is then not retry-safe).
 pub fn unique_id(prefix: &str) -> Result<String, ApiError> {
     let mut bytes = [0u8; 12];

@@ -33,11 +33,13 @@ use paycore_ledger::{
     AccountNo, AccountType, Command, ErrorCode, Op, OpenAccount, Operator, Reference,
 };
 use paycore_money::Currency;
+use paycore_store::{open_store, Projector, ProjectorStatus};
 use tokio::net::TcpListener;
 
 pub use auth::{Role, Secret};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use model::*;
+pub use paycore_store::StoreUrl;
 pub use routes::holds::CaptureResponse;
 pub use routes::REPLAYED_HEADER;
 
@@ -55,6 +57,10 @@ pub struct ServerConfig {
     pub currencies: Vec<Currency>,
     /// Admin key to create on first start instead of a random one (PAYCORE_BOOTSTRAP_KEY).
     pub bootstrap_key: Option<String>,
+    /// The query store (SQLite file in the data directory by default, or PostgreSQL).
+    pub store: StoreUrl,
+    /// Local time (engine UTC offset) of the automatic day-end cutover, if any.
+    pub day_end_at: Option<time::Time>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +78,8 @@ pub enum ServerError {
     Serve(std::io::Error),
     #[error("settlement account {number} cannot be used: {reason}")]
     Settlement { number: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] paycore_store::StoreError),
 }
 
 /// A bound, ready server. `bootstrap_key` holds the admin key created on first start (shown
@@ -79,6 +87,8 @@ pub enum ServerError {
 pub struct Server {
     state: AppState,
     listener: TcpListener,
+    projector: Projector,
+    day_end_at: Option<time::Time>,
     pub bootstrap_key: Option<Secret>,
     pub data_dir: PathBuf,
 }
@@ -88,22 +98,38 @@ impl Server {
     /// and binds the listener.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         let data_dir = config.engine.data_dir.clone();
-        let engine_config = config.engine.clone();
-        let engine = tokio::task::spawn_blocking(move || Engine::open(engine_config))
+        let projection = Arc::new(ProjectorStatus::default());
+        let mut engine_config = config.engine.clone();
+        // Retention keeps every log segment the projection has not read yet.
+        engine_config.retention_floor = Some(projection.applied_sequence.clone());
+        let store_url = config.store.clone();
+        let opened = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
+            let engine = Engine::open(engine_config)?;
+            Ok((engine, open_store(&store_url)?, open_store(&store_url)?))
+        });
+        let (engine, writer, reader) = opened
             .await
             .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
         let engine = Arc::new(engine);
+        let durable = {
+            let engine = engine.clone();
+            Arc::new(move || engine.metrics().durable_sequence)
+        };
+        let projector =
+            Projector::start_with(data_dir.clone(), writer, durable, projection.clone());
         let (keys, bootstrap_key) = KeyStore::open(&data_dir, config.bootstrap_key.as_deref())?;
         let settlements = open_settlement_accounts(&engine, &config.currencies).await?;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| ServerError::Listen {
-                    addr: config.listen,
-                    source,
-                })?;
+        let listen = config.listen;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| ServerError::Listen {
+                addr: listen,
+                source,
+            })?;
         let state = AppState {
             engine,
+            store: Arc::new(parking_lot::Mutex::new(reader)),
+            projection,
             keys: Arc::new(keys),
             settlements: Arc::new(settlements),
             http: Arc::new(HttpCounters::default()),
@@ -111,6 +137,8 @@ impl Server {
         Ok(Server {
             state,
             listener,
+            projector,
+            day_end_at: config.day_end_at,
             bootstrap_key,
             data_dir,
         })
@@ -129,6 +157,9 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let engine = self.state.engine.clone();
+        if let Some(at) = self.day_end_at {
+            routes::dayend::schedule(self.state.clone(), at, engine.config().utc_offset_seconds);
+        }
         // Small responses must leave at once, not wait for Nagle's algorithm.
         let listener = self.listener.tap_io(|tcp| {
             if let Err(error) = tcp.set_nodelay(true) {
@@ -138,7 +169,12 @@ impl Server {
         let served = axum::serve(listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await;
-        tokio::task::spawn_blocking(move || engine.shutdown())
+        let mut projector = self.projector;
+        let stopped = tokio::task::spawn_blocking(move || {
+            engine.shutdown();
+            projector.stop();
+        });
+        stopped
             .await
             .map_err(|e| ServerError::Serve(std::io::Error::other(e)))?;
         served.map_err(ServerError::Serve)
@@ -147,7 +183,7 @@ impl Server {
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
-    use routes::{accounts, holds, keys, system, transfers};
+    use routes::{accounts, dayend, holds, journal, keys, system, transfers, verify};
     Router::new()
         .route("/v1/accounts", post(accounts::open).get(accounts::list))
         .route("/v1/accounts/{account_no}", get(accounts::show))
@@ -157,7 +193,19 @@ pub fn router(state: AppState) -> Router {
             "/v1/accounts/{account_no}/unfreeze",
             post(accounts::unfreeze),
         )
-        .route("/v1/transfers", post(transfers::create))
+        .route(
+            "/v1/transfers",
+            post(transfers::create).get(journal::transfers),
+        )
+        .route("/v1/accounts/{account_no}/entries", get(journal::entries))
+        .route(
+            "/v1/accounts/{account_no}/daily-balances",
+            get(journal::daily_balances),
+        )
+        .route("/v1/events", get(journal::events))
+        .route("/v1/day-end", post(dayend::day_end))
+        .route("/v1/reports/day-end", get(dayend::report))
+        .route("/v1/verify", get(verify::verify))
         .route("/v1/transfers/batch", post(transfers::batch))
         .route("/v1/transfers/{id}", get(transfers::show))
         .route("/v1/deposits", post(transfers::deposit))

@@ -230,4 +230,150 @@ pub struct Health {
     pub applied_sequence: u64,
     pub durable_sequence: u64,
     pub accounting_date: String,
+    /// Last batch written to the query store, and how far behind the log it is.
+    pub store_sequence: u64,
+    pub store_lag_batches: u64,
+    pub store_lag_seconds: f64,
+    /// The projector's last error, if it is retrying.
+    pub store_error: Option<String>,
+}
+
+// ----- journal, day-end, events (query store) ----------------------------------------------
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct EntryResponse {
+    /// Global, gap-free sequence number: the order of the journal.
+    pub seq: u64,
+    pub account_no: String,
+    /// The id of the command (transfer, hold…) that caused it.
+    pub transfer_id: String,
+    /// debit, credit, freeze, unfreeze or expire.
+    pub kind: String,
+    pub amount: u64,
+    /// 期初: balance before the entry.
+    pub balance_before: i64,
+    pub balance_after: i64,
+    pub frozen_after: i64,
+    pub accounting_date: String,
+    pub timestamp: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct EntryPage {
+    pub entries: Vec<EntryResponse>,
+    /// Pass as `from_seq` for the next page; absent when this page is not full.
+    pub next_from_seq: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TransferPage {
+    pub transfers: Vec<TransferResponse>,
+    /// Pass as `after` for the next page; absent when this page is not full.
+    pub next: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DailyBalanceResponse {
+    pub accounting_date: String,
+    pub opening: i64,
+    pub debits: i64,
+    pub credits: i64,
+    pub closing: i64,
+    pub entries: i64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DailyBalances {
+    pub account_no: String,
+    pub currency: String,
+    pub days: Vec<DailyBalanceResponse>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DayEndRequest {
+    /// The day to close (YYYY-MM-DD); must be the current accounting date (the default).
+    pub date: Option<String>,
+    /// Idempotency key; defaults to `day-end:<date>`.
+    pub id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DayEndResponse {
+    pub closed_date: String,
+    /// The accounting date postings now land on.
+    pub accounting_date: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct FlowRow {
+    pub account_type: String,
+    pub currency: String,
+    pub debits: i64,
+    pub credits: i64,
+    pub entries: i64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ClosingRow {
+    pub account_type: String,
+    pub currency: String,
+    pub accounts: i64,
+    pub closing: i64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CurrencyCheck {
+    pub currency: String,
+    pub debits: i64,
+    pub credits: i64,
+    /// Total debits = total credits on the day.
+    pub balanced: bool,
+    /// Sum of every account's balance at the cut: zero when the books balance.
+    pub closing_sum: i64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SuspenseAccount {
+    pub account_no: String,
+    pub balance: i64,
+    /// Entries since the account was last at zero: the transfers still hanging (挂账).
+    pub open_entries: Vec<EntryResponse>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DayEndReport {
+    pub date: String,
+    /// Whether the day has been cut (closings and suspense are known only then).
+    pub closed: bool,
+    pub flows: Vec<FlowRow>,
+    pub closings: Vec<ClosingRow>,
+    pub currencies: Vec<CurrencyCheck>,
+    /// Transit accounts (中间过渡户) with a non-zero balance at the cut.
+    pub suspense: Vec<SuspenseAccount>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<EntryResponse>,
+    /// Pass as `after` to continue.
+    pub next_after: u64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct VerifyDifference {
+    pub account_no: String,
+    pub ledger_balance: i64,
+    pub journal_balance: i64,
+    pub first_diverging_entry: Option<EntryResponse>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct VerifyReport {
+    /// The ledger state compared (batch sequence).
+    pub sequence: u64,
+    pub accounts: u64,
+    pub entries: u64,
+    /// Empty when the query store's journal reproduces every ledger balance.
+    pub differences: Vec<VerifyDifference>,
 }

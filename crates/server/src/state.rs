@@ -5,14 +5,19 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use paycore_engine::Engine;
 use paycore_ledger::{AccountNo, Currency};
+use paycore_store::{ProjectorStatus, Store};
 
 use crate::auth::KeyStore;
 
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    /// A reading handle on the query store (the projector writes through its own).
+    pub store: Arc<Mutex<Box<dyn Store>>>,
+    pub projection: Arc<ProjectorStatus>,
     pub keys: Arc<KeyStore>,
     /// The settlement (备付金) account used by deposits and withdrawals that name none.
     pub settlements: Arc<BTreeMap<Currency, AccountNo>>,

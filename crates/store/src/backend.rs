@@ -74,8 +74,9 @@ pub trait Store: Send {
     fn day_flows(&mut self, date: &str) -> Result<Vec<DayFlow>, StoreError>;
     fn day_closings(&mut self, date: &str) -> Result<Vec<DayClosing>, StoreError>;
     fn day_suspense(&mut self, date: &str) -> Result<Vec<SuspenseRow>, StoreError>;
-    /// Per account: credits minus debits over the whole journal, and the number of entries.
-    fn journal_sums(&mut self) -> Result<Vec<(u64, i64, u64)>, StoreError>;
+    /// Per account: credits minus debits over the journal entries with `seq < seq_end`, and
+    /// their number.
+    fn journal_sums(&mut self, seq_end: u64) -> Result<Vec<(u64, i64, u64)>, StoreError>;
     /// The first entry of the account that does not continue the previous one's balance.
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError>;
     /// Runs raw SQL (tests and operators' repairs only).
@@ -100,3 +101,8 @@ pub(crate) fn bounded(limit: usize, max: usize) -> i64 {
 }
 
 pub(crate) const QUERY_LIMIT_MAX: usize = 10_000;
+
+/// A position from the API as a SQL BIGINT; positions past i64::MAX match nothing anyway.
+pub(crate) fn sql_u64(value: u64) -> i64 {
+    value.min(i64::MAX as u64) as i64
+}

@@ -15,8 +15,8 @@ mod projector;
 mod rows;
 pub mod sqlite;
 
-pub use backend::{open_store, Store, StoreError, StoreUrl};
+pub use backend::{open_store, Applied, Store, StoreError, StoreUrl};
 pub use daily::{carry_forward, DailyBalance};
 pub use projection::{Projection, ProjectionBuilder};
-pub use projector::{Projector, ProjectorStatus};
+pub use projector::{DurableSequence, Projector, ProjectorStatus};
 pub use rows::*;

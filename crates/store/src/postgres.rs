@@ -8,24 +8,44 @@ use std::io::Write as _;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
 
-use crate::backend::{bounded, migrations, Applied, Store, StoreError, QUERY_LIMIT_MAX};
+use crate::backend::{bounded, migrations, sql_u64, Applied, Store, StoreError, QUERY_LIMIT_MAX};
 use crate::projection::Projection;
 use crate::rows::*;
 use crate::sqlite::continues;
 
 pub struct PostgresStore {
-    client: Client,
+    /// Always `Some` until dropped.
+    client: Option<Client>,
 }
 
 impl PostgresStore {
     pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let mut client = Client::connect(url, NoTls)?;
         migrations::migrations::runner().run(&mut client)?;
-        Ok(PostgresStore { client })
+        Ok(PostgresStore {
+            client: Some(client),
+        })
+    }
+
+    fn client(&mut self) -> &mut Client {
+        self.client.as_mut().expect("the client lives until drop")
     }
 }
 
-const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp";
+impl Drop for PostgresStore {
+    /// The synchronous client blocks on its own runtime when it closes, which is not allowed
+    /// on an async runtime's thread; close it on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
+}
+
+const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no";
+/// Entries with the client id of their command and their account's number.
+const ENTRY_SOURCE: &str =
+    "entries e JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id";
 const RECORD_COLUMNS: &str = "record_id, client_id, op, kind, debit_account, credit_account, amount, currency, reference, result, timestamp, accounting_date, batch_sequence";
 
 fn entry(r: &Row) -> EntryRow {
@@ -41,6 +61,7 @@ fn entry(r: &Row) -> EntryRow {
         frozen_after: r.get(8),
         accounting_date: r.get(9),
         timestamp: r.get::<_, i64>(10) as u64,
+        account_no: r.get(11),
     }
 }
 
@@ -262,7 +283,7 @@ impl Filter {
 
 impl Store for PostgresStore {
     fn applied(&mut self) -> Result<Option<Applied>, StoreError> {
-        let row = self.client.query_opt("SELECT applied_sequence, applied_timestamp, accounting_date FROM projection_state WHERE id = 1", &[])?;
+        let row = self.client().query_opt("SELECT applied_sequence, applied_timestamp, accounting_date FROM projection_state WHERE id = 1", &[])?;
         Ok(row.map(|r| Applied {
             sequence: r.get::<_, i64>(0) as u64,
             timestamp: r.get::<_, i64>(1) as u64,
@@ -271,7 +292,7 @@ impl Store for PostgresStore {
     }
 
     fn apply(&mut self, p: &Projection) -> Result<(), StoreError> {
-        let mut tx = self.client.transaction()?;
+        let mut tx = self.client().transaction()?;
         copy_records(&mut tx, &p.records)?;
         copy_entries(&mut tx, &p.entries)?;
         upsert_accounts(&mut tx, &p.accounts)?;
@@ -288,7 +309,7 @@ impl Store for PostgresStore {
     }
 
     fn account_id(&mut self, account_no: &str) -> Result<Option<u64>, StoreError> {
-        let row = self.client.query_opt(
+        let row = self.client().query_opt(
             "SELECT id FROM accounts WHERE account_no = $1",
             &[&account_no],
         )?;
@@ -297,7 +318,7 @@ impl Store for PostgresStore {
 
     fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError> {
         let sql = "SELECT id, account_no, account_type, currency, balance, frozen, status, allow_negative, reference, opened_at, opened_by FROM accounts WHERE id = $1";
-        let row = self.client.query_opt(sql, &[&(id as i64)])?;
+        let row = self.client().query_opt(sql, &[&(id as i64)])?;
         Ok(row.map(|r| AccountRow {
             id: r.get::<_, i64>(0) as u64,
             account_no: r.get(1),
@@ -315,7 +336,7 @@ impl Store for PostgresStore {
 
     fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
         let mut filter = Filter::default();
-        filter.push("e.seq >= ?", q.from_seq as i64);
+        filter.push("e.seq >= ?", sql_u64(q.from_seq));
         if let Some(account) = q.account_id {
             filter.push(" AND e.account_id = ?", account as i64);
         }
@@ -326,9 +347,12 @@ impl Store for PostgresStore {
             filter.push(" AND e.accounting_date <= ?", to.clone());
         }
         filter.push(" ORDER BY e.seq LIMIT ?", bounded(q.limit, QUERY_LIMIT_MAX));
-        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e JOIN records r ON r.record_id = e.record_id WHERE {}", filter.sql);
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE {}",
+            filter.sql
+        );
         Ok(self
-            .client
+            .client()
             .query(&sql, &filter.args())?
             .iter()
             .map(entry)
@@ -339,7 +363,7 @@ impl Store for PostgresStore {
         let mut filter = Filter::default();
         filter.push(
             "op IN ('transfer', 'capture') AND record_id > ?",
-            q.after_record.map_or(-1, |r| r as i64),
+            q.after_record.map_or(-1, sql_u64),
         );
         if let Some(account) = q.account_id {
             filter.push(" AND (debit_account = ?", account as i64);
@@ -360,7 +384,7 @@ impl Store for PostgresStore {
         );
         let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {}", filter.sql);
         Ok(self
-            .client
+            .client()
             .query(&sql, &filter.args())?
             .iter()
             .map(record)
@@ -376,7 +400,7 @@ impl Store for PostgresStore {
         let sql = "SELECT accounting_date, opening, debits, credits, closing, entries FROM daily_balances \
                    WHERE account_id = $1 AND accounting_date >= $2 AND accounting_date <= $3 ORDER BY accounting_date";
         let rows = self
-            .client
+            .client()
             .query(sql, &[&(account_id as i64), &from, &to])?;
         Ok(rows
             .iter()
@@ -394,14 +418,14 @@ impl Store for PostgresStore {
     fn closing_before(&mut self, account_id: u64, date: &str) -> Result<Option<i64>, StoreError> {
         let sql = "SELECT closing FROM daily_balances WHERE account_id = $1 AND accounting_date < $2 ORDER BY accounting_date DESC LIMIT 1";
         Ok(self
-            .client
+            .client()
             .query_opt(sql, &[&(account_id as i64), &date])?
             .map(|r| r.get(0)))
     }
 
     fn day_flows(&mut self, date: &str) -> Result<Vec<DayFlow>, StoreError> {
         let sql = "SELECT accounting_date, account_type, currency, debits, credits, entries FROM day_flows WHERE accounting_date = $1 ORDER BY account_type, currency";
-        let rows = self.client.query(sql, &[&date])?;
+        let rows = self.client().query(sql, &[&date])?;
         Ok(rows
             .iter()
             .map(|r| DayFlow {
@@ -417,7 +441,7 @@ impl Store for PostgresStore {
 
     fn day_closings(&mut self, date: &str) -> Result<Vec<DayClosing>, StoreError> {
         let sql = "SELECT accounting_date, account_type, currency, accounts, closing FROM day_closings WHERE accounting_date = $1 ORDER BY account_type, currency";
-        let rows = self.client.query(sql, &[&date])?;
+        let rows = self.client().query(sql, &[&date])?;
         Ok(rows
             .iter()
             .map(|r| DayClosing {
@@ -431,7 +455,7 @@ impl Store for PostgresStore {
     }
 
     fn day_suspense(&mut self, date: &str) -> Result<Vec<SuspenseRow>, StoreError> {
-        let rows = self.client.query("SELECT accounting_date, account_id, balance FROM day_suspense WHERE accounting_date = $1 ORDER BY account_id", &[&date])?;
+        let rows = self.client().query("SELECT accounting_date, account_id, balance FROM day_suspense WHERE accounting_date = $1 ORDER BY account_id", &[&date])?;
         Ok(rows
             .iter()
             .map(|r| SuspenseRow {
@@ -442,10 +466,10 @@ impl Store for PostgresStore {
             .collect())
     }
 
-    fn journal_sums(&mut self) -> Result<Vec<(u64, i64, u64)>, StoreError> {
+    fn journal_sums(&mut self, seq_end: u64) -> Result<Vec<(u64, i64, u64)>, StoreError> {
         let sql = "SELECT account_id, SUM(CASE kind WHEN 'credit' THEN amount WHEN 'debit' THEN -amount ELSE 0 END)::bigint, COUNT(*) \
-                   FROM entries GROUP BY account_id ORDER BY account_id";
-        let rows = self.client.query(sql, &[])?;
+                   FROM entries WHERE seq < $1 GROUP BY account_id ORDER BY account_id";
+        let rows = self.client().query(sql, &[&(sql_u64(seq_end))])?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -459,10 +483,12 @@ impl Store for PostgresStore {
     }
 
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {
-        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e JOIN records r ON r.record_id = e.record_id WHERE e.account_id = $1 ORDER BY e.seq");
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE e.account_id = $1 ORDER BY e.seq"
+        );
         let mut previous = 0i64;
         for row in self
-            .client
+            .client()
             .query(&sql, &[&(account_id as i64)])?
             .iter()
             .map(entry)
@@ -476,7 +502,7 @@ impl Store for PostgresStore {
     }
 
     fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.client.batch_execute(sql)?;
+        self.client().batch_execute(sql)?;
         Ok(())
     }
 }

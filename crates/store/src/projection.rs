@@ -113,6 +113,7 @@ impl ProjectionBuilder {
             account_id: u64::from(entry.account.0),
             record_id: entry.record.0,
             client_id: String::new(),
+            account_no: String::new(),
             kind: entry.kind.name().to_owned(),
             amount: entry.amount,
             balance_before: entry.balance_before,

@@ -25,7 +25,8 @@ const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
 /// Where the projection stands, for `/metrics`, `/healthz` and tests.
 #[derive(Debug, Default)]
 pub struct ProjectorStatus {
-    pub applied_sequence: AtomicU64,
+    /// Shared so the engine's retention can keep every segment the projection still needs.
+    pub applied_sequence: Arc<AtomicU64>,
     pub applied_timestamp: AtomicU64,
     pub transactions: AtomicU64,
     pub rows: AtomicU64,
@@ -44,7 +45,22 @@ pub type DurableSequence = Arc<dyn Fn() -> u64 + Send + Sync>;
 impl Projector {
     /// Starts following the log in `data_dir` into `store` from wherever the store stands.
     pub fn start(data_dir: PathBuf, store: Box<dyn Store>, durable: DurableSequence) -> Projector {
-        let status = Arc::new(ProjectorStatus::default());
+        Projector::start_with(
+            data_dir,
+            store,
+            durable,
+            Arc::new(ProjectorStatus::default()),
+        )
+    }
+
+    /// Like `start`, reporting into a status the caller already shares (e.g. with the engine's
+    /// retention, which must keep every segment the projection still needs).
+    pub fn start_with(
+        data_dir: PathBuf,
+        store: Box<dyn Store>,
+        durable: DurableSequence,
+        status: Arc<ProjectorStatus>,
+    ) -> Projector {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let (status, stop) = (status.clone(), stop.clone());

@@ -44,6 +44,8 @@ pub struct EntryRow {
     pub record_id: u64,
     /// Client id of the command that caused it (filled by queries; not stored twice).
     pub client_id: String,
+    /// The account's number (filled by queries).
+    pub account_no: String,
     pub kind: String,
     pub amount: u64,
     pub balance_before: i64,

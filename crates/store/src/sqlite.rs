@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use crate::backend::{bounded, migrations, Applied, Store, StoreError, QUERY_LIMIT_MAX};
+use crate::backend::{bounded, migrations, sql_u64, Applied, Store, StoreError, QUERY_LIMIT_MAX};
 use crate::projection::Projection;
 use crate::rows::*;
 
@@ -28,7 +28,10 @@ impl SqliteStore {
     }
 }
 
-const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp";
+const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no";
+/// Entries with the client id of their command and their account's number.
+const ENTRY_SOURCE: &str =
+    "entries e JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id";
 const RECORD_COLUMNS: &str = "record_id, client_id, op, kind, debit_account, credit_account, amount, currency, reference, result, timestamp, accounting_date, batch_sequence";
 
 fn entry(row: &Row) -> rusqlite::Result<EntryRow> {
@@ -44,6 +47,7 @@ fn entry(row: &Row) -> rusqlite::Result<EntryRow> {
         frozen_after: row.get(8)?,
         accounting_date: row.get(9)?,
         timestamp: row.get::<_, i64>(10)? as u64,
+        account_no: row.get(11)?,
     })
 }
 
@@ -243,8 +247,8 @@ impl Store for SqliteStore {
     }
 
     fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
-        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e JOIN records r ON r.record_id = e.record_id WHERE e.seq >= ?");
-        let mut args: Vec<rusqlite::types::Value> = vec![(q.from_seq as i64).into()];
+        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE e.seq >= ?");
+        let mut args: Vec<rusqlite::types::Value> = vec![sql_u64(q.from_seq).into()];
         if let Some(account) = q.account_id {
             sql.push_str(" AND e.account_id = ?");
             args.push((account as i64).into());
@@ -266,8 +270,7 @@ impl Store for SqliteStore {
 
     fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
         let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE op IN ('transfer', 'capture') AND record_id > ?");
-        let mut args: Vec<rusqlite::types::Value> =
-            vec![q.after_record.map_or(-1, |r| r as i64).into()];
+        let mut args: Vec<rusqlite::types::Value> = vec![q.after_record.map_or(-1, sql_u64).into()];
         if let Some(account) = q.account_id {
             sql.push_str(" AND (debit_account = ? OR credit_account = ?)");
             args.push((account as i64).into());
@@ -366,11 +369,11 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn journal_sums(&mut self) -> Result<Vec<(u64, i64, u64)>, StoreError> {
+    fn journal_sums(&mut self, seq_end: u64) -> Result<Vec<(u64, i64, u64)>, StoreError> {
         let sql = "SELECT account_id, SUM(CASE kind WHEN 'credit' THEN amount WHEN 'debit' THEN -amount ELSE 0 END), COUNT(*) \
-                   FROM entries GROUP BY account_id ORDER BY account_id";
+                   FROM entries WHERE seq < ?1 GROUP BY account_id ORDER BY account_id";
         let mut statement = self.conn.prepare(sql)?;
-        let rows = statement.query_map([], |r| {
+        let rows = statement.query_map([sql_u64(seq_end)], |r| {
             Ok((
                 r.get::<_, i64>(0)? as u64,
                 r.get::<_, i64>(1)?,
@@ -381,7 +384,9 @@ impl Store for SqliteStore {
     }
 
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {
-        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e JOIN records r ON r.record_id = e.record_id WHERE e.account_id = ?1 ORDER BY e.seq");
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE e.account_id = ?1 ORDER BY e.seq"
+        );
         let mut statement = self.conn.prepare(&sql)?;
         let mut rows = statement.query_map([account_id as i64], entry)?;
         let mut previous = 0i64;

@@ -242,7 +242,7 @@ impl World {
 fn check_against_ledger(store: &mut dyn Store, engine: &Engine) {
     engine.read(|ledger| {
         let sums: BTreeMap<u64, (i64, u64)> = store
-            .journal_sums()
+            .journal_sums(u64::MAX)
             .unwrap()
             .into_iter()
             .map(|(a, s, n)| (a, (s, n)))

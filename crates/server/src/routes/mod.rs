@@ -2,10 +2,13 @@
 //! commands and shaping replies.
 
 pub mod accounts;
+pub mod dayend;
 pub mod holds;
+pub mod journal;
 pub mod keys;
 pub mod system;
 pub mod transfers;
+pub mod verify;
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +21,17 @@ use crate::state::AppState;
 
 /// Header set on answers to a retried request (same id, same content).
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// Runs `query` on the query store off the async workers.
+pub async fn with_store<T: Send + 'static>(
+    state: &AppState,
+    query: impl FnOnce(&mut dyn paycore_store::Store) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || query(store.lock().as_mut()))
+        .await
+        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
+}
 
 pub async fn submit_one(
     state: &AppState,

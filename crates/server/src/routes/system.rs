@@ -15,11 +15,16 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
     let metrics = state.engine.metrics();
+    let lag = store_lag(&state);
     Json(Health {
         status: "ok".into(),
         applied_sequence: metrics.applied_sequence,
         durable_sequence: metrics.durable_sequence,
         accounting_date: state.engine.read(|l| l.accounting_date().to_string()),
+        store_sequence: lag.applied,
+        store_lag_batches: lag.batches,
+        store_lag_seconds: lag.seconds,
+        store_error: state.projection.last_error.lock().clone(),
     })
 }
 
@@ -154,4 +159,32 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, description = "this document")))]
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::ApiDoc::openapi())
+}
+
+struct StoreLag {
+    applied: u64,
+    batches: u64,
+    seconds: f64,
+}
+
+/// How far the query store is behind the durable log.
+fn store_lag(state: &AppState) -> StoreLag {
+    let applied = state.projection.applied_sequence.load(Relaxed);
+    let durable = state.engine.metrics().durable_sequence;
+    let batches = durable.saturating_sub(applied);
+    let seconds = if batches == 0 {
+        0.0
+    } else {
+        let projected = state.projection.applied_timestamp.load(Relaxed);
+        state
+            .engine
+            .read(|l| l.last_timestamp())
+            .saturating_sub(projected) as f64
+            / 1e9
+    };
+    StoreLag {
+        applied,
+        batches,
+        seconds,
+    }
 }

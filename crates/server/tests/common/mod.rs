@@ -6,7 +6,7 @@ use std::path::Path;
 
 use paycore_engine::{EngineConfig, Retention};
 use paycore_money::Currency;
-use paycore_server::{Server, ServerConfig};
+use paycore_server::{Server, ServerConfig, StoreUrl};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -32,6 +32,8 @@ pub async fn start(dir: &Path) -> TestServer {
         listen: "127.0.0.1:0".parse().unwrap(),
         currencies: vec![Currency::CNY],
         bootstrap_key: Some(ADMIN_KEY.into()),
+        store: store_url(dir),
+        day_end_at: None,
     };
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr();
@@ -47,6 +49,45 @@ pub async fn start(dir: &Path) -> TestServer {
         stop: Some(stop),
         task: Some(task),
         bootstrap_printed,
+    }
+}
+
+/// The query store for a test server: SQLite in the data directory, or a fresh PostgreSQL
+/// database when PAYCORE_TEST_POSTGRES is set (CI).
+pub fn store_url(dir: &Path) -> StoreUrl {
+    match std::env::var("PAYCORE_TEST_POSTGRES") {
+        Ok(admin) => {
+            let database = format!(
+                "paycore_api_{}",
+                dir.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_lowercase()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            );
+            // The synchronous client runs its own runtime: keep it off the test's async threads.
+            let (admin_url, name) = (admin.clone(), database.clone());
+            std::thread::spawn(move || {
+                let mut client = ::postgres::Client::connect(&admin_url, ::postgres::NoTls)
+                    .expect("PAYCORE_TEST_POSTGRES reachable");
+                if client
+                    .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+                    .unwrap()
+                    .is_none()
+                {
+                    client
+                        .batch_execute(&format!("CREATE DATABASE {name}"))
+                        .unwrap();
+                }
+            })
+            .join()
+            .unwrap();
+            let base = admin
+                .rsplit_once('/')
+                .map_or(admin.as_str(), |(base, _)| base);
+            StoreUrl::Postgres(format!("{base}/{database}"))
+        }
+        Err(_) => StoreUrl::default_in(dir),
     }
 }
 

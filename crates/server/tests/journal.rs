@@ -1,0 +1,248 @@
+//! Journal queries, day-end and the event stream over HTTP, answered by the query store the
+//! projector keeps in step with the log.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+/// Waits until the query store has every durable batch.
+async fn projected(s: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let health = s.get_as(None, "/healthz").await.body;
+        if health["store_lag_batches"] == 0
+            && health["store_sequence"].as_u64() >= health["durable_sequence"].as_u64()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "store never caught up: {health}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_transfers_daily_balances_day_end_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path()).await;
+    s.open("a", "customer").await;
+    s.open("b", "merchant").await;
+    s.open("t", "transit").await;
+    s.deposit("dep-a", "a", 10_000).await;
+    let day1 = s.get_as(None, "/healthz").await.body["accounting_date"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..12 {
+        let reference = if i % 3 == 0 { "order-x" } else { "" };
+        let reply = s.post("/v1/transfers", json!({"id": format!("t{i}"), "debit_account": "a", "credit_account": "b", "amount": 100 + i, "currency": "CNY", "reference": reference})).await;
+        assert_eq!(reply.status, 201);
+    }
+    s.transfer("via-1", "a", "t", 500).await; // left on the transit account: 挂账
+
+    let wrong = s.post("/v1/day-end", json!({"date": "2001-01-01"})).await;
+    assert_eq!(wrong.code(), "day_end_date_mismatch");
+    let cut = s.post("/v1/day-end", json!({})).await;
+    assert_eq!(
+        (cut.status.as_u16(), cut.body["closed_date"].as_str()),
+        (200, Some(day1.as_str()))
+    );
+    assert!(
+        s.post("/v1/day-end", json!({"date": day1})).await.replayed,
+        "the same cut twice is a retry"
+    );
+    let day2 = cut.body["accounting_date"].as_str().unwrap().to_owned();
+    s.transfer("next-day", "b", "a", 50).await;
+    s.transfer("via-2", "t", "b", 500).await;
+    projected(&s).await;
+
+    // The journal of a, in pages of 5, in sequence order, with balances before/after.
+    let mut seqs = vec![];
+    let mut from = 0;
+    loop {
+        let page = s
+            .get(&format!("/v1/accounts/a/entries?limit=5&from_seq={from}"))
+            .await
+            .body;
+        for e in page["entries"].as_array().unwrap() {
+            seqs.push(e["seq"].as_u64().unwrap());
+        }
+        match page["next_from_seq"].as_u64() {
+            Some(next) => from = next,
+            None => break,
+        }
+    }
+    assert_eq!(seqs.len(), 1 + 12 + 1 + 1);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    let first = s.get("/v1/accounts/a/entries?limit=1").await.body["entries"][0].clone();
+    assert_eq!(
+        (
+            first["kind"].as_str(),
+            first["balance_before"].as_i64(),
+            first["balance_after"].as_i64()
+        ),
+        (Some("credit"), Some(0), Some(10_000))
+    );
+    assert_eq!(first["transfer_id"], "dep-a");
+    let only_day2 = s
+        .get(&format!("/v1/accounts/a/entries?from_date={day2}"))
+        .await
+        .body;
+    assert_eq!(only_day2["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        s.get("/v1/accounts/a/entries?from_date=26-1-1")
+            .await
+            .code(),
+        "invalid_field"
+    );
+    assert_eq!(s.get("/v1/accounts/nobody/entries").await.status, 404);
+
+    // Transfers by account, by reference, by date; paged.
+    let by_reference = s.get("/v1/transfers?reference=order-x").await.body;
+    assert_eq!(by_reference["transfers"].as_array().unwrap().len(), 4);
+    let of_t = s.get("/v1/transfers?account=t").await.body;
+    let ids: Vec<_> = of_t["transfers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["via-1", "via-2"]);
+    let page = s.get("/v1/transfers?account=a&limit=4").await.body;
+    let next = page["next"].as_u64().unwrap();
+    let page2 = s
+        .get(&format!("/v1/transfers?account=a&limit=4&after={next}"))
+        .await
+        .body;
+    assert_ne!(page["transfers"][0]["id"], page2["transfers"][0]["id"]);
+    let dated = s
+        .get(&format!("/v1/transfers?from={day2}&to={day2}"))
+        .await
+        .body;
+    assert_eq!(dated["transfers"].as_array().unwrap().len(), 2);
+
+    // Daily balances: opening(T) = closing(T-1), quiet days carried.
+    let daily = s
+        .get(&format!(
+            "/v1/accounts/a/daily-balances?from={day1}&to={day2}"
+        ))
+        .await
+        .body;
+    let days = daily["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2);
+    assert_eq!(days[1]["opening"], days[0]["closing"]);
+    let closing1 = days[0]["closing"].as_i64().unwrap();
+    assert_eq!(closing1, 10_000 - (100..112).sum::<i64>() - 500);
+    assert_eq!(days[1]["closing"].as_i64().unwrap(), closing1 + 50);
+
+    // Day-end report for day 1: balanced, and the transit account listed with its open entry.
+    let report = s
+        .get(&format!("/v1/reports/day-end?date={day1}"))
+        .await
+        .body;
+    assert_eq!(report["closed"], true);
+    assert!(
+        report["currencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["balanced"] == true),
+        "{report}"
+    );
+    let suspense = report["suspense"].as_array().unwrap();
+    assert_eq!(suspense.len(), 1, "{report}");
+    assert_eq!(
+        (
+            suspense[0]["account_no"].as_str(),
+            suspense[0]["balance"].as_i64()
+        ),
+        (Some("t"), Some(500))
+    );
+    assert_eq!(suspense[0]["open_entries"][0]["transfer_id"], "via-1");
+    let default_report = s.get("/v1/reports/day-end").await.body;
+    assert_eq!(default_report["date"].as_str(), Some(day1.as_str()));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_resumes_from_any_sequence_and_long_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = std::sync::Arc::new(start(dir.path()).await);
+    s.open("a", "customer").await;
+    s.deposit("dep", "a", 100).await;
+    projected(&s).await;
+    let all = s.get("/v1/events?after=0").await.body;
+    let events = all["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 2, "deposit: settlement debit, account credit");
+    let resumed = s
+        .get(&format!("/v1/events?after={}", events[0]["seq"]))
+        .await
+        .body;
+    assert_eq!(resumed["events"].as_array().unwrap()[0], events[1]);
+
+    // A waiting reader gets the next posting as soon as it is projected.
+    let after = all["next_after"].as_u64().unwrap();
+    let waiter = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.get(&format!("/v1/events?after={after}&wait=10"))
+                .await
+                .body
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.deposit("dep-2", "a", 7).await;
+    let got: Value = waiter.await.unwrap();
+    let got = got["events"].as_array().unwrap();
+    assert!(!got.is_empty());
+    assert!(got.iter().any(|e| e["transfer_id"] == "dep-2"
+        && e["account_no"] == "a"
+        && e["balance_after"] == 107));
+    let empty = s
+        .get(&format!("/v1/events?after={}&wait=0", u64::MAX / 2))
+        .await
+        .body;
+    assert!(empty["events"].as_array().unwrap().is_empty());
+    std::sync::Arc::into_inner(s).unwrap().stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_finds_a_corrupted_journal_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path()).await;
+    s.open("a", "customer").await;
+    s.open("b", "customer").await;
+    s.deposit("dep", "a", 1_000).await;
+    for i in 0..5 {
+        s.transfer(&format!("t{i}"), "a", "b", 10).await;
+    }
+    let clean = s.get("/v1/verify").await.body;
+    assert!(
+        clean["differences"].as_array().unwrap().is_empty(),
+        "{clean}"
+    );
+    assert_eq!(clean["entries"], 12);
+
+    let url = store_url(dir.path());
+    let victim = tokio::task::spawn_blocking(move || {
+        let mut store = paycore_store::open_store(&url).unwrap();
+        let victim = store.entries(&paycore_store::EntryQuery { from_seq: 6, limit: 1, ..Default::default() }).unwrap().remove(0);
+        store.execute_raw(&format!("UPDATE entries SET amount = amount + 5, balance_after = balance_after + 5 WHERE seq = {}", victim.seq)).unwrap();
+        victim
+    })
+    .await
+    .unwrap();
+    let broken = s.get("/v1/verify").await.body;
+    let differences = broken["differences"].as_array().unwrap();
+    assert_eq!(differences.len(), 1, "{broken}");
+    assert_eq!(
+        differences[0]["account_no"].as_str(),
+        Some(victim.account_no.as_str())
+    );
+    assert!(differences[0]["first_diverging_entry"]["seq"]
+        .as_u64()
+        .is_some());
+    s.stop().await;
+}
