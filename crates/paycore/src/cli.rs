@@ -35,11 +35,11 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
-    /// Post a transfer (转账), or `transfer show ID`.
+    /// Post a transfer (转账), or `transfer show ID`, or `transfer list …`.
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Transfer {
         #[command(subcommand)]
-        show: Option<TransferShow>,
+        show: Option<TransferQuery>,
         #[command(flatten)]
         args: Option<TransferArgs>,
         #[command(flatten)]
@@ -73,6 +73,47 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
+    /// An account's statement (账户流水) from the query store; `--csv` exports all of it.
+    Entries {
+        account: String,
+        /// First accounting date, YYYY-MM-DD.
+        #[arg(long)]
+        from_date: Option<String>,
+        /// Last accounting date, YYYY-MM-DD.
+        #[arg(long)]
+        to_date: Option<String>,
+        /// Start at this sequence number.
+        #[arg(long)]
+        from_seq: Option<u64>,
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Write every matching entry as CSV (a statement export).
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Day-end cutover (日切): close the current accounting date (admin).
+    DayEnd {
+        /// The day to close; must be the current accounting date (the default).
+        #[arg(long)]
+        date: Option<String>,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Reports from the query store.
+    Report {
+        #[command(subcommand)]
+        report: ReportKind,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Recompute every balance from the query store's journal and compare with the ledger
+    /// (exit 3 on any difference).
+    Verify {
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// Measure durable engine throughput and latency (uniform and hot), and recovery time;
     /// `bench http` measures the HTTP API under load.
     #[command(args_conflicts_with_subcommands = true)]
@@ -93,6 +134,16 @@ pub enum Command {
         /// Amount in yuan with up to two decimals, e.g. 1005.30 or -12.5.
         #[arg(allow_hyphen_values = true)]
         amount: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportKind {
+    /// Totals per account type, debits = credits, and transit accounts left with money (挂账).
+    DayEnd {
+        /// Accounting date, YYYY-MM-DD (default: the last closed day).
+        #[arg(long)]
+        date: Option<String>,
     },
 }
 
@@ -132,9 +183,24 @@ pub enum AccountAction {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum TransferShow {
+pub enum TransferQuery {
     /// Show a transfer by its id.
     Show { id: String },
+    /// Search transfers (query store): by account, reference, accounting dates.
+    List {
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long)]
+        reference: Option<String>,
+        /// First accounting date, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last accounting date, YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -259,8 +325,52 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Account { action, conn } => account(&Client::new(conn)?, action),
+        Command::Entries {
+            account,
+            from_date,
+            to_date,
+            from_seq,
+            limit,
+            csv,
+            conn,
+        } => {
+            let args = crate::journal_cli::EntriesArgs {
+                account,
+                from_date,
+                to_date,
+                from_seq,
+                limit,
+                csv,
+            };
+            crate::journal_cli::entries(&Client::new(conn)?, args)
+        }
+        Command::DayEnd { date, conn } => crate::journal_cli::day_end(&Client::new(conn)?, date),
+        Command::Report {
+            report: ReportKind::DayEnd { date },
+            conn,
+        } => crate::journal_cli::report(&Client::new(conn)?, date),
+        Command::Verify { conn } => crate::journal_cli::verify(&Client::new(conn)?),
         Command::Transfer {
-            show: Some(TransferShow::Show { id }),
+            show:
+                Some(TransferQuery::List {
+                    account,
+                    reference,
+                    from,
+                    to,
+                    limit,
+                }),
+            conn,
+            ..
+        } => crate::journal_cli::transfer_list(
+            &Client::new(conn)?,
+            account,
+            reference,
+            from,
+            to,
+            limit,
+        ),
+        Command::Transfer {
+            show: Some(TransferQuery::Show { id }),
             conn,
             ..
         } => {
@@ -289,7 +399,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Percent-encodes characters that cannot appear in a URL path segment.
-fn path_segment(text: &str) -> String {
+pub(crate) fn path_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {

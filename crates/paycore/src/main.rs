@@ -5,6 +5,7 @@ mod bench;
 mod bench_http;
 mod cli;
 mod client;
+mod journal_cli;
 mod serve;
 
 use std::process::ExitCode;

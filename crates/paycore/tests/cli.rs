@@ -30,6 +30,25 @@ fn serve(dir: &std::path::Path) -> Served {
     Served { child, url }
 }
 
+/// Waits until the server's query store has every durable batch.
+fn projected(url: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let health: serde_json::Value = reqwest::blocking::get(format!("{url}/healthz"))
+            .unwrap()
+            .json()
+            .unwrap();
+        if health["store_lag_batches"] == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "store never caught up: {health}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 fn paycore(url: &str, key: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_paycore"))
         .args(args)
@@ -187,6 +206,30 @@ fn a_newcomer_session_from_open_to_shutdown() {
         0
     );
     assert!(stdout(&run(&["keys", "list"])).contains("ops"));
+
+    // The query store: statement, CSV export, transfer search, day-end and its report, verify.
+    projected(&server.url);
+    let statement = stdout(&run(&["entries", "alice"]));
+    assert!(
+        statement.contains("d1") && statement.contains("credit"),
+        "{statement}"
+    );
+    let csv = stdout(&run(&["entries", "alice", "--csv"]));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("seq,accounting_date,timestamp,transfer_id,kind,amount,balance_before,balance_after,frozen_after"));
+    assert!(lines.count() >= 5, "{csv}");
+    assert!(stdout(&run(&["transfer", "list", "--account", "bob"])).contains("t1"));
+    let cut = run(&["day-end"]);
+    assert_eq!(code(&cut), 0, "{}", String::from_utf8_lossy(&cut.stderr));
+    projected(&server.url);
+    let report = stdout(&run(&["report", "day-end"]));
+    assert!(
+        report.contains("balanced") && report.contains("closed"),
+        "{report}"
+    );
+    let verified = run(&["verify"]);
+    assert_eq!(code(&verified), 0, "{}", stdout(&verified));
+    assert!(stdout(&verified).contains("reproduces every balance"));
 
     // SIGTERM: finish in-flight work, fsync, exit 0.
     // SAFETY: signalling our own child process.
