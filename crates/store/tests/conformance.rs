@@ -583,3 +583,87 @@ fn queries_filter_transfers_and_a_corrupted_row_is_found() {
         );
     }
 }
+
+#[test]
+fn day_ends_racing_postings_cut_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::open(&dir.path().join("data"));
+    world.run_days(1, 13);
+    let poster = {
+        let (engine, hasher) = (world.engine.clone(), world.hasher);
+        std::thread::spawn(move || {
+            for i in 0..400 {
+                let (id, op) = World::transfer_op(
+                    format!("race-{i}"),
+                    &format!("C{}", i % 8),
+                    &format!("C{}", (i + 3) % 8),
+                    1 + i % 7,
+                    TransferKind::Transfer,
+                    "",
+                );
+                engine
+                    .submit_blocking(vec![Command::new(
+                        hasher.client_id(&id).unwrap(),
+                        op,
+                        &hasher,
+                    )])
+                    .unwrap();
+            }
+        })
+    };
+    for day in 0..5 {
+        std::thread::sleep(Duration::from_millis(3));
+        assert_eq!(world.day_end(&format!("race-day-end-{day}")).result, Ok(()));
+    }
+    poster.join().unwrap();
+    let days = 6;
+    for url in stores(dir.path(), "race") {
+        let mut projector = Projector::start(
+            dir.path().join("data"),
+            open_store(&url).unwrap(),
+            world.durable(),
+        );
+        assert!(projector.wait_for(world.engine.metrics().durable_sequence, WAIT));
+        projector.stop();
+        let mut store = open_store(&url).unwrap();
+        check_against_ledger(store.as_mut(), &world.engine);
+        // Entries are dated in sequence order: a cut never lets an earlier entry carry a later day.
+        let entries = store
+            .entries(&EntryQuery {
+                limit: 10_000,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(entries
+            .windows(2)
+            .all(|w| w[0].accounting_date <= w[1].accounting_date));
+        let first: Date =
+            world.engine.read(|l| l.accounting_date()) - time::Duration::days(days as i64);
+        for d in 0..days {
+            let date = (first + time::Duration::days(d as i64)).to_string();
+            let closings = store.day_closings(&date).unwrap();
+            assert!(!closings.is_empty(), "{url:?}: day {date} was cut");
+            assert_eq!(closings.iter().map(|c| c.closing).sum::<i64>(), 0);
+            let flows = store.day_flows(&date).unwrap();
+            assert_eq!(
+                flows.iter().map(|f| f.debits).sum::<i64>(),
+                flows.iter().map(|f| f.credits).sum::<i64>()
+            );
+        }
+        for id in 0..world.engine.read(|l| l.account_count()) {
+            let last = first + time::Duration::days(days as i64 - 1);
+            let rows = store
+                .daily_rows(u64::from(id), &first.to_string(), &last.to_string())
+                .unwrap();
+            let daily = carry_forward(
+                first,
+                last,
+                store
+                    .closing_before(u64::from(id), &first.to_string())
+                    .unwrap(),
+                &rows,
+            );
+            assert!(daily.windows(2).all(|w| w[1].opening == w[0].closing));
+        }
+    }
+}
