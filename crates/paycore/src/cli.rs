@@ -151,6 +151,8 @@ pub enum ReportKind {
 pub enum BenchTarget {
     /// Load on the HTTP API: single transfers from many connections, at a fixed rate, and batches.
     Http(crate::bench_http::HttpBenchArgs),
+    /// The query store: projection throughput, day-end over many accounts, statement queries.
+    Store(crate::bench_store::StoreBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -316,6 +318,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target: Some(BenchTarget::Http(args)),
             ..
         } => crate::bench_http::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            target: Some(BenchTarget::Store(args)),
+            ..
+        } => crate::bench_store::run(args).map(|()| ExitCode::SUCCESS),
         Command::Bench { args, .. } => crate::bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::VerifyLog { data_dir } => verify_log(&data_dir),
         Command::Words { amount } => {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_http;
+mod bench_store;
 mod cli;
 mod client;
 mod journal_cli;

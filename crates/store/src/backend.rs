@@ -91,8 +91,13 @@ pub fn open_store(url: &StoreUrl) -> Result<Box<dyn Store>, StoreError> {
     })
 }
 
-pub(crate) mod migrations {
-    refinery::embed_migrations!("migrations");
+/// One schema in two dialects (see the migration files).
+pub(crate) mod sqlite_migrations {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+pub(crate) mod postgres_migrations {
+    refinery::embed_migrations!("migrations/postgres");
 }
 
 /// `limit` clamped to 1..=max.

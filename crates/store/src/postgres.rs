@@ -8,7 +8,7 @@ use std::io::Write as _;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
 
-use crate::backend::{bounded, migrations, sql_u64, Applied, Store, StoreError, QUERY_LIMIT_MAX};
+use crate::backend::{bounded, postgres_migrations, sql_u64, Applied, Store, StoreError, QUERY_LIMIT_MAX};
 use crate::projection::Projection;
 use crate::rows::*;
 use crate::sqlite::continues;
@@ -21,7 +21,7 @@ pub struct PostgresStore {
 impl PostgresStore {
     pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let mut client = Client::connect(url, NoTls)?;
-        migrations::migrations::runner().run(&mut client)?;
+        postgres_migrations::migrations::runner().run(&mut client)?;
         Ok(PostgresStore {
             client: Some(client),
         })
@@ -366,11 +366,13 @@ impl Store for PostgresStore {
             q.after_record.map_or(-1, sql_u64),
         );
         if let Some(account) = q.account_id {
-            filter.push(" AND (debit_account = ?", account as i64);
-            filter.push(" OR credit_account = ?)", account as i64);
+            // Through the account's journal: a transfer has one entry on each side.
+            filter.push(" AND record_id IN (SELECT record_id FROM entries WHERE account_id = ?", account as i64);
+            filter.push(" AND record_id > ?)", q.after_record.map_or(-1, sql_u64));
         }
         if let Some(reference) = &q.reference {
-            filter.push(" AND reference = ?", reference.clone());
+            // `<> ''` lets the partial reference index serve the query.
+            filter.push(" AND reference <> '' AND reference = ?", reference.clone());
         }
         if let Some(from) = &q.from_date {
             filter.push(" AND accounting_date >= ?", from.clone());

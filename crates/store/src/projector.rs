@@ -16,8 +16,9 @@ use tracing::{info, warn};
 use crate::backend::{Store, StoreError};
 use crate::projection::ProjectionBuilder;
 
-/// Rows (records + entries) per transaction at most.
-const FLUSH_ROWS_MAX: usize = 200_000;
+/// Rows (records + entries) per transaction at most. Large transactions write each touched
+/// account, daily balance and day flow once for many postings.
+const FLUSH_ROWS_MAX: usize = 1_000_000;
 /// How long the projector sleeps when it has caught up with the log.
 const IDLE_POLL: Duration = Duration::from_millis(2);
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);

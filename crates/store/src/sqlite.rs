@@ -6,9 +6,12 @@ use std::path::Path;
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use crate::backend::{bounded, migrations, sql_u64, Applied, Store, StoreError, QUERY_LIMIT_MAX};
+use crate::backend::{bounded, sql_u64, sqlite_migrations, Applied, Store, StoreError, QUERY_LIMIT_MAX};
 use crate::projection::Projection;
 use crate::rows::*;
+
+/// Page cache per connection, KiB.
+const CACHE_KIB: u64 = 256 * 1024;
 
 pub struct SqliteStore {
     conn: Connection,
@@ -23,7 +26,10 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        migrations::migrations::runner().run(&mut conn)?;
+        // Index pages are updated at random (accounts): keep them in memory.
+        conn.pragma_update(None, "cache_size", -(CACHE_KIB as i64))?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        sqlite_migrations::migrations::runner().run(&mut conn)?;
         Ok(SqliteStore { conn })
     }
 }
@@ -86,6 +92,8 @@ impl Store for SqliteStore {
 
     fn apply(&mut self, p: &Projection) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        let t0 = std::time::Instant::now();
+        let mut marks = vec![];
         {
             let mut insert = tx.prepare_cached(&format!("INSERT INTO records ({RECORD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"))?;
             for r in &p.records {
@@ -122,6 +130,7 @@ impl Store for SqliteStore {
                     e.timestamp as i64
                 ])?;
             }
+            marks.push(t0.elapsed());
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET \
                  balance = excluded.balance, frozen = excluded.frozen, status = excluded.status",
@@ -141,6 +150,7 @@ impl Store for SqliteStore {
                     a.opened_by
                 ])?;
             }
+            marks.push(t0.elapsed());
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO holds VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (hold_id) DO UPDATE SET \
                  remaining = excluded.remaining, captured = excluded.captured, status = excluded.status",
@@ -158,6 +168,7 @@ impl Store for SqliteStore {
                     h.record_id as i64
                 ])?;
             }
+            marks.push(t0.elapsed());
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO daily_balances VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, accounting_date) DO UPDATE SET \
                  debits = debits + excluded.debits, credits = credits + excluded.credits, closing = excluded.closing, entries = entries + excluded.entries",
@@ -208,7 +219,10 @@ impl Store for SqliteStore {
                 params![p.last_sequence as i64, p.last_timestamp as i64, p.accounting_date],
             )?;
         }
+        marks.push(t0.elapsed());
         tx.commit()?;
+        marks.push(t0.elapsed());
+        eprintln!("apply {} records {} entries {} accounts {} daily: {:?}", p.records.len(), p.entries.len(), p.accounts.len(), p.daily.len(), marks);
         Ok(())
     }
 
@@ -272,12 +286,14 @@ impl Store for SqliteStore {
         let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE op IN ('transfer', 'capture') AND record_id > ?");
         let mut args: Vec<rusqlite::types::Value> = vec![q.after_record.map_or(-1, sql_u64).into()];
         if let Some(account) = q.account_id {
-            sql.push_str(" AND (debit_account = ? OR credit_account = ?)");
+            // Through the account's journal: a transfer has one entry on each side.
+            sql.push_str(" AND record_id IN (SELECT record_id FROM entries WHERE account_id = ? AND record_id > ?)");
             args.push((account as i64).into());
-            args.push((account as i64).into());
+            args.push(q.after_record.map_or(-1, sql_u64).into());
         }
         if let Some(reference) = &q.reference {
-            sql.push_str(" AND reference = ?");
+            // `<> ''` lets the partial reference index serve the query.
+            sql.push_str(" AND reference <> '' AND reference = ?");
             args.push(reference.clone().into());
         }
         if let Some(from) = &q.from_date {

@@ -1,0 +1,117 @@
+//! `paycore bench store`: how fast the query store follows the ledger, how long a day-end cut
+//! takes over many accounts, and how fast one account's statement comes back among millions of
+//! journal entries.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use paycore_engine::{Engine, EngineConfig};
+use paycore_ledger::*;
+use paycore_store::{open_store, EntryQuery, Projector, StoreUrl};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct StoreBenchArgs {
+    /// Transfers posted before the projection starts.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub transfers: usize,
+    /// Accounts (each opened and funded first).
+    #[arg(long, default_value_t = 100_000)]
+    pub accounts: u32,
+    /// Query store URL (an empty database); default: a SQLite file in a temporary directory.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Statement queries to time.
+    #[arg(long, default_value_t = 200)]
+    pub queries: usize,
+}
+
+pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
+    let temp = tempfile::Builder::new().prefix("paycore-bench-store-").tempdir_in(".")?;
+    let mut config = EngineConfig::new(temp.path().join("data"));
+    config.snapshot_every_commands = 0;
+    config.snapshot_on_shutdown = false;
+    config.segment_bytes = 256 << 20;
+    let engine = Arc::new(Engine::open(config).context("opening the engine")?);
+    let url = args.store.as_deref().map_or_else(|| StoreUrl::Sqlite(temp.path().join("store.sqlite")), StoreUrl::parse);
+    println!("paycore bench store: {} transfers over {} accounts into {url:?}", args.transfers, args.accounts);
+
+    let posted = Instant::now();
+    let commands = post(&engine, &args)?;
+    println!("posted     {commands} commands in {:.2?}", posted.elapsed());
+    let entries = engine.read(|l| l.next_entry_seq() - 1);
+
+    let durable = {
+        let engine = engine.clone();
+        Arc::new(move || engine.metrics().durable_sequence)
+    };
+    let started = Instant::now();
+    let mut projector = Projector::start(temp.path().join("data"), open_store(&url)?, durable);
+    anyhow::ensure!(projector.wait_for(engine.metrics().durable_sequence, Duration::from_secs(3_600)), "projection did not finish");
+    let elapsed = started.elapsed();
+    println!(
+        "projected  {commands} commands ({} transfers, {entries} journal entries) in {elapsed:.2?} = {:.0} commands/s, {:.0} entries/s",
+        args.transfers,
+        commands as f64 / elapsed.as_secs_f64(),
+        entries as f64 / elapsed.as_secs_f64(),
+    );
+
+    let date = engine.read(|l| l.accounting_date());
+    let cut = Instant::now();
+    let id = engine.hasher().client_id(&format!("bench-day-end-{date}"))?;
+    engine.submit_blocking(vec![Command::new(id, Op::DayEnd { date }, &engine.hasher())])?;
+    anyhow::ensure!(projector.wait_for(engine.metrics().durable_sequence, Duration::from_secs(600)), "day-end not projected");
+    println!("day-end    {} accounts cut and projected in {:.2?}", args.accounts + 1, cut.elapsed());
+    projector.stop();
+
+    let mut reader = open_store(&url)?;
+    let mut rng = SmallRng::seed_from_u64(9);
+    let mut latencies = Vec::with_capacity(args.queries);
+    for _ in 0..args.queries {
+        let account = rng.gen_range(1..=u64::from(args.accounts));
+        let start = Instant::now();
+        let page = reader.entries(&EntryQuery { account_id: Some(account), limit: 100, ..Default::default() })?;
+        latencies.push(start.elapsed());
+        anyhow::ensure!(!page.is_empty(), "account {account} has entries");
+    }
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
+    println!("statement  first 100 entries of one account among {entries}: p50 {:.2?} p99 {:.2?} max {:.2?}", pct(0.5), pct(0.99), latencies[latencies.len() - 1]);
+    Ok(())
+}
+
+/// Opens and funds the accounts, then posts the transfers; returns the commands posted.
+fn post(engine: &Engine, args: &StoreBenchArgs) -> anyhow::Result<usize> {
+    let h = engine.hasher();
+    let open = |i: u32, kind| {
+        let op = Op::OpenAccount(OpenAccount {
+            number: AccountNo::new(&format!("S{i:09}")).expect("valid"),
+            kind,
+            currency: Currency::CNY,
+            allow_negative: None,
+            reference: Reference::NONE,
+            opened_by: Operator::SYSTEM,
+        });
+        Command::new(h.client_id(&format!("open-{i}")).expect("valid"), op, &h)
+    };
+    let transfer = |id: String, debit: u32, credit: u32, amount: u64, kind| {
+        let op = Op::Transfer(Transfer { debit: AccountKey::Id(AccountId(debit)), credit: AccountKey::Id(AccountId(credit)), amount, currency: Currency::CNY, kind, reference: Reference::NONE });
+        Command::new(h.client_id(&id).expect("valid"), op, &h)
+    };
+    let mut commands = vec![open(0, AccountType::Settlement)];
+    commands.extend((1..=args.accounts).map(|i| open(i, AccountType::Customer)));
+    commands.extend((1..=args.accounts).map(|i| transfer(format!("fund-{i}"), 0, i, 1 << 40, TransferKind::Deposit)));
+    let mut rng = SmallRng::seed_from_u64(1);
+    commands.extend((0..args.transfers).map(|n| {
+        let debit = rng.gen_range(1..=args.accounts);
+        let credit = 1 + (debit + rng.gen_range(0..args.accounts - 1)) % args.accounts;
+        transfer(format!("t-{n}"), debit, credit, rng.gen_range(1..10_000), TransferKind::Transfer)
+    }));
+    let count = commands.len();
+    for chunk in commands.chunks(BATCH_COMMANDS_MAX) {
+        engine.submit_blocking(chunk.to_vec())?;
+    }
+    Ok(count)
+}
