@@ -29,14 +29,22 @@ pub struct StoreBenchArgs {
 }
 
 pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
-    let temp = tempfile::Builder::new().prefix("paycore-bench-store-").tempdir_in(".")?;
+    let temp = tempfile::Builder::new()
+        .prefix("paycore-bench-store-")
+        .tempdir_in(".")?;
     let mut config = EngineConfig::new(temp.path().join("data"));
     config.snapshot_every_commands = 0;
     config.snapshot_on_shutdown = false;
     config.segment_bytes = 256 << 20;
     let engine = Arc::new(Engine::open(config).context("opening the engine")?);
-    let url = args.store.as_deref().map_or_else(|| StoreUrl::Sqlite(temp.path().join("store.sqlite")), StoreUrl::parse);
-    println!("paycore bench store: {} transfers over {} accounts into {url:?}", args.transfers, args.accounts);
+    let url = args.store.as_deref().map_or_else(
+        || StoreUrl::Sqlite(temp.path().join("store.sqlite")),
+        StoreUrl::parse,
+    );
+    println!(
+        "paycore bench store: {} transfers over {} accounts into {url:?}",
+        args.transfers, args.accounts
+    );
 
     let posted = Instant::now();
     let commands = post(&engine, &args)?;
@@ -49,7 +57,13 @@ pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let mut projector = Projector::start(temp.path().join("data"), open_store(&url)?, durable);
-    anyhow::ensure!(projector.wait_for(engine.metrics().durable_sequence, Duration::from_secs(3_600)), "projection did not finish");
+    anyhow::ensure!(
+        projector.wait_for(
+            engine.metrics().durable_sequence,
+            Duration::from_secs(3_600)
+        ),
+        "projection did not finish"
+    );
     let elapsed = started.elapsed();
     println!(
         "projected  {commands} commands ({} transfers, {entries} journal entries) in {elapsed:.2?} = {:.0} commands/s, {:.0} entries/s",
@@ -60,10 +74,23 @@ pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
 
     let date = engine.read(|l| l.accounting_date());
     let cut = Instant::now();
-    let id = engine.hasher().client_id(&format!("bench-day-end-{date}"))?;
-    engine.submit_blocking(vec![Command::new(id, Op::DayEnd { date }, &engine.hasher())])?;
-    anyhow::ensure!(projector.wait_for(engine.metrics().durable_sequence, Duration::from_secs(600)), "day-end not projected");
-    println!("day-end    {} accounts cut and projected in {:.2?}", args.accounts + 1, cut.elapsed());
+    let id = engine
+        .hasher()
+        .client_id(&format!("bench-day-end-{date}"))?;
+    engine.submit_blocking(vec![Command::new(
+        id,
+        Op::DayEnd { date },
+        &engine.hasher(),
+    )])?;
+    anyhow::ensure!(
+        projector.wait_for(engine.metrics().durable_sequence, Duration::from_secs(600)),
+        "day-end not projected"
+    );
+    println!(
+        "day-end    {} accounts cut and projected in {:.2?}",
+        args.accounts + 1,
+        cut.elapsed()
+    );
     projector.stop();
 
     let mut reader = open_store(&url)?;
@@ -72,7 +99,11 @@ pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
     for _ in 0..args.queries {
         let account = rng.gen_range(1..=u64::from(args.accounts));
         let start = Instant::now();
-        let page = reader.entries(&EntryQuery { account_id: Some(account), limit: 100, ..Default::default() })?;
+        let page = reader.entries(&EntryQuery {
+            account_id: Some(account),
+            limit: 100,
+            ..Default::default()
+        })?;
         latencies.push(start.elapsed());
         anyhow::ensure!(!page.is_empty(), "account {account} has entries");
     }
@@ -97,17 +128,33 @@ fn post(engine: &Engine, args: &StoreBenchArgs) -> anyhow::Result<usize> {
         Command::new(h.client_id(&format!("open-{i}")).expect("valid"), op, &h)
     };
     let transfer = |id: String, debit: u32, credit: u32, amount: u64, kind| {
-        let op = Op::Transfer(Transfer { debit: AccountKey::Id(AccountId(debit)), credit: AccountKey::Id(AccountId(credit)), amount, currency: Currency::CNY, kind, reference: Reference::NONE });
+        let op = Op::Transfer(Transfer {
+            debit: AccountKey::Id(AccountId(debit)),
+            credit: AccountKey::Id(AccountId(credit)),
+            amount,
+            currency: Currency::CNY,
+            kind,
+            reference: Reference::NONE,
+        });
         Command::new(h.client_id(&id).expect("valid"), op, &h)
     };
     let mut commands = vec![open(0, AccountType::Settlement)];
     commands.extend((1..=args.accounts).map(|i| open(i, AccountType::Customer)));
-    commands.extend((1..=args.accounts).map(|i| transfer(format!("fund-{i}"), 0, i, 1 << 40, TransferKind::Deposit)));
+    commands.extend(
+        (1..=args.accounts)
+            .map(|i| transfer(format!("fund-{i}"), 0, i, 1 << 40, TransferKind::Deposit)),
+    );
     let mut rng = SmallRng::seed_from_u64(1);
     commands.extend((0..args.transfers).map(|n| {
         let debit = rng.gen_range(1..=args.accounts);
         let credit = 1 + (debit + rng.gen_range(0..args.accounts - 1)) % args.accounts;
-        transfer(format!("t-{n}"), debit, credit, rng.gen_range(1..10_000), TransferKind::Transfer)
+        transfer(
+            format!("t-{n}"),
+            debit,
+            credit,
+            rng.gen_range(1..10_000),
+            TransferKind::Transfer,
+        )
     }));
     let count = commands.len();
     for chunk in commands.chunks(BATCH_COMMANDS_MAX) {

@@ -8,7 +8,9 @@ use std::io::Write as _;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
 
-use crate::backend::{bounded, postgres_migrations, sql_u64, Applied, Store, StoreError, QUERY_LIMIT_MAX};
+use crate::backend::{
+    bounded, postgres_migrations, sql_u64, Applied, Store, StoreError, QUERY_LIMIT_MAX,
+};
 use crate::projection::Projection;
 use crate::rows::*;
 use crate::sqlite::continues;
@@ -367,7 +369,10 @@ impl Store for PostgresStore {
         );
         if let Some(account) = q.account_id {
             // Through the account's journal: a transfer has one entry on each side.
-            filter.push(" AND record_id IN (SELECT record_id FROM entries WHERE account_id = ?", account as i64);
+            filter.push(
+                " AND record_id IN (SELECT record_id FROM entries WHERE account_id = ?",
+                account as i64,
+            );
             filter.push(" AND record_id > ?)", q.after_record.map_or(-1, sql_u64));
         }
         if let Some(reference) = &q.reference {

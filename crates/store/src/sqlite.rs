@@ -6,7 +6,9 @@ use std::path::Path;
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use crate::backend::{bounded, sql_u64, sqlite_migrations, Applied, Store, StoreError, QUERY_LIMIT_MAX};
+use crate::backend::{
+    bounded, sql_u64, sqlite_migrations, Applied, Store, StoreError, QUERY_LIMIT_MAX,
+};
 use crate::projection::Projection;
 use crate::rows::*;
 
@@ -92,8 +94,6 @@ impl Store for SqliteStore {
 
     fn apply(&mut self, p: &Projection) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        let t0 = std::time::Instant::now();
-        let mut marks = vec![];
         {
             let mut insert = tx.prepare_cached(&format!("INSERT INTO records ({RECORD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"))?;
             for r in &p.records {
@@ -130,7 +130,6 @@ impl Store for SqliteStore {
                     e.timestamp as i64
                 ])?;
             }
-            marks.push(t0.elapsed());
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET \
                  balance = excluded.balance, frozen = excluded.frozen, status = excluded.status",
@@ -150,7 +149,6 @@ impl Store for SqliteStore {
                     a.opened_by
                 ])?;
             }
-            marks.push(t0.elapsed());
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO holds VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (hold_id) DO UPDATE SET \
                  remaining = excluded.remaining, captured = excluded.captured, status = excluded.status",
@@ -168,7 +166,6 @@ impl Store for SqliteStore {
                     h.record_id as i64
                 ])?;
             }
-            marks.push(t0.elapsed());
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO daily_balances VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, accounting_date) DO UPDATE SET \
                  debits = debits + excluded.debits, credits = credits + excluded.credits, closing = excluded.closing, entries = entries + excluded.entries",
@@ -219,10 +216,7 @@ impl Store for SqliteStore {
                 params![p.last_sequence as i64, p.last_timestamp as i64, p.accounting_date],
             )?;
         }
-        marks.push(t0.elapsed());
         tx.commit()?;
-        marks.push(t0.elapsed());
-        eprintln!("apply {} records {} entries {} accounts {} daily: {:?}", p.records.len(), p.entries.len(), p.accounts.len(), p.daily.len(), marks);
         Ok(())
     }
 
