@@ -232,6 +232,24 @@ impl World {
         }
     }
 
+    /// A projector from the data directory under `dir` into `url`.
+    fn projector(&self, dir: &std::path::Path, url: &StoreUrl) -> Projector {
+        Projector::start(dir.join("data"), open_store(url).unwrap(), self.durable())
+    }
+
+    /// Projects everything durable into `url`, stops, and opens the store for reading.
+    fn project_all(&self, dir: &std::path::Path, url: &StoreUrl) -> Box<dyn Store> {
+        let mut projector = self.projector(dir, url);
+        let caught_up = projector.wait_for(self.engine.metrics().durable_sequence, WAIT);
+        assert!(
+            caught_up,
+            "{url:?}: {:?}",
+            projector.status().last_error.lock()
+        );
+        projector.stop();
+        open_store(url).unwrap()
+    }
+
     fn durable(&self) -> Arc<dyn Fn() -> u64 + Send + Sync> {
         let engine = self.engine.clone();
         Arc::new(move || engine.metrics().durable_sequence)
@@ -343,18 +361,7 @@ fn the_store_agrees_with_the_ledger_on_both_backends() {
     let days = 4;
     world.run_days(days, 7);
     for url in stores(dir.path(), "agree") {
-        let mut projector = Projector::start(
-            dir.path().join("data"),
-            open_store(&url).unwrap(),
-            world.durable(),
-        );
-        assert!(
-            projector.wait_for(world.engine.metrics().durable_sequence, WAIT),
-            "{url:?}: {:?}",
-            projector.status().last_error.lock()
-        );
-        projector.stop();
-        let mut store = open_store(&url).unwrap();
+        let mut store = world.project_all(dir.path(), &url);
         check_against_ledger(store.as_mut(), &world.engine);
         check_days(store.as_mut(), &world.engine, days);
         // Odd days left the transit account unbalanced at the cut: reported.
@@ -381,21 +388,13 @@ fn the_projection_resumes_exactly_where_it_stopped() {
         // Follow half way, stop (a crash mid-transaction rolls back with the position it would
         // have recorded, so stopping between transactions is the general case), then resume:
         // primary keys would reject any row written twice.
-        let mut projector = Projector::start(
-            dir.path().join("data"),
-            open_store(&url).unwrap(),
-            world.durable(),
-        );
+        let mut projector = world.projector(dir.path(), &url);
         let target = world.engine.metrics().durable_sequence;
         assert!(projector.wait_for(target / 2, WAIT));
         projector.stop();
         let applied = projector.status().applied_sequence.load(Relaxed);
         assert!(applied >= target / 2);
-        let mut projector = Projector::start(
-            dir.path().join("data"),
-            open_store(&url).unwrap(),
-            world.durable(),
-        );
+        let mut projector = world.projector(dir.path(), &url);
         assert!(
             projector.wait_for(target, WAIT),
             "{:?}",
@@ -414,11 +413,7 @@ fn pages_never_skip_or_repeat_entries_while_postings_arrive() {
     let mut world = World::open(&dir.path().join("data"));
     world.run_days(1, 3);
     for url in stores(dir.path(), "pages") {
-        let mut projector = Projector::start(
-            dir.path().join("data"),
-            open_store(&url).unwrap(),
-            world.durable(),
-        );
+        let mut projector = world.projector(dir.path(), &url);
         let mut reader = open_store(&url).unwrap();
         let account = reader_account(&mut *reader, &projector, &world, "C1");
         let mut seen = Vec::new();
@@ -509,14 +504,7 @@ fn queries_filter_transfers_and_a_corrupted_row_is_found() {
     let mut world = World::open(&dir.path().join("data"));
     world.run_days(2, 5);
     for url in stores(dir.path(), "queries") {
-        let mut projector = Projector::start(
-            dir.path().join("data"),
-            open_store(&url).unwrap(),
-            world.durable(),
-        );
-        assert!(projector.wait_for(world.engine.metrics().durable_sequence, WAIT));
-        projector.stop();
-        let mut store = open_store(&url).unwrap();
+        let mut store = world.project_all(dir.path(), &url);
         let c3 = store.account_id("C3").unwrap().unwrap();
         let mine = store
             .records(&RecordQuery {
@@ -618,14 +606,7 @@ fn day_ends_racing_postings_cut_cleanly() {
     poster.join().unwrap();
     let days = 6;
     for url in stores(dir.path(), "race") {
-        let mut projector = Projector::start(
-            dir.path().join("data"),
-            open_store(&url).unwrap(),
-            world.durable(),
-        );
-        assert!(projector.wait_for(world.engine.metrics().durable_sequence, WAIT));
-        projector.stop();
-        let mut store = open_store(&url).unwrap();
+        let mut store = world.project_all(dir.path(), &url);
         check_against_ledger(store.as_mut(), &world.engine);
         // Entries are dated in sequence order: a cut never lets an earlier entry carry a later day.
         let entries = store
