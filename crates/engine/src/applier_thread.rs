@@ -46,20 +46,21 @@ fn run(
     let mut last: Option<(u64, u128)> = None;
     for batch in durable {
         let started = Instant::now();
-        shared
-            .ledger
-            .write()
-            .apply_batch(batch.timestamp, &batch.commands, &mut out);
+        {
+            let mut ledger = shared.ledger.write();
+            ledger.apply_batch(batch.timestamp, &batch.commands, &mut out);
+            // Published under the lock: a reader sees exactly the batch its state includes.
+            shared
+                .metrics
+                .applied_sequence
+                .store(batch.sequence, Relaxed);
+        }
         let apply_nanos = started.elapsed().as_nanos() as u64;
         shared.metrics.apply_nanos_last.store(apply_nanos, Relaxed);
         shared
             .metrics
             .apply_nanos_total
             .fetch_add(apply_nanos, Relaxed);
-        shared
-            .metrics
-            .applied_sequence
-            .store(batch.sequence, Relaxed);
         let mut outcomes = out.outcomes.iter().copied();
         for (count, reply) in batch.replies {
             let _ = reply.send(Ok(outcomes.by_ref().take(count).collect()));

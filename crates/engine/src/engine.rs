@@ -182,7 +182,8 @@ impl Engine {
     }
 
     /// Runs `read` on the state as of the last applied batch. Waits at most for the batch
-    /// being applied (milliseconds), never for a log write.
+    /// being applied (milliseconds), never for a log write. Inside `read`,
+    /// `metrics().applied_sequence` is exactly the batch the state includes.
     pub fn read<R>(&self, read: impl FnOnce(&Ledger) -> R) -> R {
         read(&self.shared.ledger.read())
     }
