@@ -60,7 +60,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let dir = Workdir::new(&args, scenario)?;
         let engine = open_engine(dir.path(), 0)?;
         setup(&engine, args.accounts)?;
-        let batches = build_batches(&engine, &args, hot, "bench");
+        let batches = build_batches(&engine, &Traffic::of(&args, hot), "bench");
         let result = drive(&engine, batches, args.clients)?;
         result.print(scenario, &engine);
     }
@@ -131,7 +131,7 @@ fn number(i: u32) -> AccountNo {
 }
 
 /// Opens a settlement account (id 0) and `accounts` customer accounts (ids 1..), all funded.
-fn setup(engine: &Engine, accounts: u32) -> anyhow::Result<()> {
+pub(crate) fn setup(engine: &Engine, accounts: u32) -> anyhow::Result<()> {
     let h = engine.hasher();
     let open = |i: u32, kind| {
         let op = Op::OpenAccount(OpenAccount {
@@ -168,23 +168,43 @@ fn setup(engine: &Engine, accounts: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn build_batches(engine: &Engine, args: &BenchArgs, hot: bool, prefix: &str) -> Vec<Vec<Command>> {
+/// The bench's traffic: `transfers` random transfers among the customer accounts `setup`
+/// opened, in batches of `batch`. Hot: every transfer credits account 1 (a big merchant).
+pub(crate) struct Traffic {
+    pub transfers: usize,
+    pub accounts: u32,
+    pub batch: usize,
+    pub hot: bool,
+}
+
+impl Traffic {
+    fn of(args: &BenchArgs, hot: bool) -> Self {
+        Traffic {
+            transfers: args.transfers,
+            accounts: args.accounts,
+            batch: args.batch,
+            hot,
+        }
+    }
+}
+
+pub(crate) fn build_batches(engine: &Engine, traffic: &Traffic, prefix: &str) -> Vec<Vec<Command>> {
     let h = engine.hasher();
+    let accounts = traffic.accounts;
     let mut rng = SmallRng::seed_from_u64(42);
     let mut batches = Vec::new();
     let mut made = 0;
-    while made < args.transfers {
-        let size = args.batch.min(args.transfers - made);
+    while made < traffic.transfers {
+        let size = traffic.batch.min(traffic.transfers - made);
         let batch = (0..size)
             .map(|k| {
-                // Hot: every transfer credits account 1 (a big merchant) from anyone else.
-                let (debit, credit) = if hot {
-                    (rng.gen_range(2..=args.accounts), 1)
+                let (debit, credit) = if traffic.hot {
+                    (rng.gen_range(2..=accounts), 1)
                 } else {
-                    let debit = rng.gen_range(1..=args.accounts);
+                    let debit = rng.gen_range(1..=accounts);
                     (
                         debit,
-                        1 + (debit + rng.gen_range(0..args.accounts - 1)) % args.accounts,
+                        1 + (debit + rng.gen_range(0..accounts - 1)) % accounts,
                     )
                 };
                 let op = Op::Transfer(Transfer {
@@ -315,11 +335,11 @@ fn recovery(args: &BenchArgs) -> anyhow::Result<()> {
     let mut written = 0;
     let mut round = 0;
     while written < args.recovery_transfers {
-        let chunk = BenchArgs {
+        let chunk = Traffic {
             transfers: (args.recovery_transfers - written).min(1_000_000),
-            ..args.clone()
+            ..Traffic::of(args, false)
         };
-        let batches = build_batches(&engine, &chunk, false, &format!("recovery{round}"));
+        let batches = build_batches(&engine, &chunk, &format!("recovery{round}"));
         drive(&engine, batches, args.clients)?;
         written += chunk.transfers;
         round += 1;

@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use paycore_engine::{Engine, EngineConfig};
-use paycore_ledger::*;
+use paycore_ledger::{Command, Op, BATCH_COMMANDS_MAX};
 use paycore_store::{open_store, EntryQuery, Projector, StoreUrl};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+
+use crate::bench::{build_batches, setup, Traffic};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct StoreBenchArgs {
@@ -115,50 +117,16 @@ pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
 
 /// Opens and funds the accounts, then posts the transfers; returns the commands posted.
 fn post(engine: &Engine, args: &StoreBenchArgs) -> anyhow::Result<usize> {
-    let h = engine.hasher();
-    let open = |i: u32, kind| {
-        let op = Op::OpenAccount(OpenAccount {
-            number: AccountNo::new(&format!("S{i:09}")).expect("valid"),
-            kind,
-            currency: Currency::CNY,
-            allow_negative: None,
-            reference: Reference::NONE,
-            opened_by: Operator::SYSTEM,
-        });
-        Command::new(h.client_id(&format!("open-{i}")).expect("valid"), op, &h)
+    setup(engine, args.accounts)?;
+    let traffic = Traffic {
+        transfers: args.transfers,
+        accounts: args.accounts,
+        batch: BATCH_COMMANDS_MAX,
+        hot: false,
     };
-    let transfer = |id: String, debit: u32, credit: u32, amount: u64, kind| {
-        let op = Op::Transfer(Transfer {
-            debit: AccountKey::Id(AccountId(debit)),
-            credit: AccountKey::Id(AccountId(credit)),
-            amount,
-            currency: Currency::CNY,
-            kind,
-            reference: Reference::NONE,
-        });
-        Command::new(h.client_id(&id).expect("valid"), op, &h)
-    };
-    let mut commands = vec![open(0, AccountType::Settlement)];
-    commands.extend((1..=args.accounts).map(|i| open(i, AccountType::Customer)));
-    commands.extend(
-        (1..=args.accounts)
-            .map(|i| transfer(format!("fund-{i}"), 0, i, 1 << 40, TransferKind::Deposit)),
-    );
-    let mut rng = SmallRng::seed_from_u64(1);
-    commands.extend((0..args.transfers).map(|n| {
-        let debit = rng.gen_range(1..=args.accounts);
-        let credit = 1 + (debit + rng.gen_range(0..args.accounts - 1)) % args.accounts;
-        transfer(
-            format!("t-{n}"),
-            debit,
-            credit,
-            rng.gen_range(1..10_000),
-            TransferKind::Transfer,
-        )
-    }));
-    let count = commands.len();
-    for chunk in commands.chunks(BATCH_COMMANDS_MAX) {
-        engine.submit_blocking(chunk.to_vec())?;
+    for batch in build_batches(engine, &traffic, "t") {
+        engine.submit_blocking(batch)?;
     }
-    Ok(count)
+    // The settlement account, the customers, one funding deposit each, then the traffic.
+    Ok(1 + 2 * args.accounts as usize + args.transfers)
 }
