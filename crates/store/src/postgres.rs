@@ -13,7 +13,6 @@ use crate::backend::{
 };
 use crate::projection::Projection;
 use crate::rows::*;
-use crate::sqlite::continues;
 
 pub struct PostgresStore {
     /// Always `Some` until dropped.
@@ -493,19 +492,8 @@ impl Store for PostgresStore {
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE e.account_id = $1 ORDER BY e.seq"
         );
-        let mut previous = 0i64;
-        for row in self
-            .client()
-            .query(&sql, &[&(account_id as i64)])?
-            .iter()
-            .map(entry)
-        {
-            if row.balance_before != previous || !continues(&row) {
-                return Ok(Some(row));
-            }
-            previous = row.balance_after;
-        }
-        Ok(None)
+        let rows = self.client().query(&sql, &[&(account_id as i64)])?;
+        Ok(first_broken(rows.iter().map(entry)))
     }
 
     fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError> {

@@ -142,3 +142,27 @@ pub struct RecordQuery {
     pub after_record: Option<u64>,
     pub limit: usize,
 }
+
+/// The first entry of one account's journal (in sequence order) that does not continue the chain:
+/// its balance before differs from the previous balance after (starting at zero), or its own
+/// before/after disagree with its kind and amount.
+pub(crate) fn first_broken(entries: impl IntoIterator<Item = EntryRow>) -> Option<EntryRow> {
+    let mut previous = 0i64;
+    for row in entries {
+        if row.balance_before != previous || !continues(&row) {
+            return Some(row);
+        }
+        previous = row.balance_after;
+    }
+    None
+}
+
+/// Whether an entry's own before/after agree with its kind and amount.
+fn continues(entry: &EntryRow) -> bool {
+    let delta = entry.balance_after - entry.balance_before;
+    match entry.kind.as_str() {
+        "credit" => delta == entry.amount as i64,
+        "debit" => delta == -(entry.amount as i64),
+        _ => delta == 0,
+    }
+}

@@ -398,30 +398,13 @@ impl Store for SqliteStore {
             "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE e.account_id = ?1 ORDER BY e.seq"
         );
         let mut statement = self.conn.prepare(&sql)?;
-        let mut rows = statement.query_map([account_id as i64], entry)?;
-        let mut previous = 0i64;
-        for row in &mut rows {
-            let row = row?;
-            if row.balance_before != previous || !continues(&row) {
-                return Ok(Some(row));
-            }
-            previous = row.balance_after;
-        }
-        Ok(None)
+        let rows = statement.query_map([account_id as i64], entry)?;
+        let rows: Vec<EntryRow> = rows.collect::<Result<_, _>>()?;
+        Ok(first_broken(rows))
     }
 
     fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError> {
         self.conn.execute_batch(sql)?;
         Ok(())
-    }
-}
-
-/// Whether an entry's own before/after agree with its kind and amount.
-pub(crate) fn continues(entry: &EntryRow) -> bool {
-    let delta = entry.balance_after - entry.balance_before;
-    match entry.kind.as_str() {
-        "credit" => delta == entry.amount as i64,
-        "debit" => delta == -(entry.amount as i64),
-        _ => delta == 0,
     }
 }
