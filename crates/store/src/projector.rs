@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,11 +15,12 @@ use paycore_engine::{EngineError, Follower};
 use tracing::{info, warn};
 
 use crate::backend::{Store, StoreError};
-use crate::projection::ProjectionBuilder;
+use crate::projection::{Projection, ProjectionBuilder};
 
 /// Rows (records + entries) per transaction at most. Large transactions write each touched
-/// account, daily balance and day flow once for many postings.
-const FLUSH_ROWS_MAX: usize = 1_000_000;
+/// account, daily balance and day flow once for many postings; bounded so that building the
+/// next transaction overlaps writing this one, and memory stays bounded under a backlog.
+const FLUSH_ROWS_MAX: usize = 262_144;
 /// How long the projector sleeps when it has caught up with the log.
 const IDLE_POLL: Duration = Duration::from_millis(2);
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
@@ -135,6 +137,9 @@ fn run(
     }
 }
 
+/// Two stages, so replaying and building rows overlaps writing them: a builder thread follows
+/// the log and hands finished projections over a one-slot channel; this thread writes them.
+/// If either stage fails, both stop and the caller starts over from the store's position.
 fn follow(
     data_dir: &std::path::Path,
     store: &mut dyn Store,
@@ -148,22 +153,67 @@ fn follow(
     status
         .applied_timestamp
         .store(applied.as_ref().map_or(0, |a| a.timestamp), Relaxed);
-    let mut follower = Follower::open(data_dir, start)?;
-    let mut builder = ProjectionBuilder::new(follower.ledger().accounting_date());
+    let follower = Follower::open(data_dir, start)?;
     info!(from_batch = start, "projector following the log");
-    while !stop.load(Relaxed) {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Projection, EngineError>>(1);
+    let writer_failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("paycore-project-build".into())
+            .spawn_scoped(scope, || {
+                build(follower, durable, &sender, stop, &writer_failed);
+                drop(sender);
+            })
+            .expect("spawning the projection builder");
+        let written = write(store, &receiver, status);
+        if written.is_err() {
+            writer_failed.store(true, Relaxed);
+        }
+        drop(receiver);
+        written
+    })
+}
+
+/// The builder stage: follows the durable log and sends a projection whenever it has rows and
+/// the writer is ready for more (or the projection is full).
+fn build(
+    mut follower: Follower,
+    durable: &DurableSequence,
+    sender: &SyncSender<Result<Projection, EngineError>>,
+    stop: &AtomicBool,
+    writer_failed: &AtomicBool,
+) {
+    let mut builder = ProjectionBuilder::new(follower.ledger().accounting_date());
+    while !stop.load(Relaxed) && !writer_failed.load(Relaxed) {
         let durable = durable();
         while builder.pending_rows() < FLUSH_ROWS_MAX {
-            match follower.next(durable)? {
-                Some(batch) => builder.add(&batch),
-                None => break,
+            match follower.next(durable) {
+                Ok(Some(batch)) => builder.add(&batch),
+                Ok(None) => break,
+                Err(error) => {
+                    let _ = sender.send(Err(error));
+                    return;
+                }
             }
         }
         if builder.pending_batches() == 0 {
             std::thread::sleep(IDLE_POLL);
             continue;
         }
-        let projection = builder.finish(follower.ledger());
+        if sender.send(Ok(builder.finish(follower.ledger()))).is_err() {
+            return;
+        }
+    }
+}
+
+/// The writer stage: one store transaction per projection, until the builder stops.
+fn write(
+    store: &mut dyn Store,
+    receiver: &Receiver<Result<Projection, EngineError>>,
+    status: &ProjectorStatus,
+) -> Result<(), ProjectError> {
+    for projection in receiver {
+        let projection = projection?;
         store.apply(&projection)?;
         status
             .applied_sequence

@@ -28,6 +28,8 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Multi-row INSERTs of every length up to ROWS_PER_INSERT stay prepared.
+        conn.set_prepared_statement_cache_capacity(2 * ROWS_PER_INSERT + 32);
         // Index pages are updated at random (accounts): keep them in memory.
         conn.pragma_update(None, "cache_size", -(CACHE_KIB as i64))?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
@@ -95,41 +97,14 @@ impl Store for SqliteStore {
     fn apply(&mut self, p: &Projection) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
-            let mut insert = tx.prepare_cached(&format!("INSERT INTO records ({RECORD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"))?;
-            for r in &p.records {
-                insert.execute(params![
-                    r.record_id as i64,
-                    r.client_id,
-                    r.op,
-                    r.kind,
-                    r.debit_account.map(|a| a as i64),
-                    r.credit_account.map(|a| a as i64),
-                    r.amount as i64,
-                    r.currency,
-                    r.reference,
-                    r.result,
-                    r.timestamp as i64,
-                    r.accounting_date,
-                    r.batch_sequence as i64
-                ])?;
-            }
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO entries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            insert_rows(
+                &tx,
+                &format!("records ({RECORD_COLUMNS})"),
+                13,
+                &p.records,
+                bind_record,
             )?;
-            for e in &p.entries {
-                insert.execute(params![
-                    e.seq as i64,
-                    e.account_id as i64,
-                    e.record_id as i64,
-                    e.kind,
-                    e.amount as i64,
-                    e.balance_before,
-                    e.balance_after,
-                    e.frozen_after,
-                    e.accounting_date,
-                    e.timestamp as i64
-                ])?;
-            }
+            insert_rows(&tx, "entries", 10, &p.entries, bind_entry)?;
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET \
                  balance = excluded.balance, frozen = excluded.frozen, status = excluded.status",
@@ -407,4 +382,76 @@ impl Store for SqliteStore {
         self.conn.execute_batch(sql)?;
         Ok(())
     }
+}
+
+/// Rows per multi-row INSERT: amortizes statement execution and binding over many rows while
+/// staying far below SQLite's parameter limit (13 × 64 = 832 of 32,766).
+const ROWS_PER_INSERT: usize = 64;
+
+/// Appends `rows` to `table` (a table name, optionally with its column list) with prepared
+/// multi-row INSERTs of `ROWS_PER_INSERT` rows (the last one shorter), binding each row's
+/// `columns` values with `bind` starting at a given parameter index.
+fn insert_rows<T>(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    columns: usize,
+    rows: &[T],
+    bind: fn(&mut rusqlite::CachedStatement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut statement = tx.prepare_cached(&multi_row_insert(table, columns, chunk.len()))?;
+        for (index, row) in chunk.iter().enumerate() {
+            bind(&mut statement, index * columns + 1, row)?;
+        }
+        statement.raw_execute()?;
+    }
+    Ok(())
+}
+
+/// `INSERT OR FAIL INTO table VALUES (?,?,…),(?,?,…)…` for `rows` rows of `columns` values.
+/// OR FAIL: a violation still fails the statement (and the caller's transaction), but SQLite
+/// need not keep a statement journal to undo a partly inserted multi-row statement.
+fn multi_row_insert(table: &str, columns: usize, rows: usize) -> String {
+    let tuple = format!("({})", vec!["?"; columns].join(","));
+    format!(
+        "INSERT OR FAIL INTO {table} VALUES {}",
+        vec![tuple; rows].join(",")
+    )
+}
+
+fn bind_record(
+    s: &mut rusqlite::CachedStatement<'_>,
+    at: usize,
+    r: &RecordRow,
+) -> rusqlite::Result<()> {
+    s.raw_bind_parameter(at, r.record_id as i64)?;
+    s.raw_bind_parameter(at + 1, &r.client_id)?;
+    s.raw_bind_parameter(at + 2, &r.op)?;
+    s.raw_bind_parameter(at + 3, &r.kind)?;
+    s.raw_bind_parameter(at + 4, r.debit_account.map(|a| a as i64))?;
+    s.raw_bind_parameter(at + 5, r.credit_account.map(|a| a as i64))?;
+    s.raw_bind_parameter(at + 6, r.amount as i64)?;
+    s.raw_bind_parameter(at + 7, &r.currency)?;
+    s.raw_bind_parameter(at + 8, &r.reference)?;
+    s.raw_bind_parameter(at + 9, &r.result)?;
+    s.raw_bind_parameter(at + 10, r.timestamp as i64)?;
+    s.raw_bind_parameter(at + 11, &r.accounting_date)?;
+    s.raw_bind_parameter(at + 12, r.batch_sequence as i64)
+}
+
+fn bind_entry(
+    s: &mut rusqlite::CachedStatement<'_>,
+    at: usize,
+    e: &EntryRow,
+) -> rusqlite::Result<()> {
+    s.raw_bind_parameter(at, e.seq as i64)?;
+    s.raw_bind_parameter(at + 1, e.account_id as i64)?;
+    s.raw_bind_parameter(at + 2, e.record_id as i64)?;
+    s.raw_bind_parameter(at + 3, &e.kind)?;
+    s.raw_bind_parameter(at + 4, e.amount as i64)?;
+    s.raw_bind_parameter(at + 5, e.balance_before)?;
+    s.raw_bind_parameter(at + 6, e.balance_after)?;
+    s.raw_bind_parameter(at + 7, e.frozen_after)?;
+    s.raw_bind_parameter(at + 8, &e.accounting_date)?;
+    s.raw_bind_parameter(at + 9, e.timestamp as i64)
 }
