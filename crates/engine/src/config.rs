@@ -47,9 +47,9 @@ pub struct EngineConfig {
     /// Snapshots kept on disk; the oldest kept decides which segments are covered.
     pub snapshots_kept: usize,
     pub retention: Retention,
-    /// Followers (the query-store projector) still need every batch after this sequence:
-    /// retention never retires a segment holding one of them.
-    pub retention_floor: Option<Arc<AtomicU64>>,
+    /// Followers (the query-store projector, the accounting feed) each still need every batch
+    /// after their sequence: retention never retires a segment holding one of them.
+    pub retention_floors: Vec<Arc<AtomicU64>>,
     /// Offset of the local accounting day from UTC, in seconds (Asia/Shanghai: +8h), used for
     /// the first accounting date of a new ledger.
     pub utc_offset_seconds: i32,
@@ -68,7 +68,7 @@ impl EngineConfig {
             snapshot_on_shutdown: true,
             snapshots_kept: 2,
             retention: Retention::Archive,
-            retention_floor: None,
+            retention_floors: Vec::new(),
             utc_offset_seconds: 8 * 3600,
             faults: Arc::new(Faults::default()),
         }

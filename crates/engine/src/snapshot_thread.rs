@@ -68,9 +68,11 @@ fn apply_retention(shared: &Shared) -> std::io::Result<()> {
         return Ok(());
     };
     let floor = config
-        .retention_floor
-        .as_ref()
-        .map_or(u64::MAX, |f| f.load(Relaxed));
+        .retention_floors
+        .iter()
+        .map(|f| f.load(Relaxed))
+        .min()
+        .unwrap_or(u64::MAX);
     let covered = covered.min(floor);
     if config.retention == Retention::Keep {
         return Ok(());

@@ -101,7 +101,7 @@ impl Server {
         let projection = Arc::new(ProjectorStatus::default());
         let mut engine_config = config.engine.clone();
         // Retention keeps every log segment the projection has not read yet.
-        engine_config.retention_floor = Some(projection.applied_sequence.clone());
+        engine_config.retention_floors = vec![projection.applied_sequence.clone()];
         let store_url = config.store.clone();
         let opened = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
             let engine = Engine::open(engine_config)?;

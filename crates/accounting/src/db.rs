@@ -1,0 +1,510 @@
+//! Accounting's own storage: a SQLite file (`accounting.sqlite` in the data directory, WAL).
+//! Every write happens in one `BEGIN IMMEDIATE` transaction through `Posting`, which numbers
+//! vouchers per month, moves items dated in a closed period to the next open day, and updates
+//! the per-day GL movements with them.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::chart::{Class, GlAccount, Side};
+use crate::posting::{Exception, FeedBatch};
+use crate::voucher::{period_of, voucher_no, NewVoucher, Source, Voucher, VoucherLine};
+use crate::{dates, AccountingError};
+
+mod migrations {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Where the feed stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedPosition {
+    pub sequence: u64,
+    pub timestamp: u64,
+    pub accounting_date: String,
+}
+
+pub struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Db, AccountingError> {
+        let mut conn = Connection::open(path)?;
+        // synchronous=NORMAL: a power cut may lose the last transactions, position included;
+        // the feed re-derives them from the log.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "cache_size", -(64 * 1024i64))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        migrations::migrations::runner().run(&mut conn)?;
+        Ok(Db { conn })
+    }
+
+    pub fn position(&self) -> Result<Option<FeedPosition>, AccountingError> {
+        let sql = "SELECT applied_sequence, applied_timestamp, accounting_date FROM feed_state WHERE id = 1";
+        Ok(self
+            .conn
+            .query_row(sql, [], |r| {
+                Ok(FeedPosition {
+                    sequence: r.get::<_, i64>(0)? as u64,
+                    timestamp: r.get::<_, i64>(1)? as u64,
+                    accounting_date: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Starts a write transaction.
+    pub fn begin(&mut self) -> Result<Posting<'_>, AccountingError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Posting::new(tx)
+    }
+
+    /// Writes one feed batch and the new position, atomically.
+    pub fn apply_feed(&mut self, batch: &FeedBatch, now: u64) -> Result<(), AccountingError> {
+        let mut posting = self.begin()?;
+        for voucher in &batch.vouchers {
+            posting.post(voucher.clone(), now)?;
+        }
+        for exception in &batch.exceptions {
+            posting.park(exception, now)?;
+        }
+        posting.add_subledger(&batch.subledger)?;
+        posting.set_position(&FeedPosition {
+            sequence: batch.last_sequence,
+            timestamp: batch.last_timestamp,
+            accounting_date: batch.accounting_date.clone(),
+        })?;
+        posting.commit()
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The chart as stored; empty before it was first seeded.
+    pub fn chart(&self) -> Result<Vec<GlAccount>, AccountingError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT code, name, class, side, enabled FROM gl_accounts ORDER BY code")?;
+        let rows = statement.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)? != 0,
+            ))
+        })?;
+        let mut chart = Vec::new();
+        for row in rows {
+            let (code, name, class, side, enabled) = row?;
+            chart.push(GlAccount {
+                class: Class::parse(&class).ok_or(AccountingError::Corrupt("class"))?,
+                side: Side::parse(&side).ok_or(AccountingError::Corrupt("side"))?,
+                code,
+                name,
+                enabled,
+            });
+        }
+        Ok(chart)
+    }
+
+    pub fn save_account(&mut self, account: &GlAccount) -> Result<(), AccountingError> {
+        self.conn.execute(
+            "INSERT INTO gl_accounts VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO UPDATE SET \
+             name = excluded.name, enabled = excluded.enabled",
+            params![
+                account.code,
+                account.name,
+                account.class.name(),
+                account.side.name(),
+                account.enabled as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_account(&mut self, code: &str) -> Result<(), AccountingError> {
+        self.conn
+            .execute("DELETE FROM gl_accounts WHERE code = ?1", [code])?;
+        Ok(())
+    }
+
+    /// Whether any voucher line was ever posted to `code`.
+    pub fn account_used(&self, code: &str) -> Result<bool, AccountingError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM voucher_lines WHERE code = ?1 LIMIT 1",
+                [code],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+}
+
+/// One write transaction on the books.
+pub struct Posting<'c> {
+    tx: Transaction<'c>,
+    closed: BTreeSet<String>,
+    numbers: HashMap<String, u64>,
+    next_id: u64,
+    gl: HashMap<(String, String, String), (i64, i64, i64)>,
+}
+
+impl<'c> Posting<'c> {
+    fn new(tx: Transaction<'c>) -> Result<Posting<'c>, AccountingError> {
+        let closed = {
+            let mut statement = tx.prepare("SELECT period FROM closed_periods")?;
+            let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let next_id = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM vouchers", [], |r| {
+            r.get::<_, i64>(0)
+        })? as u64;
+        Ok(Posting {
+            tx,
+            closed,
+            numbers: HashMap::new(),
+            next_id,
+            gl: HashMap::new(),
+        })
+    }
+
+    pub fn is_closed(&self, date: &str) -> bool {
+        self.closed.contains(date) || self.closed.contains(period_of(date))
+    }
+
+    /// The first day on or after `date` that is open for vouchers.
+    pub fn open_day(&self, date: &str) -> Result<String, AccountingError> {
+        let mut day = dates::parse(date).ok_or(AccountingError::Corrupt("date"))?;
+        while self.is_closed(&day.to_string()) {
+            day = day.next_day().ok_or(AccountingError::Corrupt("date"))?;
+        }
+        Ok(day.to_string())
+    }
+
+    /// Numbers and stores a voucher (moved to the next open day, with a note, when its date is
+    /// closed) and adds its lines to the day's GL movements.
+    pub fn post(&mut self, mut v: NewVoucher, now: u64) -> Result<Voucher, AccountingError> {
+        debug_assert!(crate::voucher::balanced(&v.lines), "vouchers balance");
+        if !crate::voucher::balanced(&v.lines) {
+            return Err(AccountingError::Unbalanced);
+        }
+        let open = self.open_day(&v.accounting_date)?;
+        if open != v.accounting_date {
+            let late = format!("late item: period of {} was closed", v.accounting_date);
+            v.note = if v.note.is_empty() {
+                late
+            } else {
+                format!("{}; {late}", v.note)
+            };
+            v.accounting_date = open;
+        }
+        let period = period_of(&v.accounting_date).to_owned();
+        let number = self.next_number(&period)?;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO vouchers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?
+            .execute(params![
+                id as i64,
+                period,
+                number as i64,
+                v.accounting_date,
+                v.ledger_date,
+                v.source.name(),
+                v.record_id.map(|r| r as i64),
+                v.client_id,
+                v.kind,
+                v.rule,
+                v.rules_version,
+                v.currency,
+                v.reverses.map(|r| r as i64),
+                v.note,
+                now as i64
+            ])?;
+        let mut insert = self
+            .tx
+            .prepare_cached("INSERT INTO voucher_lines VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+        for (index, line) in v.lines.iter().enumerate() {
+            insert.execute(params![
+                line.code,
+                v.accounting_date,
+                id as i64,
+                index as i64,
+                line.side.name(),
+                line.amount,
+                v.currency
+            ])?;
+            let movement = self
+                .gl
+                .entry((
+                    v.accounting_date.clone(),
+                    line.code.clone(),
+                    v.currency.clone(),
+                ))
+                .or_default();
+            match line.side {
+                Side::Debit => movement.0 += line.amount,
+                Side::Credit => movement.1 += line.amount,
+            }
+            movement.2 += 1;
+        }
+        drop(insert);
+        Ok(Voucher {
+            id,
+            voucher_no: voucher_no(&period, number),
+            period,
+            number,
+            accounting_date: v.accounting_date,
+            ledger_date: v.ledger_date,
+            source: v.source,
+            record_id: v.record_id,
+            client_id: v.client_id,
+            kind: v.kind,
+            rule: v.rule,
+            rules_version: v.rules_version,
+            currency: v.currency,
+            reverses: v.reverses,
+            note: v.note,
+            lines: v.lines,
+        })
+    }
+
+    fn next_number(&mut self, period: &str) -> Result<u64, AccountingError> {
+        if !self.numbers.contains_key(period) {
+            let last = self.tx.query_row(
+                "SELECT COALESCE(MAX(number), 0) FROM vouchers WHERE period = ?1",
+                [period],
+                |r| r.get::<_, i64>(0),
+            )? as u64;
+            self.numbers.insert(period.to_owned(), last);
+        }
+        let number = self.numbers.get_mut(period).expect("inserted above");
+        *number += 1;
+        Ok(*number)
+    }
+
+    pub fn park(&mut self, e: &Exception, now: u64) -> Result<(), AccountingError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO exceptions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                 ON CONFLICT (record_id) DO UPDATE SET reason = excluded.reason",
+            )?
+            .execute(params![
+                e.record_id as i64,
+                e.client_id,
+                e.kind,
+                e.debit_type,
+                e.debit_account_no,
+                e.credit_type,
+                e.credit_account_no,
+                e.amount,
+                e.currency,
+                e.ledger_date,
+                e.reason,
+                now as i64
+            ])?;
+        Ok(())
+    }
+
+    pub fn exceptions(&self) -> Result<Vec<Exception>, AccountingError> {
+        exceptions(&self.tx)
+    }
+
+    pub fn resolve(&mut self, record_id: u64) -> Result<(), AccountingError> {
+        self.tx.execute(
+            "DELETE FROM exceptions WHERE record_id = ?1",
+            [record_id as i64],
+        )?;
+        Ok(())
+    }
+
+    pub fn add_subledger(
+        &mut self,
+        changes: &HashMap<(paycore_ledger::Date, String, String), i64>,
+    ) -> Result<(), AccountingError> {
+        let mut upsert = self.tx.prepare_cached(
+            "INSERT INTO subledger_daily VALUES (?1, ?2, ?3, ?4) ON CONFLICT (accounting_date, code, currency) \
+             DO UPDATE SET change = change + excluded.change",
+        )?;
+        for ((date, code, currency), change) in changes {
+            upsert.execute(params![date.to_string(), code, currency, change])?;
+        }
+        Ok(())
+    }
+
+    pub fn set_position(&mut self, p: &FeedPosition) -> Result<(), AccountingError> {
+        self.tx.execute(
+            "INSERT INTO feed_state VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET \
+             applied_sequence = excluded.applied_sequence, applied_timestamp = excluded.applied_timestamp, \
+             accounting_date = excluded.accounting_date",
+            params![p.sequence as i64, p.timestamp as i64, p.accounting_date],
+        )?;
+        Ok(())
+    }
+
+    /// A stored non-ledger voucher with this client id, if any.
+    pub fn manual_voucher(&self, client_id: &str) -> Result<Option<Voucher>, AccountingError> {
+        let id = self
+            .tx
+            .query_row(
+                "SELECT id FROM vouchers WHERE client_id = ?1 AND source <> 'ledger'",
+                [client_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?;
+        match id {
+            Some(id) => voucher(&self.tx, id as u64),
+            None => Ok(None),
+        }
+    }
+
+    pub fn voucher(&self, id: u64) -> Result<Option<Voucher>, AccountingError> {
+        voucher(&self.tx, id)
+    }
+
+    /// Whether a reversal of voucher `id` exists.
+    pub fn reversal_of(&self, id: u64) -> Result<Option<u64>, AccountingError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT id FROM vouchers WHERE reverses = ?1",
+                [id as i64],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(|id| id as u64))
+    }
+
+    pub fn close_period(
+        &mut self,
+        period: &str,
+        now: u64,
+    ) -> Result<(u64, i64, i64), AccountingError> {
+        let pattern = if period.len() == 7 {
+            format!("{period}-%")
+        } else {
+            period.to_owned()
+        };
+        let (vouchers, debit, credit) = self.tx.query_row(
+            "SELECT COUNT(DISTINCT voucher_id), \
+             COALESCE(SUM(CASE side WHEN 'debit' THEN amount END), 0), \
+             COALESCE(SUM(CASE side WHEN 'credit' THEN amount END), 0) \
+             FROM voucher_lines WHERE accounting_date LIKE ?1",
+            [&pattern],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
+        )?;
+        self.tx.execute(
+            "INSERT INTO closed_periods VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![period, now as i64, vouchers, debit, credit],
+        )?;
+        self.closed.insert(period.to_owned());
+        Ok((vouchers as u64, debit, credit))
+    }
+
+    /// Writes the GL movements gathered by `post` and commits.
+    pub fn commit(self) -> Result<(), AccountingError> {
+        {
+            let mut upsert = self.tx.prepare_cached(
+                "INSERT INTO gl_daily VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (accounting_date, code, currency) \
+                 DO UPDATE SET debit = debit + excluded.debit, credit = credit + excluded.credit, lines = lines + excluded.lines",
+            )?;
+            for ((date, code, currency), (debit, credit, lines)) in &self.gl {
+                upsert.execute(params![date, code, currency, debit, credit, lines])?;
+            }
+        }
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+pub(crate) fn exceptions(conn: &Connection) -> Result<Vec<Exception>, AccountingError> {
+    let mut statement = conn.prepare(
+        "SELECT record_id, client_id, kind, debit_type, debit_account_no, credit_type, credit_account_no, \
+         amount, currency, ledger_date, reason FROM exceptions ORDER BY record_id",
+    )?;
+    let rows = statement.query_map([], |r| {
+        Ok(Exception {
+            record_id: r.get::<_, i64>(0)? as u64,
+            client_id: r.get(1)?,
+            kind: r.get(2)?,
+            debit_type: r.get(3)?,
+            debit_account_no: r.get(4)?,
+            credit_type: r.get(5)?,
+            credit_account_no: r.get(6)?,
+            amount: r.get(7)?,
+            currency: r.get(8)?,
+            ledger_date: r.get(9)?,
+            reason: r.get(10)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) const VOUCHER_COLUMNS: &str = "id, period, number, accounting_date, ledger_date, source, record_id, client_id, kind, rule, rules_version, currency, reverses, note";
+
+/// A voucher row without its lines.
+pub(crate) fn voucher_row(r: &rusqlite::Row) -> rusqlite::Result<Voucher> {
+    let period: String = r.get(1)?;
+    let number = r.get::<_, i64>(2)? as u64;
+    let source: String = r.get(5)?;
+    Ok(Voucher {
+        id: r.get::<_, i64>(0)? as u64,
+        voucher_no: voucher_no(&period, number),
+        period,
+        number,
+        accounting_date: r.get(3)?,
+        ledger_date: r.get(4)?,
+        source: Source::parse(&source).unwrap_or(Source::Manual),
+        record_id: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
+        client_id: r.get(7)?,
+        kind: r.get(8)?,
+        rule: r.get(9)?,
+        rules_version: r.get(10)?,
+        currency: r.get(11)?,
+        reverses: r.get::<_, Option<i64>>(12)?.map(|v| v as u64),
+        note: r.get(13)?,
+        lines: Vec::new(),
+    })
+}
+
+pub(crate) fn voucher_lines(conn: &Connection, id: u64) -> Result<Vec<VoucherLine>, AccountingError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT code, side, amount FROM voucher_lines WHERE voucher_id = ?1 ORDER BY line",
+    )?;
+    let rows = statement.query_map([id as i64], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+    })?;
+    let mut lines = Vec::new();
+    for row in rows {
+        let (code, side, amount) = row?;
+        lines.push(VoucherLine {
+            code,
+            side: Side::parse(&side).ok_or(AccountingError::Corrupt("side"))?,
+            amount,
+        });
+    }
+    Ok(lines)
+}
+
+pub(crate) fn voucher(conn: &Connection, id: u64) -> Result<Option<Voucher>, AccountingError> {
+    let sql = format!("SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE id = ?1");
+    let Some(mut v) = conn
+        .query_row(&sql, [id as i64], voucher_row)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    v.lines = voucher_lines(conn, id)?;
+    Ok(Some(v))
+}
