@@ -418,7 +418,9 @@ impl Books {
                 && existing.lines == m.lines
                 && existing.currency == m.currency
                 && existing.note == m.note
-                && m.date.as_ref().map_or(true, |d| *d == existing.accounting_date);
+                && m.date
+                    .as_ref()
+                    .is_none_or(|d| *d == existing.accounting_date);
             return if same {
                 Ok((existing, true))
             } else {
@@ -505,13 +507,17 @@ impl Books {
         check_range(from, to)?;
         let config = self.config();
         let db = self.db.lock();
-        let sums = |sql: &str, a: &str, b: &str| -> Result<BTreeMap<String, Sums>, AccountingError> {
-            let mut statement = db.conn().prepare_cached(sql)?;
-            let rows = statement.query_map(params![currency, a, b], |r| {
-                Ok((r.get::<_, String>(0)?, (r.get::<_, i64>(1)? as i128, r.get::<_, i64>(2)? as i128)))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        };
+        let sums =
+            |sql: &str, a: &str, b: &str| -> Result<BTreeMap<String, Sums>, AccountingError> {
+                let mut statement = db.conn().prepare_cached(sql)?;
+                let rows = statement.query_map(params![currency, a, b], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        (r.get::<_, i64>(1)? as i128, r.get::<_, i64>(2)? as i128),
+                    ))
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            };
         let opening = sums(
             "SELECT code, SUM(debit), SUM(credit) FROM gl_daily WHERE currency = ?1 AND accounting_date < ?2 AND ?3 IS NOT NULL GROUP BY code",
             from,
@@ -560,8 +566,12 @@ impl Books {
                 subledger.insert((r.get(0)?, r.get(1)?), r.get::<_, i64>(2)? as i128);
             }
         }
-        let controls: BTreeSet<String> =
-            config.rules.controls.iter().map(|c| c.code.clone()).collect();
+        let controls: BTreeSet<String> = config
+            .rules
+            .controls
+            .iter()
+            .map(|c| c.code.clone())
+            .collect();
         let (checked, differences) = reports::gl_check(&config.chart, &controls, &gl, &subledger);
         let unposted = db::exceptions(conn)?
             .into_iter()
@@ -625,7 +635,9 @@ impl Books {
         let end = dates::period_end(period)
             .filter(|_| dates::is_period(period))
             .ok_or_else(|| {
-                AccountingError::InvalidDate(format!("period {period:?} is not YYYY-MM or YYYY-MM-DD"))
+                AccountingError::InvalidDate(format!(
+                    "period {period:?} is not YYYY-MM or YYYY-MM-DD"
+                ))
             })?;
         let current = self.current_date()?.unwrap_or_default();
         if current.as_str() <= end.to_string().as_str() {
@@ -633,7 +645,11 @@ impl Books {
                 period: period.to_owned(),
                 reason: format!(
                     "the ledger's day-end for {end} has not been posted yet (accounting is at {})",
-                    if current.is_empty() { "the start" } else { &current }
+                    if current.is_empty() {
+                        "the start"
+                    } else {
+                        &current
+                    }
                 ),
             });
         }
@@ -656,9 +672,9 @@ impl Books {
 
     pub fn closed_periods(&self) -> Result<Vec<ClosedPeriod>, AccountingError> {
         let db = self.db.lock();
-        let mut statement = db
-            .conn()
-            .prepare("SELECT period, closed_at, vouchers, debit, credit FROM closed_periods ORDER BY period")?;
+        let mut statement = db.conn().prepare(
+            "SELECT period, closed_at, vouchers, debit, credit FROM closed_periods ORDER BY period",
+        )?;
         let rows = statement.query_map([], |r| {
             Ok(ClosedPeriod {
                 period: r.get(0)?,
@@ -677,7 +693,8 @@ impl Books {
             .db
             .lock()
             .conn()
-            .query_row("SELECT COUNT(*) FROM vouchers", [], |r| r.get::<_, i64>(0))? as u64)
+            .query_row("SELECT COUNT(*) FROM vouchers", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 }
 

@@ -219,7 +219,9 @@ impl Chart {
             return Err(format!("account {code} is disabled"));
         }
         if self.has_children(code) {
-            return Err(format!("account {code} has sub-accounts; post to one of them"));
+            return Err(format!(
+                "account {code} has sub-accounts; post to one of them"
+            ));
         }
         Ok(())
     }

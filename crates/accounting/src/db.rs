@@ -402,7 +402,13 @@ impl<'c> Posting<'c> {
              COALESCE(SUM(CASE side WHEN 'credit' THEN amount END), 0) \
              FROM voucher_lines WHERE accounting_date LIKE ?1",
             [&pattern],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
         )?;
         self.tx.execute(
             "INSERT INTO closed_periods VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -478,7 +484,10 @@ pub(crate) fn voucher_row(r: &rusqlite::Row) -> rusqlite::Result<Voucher> {
     })
 }
 
-pub(crate) fn voucher_lines(conn: &Connection, id: u64) -> Result<Vec<VoucherLine>, AccountingError> {
+pub(crate) fn voucher_lines(
+    conn: &Connection,
+    id: u64,
+) -> Result<Vec<VoucherLine>, AccountingError> {
     let mut statement = conn.prepare_cached(
         "SELECT code, side, amount FROM voucher_lines WHERE voucher_id = ?1 ORDER BY line",
     )?;
@@ -499,10 +508,7 @@ pub(crate) fn voucher_lines(conn: &Connection, id: u64) -> Result<Vec<VoucherLin
 
 pub(crate) fn voucher(conn: &Connection, id: u64) -> Result<Option<Voucher>, AccountingError> {
     let sql = format!("SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE id = ?1");
-    let Some(mut v) = conn
-        .query_row(&sql, [id as i64], voucher_row)
-        .optional()?
-    else {
+    let Some(mut v) = conn.query_row(&sql, [id as i64], voucher_row).optional()? else {
         return Ok(None);
     };
     v.lines = voucher_lines(conn, id)?;

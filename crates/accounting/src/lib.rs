@@ -20,7 +20,10 @@ pub mod reports;
 pub mod rules;
 pub mod voucher;
 
-pub use books::{Books, ClosedPeriod, GlCheck, ManualVoucher, NewGlAccount, ReserveReport, TrialBalance, VoucherQuery};
+pub use books::{
+    Books, ClosedPeriod, GlCheck, ManualVoucher, NewGlAccount, ReserveReport, TrialBalance,
+    VoucherQuery,
+};
 pub use chart::{Chart, Class, GlAccount, Side};
 pub use feed::{DurableSequence, Feed, FeedStatus};
 pub use posting::Exception;

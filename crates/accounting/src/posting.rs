@@ -105,7 +105,9 @@ impl FeedBuilder {
             if change == 0 {
                 continue;
             }
-            let account = ledger.account(entry.account).expect("entries name accounts");
+            let account = ledger
+                .account(entry.account)
+                .expect("entries name accounts");
             let code = self.control(ledger, entry.account, config);
             *self
                 .batch
@@ -227,10 +229,7 @@ impl OwnedSide {
 
 fn ledger_side(ledger: &Ledger, id: AccountId) -> OwnedSide {
     OwnedSide {
-        account_type: ledger
-            .account(id)
-            .map_or("", |a| a.kind.name())
-            .to_owned(),
+        account_type: ledger.account(id).map_or("", |a| a.kind.name()).to_owned(),
         account_no: ledger
             .account_info(id)
             .map_or(String::new(), |i| i.number.to_string()),

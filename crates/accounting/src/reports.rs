@@ -59,7 +59,11 @@ pub fn trial_balance(
         if level == 1 {
             totals.debit += pd;
             totals.credit += pc;
-            add_by_side(od - oc, &mut totals.opening_debit, &mut totals.opening_credit);
+            add_by_side(
+                od - oc,
+                &mut totals.opening_debit,
+                &mut totals.opening_credit,
+            );
             add_by_side(
                 od + pd - oc - pc,
                 &mut totals.closing_debit,
@@ -126,14 +130,20 @@ pub fn gl_check(
     subledger: &BTreeMap<(String, String), i128>,
 ) -> (Vec<ControlCheck>, Vec<ControlCheck>) {
     let mut keys: BTreeSet<(String, String)> = subledger.keys().cloned().collect();
-    keys.extend(gl.keys().filter(|(code, _)| controls.contains(code)).cloned());
+    keys.extend(
+        gl.keys()
+            .filter(|(code, _)| controls.contains(code))
+            .cloned(),
+    );
     let checked: Vec<ControlCheck> = keys
         .into_iter()
         .map(|key| {
             let (d, c) = gl.get(&key).copied().unwrap_or_default();
             let sub = subledger.get(&key).copied().unwrap_or_default();
             ControlCheck {
-                name: chart.get(&key.0).map_or_else(String::new, |a| a.name.clone()),
+                name: chart
+                    .get(&key.0)
+                    .map_or_else(String::new, |a| a.name.clone()),
                 code: key.0,
                 currency: key.1,
                 gl_balance: c - d,
@@ -173,7 +183,11 @@ pub fn reserve_report(
     daily: &BTreeMap<(String, String, String), Sums>,
 ) -> Vec<ReserveRow> {
     let mut accounts: BTreeSet<(String, String)> = before.keys().cloned().collect();
-    accounts.extend(daily.keys().map(|(_, code, cur)| (code.clone(), cur.clone())));
+    accounts.extend(
+        daily
+            .keys()
+            .map(|(_, code, cur)| (code.clone(), cur.clone())),
+    );
     accounts.retain(|(code, _)| code.starts_with(prefix) && !chart.has_children(code));
     let mut rows = Vec::new();
     for (code, currency) in accounts {
@@ -189,7 +203,9 @@ pub fn reserve_report(
             balance += inflow - outflow;
             rows.push(ReserveRow {
                 date: day.clone(),
-                name: chart.get(&code).map_or_else(String::new, |a| a.name.clone()),
+                name: chart
+                    .get(&code)
+                    .map_or_else(String::new, |a| a.name.clone()),
                 code: code.clone(),
                 currency: currency.clone(),
                 opening,

@@ -149,7 +149,7 @@ impl Rules {
                 c.account_type == side.account_type
                     && c.prefix
                         .as_deref()
-                        .map_or(true, |p| side.account_no.starts_with(p))
+                        .is_none_or(|p| side.account_no.starts_with(p))
             })
             .map(|c| c.code.as_str())
     }
@@ -257,7 +257,10 @@ mod tests {
                 &chart,
             )
             .unwrap_err();
-        assert_eq!(error, "no posting rule for deposit from customer to customer");
+        assert_eq!(
+            error,
+            "no posting rule for deposit from customer to customer"
+        );
     }
 
     #[test]

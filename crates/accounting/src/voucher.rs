@@ -100,8 +100,8 @@ pub fn totals(lines: &[VoucherLine]) -> Option<(i64, i64)> {
 
 /// A voucher balances when it has lines on both sides and debits equal credits.
 pub fn balanced(lines: &[VoucherLine]) -> bool {
-    let both_sides = lines.iter().any(|l| l.side == Side::Debit)
-        && lines.iter().any(|l| l.side == Side::Credit);
+    let both_sides =
+        lines.iter().any(|l| l.side == Side::Debit) && lines.iter().any(|l| l.side == Side::Credit);
     both_sides && totals(lines).is_some_and(|(d, c)| d == c)
 }
 
