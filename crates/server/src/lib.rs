@@ -25,9 +25,10 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::serve::ListenerExt;
 use axum::Router;
+use paycore_accounting::{Books, Feed};
 use paycore_engine::{Engine, EngineConfig, EngineError};
 use paycore_ledger::{
     AccountNo, AccountType, Command, ErrorCode, Op, OpenAccount, Operator, Reference,
@@ -80,6 +81,8 @@ pub enum ServerError {
     Settlement { number: String, reason: String },
     #[error(transparent)]
     Store(#[from] paycore_store::StoreError),
+    #[error(transparent)]
+    Accounting(#[from] paycore_accounting::AccountingError),
 }
 
 /// A bound, ready server. `bootstrap_key` holds the admin key created on first start (shown
@@ -88,6 +91,7 @@ pub struct Server {
     state: AppState,
     listener: TcpListener,
     projector: Projector,
+    feed: Feed,
     day_end_at: Option<time::Time>,
     pub bootstrap_key: Option<Secret>,
     pub data_dir: PathBuf,
@@ -99,9 +103,18 @@ impl Server {
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         let data_dir = config.engine.data_dir.clone();
         let projection = Arc::new(ProjectorStatus::default());
+        let books_dir = data_dir.clone();
+        let books = tokio::task::spawn_blocking(move || Books::open(&books_dir))
+            .await
+            .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
+        let books = Arc::new(books);
         let mut engine_config = config.engine.clone();
-        // Retention keeps every log segment the projection has not read yet.
-        engine_config.retention_floors = vec![projection.applied_sequence.clone()];
+        // Retention keeps every log segment the projection or the accounting feed has not
+        // read yet.
+        engine_config.retention_floors = vec![
+            projection.applied_sequence.clone(),
+            books.status().applied_sequence.clone(),
+        ];
         let store_url = config.store.clone();
         let opened = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
             let engine = Engine::open(engine_config)?;
@@ -115,8 +128,13 @@ impl Server {
             let engine = engine.clone();
             Arc::new(move || engine.metrics().durable_sequence)
         };
-        let projector =
-            Projector::start_with(data_dir.clone(), writer, durable, projection.clone());
+        let projector = Projector::start_with(
+            data_dir.clone(),
+            writer,
+            durable.clone(),
+            projection.clone(),
+        );
+        let feed = Feed::start(data_dir.clone(), books.clone(), durable);
         let (keys, bootstrap_key) = KeyStore::open(&data_dir, config.bootstrap_key.as_deref())?;
         let settlements = open_settlement_accounts(&engine, &config.currencies).await?;
         let listen = config.listen;
@@ -130,6 +148,7 @@ impl Server {
             engine,
             store: Arc::new(parking_lot::Mutex::new(reader)),
             projection,
+            books,
             keys: Arc::new(keys),
             settlements: Arc::new(settlements),
             http: Arc::new(HttpCounters::default()),
@@ -138,6 +157,7 @@ impl Server {
             state,
             listener,
             projector,
+            feed,
             day_end_at: config.day_end_at,
             bootstrap_key,
             data_dir,
@@ -169,10 +189,11 @@ impl Server {
         let served = axum::serve(listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await;
-        let mut projector = self.projector;
+        let (mut projector, mut feed) = (self.projector, self.feed);
         let stopped = tokio::task::spawn_blocking(move || {
             engine.shutdown();
             projector.stop();
+            feed.stop();
         });
         stopped
             .await
@@ -183,8 +204,52 @@ impl Server {
 
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
-    use routes::{accounts, dayend, holds, journal, keys, system, transfers, verify};
+    use routes::{accounting, accounts, dayend, holds, journal, keys, system, transfers, verify};
     Router::new()
+        .route(
+            "/v1/accounting/accounts",
+            get(accounting::chart).post(accounting::create_account),
+        )
+        .route(
+            "/v1/accounting/accounts/{code}",
+            patch(accounting::update_account).delete(accounting::delete_account),
+        )
+        .route(
+            "/v1/accounting/vouchers",
+            get(accounting::vouchers).post(accounting::post_voucher),
+        )
+        .route(
+            "/v1/accounting/vouchers/{voucher_no}",
+            get(accounting::voucher),
+        )
+        .route(
+            "/v1/accounting/vouchers/{voucher_no}/reverse",
+            post(accounting::reverse),
+        )
+        .route(
+            "/v1/accounting/trial-balance",
+            get(accounting::trial_balance),
+        )
+        .route("/v1/accounting/gl-check", get(accounting::gl_check))
+        .route(
+            "/v1/accounting/reserve-report",
+            get(accounting::reserve_report),
+        )
+        .route("/v1/accounting/status", get(accounting::status))
+        .route("/v1/accounting/exceptions", get(accounting::exceptions))
+        .route(
+            "/v1/accounting/exceptions/retry",
+            post(accounting::retry_exceptions),
+        )
+        .route(
+            "/v1/accounting/rules",
+            get(accounting::rules).put(accounting::replace_rules),
+        )
+        .route("/v1/accounting/periods", get(accounting::periods))
+        .route(
+            "/v1/accounting/periods/{period}/close",
+            post(accounting::close_period),
+        )
         .route("/v1/accounts", post(accounts::open).get(accounts::list))
         .route("/v1/accounts/{account_no}", get(accounts::show))
         .route("/v1/accounts/{account_no}/close", post(accounts::close))

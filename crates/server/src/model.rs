@@ -236,6 +236,12 @@ pub struct Health {
     pub store_lag_seconds: f64,
     /// The projector's last error, if it is retrying.
     pub store_error: Option<String>,
+    /// Last batch posted to accounting, and how far behind the log it is.
+    pub accounting_sequence: u64,
+    pub accounting_lag_batches: u64,
+    pub accounting_lag_seconds: f64,
+    /// The accounting feed's last error, if it is retrying.
+    pub accounting_error: Option<String>,
 }
 
 // ----- journal, day-end, events (query store) ----------------------------------------------
@@ -376,4 +382,56 @@ pub struct VerifyReport {
     pub entries: u64,
     /// Empty when the query store's journal reproduces every ledger balance.
     pub differences: Vec<VerifyDifference>,
+}
+
+/// A new account of the chart of accounts.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GlAccountRequest {
+    /// 4, 6 or 8 digits; the parent (code without its last two digits) must exist.
+    pub code: String,
+    pub name: String,
+    /// asset, liability, equity, common, income or expense (default: the parent's).
+    pub class: Option<String>,
+    /// Normal balance side, debit or credit (default: the parent's).
+    pub side: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GlAccountPatch {
+    pub name: Option<String>,
+    /// false disables the account: rules posting to it park their transactions.
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoucherLineRequest {
+    pub code: String,
+    /// debit or credit
+    pub side: String,
+    /// Minor units, positive.
+    pub amount: i64,
+}
+
+/// A manual voucher (记账凭证); debits must equal credits.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualVoucherRequest {
+    /// Idempotency id: a retry returns the original voucher.
+    pub id: String,
+    /// Accounting date (default: the current one); it must be in an open period.
+    pub date: Option<String>,
+    pub currency: String,
+    pub note: Option<String>,
+    pub lines: Vec<VoucherLineRequest>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReverseRequest {
+    /// Idempotency id of the reversal.
+    pub id: String,
+    pub note: Option<String>,
 }

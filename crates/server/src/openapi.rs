@@ -19,6 +19,12 @@ use crate::routes;
         routes::journal::entries, routes::journal::transfers, routes::journal::daily_balances, routes::journal::events,
         routes::dayend::day_end, routes::dayend::report, routes::verify::verify,
         routes::system::health, routes::system::metrics, routes::system::openapi,
+        routes::accounting::chart, routes::accounting::create_account, routes::accounting::update_account,
+        routes::accounting::delete_account, routes::accounting::vouchers, routes::accounting::voucher,
+        routes::accounting::post_voucher, routes::accounting::reverse, routes::accounting::trial_balance,
+        routes::accounting::gl_check, routes::accounting::reserve_report, routes::accounting::status,
+        routes::accounting::exceptions, routes::accounting::retry_exceptions, routes::accounting::rules,
+        routes::accounting::replace_rules, routes::accounting::periods, routes::accounting::close_period,
     ),
     modifiers(&BearerAuth),
 )]

@@ -1,11 +1,12 @@
-//! Shared state of the HTTP server: the engine, the key store, settlement accounts per
-//! currency, and request counters.
+//! Shared state of the HTTP server: the engine, the query store, the accounting books, the key
+//! store, settlement accounts per currency, and request counters.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use paycore_accounting::Books;
 use paycore_engine::Engine;
 use paycore_ledger::{AccountNo, Currency};
 use paycore_store::{ProjectorStatus, Store};
@@ -18,6 +19,8 @@ pub struct AppState {
     /// A reading handle on the query store (the projector writes through its own).
     pub store: Arc<Mutex<Box<dyn Store>>>,
     pub projection: Arc<ProjectorStatus>,
+    /// Accounting (会计): the general ledger fed from the log.
+    pub books: Arc<Books>,
     pub keys: Arc<KeyStore>,
     /// The settlement (备付金) account used by deposits and withdrawals that name none.
     pub settlements: Arc<BTreeMap<Currency, AccountNo>>,

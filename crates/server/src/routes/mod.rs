@@ -1,6 +1,7 @@
 //! Route handlers, one module per resource, and the helpers they share for submitting
 //! commands and shaping replies.
 
+pub mod accounting;
 pub mod accounts;
 pub mod dayend;
 pub mod holds;

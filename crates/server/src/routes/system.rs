@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
     let metrics = state.engine.metrics();
     let lag = store_lag(&state);
+    let feed = super::accounting::feed_lag(&state);
     Json(Health {
         status: "ok".into(),
         applied_sequence: metrics.applied_sequence,
@@ -25,6 +26,10 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         store_lag_batches: lag.batches,
         store_lag_seconds: lag.seconds,
         store_error: state.projection.last_error.lock().clone(),
+        accounting_sequence: feed.applied,
+        accounting_lag_batches: feed.batches,
+        accounting_lag_seconds: feed.seconds,
+        accounting_error: state.books.status().last_error.lock().clone(),
     })
 }
 
@@ -135,6 +140,32 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "Decided commands stored (the idempotency index size).",
         records,
     );
+    let store = store_lag(&state);
+    metric(
+        "store_applied_sequence",
+        "gauge",
+        "Last log batch the query store includes.",
+        store.applied,
+    );
+    metric(
+        "store_lag_batches",
+        "gauge",
+        "Durable batches the query store has not projected yet.",
+        store.batches,
+    );
+    let feed = super::accounting::feed_lag(&state);
+    metric(
+        "accounting_applied_sequence",
+        "gauge",
+        "Last log batch the accounting feed has posted.",
+        feed.applied,
+    );
+    metric(
+        "accounting_lag_batches",
+        "gauge",
+        "Durable batches the accounting feed has not posted yet.",
+        feed.batches,
+    );
     metric(
         "http_responses_2xx_total",
         "counter",
@@ -153,6 +184,23 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "HTTP responses with a 5xx status.",
         state.http.server_errors.load(Relaxed),
     );
+    for (name, help, seconds) in [
+        (
+            "store_lag_seconds",
+            "Engine time between the last durable batch and the last projected one.",
+            store.seconds,
+        ),
+        (
+            "accounting_lag_seconds",
+            "Engine time between the last durable batch and the last one posted to accounting.",
+            feed.seconds,
+        ),
+    ] {
+        let _ = write!(
+            out,
+            "# HELP paycore_{name} {help}\n# TYPE paycore_{name} gauge\npaycore_{name} {seconds}\n"
+        );
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
