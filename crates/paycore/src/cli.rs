@@ -108,6 +108,13 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
+    /// Accounting (会计): chart, vouchers, trial balance, GL check, reserve report, periods.
+    Accounting {
+        #[command(subcommand)]
+        action: crate::accounting_cli::AccountingAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// Recompute every balance from the query store's journal and compare with the ledger
     /// (exit 3 on any difference).
     Verify {
@@ -356,6 +363,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             conn,
         } => crate::journal_cli::report(&Client::new(conn)?, date),
         Command::Verify { conn } => crate::journal_cli::verify(&Client::new(conn)?),
+        Command::Accounting { action, conn } => {
+            crate::accounting_cli::run(&Client::new(conn)?, action)
+        }
         Command::Transfer {
             show:
                 Some(TransferQuery::List {

@@ -8,6 +8,7 @@ use paycore_server::{
 };
 use serde_json::json;
 
+use crate::accounting_cli::csv_field;
 use crate::cli::EXIT_CORRUPT;
 use crate::client::{finish, money, Client};
 
@@ -76,15 +77,6 @@ pub fn entries(client: &Client, args: EntriesArgs) -> anyhow::Result<ExitCode> {
             Some(next) => from_seq = Some(next),
             None => return Ok(ExitCode::SUCCESS),
         }
-    }
-}
-
-/// Quotes a CSV field when it needs it.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
     }
 }
 

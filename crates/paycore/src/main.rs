@@ -1,6 +1,7 @@
 //! The `paycore` binary: command-line entry point. Parses arguments and hands off to the
 //! library crates; errors are reported here, once, with `anyhow`.
 
+mod accounting_cli;
 mod bench;
 mod bench_http;
 mod bench_store;

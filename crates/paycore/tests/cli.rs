@@ -30,7 +30,7 @@ fn serve(dir: &std::path::Path) -> Served {
     Served { child, url }
 }
 
-/// Waits until the server's query store has every durable batch.
+/// Waits until the server's query store and accounting have every durable batch.
 fn projected(url: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
@@ -38,7 +38,7 @@ fn projected(url: &str) {
             .unwrap()
             .json()
             .unwrap();
-        if health["store_lag_batches"] == 0 {
+        if health["store_lag_batches"] == 0 && health["accounting_lag_batches"] == 0 {
             return;
         }
         assert!(
@@ -231,6 +231,65 @@ fn a_newcomer_session_from_open_to_shutdown() {
     assert_eq!(code(&verified), 0, "{}", stdout(&verified));
     assert!(stdout(&verified).contains("reproduces every balance"));
 
+    // Accounting: the day's vouchers, a balanced trial balance, the GL check, reserve funds,
+    // then the closed day is closed in accounting too.
+    let closed_day = report
+        .lines()
+        .find_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.len() == 10 && w.starts_with("20"))
+        })
+        .expect("the report names the closed day")
+        .to_owned();
+    let trial = run(&["accounting", "trial-balance", "--date", &closed_day]);
+    assert_eq!(code(&trial), 0);
+    assert!(
+        stdout(&trial).contains("balanced") && stdout(&trial).contains("1002"),
+        "{}",
+        stdout(&trial)
+    );
+    let trial_csv = stdout(&run(&[
+        "accounting",
+        "trial-balance",
+        "--date",
+        &closed_day,
+        "--csv",
+    ]));
+    assert!(
+        trial_csv.starts_with("code,name,level,side,opening,debit,credit,closing\n"),
+        "{trial_csv}"
+    );
+    let gl = run(&["accounting", "gl-check", "--date", &closed_day]);
+    assert_eq!(code(&gl), 0, "{}", stdout(&gl));
+    let vouchers = stdout(&run(&[
+        "accounting",
+        "vouchers",
+        "--date",
+        &closed_day,
+        "--csv",
+    ]));
+    assert!(vouchers.lines().count() > 10, "{vouchers}");
+    assert!(stdout(&run(&["accounting", "chart"])).contains("应付客户备付金"));
+    assert!(stdout(&run(&[
+        "accounting",
+        "reserve-report",
+        "--date",
+        &closed_day
+    ]))
+    .contains("10020101"));
+    let close = run(&["accounting", "close", &closed_day]);
+    assert_eq!(
+        code(&close),
+        0,
+        "{}",
+        String::from_utf8_lossy(&close.stderr)
+    );
+    assert_eq!(
+        code(&run(&["accounting", "close", &closed_day])),
+        6,
+        "closing twice conflicts"
+    );
+
     // SIGTERM: finish in-flight work, fsync, exit 0.
     // SAFETY: signalling our own child process.
     unsafe {
@@ -342,6 +401,23 @@ fn the_query_store_survives_kill_9_of_the_server() {
             after = page["next_after"].as_u64().unwrap();
         }
         assert!(expected > 1_000, "round {round}: only {expected} entries");
+        // Accounting posted every transfer exactly once (kb received 1 per transfer) and its
+        // GL agrees with the ledger.
+        let checked = paycore(&server.url, KEY, &["accounting", "gl-check"]);
+        assert_eq!(code(&checked), 0, "round {round}: {}", stdout(&checked));
+        let status: serde_json::Value = serde_json::from_slice(
+            &paycore(&server.url, KEY, &["accounting", "status", "--json"]).stdout,
+        )
+        .unwrap();
+        let kb: serde_json::Value = serde_json::from_slice(
+            &paycore(&server.url, KEY, &["account", "show", "kb", "--json"]).stdout,
+        )
+        .unwrap();
+        assert_eq!(
+            status["vouchers"].as_i64(),
+            Some(kb["balance"].as_i64().unwrap() + 1),
+            "round {round}: {status}"
+        );
         server.child.kill().unwrap();
         server.child.wait().unwrap();
     }
