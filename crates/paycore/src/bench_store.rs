@@ -49,7 +49,7 @@ pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
     );
 
     let posted = Instant::now();
-    let commands = post(&engine, &args)?;
+    let commands = post(&engine, args.accounts, args.transfers)?;
     println!("posted     {commands} commands in {:.2?}", posted.elapsed());
     let entries = engine.read(|l| l.next_entry_seq() - 1);
 
@@ -116,11 +116,11 @@ pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
 }
 
 /// Opens and funds the accounts, then posts the transfers; returns the commands posted.
-fn post(engine: &Engine, args: &StoreBenchArgs) -> anyhow::Result<usize> {
-    setup(engine, args.accounts)?;
+pub(crate) fn post(engine: &Engine, accounts: u32, transfers: usize) -> anyhow::Result<usize> {
+    setup(engine, accounts)?;
     let traffic = Traffic {
-        transfers: args.transfers,
-        accounts: args.accounts,
+        transfers,
+        accounts,
         batch: BATCH_COMMANDS_MAX,
         hot: false,
     };
@@ -128,5 +128,5 @@ fn post(engine: &Engine, args: &StoreBenchArgs) -> anyhow::Result<usize> {
         engine.submit_blocking(batch)?;
     }
     // The settlement account, the customers, one funding deposit each, then the traffic.
-    Ok(1 + 2 * args.accounts as usize + args.transfers)
+    Ok(1 + 2 * accounts as usize + transfers)
 }

@@ -160,6 +160,8 @@ pub enum BenchTarget {
     Http(crate::bench_http::HttpBenchArgs),
     /// The query store: projection throughput, day-end over many accounts, statement queries.
     Store(crate::bench_store::StoreBenchArgs),
+    /// Accounting: vouchers per second from a backlog, trial balance and GL check over them.
+    Accounting(crate::bench_accounting::AccountingBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -329,6 +331,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target: Some(BenchTarget::Store(args)),
             ..
         } => crate::bench_store::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            target: Some(BenchTarget::Accounting(args)),
+            ..
+        } => crate::bench_accounting::run(args).map(|()| ExitCode::SUCCESS),
         Command::Bench { args, .. } => crate::bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::VerifyLog { data_dir } => verify_log(&data_dir),
         Command::Words { amount } => {

@@ -3,6 +3,7 @@
 
 mod accounting_cli;
 mod bench;
+mod bench_accounting;
 mod bench_http;
 mod bench_store;
 mod cli;
