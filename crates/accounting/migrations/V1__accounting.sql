@@ -33,7 +33,10 @@ CREATE TABLE vouchers (
     currency TEXT NOT NULL,
     reverses BIGINT,
     note TEXT NOT NULL,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    -- The lines, in order: `<D|C> <code> <amount>` joined by `;` (also in voucher_lines, by
+    -- account, for ledger detail and reports).
+    lines TEXT NOT NULL
 );
 -- A ledger transaction posts at most once; manual voucher ids are unique too.
 CREATE UNIQUE INDEX vouchers_by_record ON vouchers (record_id) WHERE record_id IS NOT NULL;
@@ -53,8 +56,6 @@ CREATE TABLE voucher_lines (
     currency TEXT NOT NULL,
     PRIMARY KEY (code, accounting_date, voucher_id, line)
 ) WITHOUT ROWID;
--- A voucher's own lines (ids grow, so this index is appended to).
-CREATE INDEX voucher_lines_by_voucher ON voucher_lines (voucher_id);
 
 -- Movements of each leaf account per day (balances are running sums of these).
 CREATE TABLE gl_daily (

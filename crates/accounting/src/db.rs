@@ -10,7 +10,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use crate::chart::{Class, GlAccount, Side};
 use crate::posting::{Exception, FeedBatch};
-use crate::voucher::{period_of, voucher_no, NewVoucher, Source, Voucher, VoucherLine};
+use crate::voucher::{
+    decode_lines, encode_lines, period_of, voucher_no, NewVoucher, Source, Voucher, VoucherLine,
+};
 use crate::{dates, AccountingError};
 
 mod migrations {
@@ -65,10 +67,10 @@ impl Db {
     }
 
     /// Writes one feed batch and the new position, atomically.
-    pub fn apply_feed(&mut self, batch: &FeedBatch, now: u64) -> Result<(), AccountingError> {
+    pub fn apply_feed(&mut self, batch: FeedBatch, now: u64) -> Result<(), AccountingError> {
         let mut posting = self.begin()?;
-        for voucher in &batch.vouchers {
-            posting.post(voucher.clone(), now)?;
+        for voucher in batch.vouchers {
+            posting.post(voucher, now)?;
         }
         for exception in &batch.exceptions {
             posting.park(exception, now)?;
@@ -156,6 +158,8 @@ pub struct Posting<'c> {
     numbers: HashMap<String, u64>,
     next_id: u64,
     gl: HashMap<(String, String, String), (i64, i64, i64)>,
+    /// Vouchers posted in this transaction, written by `commit` in multi-row INSERTs.
+    pending: Vec<(Voucher, u64)>,
 }
 
 impl<'c> Posting<'c> {
@@ -174,6 +178,7 @@ impl<'c> Posting<'c> {
             numbers: HashMap::new(),
             next_id,
             gl: HashMap::new(),
+            pending: Vec::new(),
         })
     }
 
@@ -192,7 +197,7 @@ impl<'c> Posting<'c> {
 
     /// Numbers and stores a voucher (moved to the next open day, with a note, when its date is
     /// closed) and adds its lines to the day's GL movements.
-    pub fn post(&mut self, mut v: NewVoucher, now: u64) -> Result<Voucher, AccountingError> {
+    pub fn post(&mut self, mut v: NewVoucher, now: u64) -> Result<&Voucher, AccountingError> {
         debug_assert!(crate::voucher::balanced(&v.lines), "vouchers balance");
         if !crate::voucher::balanced(&v.lines) {
             return Err(AccountingError::Unbalanced);
@@ -211,56 +216,20 @@ impl<'c> Posting<'c> {
         let number = self.next_number(&period)?;
         let id = self.next_id;
         self.next_id += 1;
-        self.tx
-            .prepare_cached(
-                "INSERT INTO vouchers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            )?
-            .execute(params![
-                id as i64,
-                period,
-                number as i64,
-                v.accounting_date,
-                v.ledger_date,
-                v.source.name(),
-                v.record_id.map(|r| r as i64),
-                v.client_id,
-                v.kind,
-                v.rule,
-                v.rules_version,
-                v.currency,
-                v.reverses.map(|r| r as i64),
-                v.note,
-                now as i64
-            ])?;
-        let mut insert = self
-            .tx
-            .prepare_cached("INSERT INTO voucher_lines VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
-        for (index, line) in v.lines.iter().enumerate() {
-            insert.execute(params![
-                line.code,
-                v.accounting_date,
-                id as i64,
-                index as i64,
-                line.side.name(),
-                line.amount,
-                v.currency
-            ])?;
-            let movement = self
-                .gl
-                .entry((
-                    v.accounting_date.clone(),
-                    line.code.clone(),
-                    v.currency.clone(),
-                ))
-                .or_default();
+        for line in &v.lines {
+            let key = (
+                v.accounting_date.clone(),
+                line.code.clone(),
+                v.currency.clone(),
+            );
+            let movement = self.gl.entry(key).or_default();
             match line.side {
                 Side::Debit => movement.0 += line.amount,
                 Side::Credit => movement.1 += line.amount,
             }
             movement.2 += 1;
         }
-        drop(insert);
-        Ok(Voucher {
+        let voucher = Voucher {
             id,
             voucher_no: voucher_no(&period, number),
             period,
@@ -277,7 +246,9 @@ impl<'c> Posting<'c> {
             reverses: v.reverses,
             note: v.note,
             lines: v.lines,
-        })
+        };
+        self.pending.push((voucher, now));
+        Ok(&self.pending.last().expect("just pushed").0)
     }
 
     fn next_number(&mut self, period: &str) -> Result<u64, AccountingError> {
@@ -418,8 +389,20 @@ impl<'c> Posting<'c> {
         Ok((vouchers as u64, debit, credit))
     }
 
-    /// Writes the GL movements gathered by `post` and commits.
+    /// Writes the vouchers and GL movements gathered by `post`, and commits.
     pub fn commit(self) -> Result<(), AccountingError> {
+        insert_rows(&self.tx, "vouchers", 16, &self.pending, bind_voucher)?;
+        let lines: Vec<LineRow<'_>> = self
+            .pending
+            .iter()
+            .flat_map(|(v, _)| {
+                v.lines
+                    .iter()
+                    .enumerate()
+                    .map(move |(index, line)| LineRow(v, index, line))
+            })
+            .collect();
+        insert_rows(&self.tx, "voucher_lines", 7, &lines, bind_line)?;
         {
             let mut upsert = self.tx.prepare_cached(
                 "INSERT INTO gl_daily VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (accounting_date, code, currency) \
@@ -457,7 +440,76 @@ pub(crate) fn exceptions(conn: &Connection) -> Result<Vec<Exception>, Accounting
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) const VOUCHER_COLUMNS: &str = "id, period, number, accounting_date, ledger_date, source, record_id, client_id, kind, rule, rules_version, currency, reverses, note";
+pub(crate) const VOUCHER_COLUMNS: &str = "id, period, number, accounting_date, ledger_date, source, record_id, client_id, kind, rule, rules_version, currency, reverses, note, lines";
+
+/// Rows per multi-row INSERT: amortizes statement execution over many rows, far below
+/// SQLite's parameter limit (16 × 64 = 1,024 of 32,766).
+const ROWS_PER_INSERT: usize = 64;
+
+/// Appends `rows` to `table` with prepared multi-row INSERTs of `ROWS_PER_INSERT` rows (the
+/// last one shorter), binding each row's `columns` values with `bind` from a parameter index.
+/// OR FAIL: a violation still fails the transaction, but SQLite keeps no statement journal.
+fn insert_rows<T>(
+    tx: &Transaction<'_>,
+    table: &str,
+    columns: usize,
+    rows: &[T],
+    bind: fn(&mut rusqlite::CachedStatement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let tuple = format!("({})", vec!["?"; columns].join(","));
+        let sql = format!(
+            "INSERT OR FAIL INTO {table} VALUES {}",
+            vec![tuple; chunk.len()].join(",")
+        );
+        let mut statement = tx.prepare_cached(&sql)?;
+        for (index, row) in chunk.iter().enumerate() {
+            bind(&mut statement, index * columns + 1, row)?;
+        }
+        statement.raw_execute()?;
+    }
+    Ok(())
+}
+
+fn bind_voucher(
+    s: &mut rusqlite::CachedStatement<'_>,
+    at: usize,
+    (v, now): &(Voucher, u64),
+) -> rusqlite::Result<()> {
+    s.raw_bind_parameter(at, v.id as i64)?;
+    s.raw_bind_parameter(at + 1, &v.period)?;
+    s.raw_bind_parameter(at + 2, v.number as i64)?;
+    s.raw_bind_parameter(at + 3, &v.accounting_date)?;
+    s.raw_bind_parameter(at + 4, &v.ledger_date)?;
+    s.raw_bind_parameter(at + 5, v.source.name())?;
+    s.raw_bind_parameter(at + 6, v.record_id.map(|r| r as i64))?;
+    s.raw_bind_parameter(at + 7, &v.client_id)?;
+    s.raw_bind_parameter(at + 8, &v.kind)?;
+    s.raw_bind_parameter(at + 9, &v.rule)?;
+    s.raw_bind_parameter(at + 10, v.rules_version)?;
+    s.raw_bind_parameter(at + 11, &v.currency)?;
+    s.raw_bind_parameter(at + 12, v.reverses.map(|r| r as i64))?;
+    s.raw_bind_parameter(at + 13, &v.note)?;
+    s.raw_bind_parameter(at + 14, *now as i64)?;
+    s.raw_bind_parameter(at + 15, encode_lines(&v.lines))
+}
+
+/// One line of a voucher, as `voucher_lines` stores it.
+struct LineRow<'a>(&'a Voucher, usize, &'a VoucherLine);
+
+fn bind_line(
+    s: &mut rusqlite::CachedStatement<'_>,
+    at: usize,
+    LineRow(v, index, line): &LineRow<'_>,
+) -> rusqlite::Result<()> {
+    s.raw_bind_parameter(at, &line.code)?;
+    s.raw_bind_parameter(at + 1, &v.accounting_date)?;
+    s.raw_bind_parameter(at + 2, v.id as i64)?;
+    s.raw_bind_parameter(at + 3, *index as i64)?;
+    s.raw_bind_parameter(at + 4, line.side.name())?;
+    s.raw_bind_parameter(at + 5, line.amount)?;
+    s.raw_bind_parameter(at + 6, &v.currency)
+}
 
 /// A voucher row without its lines.
 pub(crate) fn voucher_row(r: &rusqlite::Row) -> rusqlite::Result<Voucher> {
@@ -480,37 +532,17 @@ pub(crate) fn voucher_row(r: &rusqlite::Row) -> rusqlite::Result<Voucher> {
         currency: r.get(11)?,
         reverses: r.get::<_, Option<i64>>(12)?.map(|v| v as u64),
         note: r.get(13)?,
-        lines: Vec::new(),
+        lines: decode_lines(&r.get::<_, String>(14)?).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                14,
+                rusqlite::types::Type::Text,
+                "voucher lines are not `<D|C> <code> <amount>;…`".into(),
+            )
+        })?,
     })
-}
-
-pub(crate) fn voucher_lines(
-    conn: &Connection,
-    id: u64,
-) -> Result<Vec<VoucherLine>, AccountingError> {
-    let mut statement = conn.prepare_cached(
-        "SELECT code, side, amount FROM voucher_lines WHERE voucher_id = ?1 ORDER BY line",
-    )?;
-    let rows = statement.query_map([id as i64], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-    })?;
-    let mut lines = Vec::new();
-    for row in rows {
-        let (code, side, amount) = row?;
-        lines.push(VoucherLine {
-            code,
-            side: Side::parse(&side).ok_or(AccountingError::Corrupt("side"))?,
-            amount,
-        });
-    }
-    Ok(lines)
 }
 
 pub(crate) fn voucher(conn: &Connection, id: u64) -> Result<Option<Voucher>, AccountingError> {
     let sql = format!("SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE id = ?1");
-    let Some(mut v) = conn.query_row(&sql, [id as i64], voucher_row).optional()? else {
-        return Ok(None);
-    };
-    v.lines = voucher_lines(conn, id)?;
-    Ok(Some(v))
+    Ok(conn.query_row(&sql, [id as i64], voucher_row).optional()?)
 }

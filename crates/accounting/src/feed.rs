@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -13,11 +14,12 @@ use parking_lot::Mutex;
 use paycore_engine::Follower;
 use tracing::{info, warn};
 
-use crate::posting::FeedBuilder;
+use crate::db::Db;
+use crate::posting::{FeedBatch, FeedBuilder};
 use crate::{now_nanos, AccountingError, Books};
 
 /// Vouchers (and exceptions) per transaction at most.
-const FLUSH_VOUCHERS_MAX: usize = 100_000;
+const FLUSH_VOUCHERS_MAX: usize = 50_000;
 const IDLE_POLL: Duration = Duration::from_millis(5);
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
 
@@ -105,6 +107,9 @@ fn run(data_dir: &std::path::Path, books: &Books, durable: &DurableSequence, sto
     }
 }
 
+/// Two stages, so replaying and mapping overlaps writing: a builder thread follows the log and
+/// hands finished batches over a one-slot channel; this thread writes them. If either stage
+/// fails, both stop and the caller starts over from the stored position.
 fn follow(
     data_dir: &std::path::Path,
     books: &Books,
@@ -115,34 +120,77 @@ fn follow(
     let mut db = books.open_writer()?;
     let start = db.position()?.map_or(0, |p| p.sequence);
     status.applied_sequence.store(start, Relaxed);
-    let mut follower = Follower::open(data_dir, start)?;
-    let mut builder = FeedBuilder::new(follower.ledger().accounting_date());
+    let follower = Follower::open(data_dir, start)?;
     info!(from_batch = start, "accounting feed following the log");
-    while !stop.load(Relaxed) {
+    let (sender, receiver) = sync_channel::<Result<FeedBatch, AccountingError>>(1);
+    let writer_failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("paycore-acct-build".into())
+            .spawn_scoped(scope, || {
+                build(follower, books, durable, &sender, stop, &writer_failed);
+                drop(sender);
+            })
+            .expect("spawning the accounting builder");
+        let written = write(&mut db, &receiver, status);
+        if written.is_err() {
+            writer_failed.store(true, Relaxed);
+        }
+        drop(receiver);
+        written
+    })
+}
+
+/// The builder stage: follows the durable log and sends a batch of vouchers whenever it has
+/// some and the writer is ready (or the batch is full).
+fn build(
+    mut follower: Follower,
+    books: &Books,
+    durable: &DurableSequence,
+    sender: &SyncSender<Result<FeedBatch, AccountingError>>,
+    stop: &AtomicBool,
+    writer_failed: &AtomicBool,
+) {
+    let mut builder = FeedBuilder::new(follower.ledger().accounting_date());
+    while !stop.load(Relaxed) && !writer_failed.load(Relaxed) {
         let durable = durable();
         let config = books.config();
         while builder.pending_vouchers() < FLUSH_VOUCHERS_MAX {
-            match follower.next(durable)? {
-                Some(batch) => builder.add(&batch, &config),
-                None => break,
+            match follower.next(durable) {
+                Ok(Some(batch)) => builder.add(&batch, &config),
+                Ok(None) => break,
+                Err(error) => {
+                    let _ = sender.send(Err(error.into()));
+                    return;
+                }
             }
         }
         if builder.pending_batches() == 0 {
             std::thread::sleep(IDLE_POLL);
             continue;
         }
-        let batch = builder.finish();
-        db.apply_feed(&batch, now_nanos())?;
-        status.applied_sequence.store(batch.last_sequence, Relaxed);
-        status
-            .applied_timestamp
-            .store(batch.last_timestamp, Relaxed);
-        status
-            .vouchers
-            .fetch_add(batch.vouchers.len() as u64, Relaxed);
-        status
-            .exceptions
-            .fetch_add(batch.exceptions.len() as u64, Relaxed);
+        if sender.send(Ok(builder.finish())).is_err() {
+            return;
+        }
+    }
+}
+
+/// The writer stage: one transaction per batch (vouchers, exceptions, sub-ledger movements and
+/// the position together), until the builder stops.
+fn write(
+    db: &mut Db,
+    receiver: &Receiver<Result<FeedBatch, AccountingError>>,
+    status: &FeedStatus,
+) -> Result<(), AccountingError> {
+    for batch in receiver {
+        let batch = batch?;
+        let (sequence, timestamp) = (batch.last_sequence, batch.last_timestamp);
+        let (vouchers, exceptions) = (batch.vouchers.len(), batch.exceptions.len());
+        db.apply_feed(batch, now_nanos())?;
+        status.applied_sequence.store(sequence, Relaxed);
+        status.applied_timestamp.store(timestamp, Relaxed);
+        status.vouchers.fetch_add(vouchers as u64, Relaxed);
+        status.exceptions.fetch_add(exceptions as u64, Relaxed);
         status.transactions.fetch_add(1, Relaxed);
         *status.last_error.lock() = None;
     }

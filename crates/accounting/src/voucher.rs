@@ -126,6 +126,43 @@ pub fn reversed(lines: &[VoucherLine]) -> Vec<VoucherLine> {
         .collect()
 }
 
+/// Lines as stored with their voucher: `<D|C> <code> <amount>` joined by `;`.
+pub fn encode_lines(lines: &[VoucherLine]) -> String {
+    let mut text = String::with_capacity(lines.len() * 24);
+    for (index, line) in lines.iter().enumerate() {
+        if index > 0 {
+            text.push(';');
+        }
+        let side = match line.side {
+            Side::Debit => 'D',
+            Side::Credit => 'C',
+        };
+        use std::fmt::Write as _;
+        let _ = write!(text, "{side} {} {}", line.code, line.amount);
+    }
+    text
+}
+
+/// The inverse of `encode_lines`; `None` if the text is not in that form.
+pub fn decode_lines(text: &str) -> Option<Vec<VoucherLine>> {
+    text.split(';')
+        .map(|line| {
+            let mut parts = line.split(' ');
+            let side = match parts.next()? {
+                "D" => Side::Debit,
+                "C" => Side::Credit,
+                _ => return None,
+            };
+            let code = parts.next()?.to_owned();
+            let amount = parts.next()?.parse().ok()?;
+            parts
+                .next()
+                .is_none()
+                .then_some(VoucherLine { code, side, amount })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +192,9 @@ mod tests {
             line("b", Side::Credit, 1),
         ]));
         assert_eq!(voucher_no(period_of("2026-11-26"), 42), "2026-11-000042");
+        let text = encode_lines(&reversed(&lines));
+        assert_eq!(text, "D 10020101 -100;C 22010101 -60;C 60210101 -40");
+        assert_eq!(decode_lines(&text).unwrap(), reversed(&lines));
+        assert!(decode_lines("X 1 2").is_none() && decode_lines("D 1 2 3").is_none());
     }
 }
