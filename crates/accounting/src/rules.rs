@@ -245,6 +245,67 @@ mod tests {
         assert_eq!(fee.lines[1], (Side::Credit, "60210101".to_owned()));
     }
 
+    /// Every shipped rule maps a transaction it matches to balanced lines on the control
+    /// accounts of the ledger sides (so the GL keeps equal to the sub-ledger).
+    #[test]
+    fn every_default_rule_posts_to_the_controls_of_its_sides() {
+        let chart = Chart::new(default_chart());
+        let rules = Rules::parse(DEFAULT_RULES).unwrap();
+        let number = |t: &str| match t {
+            "internal" => "FEE-CNY",
+            _ => "X1",
+        };
+        for rule in &rules.rules {
+            let concrete = |t: &str| if t == ANY { "customer" } else { t }.to_owned();
+            let (debit_type, credit_type) = (concrete(&rule.debit), concrete(&rule.credit));
+            let (debit_type, credit_type) = if debit_type == credit_type && rule.kind == "deposit" {
+                ("settlement".to_owned(), credit_type)
+            } else {
+                (debit_type, credit_type)
+            };
+            let debit = side(&debit_type, number(&debit_type));
+            let credit = side(&credit_type, number(&credit_type));
+            let mapped = rules.map(&rule.kind, debit, credit, &chart).unwrap();
+            let lines: Vec<_> = mapped
+                .lines
+                .iter()
+                .map(|(s, code)| crate::voucher::VoucherLine {
+                    code: code.clone(),
+                    side: *s,
+                    amount: 100,
+                })
+                .collect();
+            assert!(crate::voucher::balanced(&lines), "{}", rule.name);
+            assert_eq!(
+                mapped.lines,
+                [
+                    (Side::Debit, rules.control(debit).unwrap().to_owned()),
+                    (Side::Credit, rules.control(credit).unwrap().to_owned())
+                ],
+                "{}",
+                rule.name
+            );
+        }
+        let withdrawal = rules
+            .map(
+                "withdrawal",
+                side("merchant", "M1"),
+                side("settlement", "S"),
+                &chart,
+            )
+            .unwrap();
+        assert_eq!(withdrawal.rule, "withdrawal");
+        assert_eq!(
+            withdrawal.lines,
+            [
+                (Side::Debit, "22010201".to_owned()),
+                (Side::Credit, "10020101".to_owned())
+            ]
+        );
+        let cost = rules.control(side("internal", "COST-CHANNEL"));
+        assert_eq!(cost, Some("64210101"));
+    }
+
     #[test]
     fn an_unmatched_transaction_says_why() {
         let chart = Chart::new(default_chart());

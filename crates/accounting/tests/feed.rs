@@ -395,6 +395,15 @@ fn closed_periods_refuse_vouchers_and_late_items_move_to_the_next_open_day() {
         world.books.close_period(&first).unwrap_err().code(),
         "period_closed"
     );
+    // The month is not over in the ledger yet.
+    assert_eq!(
+        world.books.close_period(&first[..7]).unwrap_err().code(),
+        "period_not_ended"
+    );
+    assert_eq!(
+        world.books.close_period("2026-13").unwrap_err().code(),
+        "invalid_date"
+    );
 
     // A manual voucher into the closed day is refused; into the open day it posts.
     let manual = |id: &str, date: &str| ManualVoucher {
