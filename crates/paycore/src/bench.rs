@@ -229,10 +229,10 @@ pub(crate) fn build_batches(engine: &Engine, traffic: &Traffic, prefix: &str) ->
     batches
 }
 
-struct RunResult {
-    transfers: usize,
-    rejected: usize,
-    elapsed: Duration,
+pub(crate) struct RunResult {
+    pub transfers: usize,
+    pub rejected: usize,
+    pub elapsed: Duration,
     latencies: Vec<Duration>,
     fsyncs: u64,
     fsync: Duration,
@@ -242,7 +242,11 @@ struct RunResult {
 
 /// Submits the batches from `clients` threads, each taking the next batch when its previous
 /// one is answered.
-fn drive(engine: &Engine, batches: Vec<Vec<Command>>, clients: usize) -> anyhow::Result<RunResult> {
+pub(crate) fn drive(
+    engine: &Engine,
+    batches: Vec<Vec<Command>>,
+    clients: usize,
+) -> anyhow::Result<RunResult> {
     let transfers = batches.iter().map(Vec::len).sum();
     let before = engine.metrics();
     let next = AtomicUsize::new(0);

@@ -162,6 +162,9 @@ pub enum BenchTarget {
     Store(crate::bench_store::StoreBenchArgs),
     /// Accounting: vouchers per second from a backlog, trial balance and GL check over them.
     Accounting(crate::bench_accounting::AccountingBenchArgs),
+    /// A hot account end to end (engine + query store) against uniform traffic, and a
+    /// PostgreSQL row-lock baseline of the same workloads.
+    Hot(crate::bench_hot::HotBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -331,6 +334,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target: Some(BenchTarget::Store(args)),
             ..
         } => crate::bench_store::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            target: Some(BenchTarget::Hot(args)),
+            ..
+        } => crate::bench_hot::run(args).map(|()| ExitCode::SUCCESS),
         Command::Bench {
             target: Some(BenchTarget::Accounting(args)),
             ..

@@ -4,6 +4,7 @@
 mod accounting_cli;
 mod bench;
 mod bench_accounting;
+mod bench_hot;
 mod bench_http;
 mod bench_store;
 mod cli;
