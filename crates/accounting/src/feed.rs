@@ -122,7 +122,7 @@ fn follow(
     status.applied_sequence.store(start, Relaxed);
     let follower = Follower::open(data_dir, start)?;
     info!(from_batch = start, "accounting feed following the log");
-    let (sender, receiver) = sync_channel::<Result<FeedBatch, AccountingError>>(1);
+    let (sender, receiver) = sync_channel::<Result<FeedBatch, AccountingError>>(0);
     let writer_failed = AtomicBool::new(false);
     std::thread::scope(|scope| {
         std::thread::Builder::new()

@@ -83,7 +83,9 @@ fn keep_batches_out_of_the_heap() {
     }
 }
 
-fn open_engine(dir: &std::path::Path, snapshot_every: u64) -> anyhow::Result<Engine> {
+/// An engine for benchmarks: large segments, no snapshot at shutdown, snapshots every
+/// `snapshot_every` commands (0: never).
+pub(crate) fn open_engine(dir: &std::path::Path, snapshot_every: u64) -> anyhow::Result<Engine> {
     let mut config = EngineConfig::new(dir);
     config.snapshot_every_commands = snapshot_every;
     config.snapshot_on_shutdown = false;

@@ -4,10 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use paycore_accounting::{Books, Feed, VoucherQuery};
-use paycore_engine::{Engine, EngineConfig};
 
+use crate::bench::open_engine;
 use crate::bench_store::post;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -25,11 +24,7 @@ pub fn run(args: AccountingBenchArgs) -> anyhow::Result<()> {
         .prefix("paycore-bench-accounting-")
         .tempdir_in(".")?;
     let data = temp.path().join("data");
-    let mut config = EngineConfig::new(&data);
-    config.snapshot_every_commands = 0;
-    config.snapshot_on_shutdown = false;
-    config.segment_bytes = 256 << 20;
-    let engine = Arc::new(Engine::open(config).context("opening the engine")?);
+    let engine = Arc::new(open_engine(&data, 0)?);
     println!(
         "paycore bench accounting: {} transfers over {} accounts, then vouchers from the backlog",
         args.transfers, args.accounts

@@ -8,13 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use paycore_engine::{Engine, EngineConfig};
 use paycore_ledger::BATCH_COMMANDS_MAX;
 use paycore_store::{open_store, EntryQuery, Projector, StoreUrl};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::bench::{build_batches, drive, setup, Traffic};
+use crate::bench::{build_batches, drive, open_engine, setup, Traffic};
 
 /// The account every hot transfer credits (the first customer the setup opens).
 const HOT_ACCOUNT: u64 = 1;
@@ -89,11 +88,7 @@ fn end_to_end(args: &HotBenchArgs, hot: bool) -> anyhow::Result<EndToEnd> {
         .prefix("paycore-bench-hot-")
         .tempdir_in(".")?;
     let data = temp.path().join("data");
-    let mut config = EngineConfig::new(&data);
-    config.snapshot_every_commands = 0;
-    config.snapshot_on_shutdown = false;
-    config.segment_bytes = 256 << 20;
-    let engine = Arc::new(Engine::open(config).context("opening the engine")?);
+    let engine = Arc::new(open_engine(&data, 0)?);
     setup(&engine, args.accounts)?;
     let traffic = Traffic {
         transfers: args.transfers,

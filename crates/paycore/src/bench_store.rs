@@ -5,14 +5,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use paycore_engine::{Engine, EngineConfig};
+use paycore_engine::Engine;
 use paycore_ledger::{Command, Op, BATCH_COMMANDS_MAX};
 use paycore_store::{open_store, EntryQuery, Projector, StoreUrl};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::bench::{build_batches, setup, Traffic};
+use crate::bench::{build_batches, open_engine, setup, Traffic};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct StoreBenchArgs {
@@ -34,11 +33,7 @@ pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
     let temp = tempfile::Builder::new()
         .prefix("paycore-bench-store-")
         .tempdir_in(".")?;
-    let mut config = EngineConfig::new(temp.path().join("data"));
-    config.snapshot_every_commands = 0;
-    config.snapshot_on_shutdown = false;
-    config.segment_bytes = 256 << 20;
-    let engine = Arc::new(Engine::open(config).context("opening the engine")?);
+    let engine = Arc::new(open_engine(&temp.path().join("data"), 0)?);
     let url = args.store.as_deref().map_or_else(
         || StoreUrl::Sqlite(temp.path().join("store.sqlite")),
         StoreUrl::parse,

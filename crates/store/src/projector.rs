@@ -18,9 +18,10 @@ use crate::backend::{Store, StoreError};
 use crate::projection::{Projection, ProjectionBuilder};
 
 /// Rows (records + entries) per transaction at most. Large transactions write each touched
-/// account, daily balance and day flow once for many postings; bounded so that building the
-/// next transaction overlaps writing this one, and memory stays bounded under a backlog.
-const FLUSH_ROWS_MAX: usize = 262_144;
+/// account, daily balance and day flow once for many postings (measured over 100k accounts:
+/// 1M rows 62k commands/s, 262k rows 43k on SQLite); the builder works on the next one while
+/// this one is written, so at most two are in memory.
+const FLUSH_ROWS_MAX: usize = 1_048_576;
 /// How long the projector sleeps when it has caught up with the log.
 const IDLE_POLL: Duration = Duration::from_millis(2);
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
@@ -155,7 +156,7 @@ fn follow(
         .store(applied.as_ref().map_or(0, |a| a.timestamp), Relaxed);
     let follower = Follower::open(data_dir, start)?;
     info!(from_batch = start, "projector following the log");
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Projection, EngineError>>(1);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Projection, EngineError>>(0);
     let writer_failed = AtomicBool::new(false);
     std::thread::scope(|scope| {
         std::thread::Builder::new()

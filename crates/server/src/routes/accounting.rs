@@ -55,6 +55,16 @@ async fn with_books<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("accounting task failed: {e}")))?
 }
 
+/// A read any role may make: `work` runs on the books and its result is the response body.
+async fn read<T: Serialize + Send + 'static>(
+    state: &AppState,
+    principal: &Principal,
+    work: impl FnOnce(&Books) -> Result<T, AccountingError> + Send + 'static,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(Need::Read)?;
+    Ok(Json(json!(with_books(state, work).await?)))
+}
+
 /// The ledger's current accounting date: the default day of every report.
 fn today(state: &AppState) -> String {
     state.engine.read(|l| l.accounting_date().to_string())
@@ -208,9 +218,10 @@ pub async fn voucher(
     principal: Principal,
     Path(voucher_no): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    principal.require(Need::Read)?;
-    let voucher = with_books(&state, move |books| books.voucher_by_no(&voucher_no)).await?;
-    Ok(Json(json!(voucher)))
+    read(&state, &principal, move |books| {
+        books.voucher_by_no(&voucher_no)
+    })
+    .await
 }
 
 fn posted(voucher: paycore_accounting::Voucher, replayed: bool) -> Response {
@@ -301,14 +312,12 @@ pub async fn trial_balance(
     principal: Principal,
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    principal.require(Need::Read)?;
     let (from, to) = q.range(&state);
     let currency = q.currency.unwrap_or_else(|| "CNY".into());
-    let report = with_books(&state, move |books| {
+    read(&state, &principal, move |books| {
         books.trial_balance(&from, &to, &currency)
     })
-    .await?;
-    Ok(Json(json!(report)))
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/accounting/gl-check", tag = "accounting", params(ReportQuery),
@@ -318,10 +327,8 @@ pub async fn gl_check(
     principal: Principal,
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    principal.require(Need::Read)?;
     let (_, date) = q.range(&state);
-    let check = with_books(&state, move |books| books.gl_check(&date)).await?;
-    Ok(Json(json!(check)))
+    read(&state, &principal, move |books| books.gl_check(&date)).await
 }
 
 #[utoipa::path(get, path = "/v1/accounting/reserve-report", tag = "accounting", params(ReportQuery),
@@ -331,10 +338,11 @@ pub async fn reserve_report(
     principal: Principal,
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    principal.require(Need::Read)?;
     let (from, to) = q.range(&state);
-    let report = with_books(&state, move |books| books.reserve_report(&from, &to)).await?;
-    Ok(Json(json!(report)))
+    read(&state, &principal, move |books| {
+        books.reserve_report(&from, &to)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/accounting/status", tag = "accounting",
