@@ -92,6 +92,7 @@ impl FeedBuilder {
             }
             match record.op {
                 OpKind::Transfer | OpKind::Capture => {
+                    self.move_subledger(ledger, record, config);
                     self.post(ledger, id.0, record, config);
                 }
                 OpKind::DayEnd => {
@@ -100,28 +101,30 @@ impl FeedBuilder {
                 _ => {}
             }
         }
-        for entry in batch.journal {
-            let change = entry.balance_after - entry.balance_before;
-            if change == 0 {
-                continue;
-            }
-            let account = ledger
-                .account(entry.account)
-                .expect("entries name accounts");
-            let code = self.control(ledger, entry.account, config);
-            *self
-                .batch
-                .subledger
-                .entry((
-                    entry.accounting_date,
-                    code,
-                    account.currency.code().to_owned(),
-                ))
-                .or_default() += change;
-        }
         self.batch.last_sequence = batch.sequence;
         self.batch.last_timestamp = batch.timestamp;
         self.batch.batches += 1;
+    }
+
+    /// The sub-ledger side: the transaction moves its amount out of the debited and into the
+    /// credited account's control, on the day the ledger accepted it. Taken from the records
+    /// (not the journal) so a credit a hot account buffers counts when it is accepted — as
+    /// its voucher does — and its later aggregated flush entry is not counted twice.
+    fn move_subledger(&mut self, ledger: &Ledger, record: &Record, config: &Config) {
+        let Ok(amount) = i64::try_from(record.amount) else {
+            return; // never accepted by the ledger (amounts fit in i64)
+        };
+        let currency = record
+            .currency
+            .map_or_else(String::new, |c| c.code().to_owned());
+        for (account, change) in [(record.debit, -amount), (record.credit, amount)] {
+            let code = self.control(ledger, account, config);
+            *self
+                .batch
+                .subledger
+                .entry((self.date, code, currency.clone()))
+                .or_default() += change;
+        }
     }
 
     /// What is pending, handing it over; the builder starts empty again.

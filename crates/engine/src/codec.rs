@@ -7,8 +7,8 @@
 
 use paycore_ledger::{
     AccountId, AccountKey, AccountNo, AccountType, Capture, ClientId, Command, Currency, Date,
-    Fingerprint, Freeze, IdHasher, Op, OpenAccount, Operator, Reference, Transfer, TransferKind,
-    Unfreeze,
+    Fingerprint, Freeze, HotOptions, IdHasher, Op, OpenAccount, Operator, Reference, Transfer,
+    TransferKind, Unfreeze,
 };
 
 const LINKED: u8 = 0x80;
@@ -22,6 +22,7 @@ mod tag {
     pub const UNFREEZE: u8 = 6;
     pub const CAPTURE: u8 = 7;
     pub const DAY_END: u8 = 8;
+    pub const SET_HOT: u8 = 9;
 }
 
 /// Largest encoding of one command, for sizing buffers and checking record lengths.
@@ -85,6 +86,18 @@ pub fn encode(command: &Command, out: &mut Vec<u8>) {
             put_str(out, c.reference.as_bytes());
         }
         Op::DayEnd { date } => out.extend_from_slice(&date.to_julian_day().to_le_bytes()),
+        Op::SetHot { account, options } => {
+            put_key(out, account);
+            match options {
+                None => out.push(0),
+                Some(o) => {
+                    out.push(1);
+                    out.extend_from_slice(&o.flush_interval_ms.to_le_bytes());
+                    out.extend_from_slice(&o.max_entries.to_le_bytes());
+                    out.extend_from_slice(&o.credit_line.to_le_bytes());
+                }
+            }
+        }
     }
     debug_assert!(out.len() - start <= COMMAND_BYTES_MAX);
 }
@@ -99,6 +112,7 @@ fn op_tag(op: &Op) -> u8 {
         Op::Unfreeze(_) => tag::UNFREEZE,
         Op::Capture(_) => tag::CAPTURE,
         Op::DayEnd { .. } => tag::DAY_END,
+        Op::SetHot { .. } => tag::SET_HOT,
     }
 }
 
@@ -204,6 +218,10 @@ impl<'a> Decoder<'a> {
                     date: Date::from_julian_day(julian).map_err(|_| self.error("date"))?,
                 }
             }
+            tag::SET_HOT => Op::SetHot {
+                account: self.key()?,
+                options: self.hot_options()?,
+            },
             _ => return Err(self.error("unknown command tag")),
         };
         Ok(Command {
@@ -346,6 +364,18 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    fn hot_options(&mut self) -> Result<Option<HotOptions>, DecodeError> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(HotOptions {
+                flush_interval_ms: u32::from_le_bytes(self.array()?),
+                max_entries: u32::from_le_bytes(self.array()?),
+                credit_line: self.u64()?,
+            })),
+            _ => Err(self.error("hot options presence")),
+        }
+    }
+
     fn optional(&mut self) -> Result<Option<u64>, DecodeError> {
         match self.u8()? {
             0 => Ok(None),
@@ -411,6 +441,18 @@ mod tests {
             }),
             Op::DayEnd {
                 date: Date::from_calendar_date(2026, time::Month::November, 26).unwrap(),
+            },
+            Op::SetHot {
+                account: no("M"),
+                options: Some(HotOptions {
+                    flush_interval_ms: 1_000,
+                    max_entries: 500,
+                    credit_line: 7,
+                }),
+            },
+            Op::SetHot {
+                account: AccountKey::Id(AccountId(3)),
+                options: None,
             },
         ];
         ops.into_iter()

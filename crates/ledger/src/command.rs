@@ -153,6 +153,11 @@ pub enum Op {
     DayEnd {
         date: Date,
     },
+    /// Buffered posting (缓冲记账) for `account` with these options, or off (`None`).
+    SetHot {
+        account: AccountKey,
+        options: Option<crate::HotOptions>,
+    },
 }
 
 /// A command as the state machine receives it.
@@ -199,7 +204,9 @@ impl Command {
             }
             Op::Freeze(f) => swap(&mut f.account),
             Op::Capture(c) => swap(&mut c.credit),
-            Op::CloseAccount { account } | Op::SetAccountFrozen { account, .. } => swap(account),
+            Op::CloseAccount { account }
+            | Op::SetAccountFrozen { account, .. }
+            | Op::SetHot { account, .. } => swap(account),
             Op::OpenAccount(_) | Op::Unfreeze(_) | Op::DayEnd { .. } => {}
         }
     }
@@ -253,6 +260,17 @@ impl Op {
             }
             Op::DayEnd { date } => {
                 h.u8(8).u32(date.to_julian_day() as u32);
+            }
+            Op::SetHot { account, options } => {
+                account_key(h.u8(9), account);
+                match options {
+                    Some(o) => h
+                        .u8(1)
+                        .u32(o.flush_interval_ms)
+                        .u32(o.max_entries)
+                        .u64(o.credit_line),
+                    None => h.u8(0),
+                };
             }
         }
     }

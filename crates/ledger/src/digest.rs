@@ -18,6 +18,8 @@ pub enum InvariantViolation {
     ClosedNotEmpty(String),
     #[error("the idempotency index has {0} entries for {1} records")]
     IndexSize(usize, u64),
+    #[error("hot account {0}: pending credit {1} does not match its {2} buffered records")]
+    HotBuffer(String, i64, usize),
 }
 
 impl Ledger {
@@ -47,7 +49,20 @@ impl Ledger {
                     .number
                     .to_string()
             };
-            *sums.entry(account.currency).or_default() += i128::from(account.balance);
+            let buffer = self.hot.get(&crate::AccountId(i as u32));
+            // Buffered credits are money the account has received: they count in the sums.
+            let pending = buffer.map_or(0, |b| b.pending);
+            *sums.entry(account.currency).or_default() +=
+                i128::from(account.balance) + i128::from(pending);
+            if let Some(b) = buffer {
+                if b.pending < 0 || (b.pending == 0) != b.members.is_empty() {
+                    return Err(InvariantViolation::HotBuffer(
+                        number(),
+                        b.pending,
+                        b.members.len(),
+                    ));
+                }
+            }
             if i128::from(account.frozen) != held[i] {
                 return Err(InvariantViolation::FrozenMismatch(
                     number(),
@@ -55,10 +70,11 @@ impl Ledger {
                     held[i],
                 ));
             }
-            if !account.allow_negative && account.available() < 0 {
+            let allowance = buffer.map_or(0, |b| b.credit_allowance());
+            if !account.allow_negative && account.available() + allowance < 0 {
                 return Err(InvariantViolation::Overdrawn(number()));
             }
-            let empty = account.balance == 0 && account.frozen == 0;
+            let empty = account.balance == 0 && account.frozen == 0 && pending == 0;
             if account.status == AccountStatus::Closed && !empty {
                 return Err(InvariantViolation::ClosedNotEmpty(number()));
             }

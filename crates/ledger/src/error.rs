@@ -52,10 +52,12 @@ pub enum ErrorCode {
     DayEndDateMismatch = 20,
     #[error("this command cannot be part of a linked batch")]
     NotLinkable = 21,
+    #[error("hot account options: flush interval 1 ms to 60 s, at least one entry per flush")]
+    InvalidHotOptions = 22,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::IdConflict,
         ErrorCode::AccountNotFound,
         ErrorCode::AccountClosed,
@@ -77,6 +79,7 @@ impl ErrorCode {
         ErrorCode::InvalidExpiry,
         ErrorCode::DayEndDateMismatch,
         ErrorCode::NotLinkable,
+        ErrorCode::InvalidHotOptions,
     ];
 
     /// The stable machine code used by the API, the CLI and the docs.
@@ -103,6 +106,7 @@ impl ErrorCode {
             ErrorCode::InvalidExpiry => "invalid_expiry",
             ErrorCode::DayEndDateMismatch => "day_end_date_mismatch",
             ErrorCode::NotLinkable => "not_linkable",
+            ErrorCode::InvalidHotOptions => "invalid_hot_options",
         }
     }
 

@@ -1,7 +1,7 @@
 //! `Ledger`: the whole in-memory state of the ledger and its read accessors. The rules that
 //! change it live in `apply/`; this file only owns the data.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hashbrown::HashMap;
 use time::Date;
@@ -10,7 +10,7 @@ use crate::apply::UndoLog;
 use crate::ids::{ClientId, IdHasher};
 use crate::store::{ByteArena, ChunkedVec, IdIndex};
 use crate::text::AccountNo;
-use crate::{Account, AccountId, AccountInfo, Hold, HoldId, Record, RecordId};
+use crate::{Account, AccountId, AccountInfo, Hold, HoldId, HotBuffer, Record, RecordId};
 
 /// What a new ledger starts from. Both values are persisted with the state.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -31,6 +31,8 @@ pub struct Ledger {
     pub(crate) holds: ChunkedVec<Hold>,
     /// Active holds with an expiry, ordered by (expiry, hold) so sweeps are deterministic.
     pub(crate) expiries: BTreeSet<(u64, HoldId)>,
+    /// Buffered (hot) accounts and their pending credits, in account order.
+    pub(crate) hot: BTreeMap<AccountId, HotBuffer>,
     pub(crate) records: ChunkedVec<Record>,
     pub(crate) client_ids: ByteArena,
     pub(crate) references: ByteArena,
@@ -66,6 +68,7 @@ impl Ledger {
             numbers: HashMap::default(),
             holds: ChunkedVec::default(),
             expiries: BTreeSet::new(),
+            hot: BTreeMap::new(),
             records: ChunkedVec::default(),
             client_ids: ByteArena::default(),
             references: ByteArena::default(),
@@ -88,6 +91,16 @@ impl Ledger {
 
     pub fn account(&self, id: AccountId) -> Option<&Account> {
         self.accounts.get(id.index())
+    }
+
+    /// The buffer of a hot (buffered-posting) account; `None` for ordinary accounts.
+    pub fn hot(&self, id: AccountId) -> Option<&HotBuffer> {
+        self.hot.get(&id)
+    }
+
+    /// Credits accepted for `id` but not yet posted to its balance (0 unless it is hot).
+    pub fn pending_credit(&self, id: AccountId) -> i64 {
+        self.hot.get(&id).map_or(0, |b| b.pending)
     }
 
     pub fn account_info(&self, id: AccountId) -> Option<&AccountInfo> {

@@ -19,6 +19,7 @@ mod command;
 mod digest;
 mod error;
 mod hold;
+mod hot;
 mod ids;
 mod journal;
 mod ledger;
@@ -35,6 +36,7 @@ pub use command::{
 pub use digest::InvariantViolation;
 pub use error::{ErrorCode, LedgerError};
 pub use hold::{Hold, HoldId, HoldStatus};
+pub use hot::{Flush, HotBuffer, HotOptions, HOT_FLUSH_INTERVAL_MS_MAX};
 pub use ids::{ClientId, Fingerprint, IdHasher, CLIENT_ID_BYTES_MAX};
 pub use journal::{EntryKind, JournalEntry};
 pub use ledger::{Ledger, LedgerConfig, MemoryReport};

@@ -24,10 +24,12 @@ pub enum OpKind {
     Unfreeze = 6,
     Capture = 7,
     DayEnd = 8,
+    /// Buffered posting switched on, changed or off for an account.
+    SetHot = 9,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 8] = [
+    pub const ALL: [OpKind; 9] = [
         OpKind::OpenAccount,
         OpKind::CloseAccount,
         OpKind::SetAccountFrozen,
@@ -36,6 +38,7 @@ impl OpKind {
         OpKind::Unfreeze,
         OpKind::Capture,
         OpKind::DayEnd,
+        OpKind::SetHot,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +51,7 @@ impl OpKind {
             OpKind::Unfreeze => "unfreeze",
             OpKind::Capture => "capture",
             OpKind::DayEnd => "day_end",
+            OpKind::SetHot => "set_hot",
         }
     }
 

@@ -8,6 +8,7 @@
 //! The encoding is field by field, little-endian, independent of the in-memory layout; the
 //! idempotency index, the account-number map and the expiry queue are rebuilt on decode.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
 use time::Date;
@@ -16,11 +17,13 @@ use crate::store::{ByteArena, ChunkedVec};
 use crate::text::{AccountNo, Operator, Reference};
 use crate::{
     Account, AccountId, AccountInfo, AccountStatus, AccountType, Currency, ErrorCode, Fingerprint,
-    Hold, HoldId, HoldStatus, Ledger, LedgerConfig, OpKind, Record, RecordId, TransferKind,
+    Hold, HoldId, HoldStatus, HotBuffer, HotOptions, Ledger, LedgerConfig, OpKind, Record,
+    RecordId, TransferKind,
 };
 
 const MAGIC: &[u8; 4] = b"PCLS";
-const VERSION: u32 = 1;
+/// 2 added the buffers of hot accounts; version 1 (none) is still read.
+const VERSION: u32 = 2;
 const END: &[u8; 4] = b"END!";
 
 /// A frozen copy of a ledger's state.
@@ -36,6 +39,7 @@ pub struct LedgerSnapshot {
     records: ChunkedVec<Record>,
     client_ids: ByteArena,
     references: ByteArena,
+    hot: BTreeMap<AccountId, HotBuffer>,
 }
 
 /// Why a snapshot could not be read back.
@@ -62,6 +66,7 @@ impl Ledger {
             records: self.records.clone(),
             client_ids: self.client_ids.clone(),
             references: self.references.clone(),
+            hot: self.hot.clone(),
         }
     }
 }
@@ -91,13 +96,21 @@ impl LedgerSnapshot {
         for record in self.records.iter() {
             encode_record(out, record, &self.client_ids, &self.references)?;
         }
+        put_u64(out, self.hot.len() as u64)?;
+        for (id, buffer) in &self.hot {
+            encode_hot(out, *id, buffer)?;
+        }
         out.write_all(END)
     }
 
     /// Reads an encoding back into a working ledger, rebuilding the indexes.
     pub fn decode(input: &mut impl Read) -> Result<Ledger, SnapshotError> {
         let mut r = Reader(input);
-        if &r.array::<4>()? != MAGIC || r.u32()? != VERSION {
+        if &r.array::<4>()? != MAGIC {
+            return Err(corrupt("not a paycore ledger snapshot"));
+        }
+        let version = r.u32()?;
+        if !(1..=VERSION).contains(&version) {
             return Err(corrupt("not a paycore ledger snapshot of a known version"));
         }
         let hash_key = r.array::<16>()?;
@@ -154,6 +167,15 @@ impl LedgerSnapshot {
             ledger.index.insert(hash, i);
             ledger.records.push(record);
         }
+        if version >= 2 {
+            let hot_count = r.u64()?;
+            for _ in 0..hot_count {
+                let (id, buffer) = decode_hot(&mut r, account_count, record_count)?;
+                if ledger.hot.insert(id, buffer).is_some() {
+                    return Err(corrupt("duplicate hot account"));
+                }
+            }
+        }
         if &r.array::<4>()? != END {
             return Err(corrupt("missing end marker"));
         }
@@ -175,6 +197,62 @@ fn put_u64(out: &mut impl Write, value: u64) -> io::Result<()> {
 fn put_str(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     out.write_all(&[bytes.len() as u8])?;
     out.write_all(bytes)
+}
+
+fn encode_hot(out: &mut impl Write, id: AccountId, b: &HotBuffer) -> io::Result<()> {
+    out.write_all(&id.0.to_le_bytes())?;
+    out.write_all(&b.options.flush_interval_ms.to_le_bytes())?;
+    out.write_all(&b.options.max_entries.to_le_bytes())?;
+    put_u64(out, b.options.credit_line)?;
+    put_u64(out, b.pending as u64)?;
+    put_u64(out, b.since)?;
+    put_u64(out, b.members.len() as u64)?;
+    for member in &b.members {
+        put_u64(out, member.0)?;
+    }
+    Ok(())
+}
+
+fn decode_hot<R: Read>(
+    r: &mut Reader<R>,
+    accounts: u64,
+    records: u64,
+) -> Result<(AccountId, HotBuffer), SnapshotError> {
+    let id = AccountId(r.u32()?);
+    if u64::from(id.0) >= accounts {
+        return Err(corrupt("hot buffer of an unknown account"));
+    }
+    let options = HotOptions {
+        flush_interval_ms: r.u32()?,
+        max_entries: r.u32()?,
+        credit_line: r.u64()?,
+    };
+    if !options.is_valid() {
+        return Err(corrupt("hot account options"));
+    }
+    let pending = r.u64()? as i64;
+    let since = r.u64()?;
+    let count = r.u64()?;
+    if count > records {
+        return Err(corrupt("hot buffer members"));
+    }
+    let mut members = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let member = r.u64()?;
+        if member >= records {
+            return Err(corrupt("hot buffer member record"));
+        }
+        members.push(RecordId(member));
+    }
+    Ok((
+        id,
+        HotBuffer {
+            options,
+            pending,
+            since,
+            members,
+        },
+    ))
 }
 
 fn encode_account(out: &mut impl Write, a: &Account, info: &AccountInfo) -> io::Result<()> {

@@ -47,14 +47,21 @@ impl Ledger {
         Ok(())
     }
 
-    /// Rules, in order: the account exists, is not closed, and has zero balance and frozen.
+    /// Rules, in order: the account exists, is not closed, and has zero balance, frozen and
+    /// pending credit. A closed account stops buffering.
     pub(crate) fn close_account(&mut self, draft: &Draft) -> Result<(), ErrorCode> {
         let account = self.existing_account(draft.debit)?;
         if account.status == AccountStatus::Closed {
             return Err(ErrorCode::AccountClosed);
         }
-        if account.balance != 0 || account.frozen != 0 {
+        if account.balance != 0 || account.frozen != 0 || self.pending_credit(draft.debit) != 0 {
             return Err(ErrorCode::BalanceNotZero);
+        }
+        if let Some(before) = self.hot.remove(&draft.debit) {
+            self.undo.push(Undo::Hot {
+                id: draft.debit,
+                before,
+            });
         }
         self.set_status(draft.debit, AccountStatus::Closed);
         Ok(())

@@ -74,6 +74,10 @@ impl Ledger {
                 draft.amount = capture.amount.unwrap_or(0);
                 draft.kind = Some(capture.kind);
             }
+            Op::SetHot { account, .. } => {
+                draft.op = OpKind::SetHot;
+                draft.debit = self.resolve_key(account);
+            }
             Op::DayEnd { date } => {
                 draft.op = OpKind::DayEnd;
                 draft.amount = date.to_julian_day() as u64;
@@ -175,7 +179,15 @@ impl Ledger {
             .checked_add(frozen_delta)
             .expect("rules checked the frozen bound");
         debug_assert!(account.frozen >= 0);
-        debug_assert!(account.allow_negative || account.available() >= 0);
+        debug_assert!(
+            account.allow_negative
+                || account.available()
+                    + self
+                        .hot
+                        .get(&account_id)
+                        .map_or(0, |b| b.credit_allowance())
+                    >= 0
+        );
         journal.push(JournalEntry {
             seq: self.next_entry_seq,
             timestamp: ctx.timestamp,

@@ -8,6 +8,7 @@
 mod accounts;
 mod draft;
 mod holds;
+mod hot;
 mod transfers;
 mod undo;
 
@@ -16,17 +17,19 @@ pub(crate) use undo::UndoLog;
 
 use crate::command::{AccountKey, Command, Op};
 use crate::store::prefetch;
-use crate::{ErrorCode, JournalEntry, Ledger, Outcome, RecordId};
+use crate::{ErrorCode, Flush, JournalEntry, Ledger, Outcome, RecordId};
 
 /// Most commands one batch may carry; the engine's batches are at most this large.
 pub const BATCH_COMMANDS_MAX: usize = 8190;
 
-/// Reusable output buffers of `Ledger::apply_batch`: one outcome per command, and the journal
-/// entries the batch produced in sequence order. Cleared on every call, capacity kept.
+/// Reusable output buffers of `Ledger::apply_batch`: one outcome per command, the journal
+/// entries the batch produced in sequence order, and the flushes of hot accounts among them
+/// (which records each aggregated credit contains). Cleared on every call, capacity kept.
 #[derive(Default)]
 pub struct BatchOutput {
     pub outcomes: Vec<Outcome>,
     pub journal: Vec<JournalEntry>,
+    pub flushes: Vec<Flush>,
 }
 
 /// How many commands ahead the accounts of a transfer are prefetched: far enough for the
@@ -53,10 +56,12 @@ impl Ledger {
         );
         out.outcomes.clear();
         out.journal.clear();
+        out.flushes.clear();
         // A command stores at most two records: one in a chain's forward pass that a rollback
         // removes, and the failure record after it.
         self.index.reserve(2 * commands.len());
         self.expire_holds(timestamp, &mut out.journal);
+        self.flush_due(timestamp, &mut out.journal, &mut out.flushes);
 
         let mut start = 0;
         while start < commands.len() {
@@ -67,7 +72,7 @@ impl Ledger {
                     if let Some(ahead) = commands.get(start + PREFETCH_DISTANCE) {
                         self.prefetch_for(ahead);
                     }
-                    let outcome = self.decide(chain_timestamp, &commands[start], &mut out.journal);
+                    let outcome = self.decide(chain_timestamp, &commands[start], out);
                     out.outcomes.push(outcome);
                     start += 1;
                 }
@@ -91,12 +96,7 @@ impl Ledger {
     }
 
     /// One command outside any chain failure handling: retry, conflict, or run and record.
-    fn decide(
-        &mut self,
-        timestamp: u64,
-        command: &Command,
-        journal: &mut Vec<JournalEntry>,
-    ) -> Outcome {
+    fn decide(&mut self, timestamp: u64, command: &Command, out: &mut BatchOutput) -> Outcome {
         if let Some(existing) = self.find_record(&command.id) {
             return self.replay(existing, command);
         }
@@ -105,7 +105,7 @@ impl Ledger {
             record: RecordId(self.records.len()),
         };
         let mut draft = self.draft_for(command);
-        let result = self.execute(ctx, command, &mut draft, journal);
+        let result = self.execute(ctx, command, &mut draft, out);
         let record = self.store_record(ctx.timestamp, command, &draft, result);
         debug_assert_eq!(record, ctx.record);
         Outcome {
@@ -153,8 +153,9 @@ impl Ledger {
         ctx: Ctx,
         command: &Command,
         draft: &mut Draft,
-        journal: &mut Vec<JournalEntry>,
+        out: &mut BatchOutput,
     ) -> Result<(), ErrorCode> {
+        let journal = &mut out.journal;
         match &command.op {
             Op::Transfer(transfer) => self.transfer(ctx, transfer, draft, journal),
             Op::OpenAccount(open) => self.open_account(ctx, open, draft),
@@ -163,7 +164,17 @@ impl Ledger {
             Op::Freeze(freeze) => self.freeze(ctx, freeze, draft, journal),
             Op::Unfreeze(unfreeze) => self.unfreeze(ctx, unfreeze, draft, journal),
             Op::Capture(capture) => self.capture(ctx, capture, draft, journal),
-            Op::DayEnd { date } => self.day_end(*date),
+            Op::DayEnd { date } => {
+                if *date != self.accounting_date {
+                    return Err(ErrorCode::DayEndDateMismatch);
+                }
+                // Every buffered credit is posted on the day it was accepted.
+                self.flush_all(ctx.timestamp, journal, &mut out.flushes);
+                self.day_end(*date)
+            }
+            Op::SetHot { options, .. } => {
+                self.set_hot(ctx, *options, draft, journal, &mut out.flushes)
+            }
         }
     }
 
@@ -174,14 +185,14 @@ impl Ledger {
         self.undo.begin(out.journal.len(), self.next_entry_seq);
         let mut failure = None;
         for (k, command) in chain.iter().enumerate() {
-            let outcome = if matches!(command.op, Op::DayEnd { .. }) {
+            let outcome = if matches!(command.op, Op::DayEnd { .. } | Op::SetHot { .. }) {
                 Outcome {
                     result: Err(ErrorCode::NotLinkable),
                     record: None,
                     replayed: false,
                 }
             } else {
-                self.decide(timestamp + k as u64, command, &mut out.journal)
+                self.decide(timestamp + k as u64, command, out)
             };
             out.outcomes.push(outcome);
             if outcome.result.is_err() {

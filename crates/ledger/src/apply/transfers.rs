@@ -6,7 +6,8 @@ use crate::apply::undo::Undo;
 use crate::apply::{Ctx, Draft};
 use crate::command::{Capture, Transfer, TransferKind};
 use crate::{
-    Account, AccountStatus, AccountType, EntryKind, ErrorCode, HoldStatus, JournalEntry, Ledger,
+    Account, AccountId, AccountStatus, AccountType, EntryKind, ErrorCode, HoldStatus, JournalEntry,
+    Ledger,
 };
 
 impl Ledger {
@@ -37,8 +38,11 @@ impl Ledger {
             return Err(ErrorCode::AccountFrozen);
         }
         check_settlement_side(transfer.kind, &debit, &credit)?;
-        check_debit(&debit, transfer.amount)?;
-        check_credit(&credit, transfer.amount)?;
+        let allowance = self
+            .hot_buffer(draft.debit)
+            .map_or(0, |b| b.credit_allowance());
+        check_debit(&debit, transfer.amount, allowance)?;
+        self.check_credit(&credit, draft.credit, transfer.amount)?;
 
         self.post(
             ctx,
@@ -48,14 +52,7 @@ impl Ledger {
             transfer.amount,
             0,
         );
-        self.post(
-            ctx,
-            journal,
-            draft.credit,
-            EntryKind::Credit,
-            transfer.amount,
-            0,
-        );
+        self.credit(ctx, journal, draft.credit, transfer.amount);
         Ok(())
     }
 
@@ -87,7 +84,7 @@ impl Ledger {
         }
         debug_assert!(debit.frozen as u64 >= amount);
         check_debit_unreserved(&debit, amount)?;
-        check_credit(&credit, amount)?;
+        self.check_credit(&credit, draft.credit, amount)?;
 
         let mut after = hold;
         after.remaining -= amount;
@@ -104,8 +101,28 @@ impl Ledger {
             amount,
             -(amount as i64),
         );
-        self.post(ctx, journal, draft.credit, EntryKind::Credit, amount, 0);
+        self.credit(ctx, journal, draft.credit, amount);
         Ok(())
+    }
+
+    /// Credits `id`: posted at once, or added to its pending credit when it is hot.
+    fn credit(&mut self, ctx: Ctx, journal: &mut Vec<JournalEntry>, id: AccountId, amount: u64) {
+        if self.hot.contains_key(&id) {
+            self.buffer_credit(ctx, id, amount);
+        } else {
+            self.post(ctx, journal, id, EntryKind::Credit, amount, 0);
+        }
+    }
+
+    /// The balance bound of a credit: balance plus pending credit plus the amount must stay
+    /// within i64, so a later flush cannot overflow.
+    fn check_credit(&self, account: &Account, id: AccountId, amount: u64) -> Result<(), ErrorCode> {
+        account
+            .balance
+            .checked_add(self.pending_credit(id))
+            .and_then(|b| b.checked_add(amount as i64))
+            .map(|_| ())
+            .ok_or(ErrorCode::AmountOverflow)
     }
 
     /// Writes a hold's new state, keeping the expiry queue to active holds only.
@@ -168,9 +185,10 @@ fn check_settlement_side(
     Ok(())
 }
 
-/// A debit of new money: available must cover it unless the account may go negative.
-fn check_debit(account: &Account, amount: u64) -> Result<(), ErrorCode> {
-    if !account.allow_negative && account.available() < i128::from(amount) {
+/// A debit of new money: available (plus, for a hot account, the usable part of its pending
+/// credit) must cover it unless the account may go negative.
+fn check_debit(account: &Account, amount: u64, allowance: i128) -> Result<(), ErrorCode> {
+    if !account.allow_negative && account.available() + allowance < i128::from(amount) {
         return Err(ErrorCode::InsufficientFunds);
     }
     check_debit_unreserved(account, amount)
@@ -181,14 +199,6 @@ fn check_debit_unreserved(account: &Account, amount: u64) -> Result<(), ErrorCod
     account
         .balance
         .checked_sub(amount as i64)
-        .map(|_| ())
-        .ok_or(ErrorCode::AmountOverflow)
-}
-
-fn check_credit(account: &Account, amount: u64) -> Result<(), ErrorCode> {
-    account
-        .balance
-        .checked_add(amount as i64)
         .map(|_| ())
         .ok_or(ErrorCode::AmountOverflow)
 }

@@ -2,14 +2,29 @@
 //! backwards when a later member fails. Outside a chain nothing is recorded.
 
 use crate::text::AccountNo;
-use crate::{Account, AccountId, Hold, HoldId, HoldStatus, JournalEntry, Ledger};
+use crate::{Account, AccountId, Hold, HoldId, HoldStatus, HotBuffer, JournalEntry, Ledger};
 
 pub(crate) enum Undo {
-    Account { id: AccountId, before: Account },
-    AccountOpened { number: AccountNo },
-    Hold { id: HoldId, before: Hold },
+    Account {
+        id: AccountId,
+        before: Account,
+    },
+    AccountOpened {
+        number: AccountNo,
+    },
+    Hold {
+        id: HoldId,
+        before: Hold,
+    },
     HoldCreated,
-    Record { hash: u64 },
+    Record {
+        hash: u64,
+    },
+    /// A hot account's buffer before a credit was added (or before it was removed).
+    Hot {
+        id: AccountId,
+        before: HotBuffer,
+    },
 }
 
 #[derive(Default)]
@@ -39,6 +54,11 @@ impl UndoLog {
     pub fn finish(&mut self) {
         self.active = false;
         self.entries.clear();
+    }
+
+    /// Whether a chain is open (so changes must leave before-images).
+    pub fn is_recording(&self) -> bool {
+        self.active
     }
 
     pub fn is_idle(&self) -> bool {
@@ -85,6 +105,9 @@ impl Ledger {
                 if let Some(at) = hold.expires_at {
                     self.expiries.remove(&(at, id));
                 }
+            }
+            Undo::Hot { id, before } => {
+                self.hot.insert(id, before);
             }
             Undo::Record { hash } => {
                 let id = self.records.len() - 1;
