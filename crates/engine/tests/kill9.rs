@@ -1,6 +1,7 @@
 //! kill -9 at random moments: a child process posts transfers and prints every acknowledged
 //! id; after the kill, recovery must hold every acknowledged command exactly once with the
-//! acknowledged result, linked pairs whole or not at all, and balanced books.
+//! acknowledged result, linked pairs whole or not at all, and balanced books — including the
+//! credits customer C0 (a hot account) had buffered but not yet posted.
 
 mod common;
 
@@ -95,9 +96,13 @@ fn check_recovered(dir: &std::path::Path, acknowledged: &HashMap<String, String>
                 let id = ledger
                     .resolve(&paycore_ledger::AccountNo::new(&format!("C{i}")).unwrap())
                     .unwrap();
-                ledger.account(id).unwrap().balance
+                ledger.account(id).unwrap().balance + ledger.pending_credit(id)
             })
             .sum();
+        let c0 = ledger
+            .resolve(&paycore_ledger::AccountNo::new("C0").unwrap())
+            .unwrap();
+        assert!(ledger.hot(c0).is_some(), "round {round}: C0 stays hot");
         assert_eq!(
             customers,
             10 * 1_000_000,

@@ -1,7 +1,9 @@
 //! Crash-test workload for the engine's kill -9 tests: posts transfers (some as linked pairs)
 //! from several threads forever and prints `ack <id> <result>` for every acknowledged command,
 //! flushing each line before anything else is done with it. The test kills this process at a
-//! random moment and checks the recovered ledger against what was acknowledged.
+//! random moment and checks the recovered ledger against what was acknowledged. Customer C0
+//! is a hot account with buffered posting, so crashes also land between a buffered credit and
+//! its flush.
 //!
 //! Usage: paycore-crashtest DATA_DIR RUN_NUMBER
 
@@ -59,6 +61,15 @@ fn setup(engine: &Engine) {
             TransferKind::Deposit,
         )
     }));
+    let hot = Op::SetHot {
+        account: AccountKey::No(AccountNo::new("C0").unwrap()),
+        options: Some(HotOptions {
+            flush_interval_ms: 20,
+            max_entries: 50,
+            credit_line: 0,
+        }),
+    };
+    commands.push(Command::new(h.client_id("hot-C0").unwrap(), hot, &h));
     engine.submit_blocking(commands).expect("setup is accepted");
 }
 
