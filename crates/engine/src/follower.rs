@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use paycore_ledger::{BatchOutput, Command, IdHasher, JournalEntry, Ledger, Outcome};
+use paycore_ledger::{BatchOutput, Command, Flush, IdHasher, JournalEntry, Ledger, Outcome};
 
 use crate::codec::decode_batch;
 use crate::log::reader::LogError;
@@ -31,6 +31,8 @@ pub struct FollowedBatch<'a> {
     pub commands: &'a [Command],
     pub outcomes: &'a [Outcome],
     pub journal: &'a [JournalEntry],
+    /// Aggregated credits of hot accounts among `journal`, with the records each contains.
+    pub flushes: &'a [Flush],
     /// The replica's state right after this batch.
     pub ledger: &'a Ledger,
 }
@@ -130,6 +132,7 @@ impl Follower {
             commands: &self.commands,
             outcomes: &self.out.outcomes,
             journal: &self.out.journal,
+            flushes: &self.out.flushes,
             ledger: &self.ledger,
         }))
     }

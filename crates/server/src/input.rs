@@ -76,3 +76,45 @@ pub fn unique_id(prefix: &str) -> Result<String, ApiError> {
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     Ok(format!("{prefix}:auto:{hex}"))
 }
+
+/// Default buffered-posting settings.
+const HOT_FLUSH_INTERVAL_MS: u32 = 1_000;
+const HOT_MAX_ENTRIES: u32 = 10_000;
+
+/// Hot settings as ledger options: `None` for `off`.
+pub fn hot_options(
+    settings: &crate::model::HotSettings,
+) -> Result<Option<paycore_ledger::HotOptions>, ApiError> {
+    match settings.mode.as_str() {
+        "off" => Ok(None),
+        "buffered" => {
+            let options = paycore_ledger::HotOptions {
+                flush_interval_ms: settings.flush_interval_ms.unwrap_or(HOT_FLUSH_INTERVAL_MS),
+                max_entries: settings.max_entries.unwrap_or(HOT_MAX_ENTRIES),
+                credit_line: settings.credit_line.unwrap_or(0),
+            };
+            if !options.is_valid() {
+                return Err(ApiError::bad_request(
+                    "invalid_field",
+                    "field `hot`: flush_interval_ms 1–60000 and max_entries ≥ 1",
+                ));
+            }
+            Ok(Some(options))
+        }
+        other => Err(ApiError::bad_request(
+            "invalid_field",
+            format!("field `hot.mode`: {other:?} is not buffered or off"),
+        )),
+    }
+}
+
+/// The default id of a hot-settings change: the same settings name the same change.
+pub fn hot_id(account_no: &str, options: Option<paycore_ledger::HotOptions>) -> String {
+    match options {
+        None => format!("hot:{account_no}:off"),
+        Some(o) => format!(
+            "hot:{account_no}:{}:{}:{}",
+            o.flush_interval_ms, o.max_entries, o.credit_line
+        ),
+    }
+}

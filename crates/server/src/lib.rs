@@ -25,7 +25,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use axum::serve::ListenerExt;
 use axum::Router;
 use paycore_accounting::{Books, Feed};
@@ -253,6 +253,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts", post(accounts::open).get(accounts::list))
         .route("/v1/accounts/{account_no}", get(accounts::show))
         .route("/v1/accounts/{account_no}/close", post(accounts::close))
+        .route("/v1/accounts/{account_no}/hot", put(accounts::set_hot))
         .route("/v1/accounts/{account_no}/freeze", post(accounts::freeze))
         .route(
             "/v1/accounts/{account_no}/unfreeze",
@@ -263,6 +264,10 @@ pub fn router(state: AppState) -> Router {
             post(transfers::create).get(journal::transfers),
         )
         .route("/v1/accounts/{account_no}/entries", get(journal::entries))
+        .route(
+            "/v1/accounts/{account_no}/entries/{seq}/transfers",
+            get(journal::entry_transfers),
+        )
         .route(
             "/v1/accounts/{account_no}/daily-balances",
             get(journal::daily_balances),

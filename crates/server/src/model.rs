@@ -26,6 +26,29 @@ pub struct OpenAccountRequest {
     pub reference: Option<String>,
     /// Idempotency key; defaults to `open:<account_no>`.
     pub id: Option<String>,
+    /// Make it a hot account from the start (see `PUT /v1/accounts/{account_no}/hot`).
+    pub hot: Option<HotSettings>,
+}
+
+/// Hot-account handling (热点账户). `buffered` (缓冲记账): credits are accepted at once and
+/// recorded one by one, but reach the balance as one aggregated journal entry per flush — when
+/// the oldest pending credit is `flush_interval_ms` old, when `max_entries` are pending (both
+/// checked as each engine batch starts), at day-end and when the settings change. Debits use
+/// the posted balance plus at most `credit_line` of the pending credit. `off`: post at once.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HotSettings {
+    /// buffered or off.
+    pub mode: String,
+    /// 1–60000 (default 1000).
+    pub flush_interval_ms: Option<u32>,
+    /// At least 1 (default 10000).
+    pub max_entries: Option<u32>,
+    /// Minor units of pending credit debits may use (default 0).
+    pub credit_line: Option<u64>,
+    /// Idempotency key of the change (PUT only); default: derived from the account and settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
@@ -46,6 +69,12 @@ pub struct AccountResponse {
     pub reference: String,
     pub opened_at: String,
     pub opened_by: String,
+    /// Credits accepted but not yet posted (hot accounts with buffered posting; else 0).
+    #[serde(default)]
+    pub pending_credit: i64,
+    /// Buffered-posting settings, for hot accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hot: Option<HotSettings>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -262,6 +291,10 @@ pub struct EntryResponse {
     pub frozen_after: i64,
     pub accounting_date: String,
     pub timestamp: String,
+    /// For a hot account's aggregated credit (缓冲记账 flush): how many transfers it contains,
+    /// listed by `GET /v1/accounts/{account_no}/entries/{seq}/transfers`; 0 otherwise.
+    #[serde(default)]
+    pub aggregated: u64,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

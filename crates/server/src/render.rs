@@ -6,7 +6,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::ErrorDetail;
-use crate::model::{AccountResponse, HoldResponse, TransferResponse};
+use crate::model::{AccountResponse, HoldResponse, HotSettings, TransferResponse};
 
 pub fn timestamp(nanos: u64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
@@ -36,6 +36,14 @@ pub fn account(ledger: &Ledger, id: AccountId) -> Option<AccountResponse> {
         reference: info.reference.as_str().to_owned(),
         opened_at: timestamp(info.opened_at),
         opened_by: info.opened_by.as_str().to_owned(),
+        pending_credit: ledger.pending_credit(id),
+        hot: ledger.hot(id).map(|b| HotSettings {
+            mode: "buffered".into(),
+            flush_interval_ms: Some(b.options.flush_interval_ms),
+            max_entries: Some(b.options.max_entries),
+            credit_line: Some(b.options.credit_line),
+            id: None,
+        }),
     })
 }
 

@@ -246,3 +246,115 @@ async fn verify_finds_a_corrupted_journal_row() {
         .is_some());
     s.stop().await;
 }
+
+/// A hot merchant with buffered posting: credits wait as pending credit, post as one
+/// aggregated entry (on a settings change or at day-end), and the statement drills down to
+/// the transfers inside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_account_buffers_credits_and_its_statement_drills_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path()).await;
+    s.open("alice", "customer").await;
+    let hot = json!({"mode": "buffered", "flush_interval_ms": 60000, "max_entries": 1000, "credit_line": 0});
+    let opened = s
+        .post(
+            "/v1/accounts",
+            json!({"account_no": "shop", "type": "merchant", "currency": "CNY", "hot": hot}),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    assert_eq!(opened.body["hot"]["flush_interval_ms"], 60000);
+    s.deposit("dep", "alice", 10_000).await;
+    for i in 0..5 {
+        assert_eq!(
+            s.transfer(&format!("buy-{i}"), "alice", "shop", 100 + i)
+                .await
+                .status,
+            201
+        );
+    }
+    let shop = s.get("/v1/accounts/shop").await.body;
+    assert_eq!(
+        (shop["balance"].as_i64(), shop["pending_credit"].as_i64()),
+        (Some(0), Some(510))
+    );
+    // Deduct first, add later: pending credit cannot be spent without a credit line.
+    let spend = s.transfer("spend", "shop", "alice", 1).await;
+    assert_eq!(spend.code(), "insufficient_funds");
+
+    let bad = s
+        .send(
+            s.http
+                .put(s.url("/v1/accounts/shop/hot"))
+                .json(&json!({"mode": "sometimes"})),
+            Some(&s.key),
+        )
+        .await;
+    assert_eq!(bad.code(), "invalid_field");
+    let off = s
+        .send(
+            s.http
+                .put(s.url("/v1/accounts/shop/hot"))
+                .json(&json!({"mode": "off"})),
+            Some(&s.key),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert_eq!(
+        (
+            off.body["balance"].as_i64(),
+            off.body["pending_credit"].as_i64()
+        ),
+        (Some(510), Some(0))
+    );
+    assert!(off.body.get("hot").is_none());
+
+    projected(&s).await;
+    let entries = s.get("/v1/accounts/shop/entries").await.body;
+    let list = entries["entries"].as_array().unwrap();
+    assert_eq!(
+        list.len(),
+        1,
+        "one aggregated entry instead of five: {entries}"
+    );
+    assert_eq!(
+        (list[0]["amount"].as_u64(), list[0]["aggregated"].as_u64()),
+        (Some(510), Some(5))
+    );
+    let seq = list[0]["seq"].as_u64().unwrap();
+    let drill = s
+        .get(&format!("/v1/accounts/shop/entries/{seq}/transfers"))
+        .await
+        .body;
+    let ids: Vec<&str> = drill["transfers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["buy-0", "buy-1", "buy-2", "buy-3", "buy-4"]);
+    let missing = s.get("/v1/accounts/shop/entries/999999/transfers").await;
+    assert_eq!(missing.code(), "entry_not_found");
+
+    // Buffered again: day-end posts what is pending on the closing day.
+    let on = s
+        .send(
+            s.http
+                .put(s.url("/v1/accounts/shop/hot"))
+                .json(&json!({"mode": "buffered"})),
+            Some(&s.key),
+        )
+        .await;
+    assert_eq!(
+        on.body["hot"]["flush_interval_ms"], 1000,
+        "defaults: {}",
+        on.body
+    );
+    s.transfer("late", "alice", "shop", 7).await;
+    assert_eq!(s.post("/v1/day-end", json!({})).await.status, 200);
+    let shop = s.get("/v1/accounts/shop").await.body;
+    assert_eq!(
+        (shop["balance"].as_i64(), shop["pending_credit"].as_i64()),
+        (Some(517), Some(0))
+    );
+}

@@ -30,6 +30,8 @@ fn every_route_is_documented() {
         "/v1/accounts/{account_no}/close",
         "/v1/accounts/{account_no}/freeze",
         "/v1/accounts/{account_no}/unfreeze",
+        "/v1/accounts/{account_no}/hot",
+        "/v1/accounts/{account_no}/entries/{seq}/transfers",
         "/v1/transfers",
         "/v1/transfers/batch",
         "/v1/transfers/{id}",
@@ -66,7 +68,7 @@ fn every_route_is_documented() {
     }
     assert_eq!(
         documented.len(),
-        39,
+        41,
         "a documented path is not in the list above: {documented:?}"
     );
 }

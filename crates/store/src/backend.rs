@@ -62,6 +62,8 @@ pub trait Store: Send {
     fn entries(&mut self, query: &EntryQuery) -> Result<Vec<EntryRow>, StoreError>;
     /// Records in record order.
     fn records(&mut self, query: &RecordQuery) -> Result<Vec<RecordRow>, StoreError>;
+    /// The records (transfers) a hot account's aggregated credit entry `entry_seq` contains.
+    fn flush_members(&mut self, entry_seq: u64) -> Result<Vec<RecordRow>, StoreError>;
     /// Stored daily rows of an account within [from, to], in date order.
     fn daily_rows(
         &mut self,

@@ -43,7 +43,7 @@ impl Drop for PostgresStore {
     }
 }
 
-const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no";
+const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no, e.aggregated";
 /// Entries with the client id of their command and their account's number.
 const ENTRY_SOURCE: &str =
     "entries e JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id";
@@ -63,6 +63,7 @@ fn entry(r: &Row) -> EntryRow {
         accounting_date: r.get(9),
         timestamp: r.get::<_, i64>(10) as u64,
         account_no: r.get(11),
+        aggregated: r.get::<_, i64>(12) as u64,
     }
 }
 
@@ -154,7 +155,7 @@ fn copy_entries(tx: &mut Transaction<'_>, entries: &[EntryRow]) -> Result<(), St
     for e in entries {
         let _ = writeln!(
             text,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             e.seq,
             e.account_id,
             e.record_id,
@@ -164,10 +165,22 @@ fn copy_entries(tx: &mut Transaction<'_>, entries: &[EntryRow]) -> Result<(), St
             e.balance_after,
             e.frozen_after,
             e.accounting_date,
-            e.timestamp
+            e.timestamp,
+            e.aggregated
         );
     }
     copy(tx, "COPY entries FROM STDIN", &text)
+}
+
+fn copy_flush_members(tx: &mut Transaction<'_>, members: &[(u64, u64)]) -> Result<(), StoreError> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let mut text = String::with_capacity(members.len() * 24);
+    for (entry_seq, record_id) in members {
+        let _ = writeln!(text, "{entry_seq}\t{record_id}");
+    }
+    copy(tx, "COPY flush_members FROM STDIN", &text)
 }
 
 fn upsert_accounts(tx: &mut Transaction<'_>, accounts: &[AccountRow]) -> Result<(), StoreError> {
@@ -186,12 +199,12 @@ fn upsert_accounts(tx: &mut Transaction<'_>, accounts: &[AccountRow]) -> Result<
         .map(|a| i16::from(a.allow_negative))
         .collect();
     tx.execute(
-        "INSERT INTO accounts SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::smallint[], $9::text[], $10::bigint[], $11::text[]) \
-         ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, frozen = EXCLUDED.frozen, status = EXCLUDED.status",
+        "INSERT INTO accounts SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::smallint[], $9::text[], $10::bigint[], $11::text[], $12::bigint[]) \
+         ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, frozen = EXCLUDED.frozen, status = EXCLUDED.status, pending_credit = EXCLUDED.pending_credit",
         &[
             &column(|a| a.id as i64), &text(|a| &a.account_no), &text(|a| &a.account_type), &text(|a| &a.currency),
             &column(|a| a.balance), &column(|a| a.frozen), &text(|a| &a.status), &flags, &text(|a| &a.reference),
-            &column(|a| a.opened_at as i64), &text(|a| &a.opened_by),
+            &column(|a| a.opened_at as i64), &text(|a| &a.opened_by), &column(|a| a.pending_credit),
         ],
     )?;
     Ok(())
@@ -296,6 +309,7 @@ impl Store for PostgresStore {
         let mut tx = self.client().transaction()?;
         copy_records(&mut tx, &p.records)?;
         copy_entries(&mut tx, &p.entries)?;
+        copy_flush_members(&mut tx, &p.flush_members)?;
         upsert_accounts(&mut tx, &p.accounts)?;
         upsert_holds(&mut tx, &p.holds)?;
         upsert_daily(&mut tx, &p.daily)?;
@@ -318,7 +332,7 @@ impl Store for PostgresStore {
     }
 
     fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError> {
-        let sql = "SELECT id, account_no, account_type, currency, balance, frozen, status, allow_negative, reference, opened_at, opened_by FROM accounts WHERE id = $1";
+        let sql = "SELECT id, account_no, account_type, currency, balance, frozen, status, allow_negative, reference, opened_at, opened_by, pending_credit FROM accounts WHERE id = $1";
         let row = self.client().query_opt(sql, &[&(id as i64)])?;
         Ok(row.map(|r| AccountRow {
             id: r.get::<_, i64>(0) as u64,
@@ -332,6 +346,7 @@ impl Store for PostgresStore {
             reference: r.get(8),
             opened_at: r.get::<_, i64>(9) as u64,
             opened_by: r.get(10),
+            pending_credit: r.get(11),
         }))
     }
 
@@ -357,6 +372,16 @@ impl Store for PostgresStore {
             .query(&sql, &filter.args())?
             .iter()
             .map(entry)
+            .collect())
+    }
+
+    fn flush_members(&mut self, entry_seq: u64) -> Result<Vec<RecordRow>, StoreError> {
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id IN (SELECT record_id FROM flush_members WHERE entry_seq = $1) ORDER BY record_id");
+        Ok(self
+            .client()
+            .query(&sql, &[&sql_u64(entry_seq)])?
+            .iter()
+            .map(record)
             .collect())
     }
 

@@ -31,6 +31,8 @@ pub struct Projection {
     pub flows: Vec<DayFlow>,
     pub closings: Vec<DayClosing>,
     pub suspense: Vec<SuspenseRow>,
+    /// (aggregated entry, record it contains) for every hot-account flush.
+    pub flush_members: Vec<(u64, u64)>,
 }
 
 pub struct ProjectionBuilder {
@@ -81,8 +83,19 @@ impl ProjectionBuilder {
                 self.cut(batch);
             }
         }
+        let first_entry = self.projection.entries.len();
         for entry in batch.journal {
             self.add_entry(entry, ledger);
+        }
+        for flush in batch.flushes {
+            let row = self.projection.entries[first_entry..]
+                .iter_mut()
+                .find(|e| e.seq == flush.entry_seq)
+                .expect("a flush's entry is in its batch");
+            row.aggregated = flush.members.len() as u64;
+            self.projection
+                .flush_members
+                .extend(flush.members.iter().map(|m| (flush.entry_seq, m.0)));
         }
         self.projection.last_sequence = batch.sequence;
         self.projection.last_timestamp = batch.timestamp;
@@ -121,6 +134,7 @@ impl ProjectionBuilder {
             frozen_after: entry.frozen_after,
             accounting_date: entry.accounting_date.to_string(),
             timestamp: entry.timestamp,
+            aggregated: 0,
         });
         self.accounts.insert(entry.account);
         if entry.kind == EntryKind::Expire {
@@ -264,6 +278,7 @@ fn account_row(ledger: &Ledger, id: AccountId) -> Option<AccountRow> {
         reference: info.reference.as_str().to_owned(),
         opened_at: info.opened_at,
         opened_by: info.opened_by.as_str().to_owned(),
+        pending_credit: ledger.pending_credit(id),
     })
 }
 

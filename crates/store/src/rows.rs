@@ -14,6 +14,8 @@ pub struct AccountRow {
     pub reference: String,
     pub opened_at: u64,
     pub opened_by: String,
+    /// Credits a hot account has accepted but not yet posted.
+    pub pending_credit: i64,
 }
 
 /// A decided command (accepted or rejected).
@@ -53,6 +55,9 @@ pub struct EntryRow {
     pub frozen_after: i64,
     pub accounting_date: String,
     pub timestamp: u64,
+    /// For the aggregated credit of a hot account's flush: how many transfers it contains
+    /// (listed by `Store::flush_members`); 0 for an entry of its own.
+    pub aggregated: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -38,7 +38,7 @@ impl SqliteStore {
     }
 }
 
-const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no";
+const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no, e.aggregated";
 /// Entries with the client id of their command and their account's number.
 const ENTRY_SOURCE: &str =
     "entries e JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id";
@@ -58,6 +58,7 @@ fn entry(row: &Row) -> rusqlite::Result<EntryRow> {
         accounting_date: row.get(9)?,
         timestamp: row.get::<_, i64>(10)? as u64,
         account_no: row.get(11)?,
+        aggregated: row.get::<_, i64>(12)? as u64,
     })
 }
 
@@ -104,10 +105,11 @@ impl Store for SqliteStore {
                 &p.records,
                 bind_record,
             )?;
-            insert_rows(&tx, "entries", 10, &p.entries, bind_entry)?;
+            insert_rows(&tx, "entries", 11, &p.entries, bind_entry)?;
+            insert_rows(&tx, "flush_members", 2, &p.flush_members, bind_member)?;
             let mut upsert = tx.prepare_cached(
-                "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET \
-                 balance = excluded.balance, frozen = excluded.frozen, status = excluded.status",
+                "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE SET \
+                 balance = excluded.balance, frozen = excluded.frozen, status = excluded.status, pending_credit = excluded.pending_credit",
             )?;
             for a in &p.accounts {
                 upsert.execute(params![
@@ -121,7 +123,8 @@ impl Store for SqliteStore {
                     a.allow_negative as i64,
                     a.reference,
                     a.opened_at as i64,
-                    a.opened_by
+                    a.opened_by,
+                    a.pending_credit
                 ])?;
             }
             let mut upsert = tx.prepare_cached(
@@ -208,7 +211,7 @@ impl Store for SqliteStore {
     }
 
     fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError> {
-        let sql = "SELECT id, account_no, account_type, currency, balance, frozen, status, allow_negative, reference, opened_at, opened_by FROM accounts WHERE id = ?1";
+        let sql = "SELECT id, account_no, account_type, currency, balance, frozen, status, allow_negative, reference, opened_at, opened_by, pending_credit FROM accounts WHERE id = ?1";
         Ok(self
             .conn
             .query_row(sql, [id as i64], |r| {
@@ -224,6 +227,7 @@ impl Store for SqliteStore {
                     reference: r.get(8)?,
                     opened_at: r.get::<_, i64>(9)? as u64,
                     opened_by: r.get(10)?,
+                    pending_credit: r.get(11)?,
                 })
             })
             .optional()?)
@@ -248,6 +252,13 @@ impl Store for SqliteStore {
         args.push(bounded(q.limit, QUERY_LIMIT_MAX).into());
         let mut statement = self.conn.prepare_cached(&sql)?;
         let rows = statement.query_map(params_from_iter(args), entry)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn flush_members(&mut self, entry_seq: u64) -> Result<Vec<RecordRow>, StoreError> {
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id IN (SELECT record_id FROM flush_members WHERE entry_seq = ?1) ORDER BY record_id");
+        let mut statement = self.conn.prepare(&sql)?;
+        let rows = statement.query_map([sql_u64(entry_seq)], record)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -453,5 +464,15 @@ fn bind_entry(
     s.raw_bind_parameter(at + 6, e.balance_after)?;
     s.raw_bind_parameter(at + 7, e.frozen_after)?;
     s.raw_bind_parameter(at + 8, &e.accounting_date)?;
-    s.raw_bind_parameter(at + 9, e.timestamp as i64)
+    s.raw_bind_parameter(at + 9, e.timestamp as i64)?;
+    s.raw_bind_parameter(at + 10, e.aggregated as i64)
+}
+
+fn bind_member(
+    s: &mut rusqlite::CachedStatement<'_>,
+    at: usize,
+    (entry_seq, record_id): &(u64, u64),
+) -> rusqlite::Result<()> {
+    s.raw_bind_parameter(at, *entry_seq as i64)?;
+    s.raw_bind_parameter(at + 1, *record_id as i64)
 }

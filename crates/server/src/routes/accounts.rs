@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use paycore_ledger::{AccountId, Op, OpenAccount, Operator};
+use paycore_ledger::{AccountId, Command, Op, OpenAccount, Operator};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -13,7 +13,9 @@ use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
 use crate::input;
 use crate::json::{ApiJson, OptionalJson};
-use crate::model::{AccountActionRequest, AccountList, AccountResponse, OpenAccountRequest};
+use crate::model::{
+    AccountActionRequest, AccountList, AccountResponse, HotSettings, OpenAccountRequest,
+};
 use crate::render;
 use crate::state::AppState;
 
@@ -38,11 +40,27 @@ pub async fn open(
         reference: input::reference(request.reference.as_deref())?,
         opened_by: Operator::new(&principal.name)?,
     });
+    let hot = request.hot.as_ref().map(input::hot_options).transpose()?;
     let id = request
         .id
         .unwrap_or_else(|| format!("open:{}", request.account_no));
-    let id = input::client_id(&state.engine.hasher(), &id)?;
-    let outcome = submit_one(&state, id, op).await?;
+    let hasher = state.engine.hasher();
+    let mut commands = vec![Command::new(input::client_id(&hasher, &id)?, op, &hasher)];
+    if let Some(options) = hot {
+        // Right behind the opening, in the same engine batch.
+        let set = Op::SetHot {
+            account: input::account_key(&request.account_no)?,
+            options,
+        };
+        let hot_id = input::client_id(&hasher, &format!("hot:{id}"))?;
+        commands.push(Command::new(hot_id, set, &hasher));
+    }
+    let outcomes = state.engine.submit(commands).await?;
+    let outcome = match outcomes.as_slice() {
+        [opened, set] if opened.result.is_ok() && set.result.is_err() => *set,
+        [opened, ..] => *opened,
+        [] => return Err(ApiError::internal("the engine answered without an outcome")),
+    };
     Ok(decided(&outcome, StatusCode::CREATED, || {
         state
             .engine
@@ -147,6 +165,36 @@ pub async fn unfreeze(
     body: OptionalJson<AccountActionRequest>,
 ) -> Result<Response, ApiError> {
     account_action(state, principal, path, body, Action::Unfreeze).await
+}
+
+#[utoipa::path(put, path = "/v1/accounts/{account_no}/hot", tag = "accounts",
+    params(("account_no" = String, Path)), request_body = HotSettings,
+    responses((status = 200, description = "the account with its new settings; pending credit was posted first", body = AccountResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_hot(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(account_no): Path<String>,
+    ApiJson(settings): ApiJson<HotSettings>,
+) -> Result<Response, ApiError> {
+    principal.require(Need::Admin)?;
+    let number = input::account_no(&account_no)?;
+    let options = input::hot_options(&settings)?;
+    let op = Op::SetHot {
+        account: input::account_key(&account_no)?,
+        options,
+    };
+    let id = settings
+        .id
+        .clone()
+        .unwrap_or_else(|| input::hot_id(&account_no, options));
+    let id = input::client_id(&state.engine.hasher(), &id)?;
+    let outcome = submit_one(&state, id, op).await?;
+    Ok(decided(&outcome, StatusCode::OK, || {
+        state
+            .engine
+            .read(|l| render::account(l, l.resolve(&number)?))
+    }))
 }
 
 enum Action {

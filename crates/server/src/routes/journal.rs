@@ -39,6 +39,7 @@ pub fn entry_response(e: EntryRow) -> EntryResponse {
         frozen_after: e.frozen_after,
         accounting_date: e.accounting_date,
         timestamp: timestamp(e.timestamp),
+        aggregated: e.aggregated,
     }
 }
 
@@ -172,6 +173,61 @@ pub async fn transfers(
             .map(|r| record_response(store, &mut numbers, r))
             .collect::<Result<_, ApiError>>()?;
         Ok(TransferPage { transfers, next })
+    })
+    .await?;
+    Ok(Json(page))
+}
+
+#[utoipa::path(get, path = "/v1/accounts/{account_no}/entries/{seq}/transfers", tag = "journal",
+    params(("account_no" = String, Path), ("seq" = u64, Path, description = "an aggregated credit entry of the account")),
+    responses((status = 200, description = "the transfers a hot account's aggregated credit contains (drill-down), in record order", body = TransferPage), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn entry_transfers(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((account_no, seq)): Path<(String, u64)>,
+) -> Result<Json<TransferPage>, ApiError> {
+    principal.require(Need::Read)?;
+    let page = with_store(&state, move |store| {
+        let account_id = store_account(store, &account_no)?;
+        let entry = store
+            .entries(&EntryQuery {
+                account_id: Some(account_id),
+                from_seq: seq,
+                limit: 1,
+                ..Default::default()
+            })?
+            .into_iter()
+            .find(|e| e.seq == seq)
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "entry_not_found",
+                    format!("account {account_no} has no entry {seq}"),
+                )
+            })?;
+        let rows = if entry.aggregated > 0 {
+            store.flush_members(seq)?
+        } else {
+            let record = RecordQuery {
+                after_record: entry.record_id.checked_sub(1),
+                limit: 1,
+                ..Default::default()
+            };
+            store
+                .records(&record)?
+                .into_iter()
+                .filter(|r| r.record_id == entry.record_id)
+                .collect()
+        };
+        let mut numbers = HashMap::new();
+        let transfers = rows
+            .into_iter()
+            .map(|r| record_response(store, &mut numbers, r))
+            .collect::<Result<_, ApiError>>()?;
+        Ok(TransferPage {
+            transfers,
+            next: None,
+        })
     })
     .await?;
     Ok(Json(page))
