@@ -131,6 +131,16 @@ impl World {
             )
         }));
         self.submit(setup);
+        // C7 is a hot account with buffered posting: its credits arrive as aggregated entries.
+        let hot = Op::SetHot {
+            account: Self::key("C7"),
+            options: Some(HotOptions {
+                flush_interval_ms: 1,
+                max_entries: 7,
+                credit_line: 0,
+            }),
+        };
+        self.submit(vec![("hot-C7".to_owned(), hot)]);
         for day in 0..days {
             for batch in 0..20 {
                 let mut ops = Vec::new();
@@ -273,8 +283,18 @@ fn check_against_ledger(store: &mut dyn Store, engine: &Engine) {
                 .unwrap()
                 .expect("every account projected");
             assert_eq!(
-                (row.balance, row.frozen, row.status.as_str()),
-                (account.balance, account.frozen, account.status.name())
+                (
+                    row.balance,
+                    row.frozen,
+                    row.status.as_str(),
+                    row.pending_credit
+                ),
+                (
+                    account.balance,
+                    account.frozen,
+                    account.status.name(),
+                    ledger.pending_credit(AccountId(id))
+                )
             );
             let (sum, count) = sums.get(&u64::from(id)).copied().unwrap_or((0, 0));
             assert_eq!(sum, account.balance, "journal sum of account {id}");
@@ -354,6 +374,55 @@ fn check_days(store: &mut dyn Store, engine: &Engine, days: usize) {
     }
 }
 
+/// The hot account's statement: aggregated credits whose drill-down lists exactly the
+/// transfers into it, each once, adding up to the entry.
+fn check_hot_statement(store: &mut dyn Store, engine: &Engine, number: &str) {
+    let id = store.account_id(number).unwrap().unwrap();
+    let entries = store
+        .entries(&EntryQuery {
+            account_id: Some(id),
+            limit: 100_000,
+            ..Default::default()
+        })
+        .unwrap();
+    let aggregated: Vec<_> = entries.iter().filter(|e| e.aggregated > 0).collect();
+    assert!(
+        aggregated.len() > 3,
+        "flushes happened: {}",
+        aggregated.len()
+    );
+    let mut members = std::collections::BTreeSet::new();
+    for entry in aggregated {
+        let rows = store.flush_members(entry.seq).unwrap();
+        assert_eq!(rows.len() as u64, entry.aggregated);
+        assert_eq!(rows.iter().map(|r| r.amount).sum::<u64>(), entry.amount);
+        for row in rows {
+            assert_eq!(row.credit_account, Some(id));
+            assert!(members.insert(row.record_id), "a transfer in two flushes");
+        }
+    }
+    let (credits, pending) = engine.read(|l| {
+        let account = l.resolve(&AccountNo::new(number).unwrap()).unwrap();
+        // Credits from the moment it became hot (its funding deposit posted at once).
+        let since = l
+            .find_record(&l.hasher().client_id(&format!("hot-{number}")).unwrap())
+            .unwrap()
+            .0;
+        let credits = (since..l.record_count())
+            .filter_map(|r| l.record(RecordId(r)))
+            .filter(|r| r.result.is_ok() && r.credit == account)
+            .filter(|r| matches!(r.op, OpKind::Transfer | OpKind::Capture))
+            .count();
+        (credits, l.hot(account).map_or(0, |b| b.members.len()))
+    });
+    assert!(credits > 20, "the hot account received transfers");
+    assert_eq!(
+        members.len() + pending,
+        credits,
+        "every credit flushed or pending"
+    );
+}
+
 #[test]
 fn the_store_agrees_with_the_ledger_on_both_backends() {
     let dir = tempfile::tempdir().unwrap();
@@ -376,6 +445,7 @@ fn the_store_agrees_with_the_ledger_on_both_backends() {
         let even_day = first.to_string();
         assert!(store.day_suspense(&even_day).unwrap().is_empty(), "{url:?}");
         let _ = suspended;
+        check_hot_statement(store.as_mut(), &world.engine, "C7");
     }
 }
 
