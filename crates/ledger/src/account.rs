@@ -109,7 +109,16 @@ pub struct Account {
     pub status: AccountStatus,
     /// When false (the default for customers and merchants), available may never go below 0.
     pub allow_negative: bool,
+    /// Buffered posting: credits collect in the account's buffer (`Ledger::hot`) and reach the
+    /// balance in aggregated flushes. Mirrors the buffer's presence so postings to ordinary
+    /// accounts never look the buffer up.
+    pub hot: bool,
 }
+
+const _: () = assert!(
+    std::mem::size_of::<Account>() == 24,
+    "postings stream through 24-byte accounts"
+);
 
 impl Account {
     /// Balance minus frozen: what a debit may use. Pending debits are holds, so they are

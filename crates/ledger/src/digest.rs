@@ -54,6 +54,9 @@ impl Ledger {
             let pending = buffer.map_or(0, |b| b.pending);
             *sums.entry(account.currency).or_default() +=
                 i128::from(account.balance) + i128::from(pending);
+            if account.hot != buffer.is_some() {
+                return Err(InvariantViolation::HotBuffer(number(), pending, 0));
+            }
             if let Some(b) = buffer {
                 if b.pending < 0 || (b.pending == 0) != b.members.is_empty() {
                     return Err(InvariantViolation::HotBuffer(

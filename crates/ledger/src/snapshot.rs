@@ -174,6 +174,7 @@ impl LedgerSnapshot {
                 if ledger.hot.insert(id, buffer).is_some() {
                     return Err(corrupt("duplicate hot account"));
                 }
+                ledger.accounts[id.index()].hot = true;
             }
         }
         if &r.array::<4>()? != END {
@@ -359,6 +360,8 @@ fn decode_account<R: Read>(r: &mut Reader<R>) -> Result<(Account, AccountInfo), 
         kind,
         status,
         allow_negative,
+        // Set from the hot-account section, which follows.
+        hot: false,
     };
     let info = AccountInfo {
         number,

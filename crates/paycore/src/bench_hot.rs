@@ -1,14 +1,15 @@
-//! `paycore bench hot`: a hot account end to end. The same transfers run uniformly and with
-//! every one crediting one account, through the engine and into the query store, side by side;
-//! then the classic database answer — PostgreSQL with `SELECT … FOR UPDATE` row locks — runs
-//! the same two workloads as a baseline, and the ratios are printed.
+//! `paycore bench hot`: a hot account end to end. The same transfers run uniformly, with every
+//! one crediting one account, and the same with that account on buffered posting (缓冲记账),
+//! through the engine and into the query store, side by side; then the classic database answer
+//! — PostgreSQL with `SELECT … FOR UPDATE` row locks — runs the uniform and hot workloads as a
+//! baseline, and the ratios are printed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use paycore_ledger::BATCH_COMMANDS_MAX;
+use paycore_ledger::{AccountId, AccountKey, Command, HotOptions, Op, BATCH_COMMANDS_MAX};
 use paycore_store::{open_store, EntryQuery, Projector, StoreUrl};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -49,18 +50,26 @@ pub fn run(args: HotBenchArgs) -> anyhow::Result<()> {
         "paycore bench hot: {} transfers over {} accounts, uniform vs all crediting account {HOT_ACCOUNT}, engine + query store (SQLite)",
         args.transfers, args.accounts
     );
-    let uniform = end_to_end(&args, false)?;
-    let hot = end_to_end(&args, true)?;
-    for (name, r) in [("uniform", &uniform), ("hot", &hot)] {
+    let uniform = end_to_end(&args, false, false)?;
+    let hot = end_to_end(&args, true, false)?;
+    let buffered = end_to_end(&args, true, true)?;
+    for (name, r) in [
+        ("uniform", &uniform),
+        ("hot", &hot),
+        ("buffered", &buffered),
+    ] {
         println!(
             "{name:>8}: posting {:>10.0} transfers/s durable | end to end (posted and projected) {:>9.0} transfers/s | journal rows of account {HOT_ACCOUNT}: {}",
             r.posting, r.end_to_end, r.hot_rows
         );
     }
     println!(
-        "   ratio: hot / uniform posting {:.2}, end to end {:.2}",
+        "   ratio: hot / uniform posting {:.2}, end to end {:.2}; buffered / uniform posting {:.2}, end to end {:.2}; hot-account rows without / with buffering {:.0}×",
         hot.posting / uniform.posting,
-        hot.end_to_end / uniform.end_to_end
+        hot.end_to_end / uniform.end_to_end,
+        buffered.posting / uniform.posting,
+        buffered.end_to_end / uniform.end_to_end,
+        hot.hot_rows as f64 / buffered.hot_rows.max(1) as f64
     );
     let Some(url) = &args.postgres else {
         println!("postgres baseline skipped: pass --postgres URL (or PAYCORE_BENCH_POSTGRES)");
@@ -83,13 +92,27 @@ pub fn run(args: HotBenchArgs) -> anyhow::Result<()> {
 
 /// Posts the transfers while the projector follows into a fresh SQLite store; returns the
 /// posting rate, the rate until the store has everything, and the hot account's rows.
-fn end_to_end(args: &HotBenchArgs, hot: bool) -> anyhow::Result<EndToEnd> {
+/// `buffered`: the hot account posts its credits in aggregated flushes (default settings).
+fn end_to_end(args: &HotBenchArgs, hot: bool, buffered: bool) -> anyhow::Result<EndToEnd> {
     let temp = tempfile::Builder::new()
         .prefix("paycore-bench-hot-")
         .tempdir_in(".")?;
     let data = temp.path().join("data");
     let engine = Arc::new(open_engine(&data, 0)?);
     setup(&engine, args.accounts)?;
+    if buffered {
+        let h = engine.hasher();
+        let op = Op::SetHot {
+            account: AccountKey::Id(AccountId(HOT_ACCOUNT as u32)),
+            options: Some(HotOptions {
+                flush_interval_ms: 1_000,
+                max_entries: 10_000,
+                credit_line: 0,
+            }),
+        };
+        let outcome = engine.submit_blocking(vec![Command::new(h.client_id("hot")?, op, &h)])?;
+        anyhow::ensure!(outcome[0].result.is_ok(), "SetHot: {:?}", outcome[0].result);
+    }
     let traffic = Traffic {
         transfers: args.transfers,
         accounts: args.accounts,

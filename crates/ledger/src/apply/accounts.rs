@@ -31,6 +31,7 @@ impl Ledger {
             allow_negative: open
                 .allow_negative
                 .unwrap_or_else(|| open.kind.allows_negative_by_default()),
+            hot: false,
         });
         self.infos.push(AccountInfo {
             number: open.number,
@@ -64,6 +65,7 @@ impl Ledger {
             });
         }
         self.set_status(draft.debit, AccountStatus::Closed);
+        self.accounts[draft.debit.index()].hot = false;
         Ok(())
     }
 

@@ -33,6 +33,7 @@ impl Ledger {
                 self.hot.remove(&draft.debit);
             }
         }
+        self.accounts[draft.debit.index()].hot = options.is_some();
         Ok(())
     }
 

@@ -38,9 +38,12 @@ impl Ledger {
             return Err(ErrorCode::AccountFrozen);
         }
         check_settlement_side(transfer.kind, &debit, &credit)?;
-        let allowance = self
-            .hot_buffer(draft.debit)
-            .map_or(0, |b| b.credit_allowance());
+        let allowance = if debit.hot {
+            self.hot_buffer(draft.debit)
+                .map_or(0, |b| b.credit_allowance())
+        } else {
+            0
+        };
         check_debit(&debit, transfer.amount, allowance)?;
         self.check_credit(&credit, draft.credit, transfer.amount)?;
 
@@ -107,7 +110,7 @@ impl Ledger {
 
     /// Credits `id`: posted at once, or added to its pending credit when it is hot.
     fn credit(&mut self, ctx: Ctx, journal: &mut Vec<JournalEntry>, id: AccountId, amount: u64) {
-        if self.hot.contains_key(&id) {
+        if self.accounts[id.index()].hot {
             self.buffer_credit(ctx, id, amount);
         } else {
             self.post(ctx, journal, id, EntryKind::Credit, amount, 0);
@@ -119,7 +122,11 @@ impl Ledger {
     fn check_credit(&self, account: &Account, id: AccountId, amount: u64) -> Result<(), ErrorCode> {
         account
             .balance
-            .checked_add(self.pending_credit(id))
+            .checked_add(if account.hot {
+                self.pending_credit(id)
+            } else {
+                0
+            })
             .and_then(|b| b.checked_add(amount as i64))
             .map(|_| ())
             .ok_or(ErrorCode::AmountOverflow)
