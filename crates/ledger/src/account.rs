@@ -109,10 +109,21 @@ pub struct Account {
     pub status: AccountStatus,
     /// When false (the default for customers and merchants), available may never go below 0.
     pub allow_negative: bool,
-    /// Buffered posting: credits collect in the account's buffer (`Ledger::hot`) and reach the
-    /// balance in aggregated flushes. Mirrors the buffer's presence so postings to ordinary
-    /// accounts never look the buffer up.
-    pub hot: bool,
+    /// How postings reach this account: directly, buffered (`Ledger::hot`), or spread over
+    /// sub-accounts (`Ledger::sub_accounts`). Mirrors those maps so postings to ordinary
+    /// accounts never look them up.
+    pub mode: PostingMode,
+}
+
+/// How postings reach an account (热点账户 handling).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[repr(u8)]
+pub enum PostingMode {
+    Direct = 0,
+    /// 缓冲记账: credits collect as pending credit and post in aggregated flushes.
+    Buffered = 1,
+    /// 二级子账户: the account is the sum of its sub-accounts, which carry its postings.
+    Split = 2,
 }
 
 const _: () = assert!(

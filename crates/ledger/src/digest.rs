@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{AccountStatus, Currency, HoldStatus, Ledger};
+use crate::{AccountStatus, Currency, HoldStatus, Ledger, PostingMode};
 
 /// A broken ledger invariant; finding one is always a bug.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,7 +54,7 @@ impl Ledger {
             let pending = buffer.map_or(0, |b| b.pending);
             *sums.entry(account.currency).or_default() +=
                 i128::from(account.balance) + i128::from(pending);
-            if account.hot != buffer.is_some() {
+            if (account.mode == PostingMode::Buffered) != buffer.is_some() {
                 return Err(InvariantViolation::HotBuffer(number(), pending, 0));
             }
             if let Some(b) = buffer {

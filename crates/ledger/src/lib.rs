@@ -28,7 +28,7 @@ mod snapshot;
 pub mod store;
 mod text;
 
-pub use account::{Account, AccountId, AccountInfo, AccountStatus, AccountType};
+pub use account::{Account, AccountId, AccountInfo, AccountStatus, AccountType, PostingMode};
 pub use apply::{BatchOutput, BATCH_COMMANDS_MAX};
 pub use command::{
     AccountKey, Capture, Command, Freeze, Op, OpenAccount, Transfer, TransferKind, Unfreeze,

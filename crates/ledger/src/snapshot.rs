@@ -17,8 +17,8 @@ use crate::store::{ByteArena, ChunkedVec};
 use crate::text::{AccountNo, Operator, Reference};
 use crate::{
     Account, AccountId, AccountInfo, AccountStatus, AccountType, Currency, ErrorCode, Fingerprint,
-    Hold, HoldId, HoldStatus, HotBuffer, HotOptions, Ledger, LedgerConfig, OpKind, Record,
-    RecordId, TransferKind,
+    Hold, HoldId, HoldStatus, HotBuffer, HotOptions, Ledger, LedgerConfig, OpKind, PostingMode,
+    Record, RecordId, TransferKind,
 };
 
 const MAGIC: &[u8; 4] = b"PCLS";
@@ -174,7 +174,7 @@ impl LedgerSnapshot {
                 if ledger.hot.insert(id, buffer).is_some() {
                     return Err(corrupt("duplicate hot account"));
                 }
-                ledger.accounts[id.index()].hot = true;
+                ledger.accounts[id.index()].mode = PostingMode::Buffered;
             }
         }
         if &r.array::<4>()? != END {
@@ -360,8 +360,8 @@ fn decode_account<R: Read>(r: &mut Reader<R>) -> Result<(Account, AccountInfo), 
         kind,
         status,
         allow_negative,
-        // Set from the hot-account section, which follows.
-        hot: false,
+        // Set from the hot-account and split sections, which follow.
+        mode: PostingMode::Direct,
     };
     let info = AccountInfo {
         number,

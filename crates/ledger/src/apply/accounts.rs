@@ -6,7 +6,7 @@ use time::Date;
 use crate::apply::undo::Undo;
 use crate::apply::{Ctx, Draft};
 use crate::command::OpenAccount;
-use crate::{Account, AccountId, AccountInfo, AccountStatus, ErrorCode, Ledger};
+use crate::{Account, AccountId, AccountInfo, AccountStatus, ErrorCode, Ledger, PostingMode};
 
 impl Ledger {
     /// Rules: the number must be new. The account starts at zero, status normal.
@@ -31,7 +31,7 @@ impl Ledger {
             allow_negative: open
                 .allow_negative
                 .unwrap_or_else(|| open.kind.allows_negative_by_default()),
-            hot: false,
+            mode: PostingMode::Direct,
         });
         self.infos.push(AccountInfo {
             number: open.number,
@@ -65,7 +65,7 @@ impl Ledger {
             });
         }
         self.set_status(draft.debit, AccountStatus::Closed);
-        self.accounts[draft.debit.index()].hot = false;
+        self.accounts[draft.debit.index()].mode = PostingMode::Direct;
         Ok(())
     }
 

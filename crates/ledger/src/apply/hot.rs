@@ -4,7 +4,7 @@
 use crate::apply::undo::Undo;
 use crate::apply::{Ctx, Draft};
 use crate::hot::{Flush, HotBuffer, HotOptions};
-use crate::{AccountId, AccountStatus, EntryKind, ErrorCode, JournalEntry, Ledger};
+use crate::{AccountId, AccountStatus, EntryKind, ErrorCode, JournalEntry, Ledger, PostingMode};
 
 impl Ledger {
     /// Rules, in order: account_not_found, account_closed, invalid_hot_options. Pending
@@ -33,7 +33,11 @@ impl Ledger {
                 self.hot.remove(&draft.debit);
             }
         }
-        self.accounts[draft.debit.index()].hot = options.is_some();
+        self.accounts[draft.debit.index()].mode = if options.is_some() {
+            PostingMode::Buffered
+        } else {
+            PostingMode::Direct
+        };
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use crate::apply::{Ctx, Draft};
 use crate::command::{Capture, Transfer, TransferKind};
 use crate::{
     Account, AccountId, AccountStatus, AccountType, EntryKind, ErrorCode, HoldStatus, JournalEntry,
-    Ledger,
+    Ledger, PostingMode,
 };
 
 impl Ledger {
@@ -38,7 +38,7 @@ impl Ledger {
             return Err(ErrorCode::AccountFrozen);
         }
         check_settlement_side(transfer.kind, &debit, &credit)?;
-        let allowance = if debit.hot {
+        let allowance = if debit.mode == PostingMode::Buffered {
             self.hot_buffer(draft.debit)
                 .map_or(0, |b| b.credit_allowance())
         } else {
@@ -110,7 +110,7 @@ impl Ledger {
 
     /// Credits `id`: posted at once, or added to its pending credit when it is hot.
     fn credit(&mut self, ctx: Ctx, journal: &mut Vec<JournalEntry>, id: AccountId, amount: u64) {
-        if self.accounts[id.index()].hot {
+        if self.accounts[id.index()].mode == PostingMode::Buffered {
             self.buffer_credit(ctx, id, amount);
         } else {
             self.post(ctx, journal, id, EntryKind::Credit, amount, 0);
@@ -122,7 +122,7 @@ impl Ledger {
     fn check_credit(&self, account: &Account, id: AccountId, amount: u64) -> Result<(), ErrorCode> {
         account
             .balance
-            .checked_add(if account.hot {
+            .checked_add(if account.mode == PostingMode::Buffered {
                 self.pending_credit(id)
             } else {
                 0
