@@ -23,6 +23,7 @@ mod tag {
     pub const CAPTURE: u8 = 7;
     pub const DAY_END: u8 = 8;
     pub const SET_HOT: u8 = 9;
+    pub const SPLIT: u8 = 10;
 }
 
 /// Largest encoding of one command, for sizing buffers and checking record lengths.
@@ -86,6 +87,10 @@ pub fn encode(command: &Command, out: &mut Vec<u8>) {
             put_str(out, c.reference.as_bytes());
         }
         Op::DayEnd { date } => out.extend_from_slice(&date.to_julian_day().to_le_bytes()),
+        Op::SplitAccount { account, parts } => {
+            put_key(out, account);
+            out.push(*parts);
+        }
         Op::SetHot { account, options } => {
             put_key(out, account);
             match options {
@@ -113,6 +118,7 @@ fn op_tag(op: &Op) -> u8 {
         Op::Capture(_) => tag::CAPTURE,
         Op::DayEnd { .. } => tag::DAY_END,
         Op::SetHot { .. } => tag::SET_HOT,
+        Op::SplitAccount { .. } => tag::SPLIT,
     }
 }
 
@@ -218,6 +224,10 @@ impl<'a> Decoder<'a> {
                     date: Date::from_julian_day(julian).map_err(|_| self.error("date"))?,
                 }
             }
+            tag::SPLIT => Op::SplitAccount {
+                account: self.key()?,
+                parts: self.u8()?,
+            },
             tag::SET_HOT => Op::SetHot {
                 account: self.key()?,
                 options: self.hot_options()?,
@@ -453,6 +463,10 @@ mod tests {
             Op::SetHot {
                 account: AccountKey::Id(AccountId(3)),
                 options: None,
+            },
+            Op::SplitAccount {
+                account: no("M"),
+                parts: 8,
             },
         ];
         ops.into_iter()

@@ -158,6 +158,11 @@ pub enum Op {
         account: AccountKey,
         options: Option<crate::HotOptions>,
     },
+    /// Split `account` (empty, direct) into `parts` sub-accounts (二级子账户).
+    SplitAccount {
+        account: AccountKey,
+        parts: u8,
+    },
 }
 
 /// A command as the state machine receives it.
@@ -206,7 +211,8 @@ impl Command {
             Op::Capture(c) => swap(&mut c.credit),
             Op::CloseAccount { account }
             | Op::SetAccountFrozen { account, .. }
-            | Op::SetHot { account, .. } => swap(account),
+            | Op::SetHot { account, .. }
+            | Op::SplitAccount { account, .. } => swap(account),
             Op::OpenAccount(_) | Op::Unfreeze(_) | Op::DayEnd { .. } => {}
         }
     }
@@ -260,6 +266,10 @@ impl Op {
             }
             Op::DayEnd { date } => {
                 h.u8(8).u32(date.to_julian_day() as u32);
+            }
+            Op::SplitAccount { account, parts } => {
+                account_key(h.u8(10), account);
+                h.u8(*parts);
             }
             Op::SetHot { account, options } => {
                 account_key(h.u8(9), account);

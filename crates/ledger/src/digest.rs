@@ -20,6 +20,8 @@ pub enum InvariantViolation {
     IndexSize(usize, u64),
     #[error("hot account {0}: pending credit {1} does not match its {2} buffered records")]
     HotBuffer(String, i64, usize),
+    #[error("split account {0}: holds money itself, or its sub-accounts do not match it")]
+    Split(String),
 }
 
 impl Ledger {
@@ -54,6 +56,20 @@ impl Ledger {
             let pending = buffer.map_or(0, |b| b.pending);
             *sums.entry(account.currency).or_default() +=
                 i128::from(account.balance) + i128::from(pending);
+            let subs = self.splits.get(&crate::AccountId(i as u32));
+            if (account.mode == PostingMode::Split) != subs.is_some() {
+                return Err(InvariantViolation::Split(number()));
+            }
+            if let Some(subs) = subs {
+                let mismatched = subs.iter().any(|s| {
+                    self.accounts.get(s.index()).is_none_or(|sub| {
+                        sub.currency != account.currency || sub.mode != PostingMode::Direct
+                    })
+                });
+                if account.balance != 0 || account.frozen != 0 || subs.len() < 2 || mismatched {
+                    return Err(InvariantViolation::Split(number()));
+                }
+            }
             if (account.mode == PostingMode::Buffered) != buffer.is_some() {
                 return Err(InvariantViolation::HotBuffer(number(), pending, 0));
             }

@@ -54,10 +54,16 @@ pub enum ErrorCode {
     NotLinkable = 21,
     #[error("hot account options: flush interval 1 ms to 60 s, at least one entry per flush")]
     InvalidHotOptions = 22,
+    #[error("not allowed on this account: it is split into sub-accounts, or buffered")]
+    SplitNotAllowed = 23,
+    #[error(
+        "split: 2 to 64 sub-accounts, and <number>-S<k> must fit in 32 characters and be free"
+    )]
+    InvalidSplit = 24,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::IdConflict,
         ErrorCode::AccountNotFound,
         ErrorCode::AccountClosed,
@@ -80,6 +86,8 @@ impl ErrorCode {
         ErrorCode::DayEndDateMismatch,
         ErrorCode::NotLinkable,
         ErrorCode::InvalidHotOptions,
+        ErrorCode::SplitNotAllowed,
+        ErrorCode::InvalidSplit,
     ];
 
     /// The stable machine code used by the API, the CLI and the docs.
@@ -107,6 +115,8 @@ impl ErrorCode {
             ErrorCode::DayEndDateMismatch => "day_end_date_mismatch",
             ErrorCode::NotLinkable => "not_linkable",
             ErrorCode::InvalidHotOptions => "invalid_hot_options",
+            ErrorCode::SplitNotAllowed => "split_not_allowed",
+            ErrorCode::InvalidSplit => "invalid_split",
         }
     }
 

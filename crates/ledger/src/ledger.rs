@@ -33,6 +33,8 @@ pub struct Ledger {
     pub(crate) expiries: BTreeSet<(u64, HoldId)>,
     /// Buffered (hot) accounts and their pending credits, in account order.
     pub(crate) hot: BTreeMap<AccountId, HotBuffer>,
+    /// Split accounts and their sub-accounts, in account order.
+    pub(crate) splits: BTreeMap<AccountId, Vec<AccountId>>,
     pub(crate) records: ChunkedVec<Record>,
     pub(crate) client_ids: ByteArena,
     pub(crate) references: ByteArena,
@@ -69,6 +71,7 @@ impl Ledger {
             holds: ChunkedVec::default(),
             expiries: BTreeSet::new(),
             hot: BTreeMap::new(),
+            splits: BTreeMap::new(),
             records: ChunkedVec::default(),
             client_ids: ByteArena::default(),
             references: ByteArena::default(),

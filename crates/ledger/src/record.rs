@@ -26,10 +26,12 @@ pub enum OpKind {
     DayEnd = 8,
     /// Buffered posting switched on, changed or off for an account.
     SetHot = 9,
+    /// An account split into sub-accounts.
+    SplitAccount = 10,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 9] = [
+    pub const ALL: [OpKind; 10] = [
         OpKind::OpenAccount,
         OpKind::CloseAccount,
         OpKind::SetAccountFrozen,
@@ -39,6 +41,7 @@ impl OpKind {
         OpKind::Capture,
         OpKind::DayEnd,
         OpKind::SetHot,
+        OpKind::SplitAccount,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +55,7 @@ impl OpKind {
             OpKind::Capture => "capture",
             OpKind::DayEnd => "day_end",
             OpKind::SetHot => "set_hot",
+            OpKind::SplitAccount => "split_account",
         }
     }
 

@@ -22,8 +22,8 @@ use crate::{
 };
 
 const MAGIC: &[u8; 4] = b"PCLS";
-/// 2 added the buffers of hot accounts; version 1 (none) is still read.
-const VERSION: u32 = 2;
+/// 2 added the buffers of hot accounts, 3 split accounts; older versions are still read.
+const VERSION: u32 = 3;
 const END: &[u8; 4] = b"END!";
 
 /// A frozen copy of a ledger's state.
@@ -40,6 +40,7 @@ pub struct LedgerSnapshot {
     client_ids: ByteArena,
     references: ByteArena,
     hot: BTreeMap<AccountId, HotBuffer>,
+    splits: BTreeMap<AccountId, Vec<AccountId>>,
 }
 
 /// Why a snapshot could not be read back.
@@ -67,6 +68,7 @@ impl Ledger {
             client_ids: self.client_ids.clone(),
             references: self.references.clone(),
             hot: self.hot.clone(),
+            splits: self.splits.clone(),
         }
     }
 }
@@ -99,6 +101,14 @@ impl LedgerSnapshot {
         put_u64(out, self.hot.len() as u64)?;
         for (id, buffer) in &self.hot {
             encode_hot(out, *id, buffer)?;
+        }
+        put_u64(out, self.splits.len() as u64)?;
+        for (id, subs) in &self.splits {
+            out.write_all(&id.0.to_le_bytes())?;
+            out.write_all(&[subs.len() as u8])?;
+            for sub in subs {
+                out.write_all(&sub.0.to_le_bytes())?;
+            }
         }
         out.write_all(END)
     }
@@ -175,6 +185,25 @@ impl LedgerSnapshot {
                     return Err(corrupt("duplicate hot account"));
                 }
                 ledger.accounts[id.index()].mode = PostingMode::Buffered;
+            }
+        }
+        if version >= 3 {
+            let split_count = r.u64()?;
+            for _ in 0..split_count {
+                let id = AccountId(r.u32()?);
+                let parts = r.array::<1>()?[0];
+                let mut subs = Vec::with_capacity(usize::from(parts));
+                for _ in 0..parts {
+                    let sub = AccountId(r.u32()?);
+                    if u64::from(sub.0) >= account_count {
+                        return Err(corrupt("sub-account of a split account"));
+                    }
+                    subs.push(sub);
+                }
+                if u64::from(id.0) >= account_count || ledger.splits.insert(id, subs).is_some() {
+                    return Err(corrupt("split account"));
+                }
+                ledger.accounts[id.index()].mode = PostingMode::Split;
             }
         }
         if &r.array::<4>()? != END {

@@ -58,6 +58,9 @@ impl Ledger {
         if account.balance != 0 || account.frozen != 0 || self.pending_credit(draft.debit) != 0 {
             return Err(ErrorCode::BalanceNotZero);
         }
+        if account.mode == PostingMode::Split {
+            self.close_sub_accounts(draft.debit)?;
+        }
         if let Some(before) = self.hot.remove(&draft.debit) {
             self.undo.push(Undo::Hot {
                 id: draft.debit,
@@ -65,7 +68,9 @@ impl Ledger {
             });
         }
         self.set_status(draft.debit, AccountStatus::Closed);
-        self.accounts[draft.debit.index()].mode = PostingMode::Direct;
+        if account.mode == PostingMode::Buffered {
+            self.accounts[draft.debit.index()].mode = PostingMode::Direct;
+        }
         Ok(())
     }
 

@@ -78,6 +78,11 @@ impl Ledger {
                 draft.op = OpKind::SetHot;
                 draft.debit = self.resolve_key(account);
             }
+            Op::SplitAccount { account, parts } => {
+                draft.op = OpKind::SplitAccount;
+                draft.debit = self.resolve_key(account);
+                draft.amount = u64::from(*parts);
+            }
             Op::DayEnd { date } => {
                 draft.op = OpKind::DayEnd;
                 draft.amount = date.to_julian_day() as u64;

@@ -25,6 +25,10 @@ impl Ledger {
             return Err(ErrorCode::CurrencyMismatch);
         }
         check_open(&account)?;
+        if account.mode == crate::PostingMode::Split {
+            // A hold reserves money in one place: on one of the sub-accounts.
+            return Err(ErrorCode::SplitNotAllowed);
+        }
         if freeze.expires_at.is_some_and(|at| at <= ctx.timestamp) {
             return Err(ErrorCode::InvalidExpiry);
         }

@@ -21,6 +21,9 @@ impl Ledger {
         if account.status == AccountStatus::Closed {
             return Err(ErrorCode::AccountClosed);
         }
+        if account.mode == PostingMode::Split {
+            return Err(ErrorCode::SplitNotAllowed);
+        }
         if options.is_some_and(|o| !o.is_valid()) {
             return Err(ErrorCode::InvalidHotOptions);
         }

@@ -9,6 +9,7 @@ mod accounts;
 mod draft;
 mod holds;
 mod hot;
+mod split;
 mod transfers;
 mod undo;
 
@@ -175,6 +176,7 @@ impl Ledger {
             Op::SetHot { options, .. } => {
                 self.set_hot(ctx, *options, draft, journal, &mut out.flushes)
             }
+            Op::SplitAccount { parts, .. } => self.split_account(ctx, *parts, draft),
         }
     }
 
@@ -185,7 +187,11 @@ impl Ledger {
         self.undo.begin(out.journal.len(), self.next_entry_seq);
         let mut failure = None;
         for (k, command) in chain.iter().enumerate() {
-            let outcome = if matches!(command.op, Op::DayEnd { .. } | Op::SetHot { .. }) {
+            let unlinkable = matches!(
+                command.op,
+                Op::DayEnd { .. } | Op::SetHot { .. } | Op::SplitAccount { .. }
+            );
+            let outcome = if unlinkable {
                 Outcome {
                     result: Err(ErrorCode::NotLinkable),
                     record: None,

@@ -38,24 +38,34 @@ impl Ledger {
             return Err(ErrorCode::AccountFrozen);
         }
         check_settlement_side(transfer.kind, &debit, &credit)?;
-        let allowance = if debit.mode == PostingMode::Buffered {
-            self.hot_buffer(draft.debit)
-                .map_or(0, |b| b.credit_allowance())
+        let split_plan = if debit.mode == PostingMode::Split {
+            Some(self.split_debit_plan(draft.debit, transfer.amount, ctx)?)
         } else {
-            0
+            let allowance = if debit.mode == PostingMode::Buffered {
+                self.hot_buffer(draft.debit)
+                    .map_or(0, |b| b.credit_allowance())
+            } else {
+                0
+            };
+            check_debit(&debit, transfer.amount, allowance)?;
+            None
         };
-        check_debit(&debit, transfer.amount, allowance)?;
-        self.check_credit(&credit, draft.credit, transfer.amount)?;
+        let target = self.credit_target(draft.credit, ctx);
+        let target_account = self.existing_account(target)?;
+        self.check_credit(&target_account, target, transfer.amount)?;
 
-        self.post(
-            ctx,
-            journal,
-            draft.debit,
-            EntryKind::Debit,
-            transfer.amount,
-            0,
-        );
-        self.credit(ctx, journal, draft.credit, transfer.amount);
+        match split_plan {
+            Some(plan) => self.post_split_debit(ctx, journal, &plan),
+            None => self.post(
+                ctx,
+                journal,
+                draft.debit,
+                EntryKind::Debit,
+                transfer.amount,
+                0,
+            ),
+        }
+        self.credit(ctx, journal, target, transfer.amount);
         Ok(())
     }
 
@@ -87,7 +97,9 @@ impl Ledger {
         }
         debug_assert!(debit.frozen as u64 >= amount);
         check_debit_unreserved(&debit, amount)?;
-        self.check_credit(&credit, draft.credit, amount)?;
+        let target = self.credit_target(draft.credit, ctx);
+        let target_account = self.existing_account(target)?;
+        self.check_credit(&target_account, target, amount)?;
 
         let mut after = hold;
         after.remaining -= amount;
@@ -104,7 +116,7 @@ impl Ledger {
             amount,
             -(amount as i64),
         );
-        self.credit(ctx, journal, draft.credit, amount);
+        self.credit(ctx, journal, target, amount);
         Ok(())
     }
 
