@@ -28,6 +28,10 @@ pub struct OpenAccountRequest {
     pub id: Option<String>,
     /// Make it a hot account from the start (see `PUT /v1/accounts/{account_no}/hot`).
     pub hot: Option<HotSettings>,
+    /// Split it into this many sub-accounts (二级子账户, 2–64), `<account_no>-S1` …: credits
+    /// are spread over them by record number, a debit takes from one or, atomically, several;
+    /// the account shows their sums and its statement is theirs. Not with `hot`.
+    pub split: Option<u8>,
 }
 
 /// Hot-account handling (热点账户). `buffered` (缓冲记账): credits are accepted at once and
@@ -75,6 +79,9 @@ pub struct AccountResponse {
     /// Buffered-posting settings, for hot accounts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hot: Option<HotSettings>,
+    /// For a split account: its sub-accounts (balance, frozen and available are their sums).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_accounts: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

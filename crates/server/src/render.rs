@@ -22,8 +22,16 @@ pub fn now_rfc3339() -> String {
 }
 
 pub fn account(ledger: &Ledger, id: AccountId) -> Option<AccountResponse> {
-    let account = ledger.account(id)?;
+    let mut account = *ledger.account(id)?;
     let info = ledger.account_info(id)?;
+    // A split account shows its sub-accounts' sums (saturated for display, like `available`;
+    // real balances stay far inside i64).
+    let subs = ledger.sub_accounts(id).unwrap_or_default();
+    for sub in subs {
+        let part = ledger.account(*sub)?;
+        account.balance = account.balance.saturating_add(part.balance);
+        account.frozen = account.frozen.saturating_add(part.frozen);
+    }
     Some(AccountResponse {
         account_no: info.number.to_string(),
         account_type: account.kind.name().to_owned(),
@@ -44,6 +52,7 @@ pub fn account(ledger: &Ledger, id: AccountId) -> Option<AccountResponse> {
             credit_line: Some(b.options.credit_line),
             id: None,
         }),
+        sub_accounts: subs.iter().filter_map(|s| number(ledger, *s)).collect(),
     })
 }
 

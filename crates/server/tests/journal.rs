@@ -358,3 +358,82 @@ async fn a_hot_account_buffers_credits_and_its_statement_drills_down() {
         (Some(517), Some(0))
     );
 }
+
+/// A split merchant: credits spread over its sub-accounts, a debit larger than any one of
+/// them takes from several at once, and the account and its statement are their sums.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_account_spreads_credits_and_shows_the_sums() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path()).await;
+    s.open("alice", "customer").await;
+    let opened = s
+        .post(
+            "/v1/accounts",
+            json!({"account_no": "mall", "type": "merchant", "currency": "CNY", "split": 3}),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    assert_eq!(
+        opened.body["sub_accounts"],
+        json!(["mall-S1", "mall-S2", "mall-S3"])
+    );
+    s.deposit("dep", "alice", 10_000).await;
+    for i in 0..6 {
+        assert_eq!(
+            s.transfer(&format!("buy-{i}"), "alice", "mall", 100)
+                .await
+                .status,
+            201
+        );
+    }
+    let mall = s.get("/v1/accounts/mall").await.body;
+    assert_eq!(mall["balance"], 600);
+    for sub in ["mall-S1", "mall-S2", "mall-S3"] {
+        assert_eq!(s.balance(sub).await, 200, "{sub}");
+    }
+    assert_eq!(s.transfer("refund", "mall", "alice", 500).await.status, 201);
+    assert_eq!(s.get("/v1/accounts/mall").await.body["balance"], 100);
+    assert_eq!(
+        s.transfer("too-much", "mall", "alice", 101).await.code(),
+        "insufficient_funds"
+    );
+    let hold = s
+        .post(
+            "/v1/holds",
+            json!({"id": "h", "account": "mall", "amount": 1, "currency": "CNY"}),
+        )
+        .await;
+    assert_eq!(hold.code(), "split_not_allowed");
+    let both = s
+        .post("/v1/accounts", json!({"account_no": "x", "type": "merchant", "currency": "CNY", "split": 2, "hot": {"mode": "buffered"}}))
+        .await;
+    assert_eq!(both.code(), "invalid_field");
+    let one = s
+        .post(
+            "/v1/accounts",
+            json!({"account_no": "y", "type": "merchant", "currency": "CNY", "split": 1}),
+        )
+        .await;
+    assert_eq!(one.code(), "invalid_split");
+
+    projected(&s).await;
+    let entries = s.get("/v1/accounts/mall/entries").await.body;
+    let list = entries["entries"].as_array().unwrap();
+    assert_eq!(
+        list.len(),
+        6 + 3,
+        "six credits and the refund's three debits: {entries}"
+    );
+    let net: i64 = list
+        .iter()
+        .map(|e| {
+            let amount = e["amount"].as_i64().unwrap();
+            if e["kind"] == "debit" {
+                -amount
+            } else {
+                amount
+            }
+        })
+        .sum();
+    assert_eq!(net, 100);
+}

@@ -290,6 +290,11 @@ impl Filter {
             .push_str(&clause.replace('?', &format!("${}", self.args.len())));
     }
 
+    /// SQL without a parameter.
+    fn push_sql(&mut self, sql: &str) {
+        self.sql.push_str(sql);
+    }
+
     fn args(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.args.iter().map(|a| a.as_ref()).collect()
     }
@@ -354,7 +359,11 @@ impl Store for PostgresStore {
         let mut filter = Filter::default();
         filter.push("e.seq >= ?", sql_u64(q.from_seq));
         if let Some(account) = q.account_id {
-            filter.push(" AND e.account_id = ?", account as i64);
+            filter.push(" AND e.account_id IN (?", account as i64);
+            for sub in &q.sub_accounts {
+                filter.push(", ?", *sub as i64);
+            }
+            filter.push_sql(")");
         }
         if let Some(from) = &q.from_date {
             filter.push(" AND e.accounting_date >= ?", from.clone());

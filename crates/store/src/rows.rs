@@ -131,6 +131,9 @@ pub struct SuspenseRow {
 #[derive(Clone, Debug, Default)]
 pub struct EntryQuery {
     pub account_id: Option<u64>,
+    /// With `account_id`: also the entries of these accounts (a split account's sub-accounts,
+    /// whose journal is the split account's).
+    pub sub_accounts: Vec<u64>,
     pub from_seq: u64,
     pub from_date: Option<String>,
     pub to_date: Option<String>,

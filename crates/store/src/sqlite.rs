@@ -237,8 +237,13 @@ impl Store for SqliteStore {
         let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE e.seq >= ?");
         let mut args: Vec<rusqlite::types::Value> = vec![sql_u64(q.from_seq).into()];
         if let Some(account) = q.account_id {
-            sql.push_str(" AND e.account_id = ?");
+            sql.push_str(" AND e.account_id IN (?");
             args.push((account as i64).into());
+            for sub in &q.sub_accounts {
+                sql.push_str(", ?");
+                args.push((*sub as i64).into());
+            }
+            sql.push(')');
         }
         if let Some(from) = &q.from_date {
             sql.push_str(" AND e.accounting_date >= ?");

@@ -41,6 +41,12 @@ pub async fn open(
         opened_by: Operator::new(&principal.name)?,
     });
     let hot = request.hot.as_ref().map(input::hot_options).transpose()?;
+    if hot.is_some() && request.split.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "fields `hot` and `split`: an account is buffered or split, not both",
+        ));
+    }
     let id = request
         .id
         .unwrap_or_else(|| format!("open:{}", request.account_no));
@@ -54,6 +60,14 @@ pub async fn open(
         };
         let hot_id = input::client_id(&hasher, &format!("hot:{id}"))?;
         commands.push(Command::new(hot_id, set, &hasher));
+    }
+    if let Some(parts) = request.split {
+        let split = Op::SplitAccount {
+            account: input::account_key(&request.account_no)?,
+            parts,
+        };
+        let split_id = input::client_id(&hasher, &format!("split:{id}"))?;
+        commands.push(Command::new(split_id, split, &hasher));
     }
     let outcomes = state.engine.submit(commands).await?;
     let outcome = match outcomes.as_slice() {

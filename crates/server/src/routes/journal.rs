@@ -89,10 +89,20 @@ pub async fn entries(
         .map(|d| input::date("to_date", d).map(|d| d.to_string()))
         .transpose()?;
     let limit = page_size(q.limit);
+    // A split account's journal is its sub-accounts' (ledger and store share account ids).
+    let sub_accounts: Vec<u64> = state
+        .engine
+        .read(|l| {
+            let number = paycore_ledger::AccountNo::new(&account_no).ok()?;
+            let subs = l.sub_accounts(l.resolve(&number)?)?;
+            Some(subs.iter().map(|s| u64::from(s.0)).collect())
+        })
+        .unwrap_or_default();
     let rows = with_store(&state, move |store| {
         let account_id = store_account(store, &account_no)?;
         let query = EntryQuery {
             account_id: Some(account_id),
+            sub_accounts,
             from_seq: q.from_seq.unwrap_or(0),
             from_date,
             to_date,
