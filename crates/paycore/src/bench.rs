@@ -30,8 +30,9 @@ pub struct BenchArgs {
     /// Client threads submitting batches concurrently.
     #[arg(long, default_value_t = 2)]
     pub clients: usize,
-    /// Scenarios to run: uniform, hot.
-    #[arg(long, value_delimiter = ',', default_value = "uniform,hot")]
+    /// Scenarios to run: uniform, hot (every transfer credits one account), buffered (the same
+    /// with that account on buffered posting).
+    #[arg(long, value_delimiter = ',', default_value = "uniform,hot,buffered")]
     pub scenarios: Vec<String>,
     /// Also write this many transfers, then time recovery (log replay, no snapshot).
     #[arg(long, default_value_t = 0)]
@@ -52,14 +53,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.transfers, args.accounts, args.batch, args.clients
     );
     for scenario in &args.scenarios {
-        let hot = match scenario.as_str() {
-            "uniform" => false,
-            "hot" => true,
-            other => anyhow::bail!("unknown scenario {other:?} (uniform, hot)"),
+        let (hot, buffered) = match scenario.as_str() {
+            "uniform" => (false, false),
+            "hot" => (true, false),
+            "buffered" => (true, true),
+            other => anyhow::bail!("unknown scenario {other:?} (uniform, hot, buffered)"),
         };
         let dir = Workdir::new(&args, scenario)?;
         let engine = open_engine(dir.path(), 0)?;
         setup(&engine, args.accounts)?;
+        if buffered {
+            buffer_hot_account(&engine)?;
+        }
         let batches = build_batches(&engine, &Traffic::of(&args, hot), "bench");
         let result = drive(&engine, batches, args.clients)?;
         result.print(scenario, &engine);
@@ -67,6 +72,22 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.recovery_transfers > 0 {
         recovery(&args)?;
     }
+    Ok(())
+}
+
+/// Puts the account every hot transfer credits on buffered posting (default settings).
+pub(crate) fn buffer_hot_account(engine: &Engine) -> anyhow::Result<()> {
+    let h = engine.hasher();
+    let op = Op::SetHot {
+        account: AccountKey::Id(AccountId(1)),
+        options: Some(HotOptions {
+            flush_interval_ms: 1_000,
+            max_entries: 10_000,
+            credit_line: 0,
+        }),
+    };
+    let outcome = engine.submit_blocking(vec![Command::new(h.client_id("bench-hot")?, op, &h)])?;
+    anyhow::ensure!(outcome[0].result.is_ok(), "SetHot: {:?}", outcome[0].result);
     Ok(())
 }
 

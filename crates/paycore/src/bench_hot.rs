@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use paycore_ledger::{AccountId, AccountKey, Command, HotOptions, Op, BATCH_COMMANDS_MAX};
+use paycore_ledger::BATCH_COMMANDS_MAX;
 use paycore_store::{open_store, EntryQuery, Projector, StoreUrl};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::bench::{build_batches, drive, open_engine, setup, Traffic};
+use crate::bench::{buffer_hot_account, build_batches, drive, open_engine, setup, Traffic};
 
 /// The account every hot transfer credits (the first customer the setup opens).
 const HOT_ACCOUNT: u64 = 1;
@@ -101,17 +101,7 @@ fn end_to_end(args: &HotBenchArgs, hot: bool, buffered: bool) -> anyhow::Result<
     let engine = Arc::new(open_engine(&data, 0)?);
     setup(&engine, args.accounts)?;
     if buffered {
-        let h = engine.hasher();
-        let op = Op::SetHot {
-            account: AccountKey::Id(AccountId(HOT_ACCOUNT as u32)),
-            options: Some(HotOptions {
-                flush_interval_ms: 1_000,
-                max_entries: 10_000,
-                credit_line: 0,
-            }),
-        };
-        let outcome = engine.submit_blocking(vec![Command::new(h.client_id("hot")?, op, &h)])?;
-        anyhow::ensure!(outcome[0].result.is_ok(), "SetHot: {:?}", outcome[0].result);
+        buffer_hot_account(&engine)?;
     }
     let traffic = Traffic {
         transfers: args.transfers,
