@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
-use paycore_engine::Follower;
+use paycore_engine::{DurableSequence, Follower, FollowerThread};
 use tracing::{info, warn};
 
 use crate::db::Db;
@@ -22,9 +21,6 @@ use crate::{now_nanos, AccountingError, Books};
 const FLUSH_VOUCHERS_MAX: usize = 50_000;
 const IDLE_POLL: Duration = Duration::from_millis(5);
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
-
-/// The engine's durable batch sequence, polled by the feed.
-pub type DurableSequence = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// Where the feed stands, for `/metrics` and `/v1/accounting/status`.
 #[derive(Debug, Default)]
@@ -40,27 +36,19 @@ pub struct FeedStatus {
 
 pub struct Feed {
     status: Arc<FeedStatus>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: FollowerThread,
 }
 
 impl Feed {
     /// Starts following the log in `data_dir` from the books' stored position.
     pub fn start(data_dir: PathBuf, books: Arc<Books>, durable: DurableSequence) -> Feed {
         let status = books.status().clone();
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let stop = stop.clone();
-            std::thread::Builder::new()
-                .name("paycore-accounting".into())
-                .spawn(move || run(&data_dir, &books, &durable, &stop))
-                .expect("spawning the accounting feed")
-        };
-        Feed {
-            status,
-            stop,
-            thread: Some(thread),
-        }
+        let thread = FollowerThread::spawn(
+            "paycore-accounting",
+            status.applied_sequence.clone(),
+            move |stop| run(&data_dir, &books, &durable, stop),
+        );
+        Feed { status, thread }
     }
 
     pub fn status(&self) -> &Arc<FeedStatus> {
@@ -69,28 +57,12 @@ impl Feed {
 
     /// Waits until the books include batch `sequence`; false on timeout.
     pub fn wait_for(&self, sequence: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while self.status.applied_sequence.load(Relaxed) < sequence {
-            if Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        true
+        self.thread.wait_for(sequence, timeout)
     }
 
     /// Finishes the transaction in progress and stops.
     pub fn stop(&mut self) {
-        self.stop.store(true, Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Feed {
-    fn drop(&mut self) {
-        self.stop();
+        self.thread.stop();
     }
 }
 

@@ -25,7 +25,8 @@ pub use books::{
     VoucherQuery,
 };
 pub use chart::{Chart, Class, GlAccount, Side};
-pub use feed::{DurableSequence, Feed, FeedStatus};
+pub use feed::{Feed, FeedStatus};
+pub use paycore_engine::DurableSequence;
 pub use posting::Exception;
 pub use rules::{Rules, RulesError};
 pub use voucher::{Source, Voucher, VoucherLine};

@@ -17,6 +17,7 @@ pub mod sqlite;
 
 pub use backend::{open_store, Applied, Store, StoreError, StoreUrl};
 pub use daily::{carry_forward, DailyBalance};
+pub use paycore_engine::DurableSequence;
 pub use projection::{Projection, ProjectionBuilder};
-pub use projector::{DurableSequence, Projector, ProjectorStatus};
+pub use projector::{Projector, ProjectorStatus};
 pub use rows::*;

@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
-use paycore_engine::{EngineError, Follower};
+use paycore_engine::{DurableSequence, EngineError, Follower, FollowerThread};
 use tracing::{info, warn};
 
 use crate::backend::{Store, StoreError};
@@ -39,12 +38,8 @@ pub struct ProjectorStatus {
 
 pub struct Projector {
     status: Arc<ProjectorStatus>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: FollowerThread,
 }
-
-/// The engine's durable batch sequence, polled by the projector.
-pub type DurableSequence = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 impl Projector {
     /// Starts following the log in `data_dir` into `store` from wherever the store stands.
@@ -65,19 +60,15 @@ impl Projector {
         durable: DurableSequence,
         status: Arc<ProjectorStatus>,
     ) -> Projector {
-        let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (status, stop) = (status.clone(), stop.clone());
-            std::thread::Builder::new()
-                .name("paycore-projector".into())
-                .spawn(move || run(data_dir, store, durable, &status, &stop))
-                .expect("spawning the projector thread")
+            let status = status.clone();
+            FollowerThread::spawn(
+                "paycore-projector",
+                status.applied_sequence.clone(),
+                move |stop| run(data_dir, store, durable, &status, stop),
+            )
         };
-        Projector {
-            status,
-            stop,
-            thread: Some(thread),
-        }
+        Projector { status, thread }
     }
 
     pub fn status(&self) -> &Arc<ProjectorStatus> {
@@ -86,28 +77,12 @@ impl Projector {
 
     /// Waits until the store includes batch `sequence`; false on timeout.
     pub fn wait_for(&self, sequence: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while self.status.applied_sequence.load(Relaxed) < sequence {
-            if Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        true
+        self.thread.wait_for(sequence, timeout)
     }
 
     /// Finishes the transaction in progress and stops.
     pub fn stop(&mut self) {
-        self.stop.store(true, Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Projector {
-    fn drop(&mut self) {
-        self.stop();
+        self.thread.stop();
     }
 }
 
