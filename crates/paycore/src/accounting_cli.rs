@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use serde_json::{json, Value};
+use unicode_width::UnicodeWidthStr;
 
 use crate::cli::{path_segment, EXIT_CORRUPT};
 use crate::client::{finish, Client, Failure};
@@ -277,7 +278,7 @@ impl Table {
             let widths: Vec<usize> = (0..self.columns.len())
                 .map(|i| {
                     rows.iter()
-                        .map(|r| r[i].chars().count())
+                        .map(|r| r[i].width())
                         .chain([self.columns[i].len()])
                         .max()
                         .unwrap_or(0)
@@ -287,7 +288,7 @@ impl Table {
                 let padded: Vec<String> = cells
                     .iter()
                     .zip(&widths)
-                    .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+                    .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.width())))
                     .collect();
                 println!("{}", padded.join("  ").trim_end());
             };

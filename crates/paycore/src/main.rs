@@ -21,6 +21,13 @@ use clap::Parser;
 static ALLOC: paycore_hugealloc::HugePageAlloc = paycore_hugealloc::HugePageAlloc;
 
 fn main() -> ExitCode {
+    // Output piped into `head` and the like ends quietly when the reader goes away, as other
+    // command-line tools do, instead of panicking on a failed print.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = cli::Cli::parse();
     match cli::run(cli) {
         Ok(code) => code,
