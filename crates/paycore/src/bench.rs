@@ -31,8 +31,12 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2)]
     pub clients: usize,
     /// Scenarios to run: uniform, hot (every transfer credits one account), buffered (the same
-    /// with that account on buffered posting).
-    #[arg(long, value_delimiter = ',', default_value = "uniform,hot,buffered")]
+    /// with that account on buffered posting), split (the same into an account split in 8).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "uniform,hot,buffered,split"
+    )]
     pub scenarios: Vec<String>,
     /// Also write this many transfers, then time recovery (log replay, no snapshot).
     #[arg(long, default_value_t = 0)]
@@ -53,19 +57,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.transfers, args.accounts, args.batch, args.clients
     );
     for scenario in &args.scenarios {
-        let (hot, buffered) = match scenario.as_str() {
-            "uniform" => (false, false),
-            "hot" => (true, false),
-            "buffered" => (true, true),
-            other => anyhow::bail!("unknown scenario {other:?} (uniform, hot, buffered)"),
-        };
+        let hot = scenario != "uniform";
         let dir = Workdir::new(&args, scenario)?;
         let engine = open_engine(dir.path(), 0)?;
         setup(&engine, args.accounts)?;
-        if buffered {
-            buffer_hot_account(&engine)?;
+        let mut traffic = Traffic::of(&args, hot);
+        match scenario.as_str() {
+            "uniform" | "hot" => {}
+            "buffered" => buffer_hot_account(&engine)?,
+            "split" => traffic.hot_account = open_split_account(&engine, args.accounts)?,
+            other => anyhow::bail!("unknown scenario {other:?} (uniform, hot, buffered, split)"),
         }
-        let batches = build_batches(&engine, &Traffic::of(&args, hot), "bench");
+        let batches = build_batches(&engine, &traffic, "bench");
         let result = drive(&engine, batches, args.clients)?;
         result.print(scenario, &engine);
     }
@@ -89,6 +92,35 @@ pub(crate) fn buffer_hot_account(engine: &Engine) -> anyhow::Result<()> {
     let outcome = engine.submit_blocking(vec![Command::new(h.client_id("bench-hot")?, op, &h)])?;
     anyhow::ensure!(outcome[0].result.is_ok(), "SetHot: {:?}", outcome[0].result);
     Ok(())
+}
+
+/// Opens merchant `SPLIT-HOT` right after the setup's accounts and splits it into 8
+/// sub-accounts; returns its id.
+fn open_split_account(engine: &Engine, accounts: u32) -> anyhow::Result<u32> {
+    let h = engine.hasher();
+    let number = AccountNo::new("SPLIT-HOT")?;
+    let open = Op::OpenAccount(OpenAccount {
+        number,
+        kind: AccountType::Merchant,
+        currency: Currency::CNY,
+        allow_negative: None,
+        reference: Reference::NONE,
+        opened_by: Operator::SYSTEM,
+    });
+    let split = Op::SplitAccount {
+        account: AccountKey::No(number),
+        parts: 8,
+    };
+    let outcomes = engine.submit_blocking(vec![
+        Command::new(h.client_id("bench-open-split")?, open, &h),
+        Command::new(h.client_id("bench-split")?, split, &h),
+    ])?;
+    anyhow::ensure!(
+        outcomes.iter().all(|o| o.result.is_ok()),
+        "split setup: {outcomes:?}"
+    );
+    // The setup opened the settlement account (0) and customers 1..=accounts.
+    Ok(accounts + 1)
 }
 
 /// The bench builds every batch before the clock starts. In glibc's heap, hundreds of
@@ -192,12 +224,14 @@ pub(crate) fn setup(engine: &Engine, accounts: u32) -> anyhow::Result<()> {
 }
 
 /// The bench's traffic: `transfers` random transfers among the customer accounts `setup`
-/// opened, in batches of `batch`. Hot: every transfer credits account 1 (a big merchant).
+/// opened, in batches of `batch`. Hot: every transfer credits `hot_account` (a big merchant;
+/// account 1 unless a scenario opened another).
 pub(crate) struct Traffic {
     pub transfers: usize,
     pub accounts: u32,
     pub batch: usize,
     pub hot: bool,
+    pub hot_account: u32,
 }
 
 impl Traffic {
@@ -207,6 +241,7 @@ impl Traffic {
             accounts: args.accounts,
             batch: args.batch,
             hot,
+            hot_account: 1,
         }
     }
 }
@@ -222,7 +257,7 @@ pub(crate) fn build_batches(engine: &Engine, traffic: &Traffic, prefix: &str) ->
         let batch = (0..size)
             .map(|k| {
                 let (debit, credit) = if traffic.hot {
-                    (rng.gen_range(2..=accounts), 1)
+                    (rng.gen_range(2..=accounts), traffic.hot_account)
                 } else {
                     let debit = rng.gen_range(1..=accounts);
                     (

@@ -108,6 +108,7 @@ fn end_to_end(args: &HotBenchArgs, hot: bool, buffered: bool) -> anyhow::Result<
         accounts: args.accounts,
         batch: BATCH_COMMANDS_MAX,
         hot,
+        hot_account: 1,
     };
     let batches = build_batches(&engine, &traffic, "t");
     let url = StoreUrl::Sqlite(temp.path().join("store.sqlite"));

@@ -118,6 +118,7 @@ pub(crate) fn post(engine: &Engine, accounts: u32, transfers: usize) -> anyhow::
         accounts,
         batch: BATCH_COMMANDS_MAX,
         hot: false,
+        hot_account: 1,
     };
     for batch in build_batches(engine, &traffic, "t") {
         engine.submit_blocking(batch)?;
