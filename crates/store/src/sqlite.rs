@@ -105,7 +105,10 @@ impl Store for SqliteStore {
                 &p.records,
                 bind_record,
             )?;
-            insert_rows(&tx, "entries", 11, &p.entries, bind_entry)?;
+            // In key order (account, seq): the clustered journal is appended account by account.
+            let mut by_account: Vec<&EntryRow> = p.entries.iter().collect();
+            by_account.sort_unstable_by_key(|e| (e.account_id, e.seq));
+            insert_rows(&tx, "entries", 11, &by_account, |s, at, e| bind_entry(s, at, e))?;
             insert_rows(&tx, "flush_members", 2, &p.flush_members, bind_member)?;
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE SET \
