@@ -335,6 +335,17 @@ async fn a_hot_account_buffers_credits_and_its_statement_drills_down() {
     assert_eq!(ids, ["buy-0", "buy-1", "buy-2", "buy-3", "buy-4"]);
     let missing = s.get("/v1/accounts/shop/entries/999999/transfers").await;
     assert_eq!(missing.code(), "entry_not_found");
+    // Transfer search by account finds the buffered credits through their aggregated entry.
+    let found = s.get("/v1/transfers?account=shop").await.body;
+    let found: Vec<&str> = found["transfers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    for i in 0..5 {
+        assert!(found.contains(&format!("buy-{i}").as_str()), "{found:?}");
+    }
 
     // Buffered again: day-end posts what is pending on the closing day.
     let on = s
@@ -436,4 +447,15 @@ async fn a_split_account_spreads_credits_and_shows_the_sums() {
         })
         .sum();
     assert_eq!(net, 100);
+    let found = s.get("/v1/transfers?account=mall").await.body;
+    let found: Vec<&str> = found["transfers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        found,
+        ["buy-0", "buy-1", "buy-2", "buy-3", "buy-4", "buy-5", "refund"]
+    );
 }

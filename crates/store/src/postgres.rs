@@ -401,12 +401,24 @@ impl Store for PostgresStore {
             q.after_record.map_or(-1, sql_u64),
         );
         if let Some(account) = q.account_id {
-            // Through the account's journal: a transfer has one entry on each side.
-            filter.push(
-                " AND record_id IN (SELECT record_id FROM entries WHERE account_id = ?",
-                account as i64,
-            );
-            filter.push(" AND record_id > ?)", q.after_record.map_or(-1, sql_u64));
+            // Through the account's journal: a transfer has one entry on each side; a credit a
+            // hot account buffered is found through the aggregated entry that posted it.
+            let accounts: Vec<i64> = std::iter::once(account)
+                .chain(q.sub_accounts.iter().copied())
+                .map(|a| a as i64)
+                .collect();
+            let push_list = |filter: &mut Filter| {
+                for (i, a) in accounts.iter().enumerate() {
+                    filter.push(if i == 0 { "?" } else { ", ?" }, *a);
+                }
+            };
+            filter
+                .push_sql(" AND record_id IN (SELECT record_id FROM entries WHERE account_id IN (");
+            push_list(&mut filter);
+            filter.push(") AND record_id > ?", q.after_record.map_or(-1, sql_u64));
+            filter.push_sql(" UNION SELECT f.record_id FROM entries e JOIN flush_members f ON f.entry_seq = e.seq WHERE e.account_id IN (");
+            push_list(&mut filter);
+            filter.push_sql(") AND e.aggregated > 0)");
         }
         if let Some(reference) = &q.reference {
             // `<> ''` lets the partial reference index serve the query.

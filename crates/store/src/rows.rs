@@ -144,6 +144,8 @@ pub struct EntryQuery {
 #[derive(Clone, Debug, Default)]
 pub struct RecordQuery {
     pub account_id: Option<u64>,
+    /// With `account_id`: also the records of these accounts (a split account's sub-accounts).
+    pub sub_accounts: Vec<u64>,
     pub reference: Option<String>,
     pub from_date: Option<String>,
     pub to_date: Option<String>,

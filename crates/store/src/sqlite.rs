@@ -108,7 +108,9 @@ impl Store for SqliteStore {
             // In key order (account, seq): the clustered journal is appended account by account.
             let mut by_account: Vec<&EntryRow> = p.entries.iter().collect();
             by_account.sort_unstable_by_key(|e| (e.account_id, e.seq));
-            insert_rows(&tx, "entries", 11, &by_account, |s, at, e| bind_entry(s, at, e))?;
+            insert_rows(&tx, "entries", 11, &by_account, |s, at, e| {
+                bind_entry(s, at, e)
+            })?;
             insert_rows(&tx, "flush_members", 2, &p.flush_members, bind_member)?;
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE SET \
@@ -274,10 +276,21 @@ impl Store for SqliteStore {
         let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE op IN ('transfer', 'capture') AND record_id > ?");
         let mut args: Vec<rusqlite::types::Value> = vec![q.after_record.map_or(-1, sql_u64).into()];
         if let Some(account) = q.account_id {
-            // Through the account's journal: a transfer has one entry on each side.
-            sql.push_str(" AND record_id IN (SELECT record_id FROM entries WHERE account_id = ? AND record_id > ?)");
-            args.push((account as i64).into());
+            // Through the account's journal: a transfer has one entry on each side; a credit a
+            // hot account buffered is found through the aggregated entry that posted it.
+            let accounts: Vec<i64> = std::iter::once(account)
+                .chain(q.sub_accounts.iter().copied())
+                .map(|a| a as i64)
+                .collect();
+            let list = vec!["?"; accounts.len()].join(", ");
+            sql.push_str(&format!(
+                " AND record_id IN (SELECT record_id FROM entries WHERE account_id IN ({list}) AND record_id > ? \
+                 UNION SELECT f.record_id FROM entries e JOIN flush_members f ON f.entry_seq = e.seq \
+                 WHERE e.account_id IN ({list}) AND e.aggregated > 0)"
+            ));
+            args.extend(accounts.iter().map(|a| (*a).into()));
             args.push(q.after_record.map_or(-1, sql_u64).into());
+            args.extend(accounts.iter().map(|a| (*a).into()));
         }
         if let Some(reference) = &q.reference {
             // `<> ''` lets the partial reference index serve the query.

@@ -43,6 +43,19 @@ pub fn entry_response(e: EntryRow) -> EntryResponse {
     }
 }
 
+/// A split account's sub-accounts, whose journal is the split account's (the ledger and the
+/// store share account ids); empty for any other account.
+fn sub_accounts(state: &AppState, account_no: &str) -> Vec<u64> {
+    state
+        .engine
+        .read(|l| {
+            let number = paycore_ledger::AccountNo::new(account_no).ok()?;
+            let subs = l.sub_accounts(l.resolve(&number)?)?;
+            Some(subs.iter().map(|s| u64::from(s.0)).collect())
+        })
+        .unwrap_or_default()
+}
+
 fn page_size(limit: Option<usize>) -> usize {
     limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX)
 }
@@ -89,15 +102,7 @@ pub async fn entries(
         .map(|d| input::date("to_date", d).map(|d| d.to_string()))
         .transpose()?;
     let limit = page_size(q.limit);
-    // A split account's journal is its sub-accounts' (ledger and store share account ids).
-    let sub_accounts: Vec<u64> = state
-        .engine
-        .read(|l| {
-            let number = paycore_ledger::AccountNo::new(&account_no).ok()?;
-            let subs = l.sub_accounts(l.resolve(&number)?)?;
-            Some(subs.iter().map(|s| u64::from(s.0)).collect())
-        })
-        .unwrap_or_default();
+    let sub_accounts = sub_accounts(&state, &account_no);
     let rows = with_store(&state, move |store| {
         let account_id = store_account(store, &account_no)?;
         let query = EntryQuery {
@@ -158,6 +163,11 @@ pub async fn transfers(
     if let Some(account) = &q.account {
         input::account_no(account)?;
     }
+    let subs = q
+        .account
+        .as_deref()
+        .map(|a| sub_accounts(&state, a))
+        .unwrap_or_default();
     let limit = page_size(q.limit);
     let page = with_store(&state, move |store| {
         let account_id = q
@@ -167,6 +177,7 @@ pub async fn transfers(
             .transpose()?;
         let query = RecordQuery {
             account_id,
+            sub_accounts: subs,
             reference: q.reference,
             from_date,
             to_date,
