@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Subcommand;
 use serde_json::{json, Value};
 use unicode_width::UnicodeWidthStr;
@@ -57,6 +58,17 @@ pub enum AccountingAction {
         #[arg(long)]
         csv: bool,
     },
+    /// Edit the chart: add, rename, disable or enable an account (admin).
+    Account {
+        #[command(subcommand)]
+        edit: ChartEdit,
+    },
+    /// The posting rules in force (TOML); `--set FILE` replaces them (admin), raising the
+    /// version and retrying the exception queue.
+    Rules {
+        #[arg(long)]
+        set: Option<std::path::PathBuf>,
+    },
     /// Ledger transactions waiting for a posting rule.
     Exceptions,
     /// Retry the exception queue against the current rules.
@@ -65,6 +77,32 @@ pub enum AccountingAction {
     Close { period: String },
     /// The feed's position and lag.
     Status,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ChartEdit {
+    /// A new account; its parent (the code without its last two digits) must exist.
+    Add {
+        code: String,
+        name: String,
+        /// asset, liability, equity, common, income or expense (default: the parent's).
+        #[arg(long)]
+        class: Option<String>,
+        /// Normal balance side, debit or credit (default: the parent's).
+        #[arg(long)]
+        side: Option<String>,
+    },
+    Rename {
+        code: String,
+        name: String,
+    },
+    /// Rules posting to a disabled account park their transactions as exceptions.
+    Disable {
+        code: String,
+    },
+    Enable {
+        code: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -203,6 +241,15 @@ pub fn run(client: &Client, action: AccountingAction) -> anyhow::Result<ExitCode
             client,
             client.post("/v1/accounting/exceptions/retry", json!({})),
         ),
+        Account { edit } => print_json(client, edit_chart(client, edit)),
+        Rules { set: None } => finish(client, client.get("/v1/accounting/rules"), |body: Value| {
+            print!("{}", body["rules"].as_str().unwrap_or_default());
+        }),
+        Rules { set: Some(path) } => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            print_json(client, client.put_text("/v1/accounting/rules", text))
+        }
         Close { period } => print_json(
             client,
             client.post(
@@ -211,6 +258,24 @@ pub fn run(client: &Client, action: AccountingAction) -> anyhow::Result<ExitCode
             ),
         ),
         Status => print_json(client, client.get("/v1/accounting/status")),
+    }
+}
+
+fn edit_chart(client: &Client, edit: ChartEdit) -> Result<Value, Failure> {
+    let path = |code: &str| format!("/v1/accounting/accounts/{}", path_segment(code));
+    match edit {
+        ChartEdit::Add {
+            code,
+            name,
+            class,
+            side,
+        } => client.post(
+            "/v1/accounting/accounts",
+            crate::client::body(json!({"code": code, "name": name, "class": class, "side": side})),
+        ),
+        ChartEdit::Rename { code, name } => client.patch(&path(&code), json!({ "name": name })),
+        ChartEdit::Disable { code } => client.patch(&path(&code), json!({ "enabled": false })),
+        ChartEdit::Enable { code } => client.patch(&path(&code), json!({ "enabled": true })),
     }
 }
 

@@ -106,6 +106,15 @@ impl Client {
     pub fn post(&self, path: &str, body: Value) -> Result<Value, Failure> {
         self.send(self.http.post(self.url(path)).json(&body))
     }
+
+    pub fn patch(&self, path: &str, body: Value) -> Result<Value, Failure> {
+        self.send(self.http.patch(self.url(path)).json(&body))
+    }
+
+    /// PUT of a text body (e.g. the posting rules as TOML).
+    pub fn put_text(&self, path: &str, body: String) -> Result<Value, Failure> {
+        self.send(self.http.put(self.url(path)).body(body))
+    }
 }
 
 /// Parses a decimal amount in `currency` into minor units for the API.

@@ -289,6 +289,27 @@ fn a_newcomer_session_from_open_to_shutdown() {
         6,
         "closing twice conflicts"
     );
+    // The chart and the rules are editable from the CLI too.
+    let add = [
+        "accounting",
+        "account",
+        "add",
+        "10020103",
+        "备付金存款-第三银行",
+    ];
+    assert_eq!(code(&run(&add)), 0);
+    assert_eq!(code(&run(&add)), 6, "the code exists");
+    assert_eq!(
+        code(&run(&["accounting", "account", "disable", "10020103"])),
+        0
+    );
+    let rules = stdout(&run(&["accounting", "rules"]));
+    assert!(rules.starts_with("# paycore posting rules"), "{rules}");
+    let edited = dir.path().join("rules-edited.toml");
+    std::fs::write(&edited, &rules).unwrap();
+    let set = run(&["accounting", "rules", "--set", edited.to_str().unwrap()]);
+    assert_eq!(code(&set), 0, "{}", String::from_utf8_lossy(&set.stderr));
+    assert!(stdout(&set).contains("\"version\": 2"), "{}", stdout(&set));
 
     // SIGTERM: finish in-flight work, fsync, exit 0.
     // SAFETY: signalling our own child process.
