@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use paycore_sqlite::insert_rows;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::chart::{Class, GlAccount, Side};
@@ -33,13 +34,7 @@ pub struct Db {
 
 impl Db {
     pub fn open(path: &Path) -> Result<Db, AccountingError> {
-        let mut conn = Connection::open(path)?;
-        // synchronous=NORMAL: a power cut may lose the last transactions, position included;
-        // the feed re-derives them from the log.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "cache_size", -(64 * 1024i64))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        let mut conn = paycore_sqlite::open(path, 64 * 1024, std::time::Duration::from_secs(30))?;
         migrations::migrations::runner().run(&mut conn)?;
         Ok(Db { conn })
     }
@@ -441,35 +436,6 @@ pub(crate) fn exceptions(conn: &Connection) -> Result<Vec<Exception>, Accounting
 }
 
 pub(crate) const VOUCHER_COLUMNS: &str = "id, period, number, accounting_date, ledger_date, source, record_id, client_id, kind, rule, rules_version, currency, reverses, note, lines";
-
-/// Rows per multi-row INSERT: amortizes statement execution over many rows, far below
-/// SQLite's parameter limit (16 × 64 = 1,024 of 32,766).
-const ROWS_PER_INSERT: usize = 64;
-
-/// Appends `rows` to `table` with prepared multi-row INSERTs of `ROWS_PER_INSERT` rows (the
-/// last one shorter), binding each row's `columns` values with `bind` from a parameter index.
-/// OR FAIL: a violation still fails the transaction, but SQLite keeps no statement journal.
-fn insert_rows<T>(
-    tx: &Transaction<'_>,
-    table: &str,
-    columns: usize,
-    rows: &[T],
-    bind: fn(&mut rusqlite::CachedStatement<'_>, usize, &T) -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let tuple = format!("({})", vec!["?"; columns].join(","));
-        let sql = format!(
-            "INSERT OR FAIL INTO {table} VALUES {}",
-            vec![tuple; chunk.len()].join(",")
-        );
-        let mut statement = tx.prepare_cached(&sql)?;
-        for (index, row) in chunk.iter().enumerate() {
-            bind(&mut statement, index * columns + 1, row)?;
-        }
-        statement.raw_execute()?;
-    }
-    Ok(())
-}
 
 fn bind_voucher(
     s: &mut rusqlite::CachedStatement<'_>,

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use paycore_sqlite::insert_rows;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use crate::backend::{
@@ -21,17 +22,8 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let mut conn = Connection::open(path)?;
-        // WAL: readers never block the projector. synchronous=NORMAL: a power cut may drop the
-        // last committed transactions, and the projection position with them — it is re-derived
-        // from the log, so nothing is lost or doubled.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        // Multi-row INSERTs of every length up to ROWS_PER_INSERT stay prepared.
-        conn.set_prepared_statement_cache_capacity(2 * ROWS_PER_INSERT + 32);
-        // Index pages are updated at random (accounts): keep them in memory.
-        conn.pragma_update(None, "cache_size", -(CACHE_KIB as i64))?;
+        // Index pages are updated at random (accounts): a large cache keeps them in memory.
+        let mut conn = paycore_sqlite::open(path, CACHE_KIB, std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         sqlite_migrations::migrations::runner().run(&mut conn)?;
         Ok(SqliteStore { conn })
@@ -414,41 +406,6 @@ impl Store for SqliteStore {
         self.conn.execute_batch(sql)?;
         Ok(())
     }
-}
-
-/// Rows per multi-row INSERT: amortizes statement execution and binding over many rows while
-/// staying far below SQLite's parameter limit (13 × 64 = 832 of 32,766).
-const ROWS_PER_INSERT: usize = 64;
-
-/// Appends `rows` to `table` (a table name, optionally with its column list) with prepared
-/// multi-row INSERTs of `ROWS_PER_INSERT` rows (the last one shorter), binding each row's
-/// `columns` values with `bind` starting at a given parameter index.
-fn insert_rows<T>(
-    tx: &rusqlite::Transaction<'_>,
-    table: &str,
-    columns: usize,
-    rows: &[T],
-    bind: fn(&mut rusqlite::CachedStatement<'_>, usize, &T) -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let mut statement = tx.prepare_cached(&multi_row_insert(table, columns, chunk.len()))?;
-        for (index, row) in chunk.iter().enumerate() {
-            bind(&mut statement, index * columns + 1, row)?;
-        }
-        statement.raw_execute()?;
-    }
-    Ok(())
-}
-
-/// `INSERT OR FAIL INTO table VALUES (?,?,…),(?,?,…)…` for `rows` rows of `columns` values.
-/// OR FAIL: a violation still fails the statement (and the caller's transaction), but SQLite
-/// need not keep a statement journal to undo a partly inserted multi-row statement.
-fn multi_row_insert(table: &str, columns: usize, rows: usize) -> String {
-    let tuple = format!("({})", vec!["?"; columns].join(","));
-    format!(
-        "INSERT OR FAIL INTO {table} VALUES {}",
-        vec![tuple; rows].join(",")
-    )
 }
 
 fn bind_record(
