@@ -5,13 +5,16 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use paycore_engine::{DurableSequence, Follower, FollowerThread};
-use tracing::{info, warn};
+use paycore_engine::{
+    follow_in_two_stages, retry_until_stopped, Accumulate, DurableSequence, FollowedBatch,
+    Follower, FollowerThread,
+};
+use paycore_ledger::Ledger;
+use tracing::info;
 
 use crate::db::Db;
 use crate::posting::{FeedBatch, FeedBuilder};
@@ -20,7 +23,6 @@ use crate::{now_nanos, AccountingError, Books};
 /// Vouchers (and exceptions) per transaction at most.
 const FLUSH_VOUCHERS_MAX: usize = 50_000;
 const IDLE_POLL: Duration = Duration::from_millis(5);
-const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
 
 /// Where the feed stands, for `/metrics` and `/v1/accounting/status`.
 #[derive(Debug, Default)]
@@ -67,21 +69,16 @@ impl Feed {
 }
 
 fn run(data_dir: &std::path::Path, books: &Books, durable: &DurableSequence, stop: &AtomicBool) {
-    while !stop.load(Relaxed) {
-        match follow(data_dir, books, durable, stop) {
-            Ok(()) => return,
-            Err(error) => {
-                warn!(%error, "accounting feed failed; starting over from its stored position");
-                *books.status().last_error.lock() = Some(error.to_string());
-                std::thread::sleep(RETRY_AFTER_ERROR);
-            }
-        }
-    }
+    retry_until_stopped(
+        stop,
+        "accounting feed",
+        || follow(data_dir, books, durable, stop),
+        |error| *books.status().last_error.lock() = Some(error),
+    );
 }
 
-/// Two stages, so replaying and mapping overlaps writing: a builder thread follows the log and
-/// hands finished batches over a one-slot channel; this thread writes them. If either stage
-/// fails, both stop and the caller starts over from the stored position.
+/// Maps the log into vouchers while the previous batch of them is written, each batch in one
+/// transaction together with its log position.
 fn follow(
     data_dir: &std::path::Path,
     books: &Books,
@@ -94,77 +91,58 @@ fn follow(
     status.applied_sequence.store(start, Relaxed);
     let follower = Follower::open(data_dir, start)?;
     info!(from_batch = start, "accounting feed following the log");
-    let (sender, receiver) = sync_channel::<Result<FeedBatch, AccountingError>>(0);
-    let writer_failed = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("paycore-acct-build".into())
-            .spawn_scoped(scope, || {
-                build(follower, books, durable, &sender, stop, &writer_failed);
-                drop(sender);
-            })
-            .expect("spawning the accounting builder");
-        let written = write(&mut db, &receiver, status);
-        if written.is_err() {
-            writer_failed.store(true, Relaxed);
-        }
-        drop(receiver);
-        written
-    })
+    let stage = Mapping {
+        builder: FeedBuilder::new(follower.ledger().accounting_date()),
+        books,
+    };
+    follow_in_two_stages(
+        "paycore-acct-build",
+        follower,
+        stage,
+        durable,
+        stop,
+        IDLE_POLL,
+        |batch: FeedBatch| write(&mut db, batch, status),
+    )
 }
 
-/// The builder stage: follows the durable log and sends a batch of vouchers whenever it has
-/// some and the writer is ready (or the batch is full).
-fn build(
-    mut follower: Follower,
-    books: &Books,
-    durable: &DurableSequence,
-    sender: &SyncSender<Result<FeedBatch, AccountingError>>,
-    stop: &AtomicBool,
-    writer_failed: &AtomicBool,
-) {
-    let mut builder = FeedBuilder::new(follower.ledger().accounting_date());
-    while !stop.load(Relaxed) && !writer_failed.load(Relaxed) {
-        let durable = durable();
-        let config = books.config();
-        while builder.pending_vouchers() < FLUSH_VOUCHERS_MAX {
-            match follower.next(durable) {
-                Ok(Some(batch)) => builder.add(&batch, &config),
-                Ok(None) => break,
-                Err(error) => {
-                    let _ = sender.send(Err(error.into()));
-                    return;
-                }
-            }
-        }
-        if builder.pending_batches() == 0 {
-            std::thread::sleep(IDLE_POLL);
-            continue;
-        }
-        if sender.send(Ok(builder.finish())).is_err() {
-            return;
-        }
+/// The builder stage's accumulator: batches mapped with the chart and rules in force.
+struct Mapping<'a> {
+    builder: FeedBuilder,
+    books: &'a Books,
+}
+
+impl Accumulate for Mapping<'_> {
+    type Output = FeedBatch;
+
+    fn add(&mut self, batch: &FollowedBatch<'_>) {
+        self.builder.add(batch, &self.books.config());
+    }
+
+    fn is_full(&self) -> bool {
+        self.builder.pending_vouchers() >= FLUSH_VOUCHERS_MAX
+    }
+
+    fn is_empty(&self) -> bool {
+        self.builder.pending_batches() == 0
+    }
+
+    fn finish(&mut self, _: &Ledger) -> FeedBatch {
+        self.builder.finish()
     }
 }
 
-/// The writer stage: one transaction per batch (vouchers, exceptions, sub-ledger movements and
-/// the position together), until the builder stops.
-fn write(
-    db: &mut Db,
-    receiver: &Receiver<Result<FeedBatch, AccountingError>>,
-    status: &FeedStatus,
-) -> Result<(), AccountingError> {
-    for batch in receiver {
-        let batch = batch?;
-        let (sequence, timestamp) = (batch.last_sequence, batch.last_timestamp);
-        let (vouchers, exceptions) = (batch.vouchers.len(), batch.exceptions.len());
-        db.apply_feed(batch, now_nanos())?;
-        status.applied_sequence.store(sequence, Relaxed);
-        status.applied_timestamp.store(timestamp, Relaxed);
-        status.vouchers.fetch_add(vouchers as u64, Relaxed);
-        status.exceptions.fetch_add(exceptions as u64, Relaxed);
-        status.transactions.fetch_add(1, Relaxed);
-        *status.last_error.lock() = None;
-    }
+/// One transaction for one batch (vouchers, exceptions, sub-ledger movements and the
+/// position together), then the status.
+fn write(db: &mut Db, batch: FeedBatch, status: &FeedStatus) -> Result<(), AccountingError> {
+    let (sequence, timestamp) = (batch.last_sequence, batch.last_timestamp);
+    let (vouchers, exceptions) = (batch.vouchers.len(), batch.exceptions.len());
+    db.apply_feed(batch, now_nanos())?;
+    status.applied_sequence.store(sequence, Relaxed);
+    status.applied_timestamp.store(timestamp, Relaxed);
+    status.vouchers.fetch_add(vouchers as u64, Relaxed);
+    status.exceptions.fetch_add(exceptions as u64, Relaxed);
+    status.transactions.fetch_add(1, Relaxed);
+    *status.last_error.lock() = None;
     Ok(())
 }

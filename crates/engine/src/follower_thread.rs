@@ -1,11 +1,22 @@
-//! `FollowerThread`: the plumbing every log follower (the query-store projector, the
-//! accounting feed) shares — a named thread, a stop flag it polls, and the last batch sequence
-//! it has made permanent, which callers wait on.
+//! The plumbing every log follower (the query-store projector, the accounting feed) shares:
+//! `FollowerThread` — a named thread, a stop flag it polls, and the last batch sequence it has
+//! made permanent, which callers wait on — and `follow_in_two_stages`, the loop that replays the
+//! log on a builder thread while the previous output is written, starting over after failures.
 
+use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use paycore_ledger::Ledger;
+use tracing::warn;
+
+use crate::{EngineError, FollowedBatch, Follower};
+
+/// How long a failed follower waits before starting over from its stored position.
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
 
 /// The engine's durable batch sequence, polled by followers.
 pub type DurableSequence = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -64,4 +75,115 @@ impl Drop for FollowerThread {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// What a follower gathers from followed batches between two writes.
+pub trait Accumulate: Send {
+    type Output: Send;
+    /// Adds one followed batch.
+    fn add(&mut self, batch: &FollowedBatch<'_>);
+    /// Enough is pending to hand over without reading further batches.
+    fn is_full(&self) -> bool;
+    /// No batch is pending.
+    fn is_empty(&self) -> bool;
+    /// Hands over what is pending and starts empty again; `ledger` is the replica after the
+    /// last batch added.
+    fn finish(&mut self, ledger: &Ledger) -> Self::Output;
+}
+
+/// Runs `attempt` until `stop` is set: after a failure it reports the error to `on_error`,
+/// waits and starts over (an attempt resumes from what its store says it has written).
+pub fn retry_until_stopped<E: Display>(
+    stop: &AtomicBool,
+    what: &str,
+    mut attempt: impl FnMut() -> Result<(), E>,
+    on_error: impl Fn(String),
+) {
+    while !stop.load(Relaxed) {
+        match attempt() {
+            Ok(()) => return,
+            Err(error) => {
+                warn!(%error, "{what} failed; starting over from its stored position");
+                on_error(error.to_string());
+                std::thread::sleep(RETRY_AFTER_ERROR);
+            }
+        }
+    }
+}
+
+/// Two stages, so replaying and building overlaps writing: a builder thread (`name`) follows
+/// the durable log from `follower`'s position into `acc` and hands each finished output over a
+/// rendezvous channel; this thread writes it with `write`. Sleeps `idle` when the log has
+/// nothing new. Returns once `stop` is set; if either stage fails, both stop and the first
+/// error is returned.
+pub fn follow_in_two_stages<A: Accumulate, E: From<EngineError> + Send>(
+    name: &str,
+    follower: Follower,
+    acc: A,
+    durable: &DurableSequence,
+    stop: &AtomicBool,
+    idle: Duration,
+    mut write: impl FnMut(A::Output) -> Result<(), E>,
+) -> Result<(), E> {
+    let (sender, receiver) = sync_channel::<Result<A::Output, E>>(0);
+    let writer_failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn_scoped(scope, || {
+                let stopped = || stop.load(Relaxed) || writer_failed.load(Relaxed);
+                build(follower, acc, durable, &sender, stopped, idle);
+                drop(sender);
+            })
+            .expect("spawning a follower's builder");
+        let written = write_all(&receiver, &mut write);
+        if written.is_err() {
+            writer_failed.store(true, Relaxed);
+        }
+        drop(receiver);
+        written
+    })
+}
+
+/// The builder stage: follows the durable log and sends an output whenever something is
+/// pending and the writer is ready for it (or the accumulator is full).
+fn build<A: Accumulate, E: From<EngineError>>(
+    mut follower: Follower,
+    mut acc: A,
+    durable: &DurableSequence,
+    sender: &SyncSender<Result<A::Output, E>>,
+    stopped: impl Fn() -> bool,
+    idle: Duration,
+) {
+    while !stopped() {
+        let durable = durable();
+        while !acc.is_full() {
+            match follower.next(durable) {
+                Ok(Some(batch)) => acc.add(&batch),
+                Ok(None) => break,
+                Err(error) => {
+                    let _ = sender.send(Err(error.into()));
+                    return;
+                }
+            }
+        }
+        if acc.is_empty() {
+            std::thread::sleep(idle);
+            continue;
+        }
+        if sender.send(Ok(acc.finish(follower.ledger()))).is_err() {
+            return;
+        }
+    }
+}
+
+/// The writer stage: writes every output until the builder stops.
+fn write_all<T, E>(
+    receiver: &Receiver<Result<T, E>>,
+    write: &mut impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E> {
+    for output in receiver {
+        write(output?)?;
+    }
+    Ok(())
 }

@@ -28,7 +28,9 @@ pub use engine::{Engine, Reply};
 pub use error::EngineError;
 pub use faults::Faults;
 pub use follower::{FollowedBatch, Follower};
-pub use follower_thread::{DurableSequence, FollowerThread};
+pub use follower_thread::{
+    follow_in_two_stages, retry_until_stopped, Accumulate, DurableSequence, FollowerThread,
+};
 pub use meta::parse_date;
 pub use metrics::MetricsSnapshot;
 pub use recovery::RecoveryReport;

@@ -5,13 +5,16 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use paycore_engine::{DurableSequence, EngineError, Follower, FollowerThread};
-use tracing::{info, warn};
+use paycore_engine::{
+    follow_in_two_stages, retry_until_stopped, Accumulate, DurableSequence, EngineError,
+    FollowedBatch, Follower, FollowerThread,
+};
+use paycore_ledger::Ledger;
+use tracing::info;
 
 use crate::backend::{Store, StoreError};
 use crate::projection::{Projection, ProjectionBuilder};
@@ -23,7 +26,6 @@ use crate::projection::{Projection, ProjectionBuilder};
 const FLUSH_ROWS_MAX: usize = 1_048_576;
 /// How long the projector sleeps when it has caught up with the log.
 const IDLE_POLL: Duration = Duration::from_millis(2);
-const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
 
 /// Where the projection stands, for `/metrics`, `/healthz` and tests.
 #[derive(Debug, Default)]
@@ -101,21 +103,16 @@ fn run(
     status: &ProjectorStatus,
     stop: &AtomicBool,
 ) {
-    while !stop.load(Relaxed) {
-        match follow(&data_dir, store.as_mut(), &durable, status, stop) {
-            Ok(()) => return,
-            Err(error) => {
-                warn!(%error, "projection failed; starting over from the store's position");
-                *status.last_error.lock() = Some(error.to_string());
-                std::thread::sleep(RETRY_AFTER_ERROR);
-            }
-        }
-    }
+    retry_until_stopped(
+        stop,
+        "projection",
+        || follow(&data_dir, store.as_mut(), &durable, status, stop),
+        |error| *status.last_error.lock() = Some(error),
+    );
 }
 
-/// Two stages, so replaying and building rows overlaps writing them: a builder thread follows
-/// the log and hands finished projections over a one-slot channel; this thread writes them.
-/// If either stage fails, both stop and the caller starts over from the store's position.
+/// Builds projections from the log while the previous one is written, each in one store
+/// transaction together with its last batch sequence.
 fn follow(
     data_dir: &std::path::Path,
     store: &mut dyn Store,
@@ -131,78 +128,56 @@ fn follow(
         .store(applied.as_ref().map_or(0, |a| a.timestamp), Relaxed);
     let follower = Follower::open(data_dir, start)?;
     info!(from_batch = start, "projector following the log");
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<Projection, EngineError>>(0);
-    let writer_failed = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("paycore-project-build".into())
-            .spawn_scoped(scope, || {
-                build(follower, durable, &sender, stop, &writer_failed);
-                drop(sender);
-            })
-            .expect("spawning the projection builder");
-        let written = write(store, &receiver, status);
-        if written.is_err() {
-            writer_failed.store(true, Relaxed);
-        }
-        drop(receiver);
-        written
-    })
+    let builder = ProjectionBuilder::new(follower.ledger().accounting_date());
+    follow_in_two_stages(
+        "paycore-project-build",
+        follower,
+        builder,
+        durable,
+        stop,
+        IDLE_POLL,
+        |projection: Projection| write(store, &projection, status),
+    )
 }
 
-/// The builder stage: follows the durable log and sends a projection whenever it has rows and
-/// the writer is ready for more (or the projection is full).
-fn build(
-    mut follower: Follower,
-    durable: &DurableSequence,
-    sender: &SyncSender<Result<Projection, EngineError>>,
-    stop: &AtomicBool,
-    writer_failed: &AtomicBool,
-) {
-    let mut builder = ProjectionBuilder::new(follower.ledger().accounting_date());
-    while !stop.load(Relaxed) && !writer_failed.load(Relaxed) {
-        let durable = durable();
-        while builder.pending_rows() < FLUSH_ROWS_MAX {
-            match follower.next(durable) {
-                Ok(Some(batch)) => builder.add(&batch),
-                Ok(None) => break,
-                Err(error) => {
-                    let _ = sender.send(Err(error));
-                    return;
-                }
-            }
-        }
-        if builder.pending_batches() == 0 {
-            std::thread::sleep(IDLE_POLL);
-            continue;
-        }
-        if sender.send(Ok(builder.finish(follower.ledger()))).is_err() {
-            return;
-        }
+impl Accumulate for ProjectionBuilder {
+    type Output = Projection;
+
+    fn add(&mut self, batch: &FollowedBatch<'_>) {
+        ProjectionBuilder::add(self, batch);
+    }
+
+    fn is_full(&self) -> bool {
+        self.pending_rows() >= FLUSH_ROWS_MAX
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pending_batches() == 0
+    }
+
+    fn finish(&mut self, ledger: &Ledger) -> Projection {
+        ProjectionBuilder::finish(self, ledger)
     }
 }
 
-/// The writer stage: one store transaction per projection, until the builder stops.
+/// One store transaction for one projection, then the status.
 fn write(
     store: &mut dyn Store,
-    receiver: &Receiver<Result<Projection, EngineError>>,
+    projection: &Projection,
     status: &ProjectorStatus,
 ) -> Result<(), ProjectError> {
-    for projection in receiver {
-        let projection = projection?;
-        store.apply(&projection)?;
-        status
-            .applied_sequence
-            .store(projection.last_sequence, Relaxed);
-        status
-            .applied_timestamp
-            .store(projection.last_timestamp, Relaxed);
-        status.transactions.fetch_add(1, Relaxed);
-        status.rows.fetch_add(
-            (projection.records.len() + projection.entries.len()) as u64,
-            Relaxed,
-        );
-        *status.last_error.lock() = None;
-    }
+    store.apply(projection)?;
+    status
+        .applied_sequence
+        .store(projection.last_sequence, Relaxed);
+    status
+        .applied_timestamp
+        .store(projection.last_timestamp, Relaxed);
+    status.transactions.fetch_add(1, Relaxed);
+    status.rows.fetch_add(
+        (projection.records.len() + projection.entries.len()) as u64,
+        Relaxed,
+    );
+    *status.last_error.lock() = None;
     Ok(())
 }
