@@ -421,13 +421,13 @@ impl Books {
         let mut db = self.db.lock();
         let mut posting = db.begin()?;
         if let Some(existing) = posting.manual_voucher(&m.id)? {
-            let same = existing.source == Source::Manual
-                && existing.lines == m.lines
-                && existing.currency == m.currency
-                && existing.note == m.note
+            let same = existing.body.source == Source::Manual
+                && existing.body.lines == m.lines
+                && existing.body.currency == m.currency
+                && existing.body.note == m.note
                 && m.date
                     .as_ref()
-                    .is_none_or(|d| *d == existing.accounting_date);
+                    .is_none_or(|d| *d == existing.body.accounting_date);
             return if same {
                 Ok((existing, true))
             } else {
@@ -470,17 +470,17 @@ impl Books {
         let original = self.voucher_by_no(voucher_no)?;
         let date = self
             .current_date()?
-            .unwrap_or_else(|| original.accounting_date.clone());
+            .unwrap_or_else(|| original.body.accounting_date.clone());
         let mut db = self.db.lock();
         let mut posting = db.begin()?;
         if let Some(existing) = posting.manual_voucher(id)? {
-            return if existing.reverses == Some(original.id) {
+            return if existing.body.reverses == Some(original.id) {
                 Ok((existing, true))
             } else {
                 Err(AccountingError::IdConflict(id.to_owned()))
             };
         }
-        if original.source == Source::Reversal || posting.reversal_of(original.id)?.is_some() {
+        if original.body.source == Source::Reversal || posting.reversal_of(original.id)?.is_some() {
             return Err(AccountingError::AlreadyReversed(voucher_no.to_owned()));
         }
         let date = posting.open_day(&date)?;
@@ -488,17 +488,17 @@ impl Books {
             .post(
                 NewVoucher {
                     accounting_date: date,
-                    ledger_date: original.ledger_date.clone(),
+                    ledger_date: original.body.ledger_date.clone(),
                     source: Source::Reversal,
                     record_id: None,
                     client_id: id.to_owned(),
-                    kind: original.kind.clone(),
-                    rule: original.rule.clone(),
-                    rules_version: original.rules_version,
-                    currency: original.currency.clone(),
+                    kind: original.body.kind.clone(),
+                    rule: original.body.rule.clone(),
+                    rules_version: original.body.rules_version,
+                    currency: original.body.currency.clone(),
                     reverses: Some(original.id),
                     note: format!("红字冲销 {voucher_no}: {note}"),
-                    lines: reversed(&original.lines),
+                    lines: reversed(&original.body.lines),
                 },
                 now_nanos(),
             )?

@@ -229,18 +229,7 @@ impl<'c> Posting<'c> {
             voucher_no: voucher_no(&period, number),
             period,
             number,
-            accounting_date: v.accounting_date,
-            ledger_date: v.ledger_date,
-            source: v.source,
-            record_id: v.record_id,
-            client_id: v.client_id,
-            kind: v.kind,
-            rule: v.rule,
-            rules_version: v.rules_version,
-            currency: v.currency,
-            reverses: v.reverses,
-            note: v.note,
-            lines: v.lines,
+            body: v,
         };
         self.pending.push((voucher, now));
         Ok(&self.pending.last().expect("just pushed").0)
@@ -391,7 +380,8 @@ impl<'c> Posting<'c> {
             .pending
             .iter()
             .flat_map(|(v, _)| {
-                v.lines
+                v.body
+                    .lines
                     .iter()
                     .enumerate()
                     .map(move |(index, line)| LineRow(v, index, line))
@@ -445,19 +435,19 @@ fn bind_voucher(
     s.raw_bind_parameter(at, v.id as i64)?;
     s.raw_bind_parameter(at + 1, &v.period)?;
     s.raw_bind_parameter(at + 2, v.number as i64)?;
-    s.raw_bind_parameter(at + 3, &v.accounting_date)?;
-    s.raw_bind_parameter(at + 4, &v.ledger_date)?;
-    s.raw_bind_parameter(at + 5, v.source.name())?;
-    s.raw_bind_parameter(at + 6, v.record_id.map(|r| r as i64))?;
-    s.raw_bind_parameter(at + 7, &v.client_id)?;
-    s.raw_bind_parameter(at + 8, &v.kind)?;
-    s.raw_bind_parameter(at + 9, &v.rule)?;
-    s.raw_bind_parameter(at + 10, v.rules_version)?;
-    s.raw_bind_parameter(at + 11, &v.currency)?;
-    s.raw_bind_parameter(at + 12, v.reverses.map(|r| r as i64))?;
-    s.raw_bind_parameter(at + 13, &v.note)?;
+    s.raw_bind_parameter(at + 3, &v.body.accounting_date)?;
+    s.raw_bind_parameter(at + 4, &v.body.ledger_date)?;
+    s.raw_bind_parameter(at + 5, v.body.source.name())?;
+    s.raw_bind_parameter(at + 6, v.body.record_id.map(|r| r as i64))?;
+    s.raw_bind_parameter(at + 7, &v.body.client_id)?;
+    s.raw_bind_parameter(at + 8, &v.body.kind)?;
+    s.raw_bind_parameter(at + 9, &v.body.rule)?;
+    s.raw_bind_parameter(at + 10, v.body.rules_version)?;
+    s.raw_bind_parameter(at + 11, &v.body.currency)?;
+    s.raw_bind_parameter(at + 12, v.body.reverses.map(|r| r as i64))?;
+    s.raw_bind_parameter(at + 13, &v.body.note)?;
     s.raw_bind_parameter(at + 14, *now as i64)?;
-    s.raw_bind_parameter(at + 15, encode_lines(&v.lines))
+    s.raw_bind_parameter(at + 15, encode_lines(&v.body.lines))
 }
 
 /// One line of a voucher, as `voucher_lines` stores it.
@@ -469,12 +459,12 @@ fn bind_line(
     LineRow(v, index, line): &LineRow<'_>,
 ) -> rusqlite::Result<()> {
     s.raw_bind_parameter(at, &line.code)?;
-    s.raw_bind_parameter(at + 1, &v.accounting_date)?;
+    s.raw_bind_parameter(at + 1, &v.body.accounting_date)?;
     s.raw_bind_parameter(at + 2, v.id as i64)?;
     s.raw_bind_parameter(at + 3, *index as i64)?;
     s.raw_bind_parameter(at + 4, line.side.name())?;
     s.raw_bind_parameter(at + 5, line.amount)?;
-    s.raw_bind_parameter(at + 6, &v.currency)
+    s.raw_bind_parameter(at + 6, &v.body.currency)
 }
 
 /// A voucher row without its lines.
@@ -487,24 +477,26 @@ pub(crate) fn voucher_row(r: &rusqlite::Row) -> rusqlite::Result<Voucher> {
         voucher_no: voucher_no(&period, number),
         period,
         number,
-        accounting_date: r.get(3)?,
-        ledger_date: r.get(4)?,
-        source: Source::parse(&source).unwrap_or(Source::Manual),
-        record_id: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
-        client_id: r.get(7)?,
-        kind: r.get(8)?,
-        rule: r.get(9)?,
-        rules_version: r.get(10)?,
-        currency: r.get(11)?,
-        reverses: r.get::<_, Option<i64>>(12)?.map(|v| v as u64),
-        note: r.get(13)?,
-        lines: decode_lines(&r.get::<_, String>(14)?).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                14,
-                rusqlite::types::Type::Text,
-                "voucher lines are not `<D|C> <code> <amount>;…`".into(),
-            )
-        })?,
+        body: NewVoucher {
+            accounting_date: r.get(3)?,
+            ledger_date: r.get(4)?,
+            source: Source::parse(&source).unwrap_or(Source::Manual),
+            record_id: r.get::<_, Option<i64>>(6)?.map(|v| v as u64),
+            client_id: r.get(7)?,
+            kind: r.get(8)?,
+            rule: r.get(9)?,
+            rules_version: r.get(10)?,
+            currency: r.get(11)?,
+            reverses: r.get::<_, Option<i64>>(12)?.map(|v| v as u64),
+            note: r.get(13)?,
+            lines: decode_lines(&r.get::<_, String>(14)?).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    14,
+                    rusqlite::types::Type::Text,
+                    "voucher lines are not `<D|C> <code> <amount>;…`".into(),
+                )
+            })?,
+        },
     })
 }
 

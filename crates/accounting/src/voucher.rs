@@ -42,6 +42,7 @@ pub struct VoucherLine {
     pub amount: i64,
 }
 
+/// A stored voucher: its number and what it carries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Voucher {
     pub id: u64,
@@ -50,31 +51,22 @@ pub struct Voucher {
     /// The month (`YYYY-MM`) it is numbered in.
     pub period: String,
     pub number: u64,
+    #[serde(flatten)]
+    pub body: NewVoucher,
+}
+
+/// What a voucher carries besides its number: all a voucher about to be numbered and stored
+/// has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NewVoucher {
     /// The accounting date it is booked on.
     pub accounting_date: String,
-    /// The ledger's accounting date of the transaction, when it differs (a late item booked in
-    /// the next open period) or for every ledger voucher.
+    /// The ledger's accounting date of the transaction (every ledger voucher; it differs from
+    /// `accounting_date` for a late item booked in the next open period).
     pub ledger_date: Option<String>,
     pub source: Source,
     pub record_id: Option<u64>,
     /// The ledger transaction's id, or the id the API client gave a manual voucher.
-    pub client_id: String,
-    pub kind: Option<String>,
-    pub rule: Option<String>,
-    pub rules_version: u32,
-    pub currency: String,
-    pub reverses: Option<u64>,
-    pub note: String,
-    pub lines: Vec<VoucherLine>,
-}
-
-/// What a voucher about to be numbered and stored carries.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewVoucher {
-    pub accounting_date: String,
-    pub ledger_date: Option<String>,
-    pub source: Source,
-    pub record_id: Option<u64>,
     pub client_id: String,
     pub kind: Option<String>,
     pub rule: Option<String>,

@@ -207,15 +207,16 @@ impl World {
                 .unwrap();
             let Some(last) = page.last() else { break };
             after = Some(last.id);
-            for v in page.iter().filter(|v| v.source == Source::Ledger) {
+            for v in page.iter().filter(|v| v.body.source == Source::Ledger) {
                 let debit: i64 = v
+                    .body
                     .lines
                     .iter()
                     .filter(|l| l.side == Side::Debit)
                     .map(|l| l.amount)
                     .sum();
-                let previous = posted.insert(v.record_id.unwrap(), debit as u64);
-                assert_eq!(previous, None, "record {:?} posted twice", v.record_id);
+                let previous = posted.insert(v.body.record_id.unwrap(), debit as u64);
+                assert_eq!(previous, None, "record {:?} posted twice", v.body.record_id);
             }
         }
         assert_eq!(posted, movements, "vouchers = ledger transactions");
@@ -463,10 +464,10 @@ fn closed_periods_refuse_vouchers_and_late_items_move_to_the_next_open_day() {
         .unwrap();
     let late = late
         .iter()
-        .find(|v| v.client_id == "promo-late")
+        .find(|v| v.body.client_id == "promo-late")
         .expect("late voucher");
-    assert_eq!(late.ledger_date.as_deref(), Some(first.as_str()));
-    assert!(late.note.contains("late item"), "{}", late.note);
+    assert_eq!(late.body.ledger_date.as_deref(), Some(first.as_str()));
+    assert!(late.body.note.contains("late item"), "{}", late.body.note);
 
     // Red-letter reversal nets the voucher out; a second reversal is refused.
     let before = world.books.trial_balance(&second, &second, "CNY").unwrap();
@@ -474,8 +475,8 @@ fn closed_periods_refuse_vouchers_and_late_items_move_to_the_next_open_day() {
         .books
         .reverse(&voucher.voucher_no, "rev-1", "entered twice")
         .unwrap();
-    assert_eq!(reversal.reverses, Some(voucher.id));
-    assert!(reversal.lines.iter().all(|l| l.amount == -1_000));
+    assert_eq!(reversal.body.reverses, Some(voucher.id));
+    assert!(reversal.body.lines.iter().all(|l| l.amount == -1_000));
     assert_eq!(
         world
             .books
