@@ -7,6 +7,14 @@ use std::time::Duration;
 
 use rusqlite::{CachedStatement, Connection, Transaction};
 
+mod checkpointer;
+pub use checkpointer::Checkpointer;
+
+/// Page size of a new database. Larger pages than SQLite's 4 KiB make the trees shallower and
+/// an index insert cheaper (measured: 2.2M random-account journal entries 7.0 s at 16 KiB,
+/// 9.1 s at 4 KiB); an existing file keeps the size it was created with.
+const PAGE_BYTES: i64 = 16 * 1024;
+
 /// Rows per multi-row INSERT: amortizes statement execution and binding over many rows while
 /// staying far below SQLite's parameter limit (16 columns × 64 = 1,024 of 32,766).
 pub const ROWS_PER_INSERT: usize = 64;
@@ -17,6 +25,7 @@ pub const ROWS_PER_INSERT: usize = 64;
 /// multi-row INSERTs of every length up to `ROWS_PER_INSERT` stay prepared.
 pub fn open(path: &Path, cache_kib: u64, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
+    conn.pragma_update(None, "page_size", PAGE_BYTES)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.busy_timeout(busy_timeout)?;

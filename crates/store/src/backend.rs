@@ -113,3 +113,13 @@ pub(crate) const QUERY_LIMIT_MAX: usize = 10_000;
 pub(crate) fn sql_u64(value: u64) -> i64 {
     value.min(i64::MAX as u64) as i64
 }
+
+/// The accounts a query with `account` and `sub_accounts` reads, each once.
+pub(crate) fn query_accounts(account: u64, sub_accounts: &[u64]) -> Vec<u64> {
+    let mut accounts: Vec<u64> = std::iter::once(account)
+        .chain(sub_accounts.iter().copied())
+        .collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    accounts
+}

@@ -14,6 +14,7 @@ mod projection;
 mod projector;
 mod rows;
 pub mod sqlite;
+mod touched;
 
 pub use backend::{open_store, Applied, Store, StoreError, StoreUrl};
 pub use daily::{carry_forward, DailyBalance};

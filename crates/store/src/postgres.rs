@@ -9,7 +9,8 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
 
 use crate::backend::{
-    bounded, postgres_migrations, sql_u64, Applied, Store, StoreError, QUERY_LIMIT_MAX,
+    bounded, postgres_migrations, query_accounts, sql_u64, Applied, Store, StoreError,
+    QUERY_LIMIT_MAX,
 };
 use crate::projection::Projection;
 use crate::rows::*;
@@ -47,6 +48,9 @@ const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.ki
 /// Entries with the client id of their command and their account's number.
 const ENTRY_SOURCE: &str =
     "entries e JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id";
+/// Entries `e` of the accounts `x.account_id` selects, through their runs.
+const ACCOUNT_JOURNAL: &str =
+    "entry_runs x CROSS JOIN LATERAL unnest(x.seqs) AS j(seq) JOIN entries e ON e.seq = j.seq";
 const RECORD_COLUMNS: &str = "record_id, client_id, op, kind, debit_account, credit_account, amount, currency, reference, result, timestamp, accounting_date, batch_sequence";
 
 fn entry(r: &Row) -> EntryRow {
@@ -170,6 +174,22 @@ fn copy_entries(tx: &mut Transaction<'_>, entries: &[EntryRow]) -> Result<(), St
         );
     }
     copy(tx, "COPY entries FROM STDIN", &text)
+}
+
+fn copy_runs(tx: &mut Transaction<'_>, runs: &[EntryRun]) -> Result<(), StoreError> {
+    let mut text = String::with_capacity(runs.len() * 64);
+    for run in runs {
+        let _ = write!(
+            text,
+            "{}\t{}\t{}\t{{",
+            run.account_id, run.last_seq, run.last_date
+        );
+        for (index, seq) in run.seqs.iter().enumerate() {
+            let _ = write!(text, "{}{seq}", if index > 0 { "," } else { "" });
+        }
+        text.push_str("}\n");
+    }
+    copy(tx, "COPY entry_runs FROM STDIN", &text)
 }
 
 fn copy_flush_members(tx: &mut Transaction<'_>, members: &[(u64, u64)]) -> Result<(), StoreError> {
@@ -314,6 +334,7 @@ impl Store for PostgresStore {
         let mut tx = self.client().transaction()?;
         copy_records(&mut tx, &p.records)?;
         copy_entries(&mut tx, &p.entries)?;
+        copy_runs(&mut tx, &p.runs)?;
         copy_flush_members(&mut tx, &p.flush_members)?;
         upsert_accounts(&mut tx, &p.accounts)?;
         upsert_holds(&mut tx, &p.holds)?;
@@ -357,14 +378,39 @@ impl Store for PostgresStore {
 
     fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
         let mut filter = Filter::default();
-        filter.push("e.seq >= ?", sql_u64(q.from_seq));
-        if let Some(account) = q.account_id {
-            filter.push(" AND e.account_id IN (?", account as i64);
-            for sub in &q.sub_accounts {
-                filter.push(", ?", *sub as i64);
+        filter.push_sql(&format!("SELECT {ENTRY_COLUMNS} FROM "));
+        match q.account_id {
+            None => filter.push_sql(ENTRY_SOURCE),
+            Some(account) => {
+                // Enough runs of each account for a full page: every run after the first
+                // lists at least one entry at or after the cursor.
+                let runs_per_account = bounded(q.limit, QUERY_LIMIT_MAX) + 1;
+                filter.push_sql("(");
+                for (index, id) in query_accounts(account, &q.sub_accounts)
+                    .into_iter()
+                    .enumerate()
+                {
+                    if index > 0 {
+                        filter.push_sql(" UNION ALL ");
+                    }
+                    filter.push(
+                        "(SELECT seqs FROM entry_runs WHERE account_id = ?",
+                        id as i64,
+                    );
+                    filter.push(" AND last_seq >= ?", sql_u64(q.from_seq));
+                    filter.push(
+                        " AND last_date >= ?",
+                        q.from_date.clone().unwrap_or_default(),
+                    );
+                    filter.push(" ORDER BY last_seq LIMIT ?)", runs_per_account);
+                }
+                filter.push_sql(
+                    ") x CROSS JOIN LATERAL unnest(x.seqs) AS j(seq) JOIN entries e ON e.seq = j.seq \
+                     JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id",
+                );
             }
-            filter.push_sql(")");
         }
+        filter.push(" WHERE e.seq >= ?", sql_u64(q.from_seq));
         if let Some(from) = &q.from_date {
             filter.push(" AND e.accounting_date >= ?", from.clone());
         }
@@ -372,13 +418,9 @@ impl Store for PostgresStore {
             filter.push(" AND e.accounting_date <= ?", to.clone());
         }
         filter.push(" ORDER BY e.seq LIMIT ?", bounded(q.limit, QUERY_LIMIT_MAX));
-        let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE {}",
-            filter.sql
-        );
         Ok(self
             .client()
-            .query(&sql, &filter.args())?
+            .query(&filter.sql, &filter.args())?
             .iter()
             .map(entry)
             .collect())
@@ -403,8 +445,8 @@ impl Store for PostgresStore {
         if let Some(account) = q.account_id {
             // Through the account's journal: a transfer has one entry on each side; a credit a
             // hot account buffered is found through the aggregated entry that posted it.
-            let accounts: Vec<i64> = std::iter::once(account)
-                .chain(q.sub_accounts.iter().copied())
+            let accounts: Vec<i64> = query_accounts(account, &q.sub_accounts)
+                .into_iter()
                 .map(|a| a as i64)
                 .collect();
             let push_list = |filter: &mut Filter| {
@@ -412,11 +454,12 @@ impl Store for PostgresStore {
                     filter.push(if i == 0 { "?" } else { ", ?" }, *a);
                 }
             };
-            filter
-                .push_sql(" AND record_id IN (SELECT record_id FROM entries WHERE account_id IN (");
+            filter.push_sql(&format!(
+                " AND record_id IN (SELECT e.record_id FROM {ACCOUNT_JOURNAL} WHERE x.account_id IN ("
+            ));
             push_list(&mut filter);
-            filter.push(") AND record_id > ?", q.after_record.map_or(-1, sql_u64));
-            filter.push_sql(" UNION SELECT f.record_id FROM entries e JOIN flush_members f ON f.entry_seq = e.seq WHERE e.account_id IN (");
+            filter.push(") AND e.record_id > ?", q.after_record.map_or(-1, sql_u64));
+            filter.push_sql(&format!(" UNION SELECT f.record_id FROM {ACCOUNT_JOURNAL} JOIN flush_members f ON f.entry_seq = e.seq WHERE x.account_id IN ("));
             push_list(&mut filter);
             filter.push_sql(") AND e.aggregated > 0)");
         }
@@ -536,7 +579,8 @@ impl Store for PostgresStore {
 
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {
         let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE e.account_id = $1 ORDER BY e.seq"
+            "SELECT {ENTRY_COLUMNS} FROM {ACCOUNT_JOURNAL} JOIN records r ON r.record_id = e.record_id \
+             JOIN accounts a ON a.id = e.account_id WHERE x.account_id = $1 ORDER BY e.seq"
         );
         let rows = self.client().query(&sql, &[&(account_id as i64)])?;
         Ok(first_broken(rows.iter().map(entry)))

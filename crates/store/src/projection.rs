@@ -7,7 +7,7 @@
 //! balances at the cut are taken from the replica: its state after the batch, minus the
 //! entries of that batch that were posted after the cut (they carry the next date).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use paycore_engine::FollowedBatch;
 use paycore_ledger::{
@@ -15,6 +15,7 @@ use paycore_ledger::{
 };
 
 use crate::rows::*;
+use crate::touched::Touched;
 
 /// Everything one store transaction writes.
 #[derive(Clone, Debug, Default)]
@@ -26,6 +27,8 @@ pub struct Projection {
     pub accounts: Vec<AccountRow>,
     pub records: Vec<RecordRow>,
     pub entries: Vec<EntryRow>,
+    /// The entries grouped by account, in account order.
+    pub runs: Vec<EntryRun>,
     pub holds: Vec<HoldRow>,
     pub daily: Vec<DailyDelta>,
     pub flows: Vec<DayFlow>,
@@ -38,8 +41,8 @@ pub struct Projection {
 pub struct ProjectionBuilder {
     date: Date,
     projection: Projection,
-    accounts: BTreeSet<AccountId>,
-    holds: BTreeSet<HoldId>,
+    accounts: Touched,
+    holds: Touched,
     daily: HashMap<(AccountId, Date), DailyDelta>,
     flows: BTreeMap<(Date, AccountType, [u8; 4]), DayFlow>,
     pending_batches: usize,
@@ -51,8 +54,8 @@ impl ProjectionBuilder {
         ProjectionBuilder {
             date,
             projection: Projection::default(),
-            accounts: BTreeSet::new(),
-            holds: BTreeSet::new(),
+            accounts: Touched::default(),
+            holds: Touched::default(),
             daily: HashMap::new(),
             flows: BTreeMap::new(),
             pending_batches: 0,
@@ -109,11 +112,11 @@ impl ProjectionBuilder {
         }
         for account in [record.debit, record.credit] {
             if account != AccountId::NONE {
-                self.accounts.insert(account);
+                self.accounts.insert(account.0);
             }
         }
         if record.hold != HoldId::NONE {
-            self.holds.insert(record.hold);
+            self.holds.insert(record.hold.0);
         }
     }
 
@@ -136,14 +139,14 @@ impl ProjectionBuilder {
             timestamp: entry.timestamp,
             aggregated: 0,
         });
-        self.accounts.insert(entry.account);
+        self.accounts.insert(entry.account.0);
         if entry.kind == EntryKind::Expire {
             if let Some(hold) = ledger
                 .record(entry.record)
                 .map(|r| r.hold)
                 .filter(|h| *h != HoldId::NONE)
             {
-                self.holds.insert(hold);
+                self.holds.insert(hold.0);
             }
         }
         let (debit, credit) = match entry.kind {
@@ -228,19 +231,53 @@ impl ProjectionBuilder {
     pub fn finish(&mut self, ledger: &Ledger) -> Projection {
         let mut projection = std::mem::take(&mut self.projection);
         projection.accounting_date = self.date.to_string();
-        projection.accounts = std::mem::take(&mut self.accounts)
-            .into_iter()
-            .filter_map(|id| account_row(ledger, id))
+        projection.accounts = (self.accounts.take_sorted().into_iter())
+            .filter_map(|id| account_row(ledger, AccountId(id)))
             .collect();
-        projection.holds = std::mem::take(&mut self.holds)
-            .into_iter()
-            .filter_map(|id| hold_row(ledger, id))
+        projection.holds = (self.holds.take_sorted().into_iter())
+            .filter_map(|id| hold_row(ledger, HoldId(id)))
             .collect();
-        projection.daily = std::mem::take(&mut self.daily).into_values().collect();
+        projection.runs = runs(&projection.entries);
+        let mut daily: Vec<DailyDelta> = std::mem::take(&mut self.daily).into_values().collect();
+        // In key order, so the upserts walk the daily-balance tree forward.
+        daily.sort_unstable_by(|a, b| {
+            (a.account_id, &a.accounting_date).cmp(&(b.account_id, &b.accounting_date))
+        });
+        projection.daily = daily;
         projection.flows = std::mem::take(&mut self.flows).into_values().collect();
         self.pending_batches = 0;
         projection
     }
+}
+
+/// One run per account of `entries` (which are in sequence order).
+fn runs(entries: &[EntryRow]) -> Vec<EntryRun> {
+    let mut order: Vec<(u64, u32)> = entries
+        .iter()
+        .enumerate()
+        .map(|(index, e)| (e.account_id, index as u32))
+        .collect();
+    order.sort_unstable();
+    let mut runs: Vec<EntryRun> = Vec::new();
+    for (account_id, index) in order {
+        let entry = &entries[index as usize];
+        match runs.last_mut() {
+            Some(run) if run.account_id == account_id => {
+                debug_assert!(run.last_seq < entry.seq);
+                run.last_seq = entry.seq;
+                run.seqs.push(entry.seq);
+            }
+            _ => runs.push(EntryRun {
+                account_id,
+                last_seq: entry.seq,
+                last_date: String::new(),
+                seqs: vec![entry.seq],
+            }),
+        }
+        let run = runs.last_mut().expect("pushed above");
+        run.last_date.clone_from(&entry.accounting_date);
+    }
+    runs
 }
 
 fn record_row(ledger: &Ledger, id: RecordId, date: &Date, batch_sequence: u64) -> RecordRow {

@@ -60,6 +60,35 @@ pub struct EntryRow {
     pub aggregated: u64,
 }
 
+/// One account's journal entries within one store transaction, in sequence order: the
+/// journal's index by account. A B-tree keyed by (account, seq) takes one random insert per
+/// entry; a run takes one per account and transaction, however many entries it lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryRun {
+    pub account_id: u64,
+    /// The run's last entry (runs of one account never overlap, so this orders them).
+    pub last_seq: u64,
+    /// The accounting date of the last entry (dates never go back along the journal).
+    pub last_date: String,
+    pub seqs: Vec<u64>,
+}
+
+impl EntryRun {
+    /// The sequences as a JSON array, how SQLite stores them (`json_each` reads them back).
+    pub fn seqs_json(&self) -> String {
+        let mut text = String::with_capacity(self.seqs.len() * 9 + 2);
+        text.push('[');
+        for (index, seq) in self.seqs.iter().enumerate() {
+            if index > 0 {
+                text.push(',');
+            }
+            text.push_str(itoa::Buffer::new().format(*seq));
+        }
+        text.push(']');
+        text
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HoldRow {
     pub hold_id: u64,

@@ -4,20 +4,24 @@
 
 use std::path::Path;
 
-use paycore_sqlite::insert_rows;
+use paycore_sqlite::{insert_rows, Checkpointer};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use crate::backend::{
-    bounded, sql_u64, sqlite_migrations, Applied, Store, StoreError, QUERY_LIMIT_MAX,
+    bounded, query_accounts, sql_u64, sqlite_migrations, Applied, Store, StoreError,
+    QUERY_LIMIT_MAX,
 };
 use crate::projection::Projection;
 use crate::rows::*;
 
 /// Page cache per connection, KiB.
-const CACHE_KIB: u64 = 256 * 1024;
+const CACHE_KIB: u64 = 1024 * 1024;
 
 pub struct SqliteStore {
     conn: Connection,
+    path: std::path::PathBuf,
+    /// Started by the first write: only the projector's connection writes.
+    checkpointer: Option<Checkpointer>,
 }
 
 impl SqliteStore {
@@ -26,7 +30,11 @@ impl SqliteStore {
         let mut conn = paycore_sqlite::open(path, CACHE_KIB, std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         sqlite_migrations::migrations::runner().run(&mut conn)?;
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            path: path.to_owned(),
+            checkpointer: None,
+        })
     }
 }
 
@@ -34,6 +42,8 @@ const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.ki
 /// Entries with the client id of their command and their account's number.
 const ENTRY_SOURCE: &str =
     "entries e JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id";
+/// Entries `e` of the accounts `x.account_id` selects, through their runs.
+const ACCOUNT_JOURNAL: &str = "entry_runs x, json_each(x.seqs) j JOIN entries e ON e.seq = j.value";
 const RECORD_COLUMNS: &str = "record_id, client_id, op, kind, debit_account, credit_account, amount, currency, reference, result, timestamp, accounting_date, batch_sequence";
 
 fn entry(row: &Row) -> rusqlite::Result<EntryRow> {
@@ -88,8 +98,14 @@ impl Store for SqliteStore {
     }
 
     fn apply(&mut self, p: &Projection) -> Result<(), StoreError> {
+        if self.checkpointer.is_none() {
+            self.checkpointer = Some(Checkpointer::start(&self.conn, &self.path)?);
+        }
+        let checkpointer = self.checkpointer.as_mut().expect("started above");
+        checkpointer.before_transaction()?;
         let tx = self.conn.transaction()?;
-        {
+        let started = std::time::Instant::now();
+        let (records, entries) = {
             insert_rows(
                 &tx,
                 &format!("records ({RECORD_COLUMNS})"),
@@ -97,12 +113,10 @@ impl Store for SqliteStore {
                 &p.records,
                 bind_record,
             )?;
-            // In key order (account, seq): the clustered journal is appended account by account.
-            let mut by_account: Vec<&EntryRow> = p.entries.iter().collect();
-            by_account.sort_unstable_by_key(|e| (e.account_id, e.seq));
-            insert_rows(&tx, "entries", 11, &by_account, |s, at, e| {
-                bind_entry(s, at, e)
-            })?;
+            let records = started.elapsed();
+            insert_rows(&tx, "entries", 11, &p.entries, bind_entry)?;
+            insert_rows(&tx, "entry_runs", 4, &p.runs, bind_run)?;
+            let entries = started.elapsed() - records;
             insert_rows(&tx, "flush_members", 2, &p.flush_members, bind_member)?;
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE SET \
@@ -190,8 +204,21 @@ impl Store for SqliteStore {
                  applied_sequence = excluded.applied_sequence, applied_timestamp = excluded.applied_timestamp, accounting_date = excluded.accounting_date",
                 params![p.last_sequence as i64, p.last_timestamp as i64, p.accounting_date],
             )?;
-        }
+            (records, entries)
+        };
+        let before_commit = started.elapsed();
         tx.commit()?;
+        tracing::debug!(
+            records = p.records.len(),
+            entries = p.entries.len(),
+            accounts = p.accounts.len(),
+            records_time = ?records,
+            entries_time = ?entries,
+            rest_time = ?(before_commit - records - entries),
+            commit_time = ?(started.elapsed() - before_commit),
+            "query store transaction"
+        );
+        checkpointer.committed()?;
         Ok(())
     }
 
@@ -231,17 +258,33 @@ impl Store for SqliteStore {
     }
 
     fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
-        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE e.seq >= ?");
-        let mut args: Vec<rusqlite::types::Value> = vec![sql_u64(q.from_seq).into()];
-        if let Some(account) = q.account_id {
-            sql.push_str(" AND e.account_id IN (?");
-            args.push((account as i64).into());
-            for sub in &q.sub_accounts {
-                sql.push_str(", ?");
-                args.push((*sub as i64).into());
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let source = match q.account_id {
+            None => ENTRY_SOURCE.to_owned(),
+            Some(account) => {
+                // Enough runs of each account for a full page: every run after the first
+                // lists at least one entry at or after the cursor.
+                let runs_per_account = bounded(q.limit, QUERY_LIMIT_MAX) + 1;
+                let mut runs = Vec::new();
+                for id in query_accounts(account, &q.sub_accounts) {
+                    runs.push(
+                        "SELECT seqs FROM (SELECT seqs FROM entry_runs WHERE account_id = ? AND last_seq >= ? \
+                         AND last_date >= ? ORDER BY last_seq LIMIT ?)",
+                    );
+                    args.push((id as i64).into());
+                    args.push(sql_u64(q.from_seq).into());
+                    args.push(q.from_date.clone().unwrap_or_default().into());
+                    args.push(runs_per_account.into());
+                }
+                format!(
+                    "({}) x, json_each(x.seqs) j JOIN entries e ON e.seq = j.value \
+                     JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id",
+                    runs.join(" UNION ALL ")
+                )
             }
-            sql.push(')');
-        }
+        };
+        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM {source} WHERE e.seq >= ?");
+        args.push(sql_u64(q.from_seq).into());
         if let Some(from) = &q.from_date {
             sql.push_str(" AND e.accounting_date >= ?");
             args.push(from.clone().into());
@@ -270,15 +313,15 @@ impl Store for SqliteStore {
         if let Some(account) = q.account_id {
             // Through the account's journal: a transfer has one entry on each side; a credit a
             // hot account buffered is found through the aggregated entry that posted it.
-            let accounts: Vec<i64> = std::iter::once(account)
-                .chain(q.sub_accounts.iter().copied())
+            let accounts: Vec<i64> = query_accounts(account, &q.sub_accounts)
+                .into_iter()
                 .map(|a| a as i64)
                 .collect();
             let list = vec!["?"; accounts.len()].join(", ");
             sql.push_str(&format!(
-                " AND record_id IN (SELECT record_id FROM entries WHERE account_id IN ({list}) AND record_id > ? \
-                 UNION SELECT f.record_id FROM entries e JOIN flush_members f ON f.entry_seq = e.seq \
-                 WHERE e.account_id IN ({list}) AND e.aggregated > 0)"
+                " AND record_id IN (SELECT e.record_id FROM {ACCOUNT_JOURNAL} WHERE x.account_id IN ({list}) AND e.record_id > ? \
+                 UNION SELECT f.record_id FROM {ACCOUNT_JOURNAL} JOIN flush_members f ON f.entry_seq = e.seq \
+                 WHERE x.account_id IN ({list}) AND e.aggregated > 0)"
             ));
             args.extend(accounts.iter().map(|a| (*a).into()));
             args.push(q.after_record.map_or(-1, sql_u64).into());
@@ -394,7 +437,8 @@ impl Store for SqliteStore {
 
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {
         let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_SOURCE} WHERE e.account_id = ?1 ORDER BY e.seq"
+            "SELECT {ENTRY_COLUMNS} FROM {ACCOUNT_JOURNAL} JOIN records r ON r.record_id = e.record_id \
+             JOIN accounts a ON a.id = e.account_id WHERE x.account_id = ?1 ORDER BY e.seq"
         );
         let mut statement = self.conn.prepare(&sql)?;
         let rows = statement.query_map([account_id as i64], entry)?;
@@ -444,6 +488,17 @@ fn bind_entry(
     s.raw_bind_parameter(at + 8, &e.accounting_date)?;
     s.raw_bind_parameter(at + 9, e.timestamp as i64)?;
     s.raw_bind_parameter(at + 10, e.aggregated as i64)
+}
+
+fn bind_run(
+    s: &mut rusqlite::CachedStatement<'_>,
+    at: usize,
+    run: &EntryRun,
+) -> rusqlite::Result<()> {
+    s.raw_bind_parameter(at, run.account_id as i64)?;
+    s.raw_bind_parameter(at + 1, run.last_seq as i64)?;
+    s.raw_bind_parameter(at + 2, &run.last_date)?;
+    s.raw_bind_parameter(at + 3, run.seqs_json())
 }
 
 fn bind_member(

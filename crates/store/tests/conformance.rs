@@ -718,3 +718,106 @@ fn day_ends_racing_postings_cut_cleanly() {
         }
     }
 }
+
+/// An account's journal is read through its runs (one per account and store transaction);
+/// whatever the cursor, dates, page size and extra (sub-)accounts, it must be exactly the
+/// global journal filtered to those accounts.
+#[test]
+fn account_journals_read_through_runs_match_the_global_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::open(&dir.path().join("data"));
+    let urls = stores(dir.path(), "runs");
+    let mut projectors: Vec<Projector> = urls
+        .iter()
+        .map(|url| world.projector(dir.path(), url))
+        .collect();
+    world.run_days(3, 5);
+    // Then postings one at a time, each projected before the next: a transaction each, so
+    // the accounts' journals spread over many runs.
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(3);
+    for i in 0..80 {
+        let (a, b) = (rng.gen_range(0..8), rng.gen_range(0..8));
+        let op = World::transfer_op(
+            format!("one-{i}"),
+            &format!("C{a}"),
+            &format!("C{b}"),
+            1,
+            TransferKind::Transfer,
+            "",
+        );
+        world.submit(vec![op]);
+        let durable = world.engine.metrics().durable_sequence;
+        for projector in &projectors {
+            assert!(projector.wait_for(durable, WAIT));
+        }
+    }
+    let target = world.engine.metrics().durable_sequence;
+    for projector in &mut projectors {
+        assert!(projector.wait_for(target, WAIT));
+        projector.stop();
+        let transactions = projector.status().transactions.load(Relaxed);
+        assert!(transactions > 80, "{transactions} store transactions");
+    }
+    let first = world.engine.read(|l| l.accounting_date()) - time::Duration::days(3);
+    let days: Vec<Option<String>> = std::iter::once(None)
+        .chain((0..4).map(|d| Some((first + time::Duration::days(d)).to_string())))
+        .collect();
+    let accounts = world.engine.read(|l| l.account_count());
+    for url in urls {
+        let mut store = open_store(&url).unwrap();
+        let journal = store
+            .entries(&EntryQuery {
+                limit: usize::MAX,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            journal.len() as u64,
+            world.engine.read(|l| l.next_entry_seq()) - 1
+        );
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(17);
+        for id in 0..u64::from(accounts) {
+            for _ in 0..12 {
+                let sub_accounts = if rng.gen_bool(0.3) {
+                    vec![rng.gen_range(0..u64::from(accounts))]
+                } else {
+                    vec![]
+                };
+                let query = EntryQuery {
+                    account_id: Some(id),
+                    sub_accounts,
+                    from_seq: rng.gen_range(0..journal.len() as u64 + 2),
+                    from_date: days[rng.gen_range(0..days.len())].clone(),
+                    to_date: days[rng.gen_range(0..days.len())].clone(),
+                    limit: [1, 3, 20, 10_000][rng.gen_range(0..4)],
+                };
+                let expected: Vec<u64> = journal
+                    .iter()
+                    .filter(|e| e.account_id == id || query.sub_accounts.contains(&e.account_id))
+                    .filter(|e| e.seq >= query.from_seq)
+                    .filter(|e| {
+                        query
+                            .from_date
+                            .as_ref()
+                            .is_none_or(|d| &e.accounting_date >= d)
+                    })
+                    .filter(|e| {
+                        query
+                            .to_date
+                            .as_ref()
+                            .is_none_or(|d| &e.accounting_date <= d)
+                    })
+                    .take(query.limit)
+                    .map(|e| e.seq)
+                    .collect();
+                let got: Vec<u64> = store
+                    .entries(&query)
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.seq)
+                    .collect();
+                assert_eq!(got, expected, "{url:?} {query:?}");
+            }
+        }
+    }
+}
