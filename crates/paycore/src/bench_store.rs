@@ -30,6 +30,10 @@ pub struct StoreBenchArgs {
 }
 
 pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
+    // PAYCORE_LOG=paycore_store=debug shows where each store transaction spends its time.
+    if std::env::var_os("PAYCORE_LOG").is_some() {
+        crate::serve::init_logging("text")?;
+    }
     let temp = tempfile::Builder::new()
         .prefix("paycore-bench-store-")
         .tempdir_in(".")?;

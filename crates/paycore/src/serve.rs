@@ -95,7 +95,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-fn init_logging(format: &str) -> anyhow::Result<()> {
+pub(crate) fn init_logging(format: &str) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PAYCORE_LOG")
         .unwrap_or_else(|_| "info".into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -24,6 +24,9 @@ pub struct Projection {
     pub last_timestamp: u64,
     /// The accounting date after the last batch.
     pub accounting_date: String,
+    /// Accounts opened by the batches of this projection, as they stand after the last one.
+    pub new_accounts: Vec<AccountRow>,
+    /// Accounts the store already has that these batches changed: their new state.
     pub accounts: Vec<AccountRow>,
     pub records: Vec<RecordRow>,
     pub entries: Vec<EntryRow>,
@@ -43,16 +46,20 @@ pub struct ProjectionBuilder {
     projection: Projection,
     accounts: Touched,
     holds: Touched,
+    /// Accounts with a smaller id were opened before this projection's batches (ids are
+    /// dense and given in order), so the store has them.
+    stored_accounts: u32,
     daily: HashMap<(AccountId, Date), DailyDelta>,
     flows: BTreeMap<(Date, AccountType, [u8; 4]), DayFlow>,
     pending_batches: usize,
 }
 
 impl ProjectionBuilder {
-    /// `date`: the accounting date before the first batch to be added.
-    pub fn new(date: Date) -> ProjectionBuilder {
+    /// Starts from `ledger` as the store has it: its accounting date and accounts.
+    pub fn new(ledger: &Ledger) -> ProjectionBuilder {
         ProjectionBuilder {
-            date,
+            date: ledger.accounting_date(),
+            stored_accounts: ledger.account_count(),
             projection: Projection::default(),
             accounts: Touched::default(),
             holds: Touched::default(),
@@ -231,9 +238,15 @@ impl ProjectionBuilder {
     pub fn finish(&mut self, ledger: &Ledger) -> Projection {
         let mut projection = std::mem::take(&mut self.projection);
         projection.accounting_date = self.date.to_string();
+        // Every account opened since, touched or not; then the changed ones the store has.
+        projection.new_accounts = (self.stored_accounts..ledger.account_count())
+            .map(|id| account_row(ledger, AccountId(id)).expect("ids below the count exist"))
+            .collect();
         projection.accounts = (self.accounts.take_sorted().into_iter())
+            .filter(|id| *id < self.stored_accounts)
             .filter_map(|id| account_row(ledger, AccountId(id)))
             .collect();
+        self.stored_accounts = ledger.account_count();
         projection.holds = (self.holds.take_sorted().into_iter())
             .filter_map(|id| hold_row(ledger, HoldId(id)))
             .collect();

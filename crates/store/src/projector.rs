@@ -128,7 +128,7 @@ fn follow(
         .store(applied.as_ref().map_or(0, |a| a.timestamp), Relaxed);
     let follower = Follower::open(data_dir, start)?;
     info!(from_batch = start, "projector following the log");
-    let builder = ProjectionBuilder::new(follower.ledger().accounting_date());
+    let builder = ProjectionBuilder::new(follower.ledger());
     follow_in_two_stages(
         "paycore-project-build",
         follower,

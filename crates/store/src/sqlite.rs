@@ -118,23 +118,16 @@ impl Store for SqliteStore {
             insert_rows(&tx, "entry_runs", 4, &p.runs, bind_run)?;
             let entries = started.elapsed() - records;
             insert_rows(&tx, "flush_members", 2, &p.flush_members, bind_member)?;
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE SET \
-                 balance = excluded.balance, frozen = excluded.frozen, status = excluded.status, pending_credit = excluded.pending_credit",
+            insert_rows(&tx, "accounts", 12, &p.new_accounts, bind_account)?;
+            let mut update = tx.prepare_cached(
+                "UPDATE accounts SET balance = ?2, frozen = ?3, status = ?4, pending_credit = ?5 WHERE id = ?1",
             )?;
             for a in &p.accounts {
-                upsert.execute(params![
+                update.execute(params![
                     a.id as i64,
-                    a.account_no,
-                    a.account_type,
-                    a.currency,
                     a.balance,
                     a.frozen,
                     a.status,
-                    a.allow_negative as i64,
-                    a.reference,
-                    a.opened_at as i64,
-                    a.opened_by,
                     a.pending_credit
                 ])?;
             }
@@ -211,7 +204,7 @@ impl Store for SqliteStore {
         tracing::debug!(
             records = p.records.len(),
             entries = p.entries.len(),
-            accounts = p.accounts.len(),
+            accounts = p.accounts.len() + p.new_accounts.len(),
             records_time = ?records,
             entries_time = ?entries,
             rest_time = ?(before_commit - records - entries),
@@ -488,6 +481,25 @@ fn bind_entry(
     s.raw_bind_parameter(at + 8, &e.accounting_date)?;
     s.raw_bind_parameter(at + 9, e.timestamp as i64)?;
     s.raw_bind_parameter(at + 10, e.aggregated as i64)
+}
+
+fn bind_account(
+    s: &mut rusqlite::CachedStatement<'_>,
+    at: usize,
+    a: &AccountRow,
+) -> rusqlite::Result<()> {
+    s.raw_bind_parameter(at, a.id as i64)?;
+    s.raw_bind_parameter(at + 1, &a.account_no)?;
+    s.raw_bind_parameter(at + 2, &a.account_type)?;
+    s.raw_bind_parameter(at + 3, &a.currency)?;
+    s.raw_bind_parameter(at + 4, a.balance)?;
+    s.raw_bind_parameter(at + 5, a.frozen)?;
+    s.raw_bind_parameter(at + 6, &a.status)?;
+    s.raw_bind_parameter(at + 7, a.allow_negative as i64)?;
+    s.raw_bind_parameter(at + 8, &a.reference)?;
+    s.raw_bind_parameter(at + 9, a.opened_at as i64)?;
+    s.raw_bind_parameter(at + 10, &a.opened_by)?;
+    s.raw_bind_parameter(at + 11, a.pending_credit)
 }
 
 fn bind_run(
