@@ -88,18 +88,25 @@ pub fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
             "paycore bench http: {} accounts, {} connections, {} s per phase",
             args.accounts, args.connections, args.seconds
         );
-        bench
-            .single(args.connections, None, args.seconds)
-            .await?
-            .print("single, max rate");
-        bench
-            .single(args.connections, Some(args.rate), args.seconds)
-            .await?
-            .print(&format!("single, {} /s", args.rate));
-        bench
-            .batches(args.batch, args.seconds)
-            .await?
-            .print(&format!("batch of {}", args.batch));
+        let seconds = args.seconds;
+        let (result, lag) = tokio::join!(
+            bench.single(args.connections, None, seconds),
+            bench.max_store_lag(seconds)
+        );
+        result?.print("single, max rate");
+        bench.print_store_lag(lag?).await?;
+        let (result, lag) = tokio::join!(
+            bench.single(args.connections, Some(args.rate), seconds),
+            bench.max_store_lag(seconds)
+        );
+        result?.print(&format!("single, {} /s", args.rate));
+        bench.print_store_lag(lag?).await?;
+        let (result, lag) = tokio::join!(
+            bench.batches(args.batch, seconds),
+            bench.max_store_lag(seconds)
+        );
+        result?.print(&format!("batch of {}", args.batch));
+        bench.print_store_lag(lag?).await?;
         anyhow::Ok(())
     })?;
     if let Some((stop, task)) = stop {
@@ -198,6 +205,50 @@ impl Bench {
                 .await?;
             anyhow::ensure!(status.is_success(), "funding accounts: HTTP {status}");
         }
+        Ok(())
+    }
+
+    async fn health(&self) -> anyhow::Result<Value> {
+        let response = self
+            .http
+            .get(format!("{}/healthz", self.url))
+            .send()
+            .await?;
+        Ok(response.json().await?)
+    }
+
+    /// The query store's largest lag behind the log (seconds) seen in `seconds`, sampled.
+    async fn max_store_lag(&self, seconds: u64) -> anyhow::Result<f64> {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let mut max = 0f64;
+        while Instant::now() < deadline {
+            let health = self.health().await?;
+            max = max.max(health["store_lag_seconds"].as_f64().unwrap_or(0.0));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(max)
+    }
+
+    /// Whether the query store kept up: its largest lag during the phase, and how long after
+    /// the phase it took to include everything the engine had made durable.
+    async fn print_store_lag(&self, max_lag: f64) -> anyhow::Result<()> {
+        let ended = Instant::now();
+        loop {
+            let health = self.health().await?;
+            if health["store_lag_batches"].as_u64() == Some(0) {
+                break;
+            }
+            anyhow::ensure!(
+                ended.elapsed() < Duration::from_secs(300),
+                "the query store did not catch up: {health}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        println!(
+            "{:>18}  query store: largest lag {max_lag:.2} s, caught up {:.2?} after the phase",
+            "",
+            ended.elapsed()
+        );
         Ok(())
     }
 
