@@ -1,4 +1,13 @@
 //! Rows of the query store, as the projector writes them and queries return them.
+//!
+//! Names from a fixed set (operations, kinds, results, currencies) are `Name`s: the projector
+//! borrows the ledger's static strings instead of allocating millions of copies; queries read
+//! them back as owned strings.
+
+use std::borrow::Cow;
+
+/// A name from a fixed set: static when projected, owned when read back.
+pub type Name = Cow<'static, str>;
 
 /// An account's current state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,15 +32,15 @@ pub struct AccountRow {
 pub struct RecordRow {
     pub record_id: u64,
     pub client_id: String,
-    pub op: String,
-    pub kind: Option<String>,
+    pub op: Name,
+    pub kind: Option<Name>,
     pub debit_account: Option<u64>,
     pub credit_account: Option<u64>,
     pub amount: u64,
-    pub currency: Option<String>,
+    pub currency: Option<Name>,
     pub reference: String,
     /// `ok` or the rejection's code.
-    pub result: String,
+    pub result: Name,
     pub timestamp: u64,
     /// YYYY-MM-DD.
     pub accounting_date: String,
@@ -48,7 +57,7 @@ pub struct EntryRow {
     pub client_id: String,
     /// The account's number (filled by queries).
     pub account_no: String,
-    pub kind: String,
+    pub kind: Name,
     pub amount: u64,
     pub balance_before: i64,
     pub balance_after: i64,
@@ -199,7 +208,7 @@ pub(crate) fn first_broken(entries: impl IntoIterator<Item = EntryRow>) -> Optio
 /// Whether an entry's own before/after agree with its kind and amount.
 fn continues(entry: &EntryRow) -> bool {
     let delta = entry.balance_after - entry.balance_before;
-    match entry.kind.as_str() {
+    match &*entry.kind {
         "credit" => delta == entry.amount as i64,
         "debit" => delta == -(entry.amount as i64),
         _ => delta == 0,

@@ -52,7 +52,7 @@ fn entry(row: &Row) -> rusqlite::Result<EntryRow> {
         account_id: row.get::<_, i64>(1)? as u64,
         record_id: row.get::<_, i64>(2)? as u64,
         client_id: row.get(3)?,
-        kind: row.get(4)?,
+        kind: row.get::<_, String>(4)?.into(),
         amount: row.get::<_, i64>(5)? as u64,
         balance_before: row.get(6)?,
         balance_after: row.get(7)?,
@@ -68,14 +68,14 @@ fn record(row: &Row) -> rusqlite::Result<RecordRow> {
     Ok(RecordRow {
         record_id: row.get::<_, i64>(0)? as u64,
         client_id: row.get(1)?,
-        op: row.get(2)?,
-        kind: row.get(3)?,
+        op: row.get::<_, String>(2)?.into(),
+        kind: row.get::<_, Option<String>>(3)?.map(Into::into),
         debit_account: row.get::<_, Option<i64>>(4)?.map(|a| a as u64),
         credit_account: row.get::<_, Option<i64>>(5)?.map(|a| a as u64),
         amount: row.get::<_, i64>(6)? as u64,
-        currency: row.get(7)?,
+        currency: row.get::<_, Option<String>>(7)?.map(Into::into),
         reference: row.get(8)?,
-        result: row.get(9)?,
+        result: row.get::<_, String>(9)?.into(),
         timestamp: row.get::<_, i64>(10)? as u64,
         accounting_date: row.get(11)?,
         batch_sequence: row.get::<_, i64>(12)? as u64,
@@ -452,8 +452,8 @@ fn bind_record(
 ) -> rusqlite::Result<()> {
     s.raw_bind_parameter(at, r.record_id as i64)?;
     s.raw_bind_parameter(at + 1, &r.client_id)?;
-    s.raw_bind_parameter(at + 2, &r.op)?;
-    s.raw_bind_parameter(at + 3, &r.kind)?;
+    s.raw_bind_parameter(at + 2, &*r.op)?;
+    s.raw_bind_parameter(at + 3, r.kind.as_deref())?;
     s.raw_bind_parameter(at + 4, r.debit_account.map(|a| a as i64))?;
     s.raw_bind_parameter(at + 5, r.credit_account.map(|a| a as i64))?;
     s.raw_bind_parameter(at + 6, r.amount as i64)?;

@@ -32,7 +32,7 @@ pub fn entry_response(e: EntryRow) -> EntryResponse {
         seq: e.seq,
         account_no: e.account_no,
         transfer_id: e.client_id,
-        kind: e.kind,
+        kind: e.kind.into_owned(),
         amount: e.amount,
         balance_before: e.balance_before,
         balance_after: e.balance_after,
@@ -271,7 +271,7 @@ fn record_response(
         Ok(found)
     };
     let error = (r.result != "ok").then(|| ErrorDetail {
-        code: r.result.clone(),
+        code: r.result.to_string(),
         message: String::new(),
     });
     Ok(TransferResponse {
@@ -279,8 +279,8 @@ fn record_response(
         debit_account: number(r.debit_account)?,
         credit_account: number(r.credit_account)?,
         amount: r.amount,
-        currency: r.currency,
-        kind: r.kind.unwrap_or_else(|| "transfer".into()),
+        currency: r.currency.map(|c| c.into_owned()),
+        kind: r.kind.map_or_else(|| "transfer".into(), |k| k.into_owned()),
         reference: r.reference,
         status: if error.is_none() {
             "posted"
