@@ -123,3 +123,43 @@ pub(crate) fn query_accounts(account: u64, sub_accounts: &[u64]) -> Vec<u64> {
     accounts.dedup();
     accounts
 }
+
+/// Where one store transaction spends its time, logged at debug level
+/// (`PAYCORE_LOG=paycore_store=debug`).
+pub(crate) struct Phases {
+    started: std::time::Instant,
+    marked: std::time::Duration,
+    spent: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    pub fn start() -> Phases {
+        Phases {
+            started: std::time::Instant::now(),
+            marked: std::time::Duration::ZERO,
+            spent: Vec::new(),
+        }
+    }
+
+    /// The time since the previous mark was spent on `phase`.
+    pub fn mark(&mut self, phase: &'static str) {
+        let now = self.started.elapsed();
+        self.spent.push((phase, now - self.marked));
+        self.marked = now;
+    }
+
+    pub fn log(&self, p: &crate::Projection) {
+        let phases: Vec<String> = self
+            .spent
+            .iter()
+            .map(|(phase, time)| format!("{phase} {time:.2?}"))
+            .collect();
+        tracing::debug!(
+            records = p.records.len(),
+            entries = p.entries.len(),
+            accounts = p.accounts.len() + p.new_accounts.len(),
+            phases = %phases.join(", "),
+            "query store transaction"
+        );
+    }
+}

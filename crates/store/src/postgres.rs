@@ -9,7 +9,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
 
 use crate::backend::{
-    bounded, postgres_migrations, query_accounts, sql_u64, Applied, Store, StoreError,
+    bounded, postgres_migrations, query_accounts, sql_u64, Applied, Phases, Store, StoreError,
     QUERY_LIMIT_MAX,
 };
 use crate::projection::Projection;
@@ -353,17 +353,17 @@ impl Store for PostgresStore {
 
     fn apply(&mut self, p: &Projection) -> Result<(), StoreError> {
         let mut tx = self.client().transaction()?;
-        let started = std::time::Instant::now();
+        let mut phases = Phases::start();
         copy_records(&mut tx, &p.records)?;
-        let records = started.elapsed();
+        phases.mark("records");
         copy_entries(&mut tx, &p.entries)?;
-        let entries = started.elapsed() - records;
+        phases.mark("entries");
         copy_runs(&mut tx, &p.runs)?;
-        let runs = started.elapsed() - records - entries;
+        phases.mark("runs");
         copy_flush_members(&mut tx, &p.flush_members)?;
         insert_accounts(&mut tx, &p.new_accounts)?;
         update_accounts(&mut tx, &p.accounts)?;
-        let accounts = started.elapsed() - records - entries - runs;
+        phases.mark("accounts");
         upsert_holds(&mut tx, &p.holds)?;
         upsert_daily(&mut tx, &p.daily)?;
         write_days(&mut tx, p)?;
@@ -372,20 +372,10 @@ impl Store for PostgresStore {
              applied_sequence = EXCLUDED.applied_sequence, applied_timestamp = EXCLUDED.applied_timestamp, accounting_date = EXCLUDED.accounting_date",
             &[&(p.last_sequence as i64), &(p.last_timestamp as i64), &p.accounting_date],
         )?;
-        let before_commit = started.elapsed();
+        phases.mark("the rest");
         tx.commit()?;
-        tracing::debug!(
-            records = p.records.len(),
-            entries = p.entries.len(),
-            accounts = p.accounts.len() + p.new_accounts.len(),
-            records_time = ?records,
-            entries_time = ?entries,
-            runs_time = ?runs,
-            accounts_time = ?accounts,
-            rest_time = ?(before_commit - records - entries - runs - accounts),
-            commit_time = ?(started.elapsed() - before_commit),
-            "query store transaction"
-        );
+        phases.mark("commit");
+        phases.log(p);
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use paycore_sqlite::{insert_rows, Checkpointer};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use crate::backend::{
-    bounded, query_accounts, sql_u64, sqlite_migrations, Applied, Store, StoreError,
+    bounded, query_accounts, sql_u64, sqlite_migrations, Applied, Phases, Store, StoreError,
     QUERY_LIMIT_MAX,
 };
 use crate::projection::Projection;
@@ -104,8 +104,8 @@ impl Store for SqliteStore {
         let checkpointer = self.checkpointer.as_mut().expect("started above");
         checkpointer.before_transaction()?;
         let tx = self.conn.transaction()?;
-        let started = std::time::Instant::now();
-        let (records, entries) = {
+        let mut phases = Phases::start();
+        {
             insert_rows(
                 &tx,
                 &format!("records ({RECORD_COLUMNS})"),
@@ -113,10 +113,11 @@ impl Store for SqliteStore {
                 &p.records,
                 bind_record,
             )?;
-            let records = started.elapsed();
+            phases.mark("records");
             insert_rows(&tx, "entries", 11, &p.entries, bind_entry)?;
+            phases.mark("entries");
             insert_rows(&tx, "entry_runs", 4, &p.runs, bind_run)?;
-            let entries = started.elapsed() - records;
+            phases.mark("runs");
             insert_rows(&tx, "flush_members", 2, &p.flush_members, bind_member)?;
             insert_rows(&tx, "accounts", 12, &p.new_accounts, bind_account)?;
             let mut update = tx.prepare_cached(
@@ -197,20 +198,11 @@ impl Store for SqliteStore {
                  applied_sequence = excluded.applied_sequence, applied_timestamp = excluded.applied_timestamp, accounting_date = excluded.accounting_date",
                 params![p.last_sequence as i64, p.last_timestamp as i64, p.accounting_date],
             )?;
-            (records, entries)
-        };
-        let before_commit = started.elapsed();
+        }
+        phases.mark("the rest");
         tx.commit()?;
-        tracing::debug!(
-            records = p.records.len(),
-            entries = p.entries.len(),
-            accounts = p.accounts.len() + p.new_accounts.len(),
-            records_time = ?records,
-            entries_time = ?entries,
-            rest_time = ?(before_commit - records - entries),
-            commit_time = ?(started.elapsed() - before_commit),
-            "query store transaction"
-        );
+        phases.mark("commit");
+        phases.log(p);
         checkpointer.committed()?;
         Ok(())
     }
