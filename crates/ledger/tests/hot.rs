@@ -178,12 +178,7 @@ fn options_are_checked_changes_flush_and_closing_needs_an_empty_buffer() {
     assert_eq!(h.one(missing), Err(ErrorCode::AccountNotFound));
     let pay = h.transfer("pay", "A", "M", 9);
     h.one(pay).unwrap();
-    let close = h.cmd(
-        "close-M",
-        Op::CloseAccount {
-            account: Harness::key("M"),
-        },
-    );
+    let close = h.close("close-M", "M");
     assert_eq!(h.one(close), Err(ErrorCode::BalanceNotZero));
     let off = set_hot(&h, "off", "M", None);
     h.one(off).unwrap();

@@ -88,12 +88,7 @@ fn transfer_rejections_have_their_codes_and_change_nothing() {
     let mut h = funded();
     h.open("USD1", AccountType::Customer, Currency::USD);
     h.open("GONE", AccountType::Customer, Currency::CNY);
-    let close = h.cmd(
-        "close-GONE",
-        Op::CloseAccount {
-            account: Harness::key("GONE"),
-        },
-    );
+    let close = h.close("close-GONE", "GONE");
     h.one(close).unwrap();
     h.open("ICE", AccountType::Customer, Currency::CNY);
     let dep = h.deposit("dep-ICE", "ICE", 50);
@@ -243,15 +238,7 @@ fn accounts_open_with_type_defaults_and_unique_numbers() {
 #[test]
 fn close_is_refused_while_money_or_holds_remain() {
     let mut h = funded();
-    let close = |h: &Harness, id: &str, number: &str| {
-        h.cmd(
-            id,
-            Op::CloseAccount {
-                account: Harness::key(number),
-            },
-        )
-    };
-    let (c1, c2) = (close(&h, "c1", "A"), close(&h, "c2", "NOPE"));
+    let (c1, c2) = (h.close("c1", "A"), h.close("c2", "NOPE"));
     rejected(&mut h, c1, ErrorCode::BalanceNotZero);
     rejected(&mut h, c2, ErrorCode::AccountNotFound);
 
@@ -259,9 +246,9 @@ fn close_is_refused_while_money_or_holds_remain() {
     h.one(hold).unwrap();
     let capture = h.capture("cap", "h1", "B", None);
     h.one(capture).unwrap();
-    h.one(close(&h, "c3", "A")).unwrap();
+    h.one(h.close("c3", "A")).unwrap();
     assert_eq!(h.account("A").status, AccountStatus::Closed);
-    let c4 = close(&h, "c4", "A");
+    let c4 = h.close("c4", "A");
     rejected(&mut h, c4, ErrorCode::AccountClosed);
     let reopen = h.cmd(
         "thaw",

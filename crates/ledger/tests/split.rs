@@ -123,21 +123,11 @@ fn split_rules_and_closing() {
 
     let pay = h.transfer("pay", "A", "M", 10);
     h.one(pay).unwrap();
-    let close = h.cmd(
-        "close-M",
-        Op::CloseAccount {
-            account: Harness::key("M"),
-        },
-    );
+    let close = h.close("close-M", "M");
     assert_eq!(h.one(close), Err(ErrorCode::BalanceNotZero));
     let back = h.transfer("back", "M", "A", 10);
     h.one(back).unwrap();
-    let close = h.cmd(
-        "close-M-2",
-        Op::CloseAccount {
-            account: Harness::key("M"),
-        },
-    );
+    let close = h.close("close-M-2", "M");
     h.one(close).unwrap();
     assert_eq!(h.account("M-S1").status, AccountStatus::Closed);
 }

@@ -283,22 +283,10 @@ async fn a_hot_account_buffers_credits_and_its_statement_drills_down() {
     assert_eq!(spend.code(), "insufficient_funds");
 
     let bad = s
-        .send(
-            s.http
-                .put(s.url("/v1/accounts/shop/hot"))
-                .json(&json!({"mode": "sometimes"})),
-            Some(&s.key),
-        )
+        .put("/v1/accounts/shop/hot", json!({"mode": "sometimes"}))
         .await;
     assert_eq!(bad.code(), "invalid_field");
-    let off = s
-        .send(
-            s.http
-                .put(s.url("/v1/accounts/shop/hot"))
-                .json(&json!({"mode": "off"})),
-            Some(&s.key),
-        )
-        .await;
+    let off = s.put("/v1/accounts/shop/hot", json!({"mode": "off"})).await;
     assert_eq!(off.status, 200, "{}", off.body);
     assert_eq!(
         (
@@ -349,12 +337,7 @@ async fn a_hot_account_buffers_credits_and_its_statement_drills_down() {
 
     // Buffered again: day-end posts what is pending on the closing day.
     let on = s
-        .send(
-            s.http
-                .put(s.url("/v1/accounts/shop/hot"))
-                .json(&json!({"mode": "buffered"})),
-            Some(&s.key),
-        )
+        .put("/v1/accounts/shop/hot", json!({"mode": "buffered"}))
         .await;
     assert_eq!(
         on.body["hot"]["flush_interval_ms"], 1000,

@@ -105,6 +105,15 @@ impl Harness {
         )
     }
 
+    pub fn close(&self, id: &str, number: &str) -> Command {
+        self.cmd(
+            id,
+            Op::CloseAccount {
+                account: Self::key(number),
+            },
+        )
+    }
+
     pub fn deposit(&self, id: &str, account: &str, amount: u64) -> Command {
         self.cmd(
             id,

@@ -136,6 +136,11 @@ impl TestServer {
             .await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.put(self.url(path)).json(&body), Some(&self.key))
+            .await
+    }
+
     pub async fn post_as(&self, key: &str, path: &str, body: Value) -> Reply {
         self.send(self.http.post(self.url(path)).json(&body), Some(key))
             .await
