@@ -9,6 +9,16 @@ use common::*;
 use serde_json::{json, Value};
 
 /// Waits until the query store has every durable batch.
+/// The ids of a transfer list response, in order.
+fn transfer_ids(body: &Value) -> Vec<String> {
+    body["transfers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn projected(s: &TestServer) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -103,12 +113,7 @@ async fn entries_transfers_daily_balances_day_end_and_report() {
     let by_reference = s.get("/v1/transfers?reference=order-x").await.body;
     assert_eq!(by_reference["transfers"].as_array().unwrap().len(), 4);
     let of_t = s.get("/v1/transfers?account=t").await.body;
-    let ids: Vec<_> = of_t["transfers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids = transfer_ids(&of_t);
     assert_eq!(ids, ["via-1", "via-2"]);
     let page = s.get("/v1/transfers?account=a&limit=4").await.body;
     let next = page["next"].as_u64().unwrap();
@@ -314,25 +319,15 @@ async fn a_hot_account_buffers_credits_and_its_statement_drills_down() {
         .get(&format!("/v1/accounts/shop/entries/{seq}/transfers"))
         .await
         .body;
-    let ids: Vec<&str> = drill["transfers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let ids = transfer_ids(&drill);
     assert_eq!(ids, ["buy-0", "buy-1", "buy-2", "buy-3", "buy-4"]);
     let missing = s.get("/v1/accounts/shop/entries/999999/transfers").await;
     assert_eq!(missing.code(), "entry_not_found");
     // Transfer search by account finds the buffered credits through their aggregated entry.
     let found = s.get("/v1/transfers?account=shop").await.body;
-    let found: Vec<&str> = found["transfers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let found = transfer_ids(&found);
     for i in 0..5 {
-        assert!(found.contains(&format!("buy-{i}").as_str()), "{found:?}");
+        assert!(found.contains(&format!("buy-{i}")), "{found:?}");
     }
 
     // Buffered again: day-end posts what is pending on the closing day.
@@ -431,12 +426,7 @@ async fn a_split_account_spreads_credits_and_shows_the_sums() {
         .sum();
     assert_eq!(net, 100);
     let found = s.get("/v1/transfers?account=mall").await.body;
-    let found: Vec<&str> = found["transfers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let found = transfer_ids(&found);
     assert_eq!(
         found,
         ["buy-0", "buy-1", "buy-2", "buy-3", "buy-4", "buy-5", "refund"]
