@@ -51,11 +51,21 @@ pub struct Applied {
 }
 
 /// A query store. The projector is the only writer; readers open their own handles.
+///
+/// A projection is written in two parts, each in a transaction of its own with its own
+/// position, by two threads at once: the main part (records, accounts, holds, balances, day
+/// tables) by `apply_main`, then the journal (entries, runs, flush members) by a
+/// `JournalWriter`, which commits only after the main part has. So the journal's position
+/// never passes the main one's, and every entry a reader sees has its record and account.
 pub trait Store: Send {
-    /// The last batch written, or `None` for an empty store.
+    /// The last batch whose main part is written, or `None` for an empty store.
     fn applied(&mut self) -> Result<Option<Applied>, StoreError>;
-    /// Writes a projection and its position in one transaction.
-    fn apply(&mut self, projection: &Projection) -> Result<(), StoreError>;
+    /// The last batch whose journal part is written (0 for none).
+    fn journal_applied(&mut self) -> Result<u64, StoreError>;
+    /// Writes a projection's main part and its position in one transaction.
+    fn apply_main(&mut self, projection: &Projection) -> Result<(), StoreError>;
+    /// A writer for the journal part, on a connection of its own.
+    fn journal_writer(&mut self) -> Result<Box<dyn JournalWriter>, StoreError>;
     fn account_id(&mut self, account_no: &str) -> Result<Option<u64>, StoreError>;
     fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError>;
     /// Journal entries in sequence order, with the client id of the command behind each.
@@ -83,6 +93,18 @@ pub trait Store: Send {
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError>;
     /// Runs raw SQL (tests and operators' repairs only).
     fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError>;
+}
+
+/// Writes the journal part of projections (see `Store`).
+pub trait JournalWriter: Send {
+    /// Writes the journal part of `projection` and its position in one transaction, and
+    /// commits it once `main_committed` says the main part has been committed; if that says
+    /// it failed, rolls back and fails.
+    fn apply(
+        &mut self,
+        projection: &Projection,
+        main_committed: &mut dyn FnMut() -> bool,
+    ) -> Result<(), StoreError>;
 }
 
 /// Opens (creating and migrating if needed) the store at `url`.
@@ -148,13 +170,14 @@ impl Phases {
         self.marked = now;
     }
 
-    pub fn log(&self, p: &crate::Projection) {
+    pub fn log(&self, part: &str, p: &crate::Projection) {
         let phases: Vec<String> = self
             .spent
             .iter()
             .map(|(phase, time)| format!("{phase} {time:.2?}"))
             .collect();
         tracing::debug!(
+            part,
             records = p.records.len(),
             entries = p.entries.len(),
             accounts = p.accounts.len() + p.new_accounts.len(),

@@ -4,19 +4,23 @@
 //! replica of the ledger (`paycore_engine::Follower`), turns each durable batch into rows
 //! (`projection.rs`) and writes them in large transactions that also record the last batch
 //! they include — so after any crash it resumes exactly after that batch: no gap, no duplicate.
-//! Backends (`sqlite.rs`, `postgres.rs`) share one schema (migrations/) and one `Store` trait;
-//! the same conformance tests run against both.
+//! Each transaction is written in two parts at once, on two connections: the main part
+//! (records, accounts, balances) and the journal (`*_journal.rs`), whose commit follows the
+//! main one's. Backends (`sqlite.rs`, `postgres.rs`) share one schema (migrations/) and one
+//! `Store` trait; the same conformance tests run against both.
 
 mod backend;
 mod daily;
 pub mod postgres;
+mod postgres_journal;
 mod projection;
 mod projector;
 mod rows;
 pub mod sqlite;
+mod sqlite_journal;
 mod touched;
 
-pub use backend::{open_store, Applied, Store, StoreError, StoreUrl};
+pub use backend::{open_store, Applied, JournalWriter, Store, StoreError, StoreUrl};
 pub use daily::{carry_forward, DailyBalance};
 pub use paycore_engine::DurableSequence;
 pub use projection::{Projection, ProjectionBuilder};

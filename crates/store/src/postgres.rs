@@ -1,6 +1,6 @@
-//! The PostgreSQL backend (`--store postgres://…`). Journal entries and records are streamed
-//! with COPY; accounts, holds, daily balances and day flows are upserted from arrays (one
-//! statement each per transaction).
+//! The PostgreSQL backend (`--store postgres://…`). Records are streamed with COPY; accounts,
+//! holds, daily balances and day flows are upserted from arrays (one statement each per
+//! transaction). The journal is written on a second connection (`postgres_journal.rs`).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -9,27 +9,27 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
 
 use crate::backend::{
-    bounded, postgres_migrations, query_accounts, sql_u64, Applied, Phases, Store, StoreError,
-    QUERY_LIMIT_MAX,
+    bounded, postgres_migrations, query_accounts, sql_u64, Applied, JournalWriter, Phases, Store,
+    StoreError, QUERY_LIMIT_MAX,
 };
+use crate::postgres_journal::PostgresJournalWriter;
 use crate::projection::Projection;
 use crate::rows::*;
 
 pub struct PostgresStore {
     /// Always `Some` until dropped.
     client: Option<Client>,
+    /// For the journal writer's own connection.
+    url: String,
 }
 
 impl PostgresStore {
     pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let mut client = Client::connect(url, NoTls)?;
+        let mut client = session(url)?;
         postgres_migrations::migrations::runner().run(&mut client)?;
-        // The store is derived from the log: a server crash may drop the last commits, and
-        // the stored position with them, and the projector writes them again; so commits need
-        // not wait for the server's WAL flush.
-        client.batch_execute("SET synchronous_commit = off")?;
         Ok(PostgresStore {
             client: Some(client),
+            url: url.to_owned(),
         })
     }
 
@@ -38,13 +38,27 @@ impl PostgresStore {
     }
 }
 
+/// A connection with the store's session settings.
+pub(crate) fn session(url: &str) -> Result<Client, StoreError> {
+    let mut client = Client::connect(url, NoTls)?;
+    // The store is derived from the log: a server crash may drop the last commits, and the
+    // stored position with them, and the projector writes them again; so commits need not
+    // wait for the server's WAL flush.
+    client.batch_execute("SET synchronous_commit = off")?;
+    Ok(client)
+}
+
 impl Drop for PostgresStore {
-    /// The synchronous client blocks on its own runtime when it closes, which is not allowed
-    /// on an async runtime's thread; close it on a thread of its own.
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            let _ = std::thread::spawn(move || drop(client)).join();
-        }
+        close(self.client.take());
+    }
+}
+
+/// The synchronous client blocks on its own runtime when it closes, which is not allowed on
+/// an async runtime's thread; closes it on a thread of its own.
+pub(crate) fn close(client: Option<Client>) {
+    if let Some(client) = client {
+        let _ = std::thread::spawn(move || drop(client)).join();
     }
 }
 
@@ -111,7 +125,11 @@ fn field(out: &mut String, value: Option<&str>) {
     }
 }
 
-fn copy(tx: &mut Transaction<'_>, statement: &str, text: &str) -> Result<(), StoreError> {
+pub(crate) fn copy(
+    tx: &mut Transaction<'_>,
+    statement: &str,
+    text: &str,
+) -> Result<(), StoreError> {
     if text.is_empty() {
         return Ok(());
     }
@@ -156,55 +174,6 @@ fn copy_records(tx: &mut Transaction<'_>, records: &[RecordRow]) -> Result<(), S
         &format!("COPY records ({RECORD_COLUMNS}) FROM STDIN"),
         &text,
     )
-}
-
-fn copy_entries(tx: &mut Transaction<'_>, entries: &[EntryRow]) -> Result<(), StoreError> {
-    let mut text = String::with_capacity(entries.len() * 96);
-    for e in entries {
-        let _ = writeln!(
-            text,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            e.seq,
-            e.account_id,
-            e.record_id,
-            e.kind,
-            e.amount,
-            e.balance_before,
-            e.balance_after,
-            e.frozen_after,
-            e.accounting_date,
-            e.timestamp,
-            e.aggregated
-        );
-    }
-    copy(tx, "COPY entries FROM STDIN", &text)
-}
-
-fn copy_runs(tx: &mut Transaction<'_>, runs: &[EntryRun]) -> Result<(), StoreError> {
-    let mut text = String::with_capacity(runs.len() * 64);
-    for run in runs {
-        let _ = write!(
-            text,
-            "{}\t{}\t{}\t{{",
-            run.account_id, run.last_seq, run.last_date
-        );
-        for (index, seq) in run.seqs.iter().enumerate() {
-            let _ = write!(text, "{}{seq}", if index > 0 { "," } else { "" });
-        }
-        text.push_str("}\n");
-    }
-    copy(tx, "COPY entry_runs FROM STDIN", &text)
-}
-
-fn copy_flush_members(tx: &mut Transaction<'_>, members: &[(u64, u64)]) -> Result<(), StoreError> {
-    if members.is_empty() {
-        return Ok(());
-    }
-    let mut text = String::with_capacity(members.len() * 24);
-    for (entry_seq, record_id) in members {
-        let _ = writeln!(text, "{entry_seq}\t{record_id}");
-    }
-    copy(tx, "COPY flush_members FROM STDIN", &text)
 }
 
 fn update_accounts(tx: &mut Transaction<'_>, accounts: &[AccountRow]) -> Result<(), StoreError> {
@@ -351,16 +320,21 @@ impl Store for PostgresStore {
         }))
     }
 
-    fn apply(&mut self, p: &Projection) -> Result<(), StoreError> {
+    fn journal_applied(&mut self) -> Result<u64, StoreError> {
+        let sql = "SELECT applied_sequence FROM journal_state WHERE id = 1";
+        let row = self.client().query_opt(sql, &[])?;
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn journal_writer(&mut self) -> Result<Box<dyn JournalWriter>, StoreError> {
+        Ok(Box::new(PostgresJournalWriter::connect(&self.url)?))
+    }
+
+    fn apply_main(&mut self, p: &Projection) -> Result<(), StoreError> {
         let mut tx = self.client().transaction()?;
         let mut phases = Phases::start();
         copy_records(&mut tx, &p.records)?;
         phases.mark("records");
-        copy_entries(&mut tx, &p.entries)?;
-        phases.mark("entries");
-        copy_runs(&mut tx, &p.runs)?;
-        phases.mark("runs");
-        copy_flush_members(&mut tx, &p.flush_members)?;
         insert_accounts(&mut tx, &p.new_accounts)?;
         update_accounts(&mut tx, &p.accounts)?;
         phases.mark("accounts");
@@ -375,7 +349,7 @@ impl Store for PostgresStore {
         phases.mark("the rest");
         tx.commit()?;
         phases.mark("commit");
-        phases.log(p);
+        phases.log("main", p);
         Ok(())
     }
 

@@ -22,6 +22,9 @@ use crate::touched::Touched;
 pub struct Projection {
     pub last_sequence: u64,
     pub last_timestamp: u64,
+    /// Every batch in it was already in the store's main part (the journal part commits
+    /// after it, so after a crash between the two it catches up alone): only journal rows.
+    pub journal_only: bool,
     /// The accounting date after the last batch.
     pub accounting_date: String,
     /// Accounts opened by the batches of this projection, as they stand after the last one.
@@ -53,6 +56,9 @@ pub struct ProjectionBuilder {
     flows: BTreeMap<(Date, AccountType, [u8; 4]), DayFlow>,
     pending_batches: usize,
     dates: DateText,
+    /// Batches up to this one are in the store's main part already: only their journal
+    /// rows are built.
+    main_done: u64,
 }
 
 /// Dates as text, formatted once per day instead of once per row.
@@ -73,9 +79,11 @@ impl DateText {
 }
 
 impl ProjectionBuilder {
-    /// Starts from `ledger` as the store has it: its accounting date and accounts.
-    pub fn new(ledger: &Ledger) -> ProjectionBuilder {
+    /// Starts from `ledger` as the store's journal has it (its accounting date and accounts);
+    /// the main part holds every batch up to `main_done` (at least as far as `ledger`).
+    pub fn new(ledger: &Ledger, main_done: u64) -> ProjectionBuilder {
         ProjectionBuilder {
+            main_done,
             date: ledger.accounting_date(),
             stored_accounts: ledger.account_count(),
             projection: Projection::default(),
@@ -99,11 +107,25 @@ impl ProjectionBuilder {
 
     pub fn add(&mut self, batch: &FollowedBatch<'_>) {
         let ledger = batch.ledger;
+        let journal_only = batch.sequence <= self.main_done;
+        let first = self.pending_batches == 0;
+        debug_assert!(
+            !journal_only || first || self.projection.journal_only,
+            "batches in order"
+        );
+        self.projection.journal_only = journal_only && (first || self.projection.journal_only);
         for outcome in batch.outcomes {
             let Some(record_id) = outcome.record.filter(|_| !outcome.replayed) else {
                 continue;
             };
             let record = ledger.record(record_id).expect("outcomes point at records");
+            let cuts_the_day = record.op == OpKind::DayEnd && record.result.is_ok();
+            if journal_only {
+                if cuts_the_day {
+                    self.date = next_day(self.date);
+                }
+                continue;
+            }
             self.projection.records.push(record_row(
                 ledger,
                 record_id,
@@ -111,13 +133,20 @@ impl ProjectionBuilder {
                 batch.sequence,
             ));
             self.touch_for_record(record_id, ledger);
-            if record.op == OpKind::DayEnd && record.result.is_ok() {
+            if cuts_the_day {
                 self.cut(batch);
             }
         }
         let first_entry = self.projection.entries.len();
         for entry in batch.journal {
-            self.add_entry(entry, ledger);
+            self.add_entry(entry);
+            if !journal_only {
+                self.add_to_balances(entry, ledger);
+            }
+        }
+        if journal_only {
+            // Accounts it opened are in the store's accounts table already.
+            self.stored_accounts = ledger.account_count();
         }
         for flush in batch.flushes {
             let row = self.projection.entries[first_entry..]
@@ -149,10 +178,7 @@ impl ProjectionBuilder {
         }
     }
 
-    fn add_entry(&mut self, entry: &JournalEntry, ledger: &Ledger) {
-        let account = ledger
-            .account(entry.account)
-            .expect("entries point at accounts");
+    fn add_entry(&mut self, entry: &JournalEntry) {
         self.projection.entries.push(EntryRow {
             seq: entry.seq,
             account_id: u64::from(entry.account.0),
@@ -168,6 +194,13 @@ impl ProjectionBuilder {
             timestamp: entry.timestamp,
             aggregated: 0,
         });
+    }
+
+    /// What an entry changes in the main part: its account's row, its hold's, its day.
+    fn add_to_balances(&mut self, entry: &JournalEntry, ledger: &Ledger) {
+        let account = ledger
+            .account(entry.account)
+            .expect("entries point at accounts");
         self.accounts.insert(entry.account.0);
         if entry.kind == EntryKind::Expire {
             if let Some(hold) = ledger
@@ -252,7 +285,7 @@ impl ProjectionBuilder {
             }
         }
         self.projection.closings.extend(closings.into_values());
-        self.date = closed.next_day().expect("dates stay far from year 9999");
+        self.date = next_day(closed);
     }
 
     /// The rows accumulated so far, with accounts and holds as `ledger` (the replica after the
@@ -287,6 +320,10 @@ impl ProjectionBuilder {
         self.pending_batches = 0;
         projection
     }
+}
+
+fn next_day(date: Date) -> Date {
+    date.next_day().expect("dates stay far from year 9999")
 }
 
 /// One run per account of `entries` (which are in sequence order).

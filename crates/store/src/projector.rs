@@ -1,10 +1,12 @@
 //! The projector thread: follows the durable log with a replica, turns batches into rows and
 //! writes them, many batches per transaction, each transaction also recording the last batch
-//! it includes. On any store error it starts over from what the store says it has, so nothing
+//! it includes. Three threads: the builder, the main part's writer and the journal's writer
+//! (the two parts are written at once; the journal's commit waits for the main one's). On any store error it starts over from what the store says it has, so nothing
 //! is written twice and nothing is skipped.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +18,7 @@ use paycore_engine::{
 use paycore_ledger::Ledger;
 use tracing::info;
 
-use crate::backend::{Store, StoreError};
+use crate::backend::{JournalWriter, Store, StoreError};
 use crate::projection::{Projection, ProjectionBuilder};
 
 /// Rows (records + entries) per transaction at most. Large transactions write each touched
@@ -111,8 +113,9 @@ fn run(
     );
 }
 
-/// Builds projections from the log while the previous one is written, each in one store
-/// transaction together with its last batch sequence.
+/// Builds projections from the log while the previous one is written, each in two store
+/// transactions (main part, then journal part) written by two threads at once, each together
+/// with its last batch sequence.
 fn follow(
     data_dir: &std::path::Path,
     store: &mut dyn Store,
@@ -121,23 +124,101 @@ fn follow(
     stop: &AtomicBool,
 ) -> Result<(), ProjectError> {
     let applied = store.applied()?;
-    let start = applied.as_ref().map_or(0, |a| a.sequence);
+    let main_done = applied.as_ref().map_or(0, |a| a.sequence);
+    let start = store.journal_applied()?;
+    if start > main_done {
+        return Err(StoreError::Invalid(format!(
+            "the journal holds batches up to {start}, past the main part's {main_done}"
+        ))
+        .into());
+    }
     status.applied_sequence.store(start, Relaxed);
     status
         .applied_timestamp
         .store(applied.as_ref().map_or(0, |a| a.timestamp), Relaxed);
     let follower = Follower::open(data_dir, start)?;
-    info!(from_batch = start, "projector following the log");
-    let builder = ProjectionBuilder::new(follower.ledger());
-    follow_in_two_stages(
-        "paycore-project-build",
-        follower,
-        builder,
-        durable,
-        stop,
-        IDLE_POLL,
-        |projection: Projection| write(store, &projection, status),
-    )
+    info!(from_batch = start, main_done, "projector following the log");
+    let builder = ProjectionBuilder::new(follower.ledger(), main_done);
+    let journal = store.journal_writer()?;
+    std::thread::scope(|scope| {
+        let mut stage = JournalStage::spawn(scope, journal);
+        follow_in_two_stages(
+            "paycore-project-build",
+            follower,
+            builder,
+            durable,
+            stop,
+            IDLE_POLL,
+            move |projection: Projection| stage.write(store, projection, status),
+        )
+    })
+}
+
+/// The journal part's writer thread.
+struct JournalStage {
+    requests: SyncSender<(Arc<Projection>, Receiver<bool>)>,
+    results: Receiver<Result<(), StoreError>>,
+}
+
+impl JournalStage {
+    /// Runs until the stage is dropped.
+    fn spawn<'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        mut journal: Box<dyn JournalWriter>,
+    ) -> JournalStage {
+        let (requests, receive) = sync_channel::<(Arc<Projection>, Receiver<bool>)>(0);
+        let (report, results) = sync_channel(1);
+        std::thread::Builder::new()
+            .name("paycore-project-journal".into())
+            .spawn_scoped(scope, move || {
+                for (projection, main_committed) in receive {
+                    let mut committed = || main_committed.recv().unwrap_or(false);
+                    if report
+                        .send(journal.apply(&projection, &mut committed))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            })
+            .expect("spawning the journal writer");
+        JournalStage { requests, results }
+    }
+
+    /// Writes both parts of `projection` (the journal part on the stage's thread, committed
+    /// after the main part), then the status.
+    fn write(
+        &mut self,
+        store: &mut dyn Store,
+        projection: Projection,
+        status: &ProjectorStatus,
+    ) -> Result<(), ProjectError> {
+        let projection = Arc::new(projection);
+        let (main_done, main_committed) = sync_channel(1);
+        let stopped = || StoreError::Invalid("the journal writer has stopped".into());
+        (self.requests.send((projection.clone(), main_committed))).map_err(|_| stopped())?;
+        let main = match projection.journal_only {
+            true => Ok(()),
+            false => store.apply_main(&projection),
+        };
+        let _ = main_done.send(main.is_ok());
+        let journal = self.results.recv().map_err(|_| stopped())?;
+        main?;
+        journal?;
+        status
+            .applied_sequence
+            .store(projection.last_sequence, Relaxed);
+        status
+            .applied_timestamp
+            .store(projection.last_timestamp, Relaxed);
+        status.transactions.fetch_add(1, Relaxed);
+        status.rows.fetch_add(
+            (projection.records.len() + projection.entries.len()) as u64,
+            Relaxed,
+        );
+        *status.last_error.lock() = None;
+        Ok(())
+    }
 }
 
 impl Accumulate for ProjectionBuilder {
@@ -158,26 +239,4 @@ impl Accumulate for ProjectionBuilder {
     fn finish(&mut self, ledger: &Ledger) -> Projection {
         ProjectionBuilder::finish(self, ledger)
     }
-}
-
-/// One store transaction for one projection, then the status.
-fn write(
-    store: &mut dyn Store,
-    projection: &Projection,
-    status: &ProjectorStatus,
-) -> Result<(), ProjectError> {
-    store.apply(projection)?;
-    status
-        .applied_sequence
-        .store(projection.last_sequence, Relaxed);
-    status
-        .applied_timestamp
-        .store(projection.last_timestamp, Relaxed);
-    status.transactions.fetch_add(1, Relaxed);
-    status.rows.fetch_add(
-        (projection.records.len() + projection.entries.len()) as u64,
-        Relaxed,
-    );
-    *status.last_error.lock() = None;
-    Ok(())
 }

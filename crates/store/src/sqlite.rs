@@ -1,6 +1,8 @@
-//! The embedded backend: one SQLite file in the data directory (WAL mode). Writes are prepared
-//! statements inside one transaction per projection; a crash loses at most transactions that
-//! had not committed, and the projection state rolls back with them.
+//! The embedded backend: two SQLite files in the data directory (WAL mode), `store.sqlite`
+//! (records, accounts, holds, balances, day tables) and `store.journal.sqlite` (the journal,
+//! `sqlite_journal.rs`), attached to every connection as schema `journal`. Writes are prepared
+//! statements inside one transaction per projection and file; a crash loses at most
+//! transactions that had not committed, and each file's position rolls back with them.
 
 use std::path::Path;
 
@@ -8,33 +10,65 @@ use paycore_sqlite::{insert_rows, Checkpointer};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use crate::backend::{
-    bounded, query_accounts, sql_u64, sqlite_migrations, Applied, Phases, Store, StoreError,
-    QUERY_LIMIT_MAX,
+    bounded, query_accounts, sql_u64, sqlite_migrations, Applied, JournalWriter, Phases, Store,
+    StoreError, QUERY_LIMIT_MAX,
 };
 use crate::projection::Projection;
 use crate::rows::*;
+use crate::sqlite_journal::{self, SqliteJournalWriter};
 
 /// Page cache per connection, KiB.
 const CACHE_KIB: u64 = 1024 * 1024;
 
 pub struct SqliteStore {
+    /// The main file, with the journal file attached as `journal`.
     conn: Connection,
     path: std::path::PathBuf,
+    journal_path: std::path::PathBuf,
     /// Started by the first write: only the projector's connection writes.
     checkpointer: Option<Checkpointer>,
 }
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let journal_path = sqlite_journal::journal_path(path);
+        sqlite_journal::migrate(&journal_path)?;
         // Index pages are updated at random (accounts): a large cache keeps them in memory.
         let mut conn = paycore_sqlite::open(path, CACHE_KIB, std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        let journal = journal_path.to_str().ok_or_else(|| {
+            StoreError::Invalid(format!("not a UTF-8 path: {}", journal_path.display()))
+        })?;
+        conn.execute("ATTACH DATABASE ?1 AS journal", [journal])?;
+        conn.pragma_update(Some("journal"), "cache_size", -(CACHE_KIB as i64))?;
+        sqlite_journal::move_legacy_journal(&conn)?;
+        // Migrated without the journal attached, so no unqualified name can resolve there.
+        conn.execute("DETACH DATABASE journal", [])?;
         sqlite_migrations::migrations::runner().run(&mut conn)?;
+        conn.execute("ATTACH DATABASE ?1 AS journal", [journal])?;
+        conn.pragma_update(Some("journal"), "cache_size", -(CACHE_KIB as i64))?;
         Ok(SqliteStore {
             conn,
             path: path.to_owned(),
+            journal_path,
             checkpointer: None,
         })
+    }
+
+    /// Runs `read` in one read transaction that takes the journal file's snapshot before the
+    /// main file's: the projector commits a transaction's main part first, so every entry
+    /// the read sees has its record and account (a join would otherwise drop it, and a page
+    /// would skip it).
+    fn journal_first<T>(
+        &mut self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.query_row("SELECT count(*) FROM journal.journal_state", [], |_| Ok(()))?;
+        tx.query_row("SELECT count(*) FROM main.projection_state", [], |_| Ok(()))?;
+        let result = read(&tx)?;
+        tx.commit()?;
+        Ok(result)
     }
 }
 
@@ -97,7 +131,15 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn apply(&mut self, p: &Projection) -> Result<(), StoreError> {
+    fn journal_applied(&mut self) -> Result<u64, StoreError> {
+        sqlite_journal::applied(&self.conn)
+    }
+
+    fn journal_writer(&mut self) -> Result<Box<dyn JournalWriter>, StoreError> {
+        Ok(Box::new(SqliteJournalWriter::open(&self.journal_path)?))
+    }
+
+    fn apply_main(&mut self, p: &Projection) -> Result<(), StoreError> {
         if self.checkpointer.is_none() {
             self.checkpointer = Some(Checkpointer::start(&self.conn, &self.path)?);
         }
@@ -114,11 +156,6 @@ impl Store for SqliteStore {
                 bind_record,
             )?;
             phases.mark("records");
-            insert_rows(&tx, "entries", 11, &p.entries, bind_entry)?;
-            phases.mark("entries");
-            insert_rows(&tx, "entry_runs", 4, &p.runs, bind_run)?;
-            phases.mark("runs");
-            insert_rows(&tx, "flush_members", 2, &p.flush_members, bind_member)?;
             insert_rows(&tx, "accounts", 12, &p.new_accounts, bind_account)?;
             let mut update = tx.prepare_cached(
                 "UPDATE accounts SET balance = ?2, frozen = ?3, status = ?4, pending_credit = ?5 WHERE id = ?1",
@@ -202,7 +239,7 @@ impl Store for SqliteStore {
         phases.mark("the rest");
         tx.commit()?;
         phases.mark("commit");
-        phases.log(p);
+        phases.log("main", p);
         checkpointer.committed()?;
         Ok(())
     }
@@ -243,93 +280,15 @@ impl Store for SqliteStore {
     }
 
     fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let source = match q.account_id {
-            None => ENTRY_SOURCE.to_owned(),
-            Some(account) => {
-                // Enough runs of each account for a full page: every run after the first
-                // lists at least one entry at or after the cursor.
-                let runs_per_account = bounded(q.limit, QUERY_LIMIT_MAX) + 1;
-                let mut runs = Vec::new();
-                for id in query_accounts(account, &q.sub_accounts) {
-                    runs.push(
-                        "SELECT seqs FROM (SELECT seqs FROM entry_runs WHERE account_id = ? AND last_seq >= ? \
-                         AND last_date >= ? ORDER BY last_seq LIMIT ?)",
-                    );
-                    args.push((id as i64).into());
-                    args.push(sql_u64(q.from_seq).into());
-                    args.push(q.from_date.clone().unwrap_or_default().into());
-                    args.push(runs_per_account.into());
-                }
-                format!(
-                    "({}) x, json_each(x.seqs) j JOIN entries e ON e.seq = j.value \
-                     JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id",
-                    runs.join(" UNION ALL ")
-                )
-            }
-        };
-        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM {source} WHERE e.seq >= ?");
-        args.push(sql_u64(q.from_seq).into());
-        if let Some(from) = &q.from_date {
-            sql.push_str(" AND e.accounting_date >= ?");
-            args.push(from.clone().into());
-        }
-        if let Some(to) = &q.to_date {
-            sql.push_str(" AND e.accounting_date <= ?");
-            args.push(to.clone().into());
-        }
-        sql.push_str(" ORDER BY e.seq LIMIT ?");
-        args.push(bounded(q.limit, QUERY_LIMIT_MAX).into());
-        let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows = statement.query_map(params_from_iter(args), entry)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.journal_first(|conn| read_entries(conn, q))
     }
 
     fn flush_members(&mut self, entry_seq: u64) -> Result<Vec<RecordRow>, StoreError> {
-        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id IN (SELECT record_id FROM flush_members WHERE entry_seq = ?1) ORDER BY record_id");
-        let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement.query_map([sql_u64(entry_seq)], record)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.journal_first(|conn| read_flush_members(conn, entry_seq))
     }
 
     fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
-        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE op IN ('transfer', 'capture') AND record_id > ?");
-        let mut args: Vec<rusqlite::types::Value> = vec![q.after_record.map_or(-1, sql_u64).into()];
-        if let Some(account) = q.account_id {
-            // Through the account's journal: a transfer has one entry on each side; a credit a
-            // hot account buffered is found through the aggregated entry that posted it.
-            let accounts: Vec<i64> = query_accounts(account, &q.sub_accounts)
-                .into_iter()
-                .map(|a| a as i64)
-                .collect();
-            let list = vec!["?"; accounts.len()].join(", ");
-            sql.push_str(&format!(
-                " AND record_id IN (SELECT e.record_id FROM {ACCOUNT_JOURNAL} WHERE x.account_id IN ({list}) AND e.record_id > ? \
-                 UNION SELECT f.record_id FROM {ACCOUNT_JOURNAL} JOIN flush_members f ON f.entry_seq = e.seq \
-                 WHERE x.account_id IN ({list}) AND e.aggregated > 0)"
-            ));
-            args.extend(accounts.iter().map(|a| (*a).into()));
-            args.push(q.after_record.map_or(-1, sql_u64).into());
-            args.extend(accounts.iter().map(|a| (*a).into()));
-        }
-        if let Some(reference) = &q.reference {
-            // `<> ''` lets the partial reference index serve the query.
-            sql.push_str(" AND reference <> '' AND reference = ?");
-            args.push(reference.clone().into());
-        }
-        if let Some(from) = &q.from_date {
-            sql.push_str(" AND accounting_date >= ?");
-            args.push(from.clone().into());
-        }
-        if let Some(to) = &q.to_date {
-            sql.push_str(" AND accounting_date <= ?");
-            args.push(to.clone().into());
-        }
-        sql.push_str(" ORDER BY record_id LIMIT ?");
-        args.push(bounded(q.limit, QUERY_LIMIT_MAX).into());
-        let mut statement = self.conn.prepare_cached(&sql)?;
-        let rows = statement.query_map(params_from_iter(args), record)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.journal_first(|conn| read_records(conn, q))
     }
 
     fn daily_rows(
@@ -421,20 +380,117 @@ impl Store for SqliteStore {
     }
 
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {
-        let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM {ACCOUNT_JOURNAL} JOIN records r ON r.record_id = e.record_id \
-             JOIN accounts a ON a.id = e.account_id WHERE x.account_id = ?1 ORDER BY e.seq"
-        );
-        let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement.query_map([account_id as i64], entry)?;
-        let rows: Vec<EntryRow> = rows.collect::<Result<_, _>>()?;
-        Ok(first_broken(rows))
+        self.journal_first(|conn| read_first_broken_entry(conn, account_id))
     }
 
     fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError> {
         self.conn.execute_batch(sql)?;
         Ok(())
     }
+}
+
+fn read_entries(conn: &Connection, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let source = match q.account_id {
+        None => ENTRY_SOURCE.to_owned(),
+        Some(account) => {
+            // Enough runs of each account for a full page: every run after the first
+            // lists at least one entry at or after the cursor.
+            let runs_per_account = bounded(q.limit, QUERY_LIMIT_MAX) + 1;
+            let mut runs = Vec::new();
+            for id in query_accounts(account, &q.sub_accounts) {
+                runs.push(
+                    "SELECT seqs FROM (SELECT seqs FROM entry_runs WHERE account_id = ? AND last_seq >= ? \
+                     AND last_date >= ? ORDER BY last_seq LIMIT ?)",
+                );
+                args.push((id as i64).into());
+                args.push(sql_u64(q.from_seq).into());
+                args.push(q.from_date.clone().unwrap_or_default().into());
+                args.push(runs_per_account.into());
+            }
+            format!(
+                "({}) x, json_each(x.seqs) j JOIN entries e ON e.seq = j.value \
+                 JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id",
+                runs.join(" UNION ALL ")
+            )
+        }
+    };
+    let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM {source} WHERE e.seq >= ?");
+    args.push(sql_u64(q.from_seq).into());
+    if let Some(from) = &q.from_date {
+        sql.push_str(" AND e.accounting_date >= ?");
+        args.push(from.clone().into());
+    }
+    if let Some(to) = &q.to_date {
+        sql.push_str(" AND e.accounting_date <= ?");
+        args.push(to.clone().into());
+    }
+    sql.push_str(" ORDER BY e.seq LIMIT ?");
+    args.push(bounded(q.limit, QUERY_LIMIT_MAX).into());
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(args), entry)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn read_flush_members(conn: &Connection, entry_seq: u64) -> Result<Vec<RecordRow>, StoreError> {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id IN (SELECT record_id FROM flush_members WHERE entry_seq = ?1) ORDER BY record_id");
+    let mut statement = conn.prepare(&sql)?;
+    let rows = statement.query_map([sql_u64(entry_seq)], record)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn read_records(conn: &Connection, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
+    let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE op IN ('transfer', 'capture') AND record_id > ?");
+    let mut args: Vec<rusqlite::types::Value> = vec![q.after_record.map_or(-1, sql_u64).into()];
+    if let Some(account) = q.account_id {
+        // Through the account's journal: a transfer has one entry on each side; a credit a
+        // hot account buffered is found through the aggregated entry that posted it.
+        let accounts: Vec<i64> = query_accounts(account, &q.sub_accounts)
+            .into_iter()
+            .map(|a| a as i64)
+            .collect();
+        let list = vec!["?"; accounts.len()].join(", ");
+        sql.push_str(&format!(
+            " AND record_id IN (SELECT e.record_id FROM {ACCOUNT_JOURNAL} WHERE x.account_id IN ({list}) AND e.record_id > ? \
+             UNION SELECT f.record_id FROM {ACCOUNT_JOURNAL} JOIN flush_members f ON f.entry_seq = e.seq \
+             WHERE x.account_id IN ({list}) AND e.aggregated > 0)"
+        ));
+        args.extend(accounts.iter().map(|a| (*a).into()));
+        args.push(q.after_record.map_or(-1, sql_u64).into());
+        args.extend(accounts.iter().map(|a| (*a).into()));
+    }
+    if let Some(reference) = &q.reference {
+        // `<> ''` lets the partial reference index serve the query.
+        sql.push_str(" AND reference <> '' AND reference = ?");
+        args.push(reference.clone().into());
+    }
+    if let Some(from) = &q.from_date {
+        sql.push_str(" AND accounting_date >= ?");
+        args.push(from.clone().into());
+    }
+    if let Some(to) = &q.to_date {
+        sql.push_str(" AND accounting_date <= ?");
+        args.push(to.clone().into());
+    }
+    sql.push_str(" ORDER BY record_id LIMIT ?");
+    args.push(bounded(q.limit, QUERY_LIMIT_MAX).into());
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(args), record)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn read_first_broken_entry(
+    conn: &Connection,
+    account_id: u64,
+) -> Result<Option<EntryRow>, StoreError> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM {ACCOUNT_JOURNAL} JOIN records r ON r.record_id = e.record_id \
+         JOIN accounts a ON a.id = e.account_id WHERE x.account_id = ?1 ORDER BY e.seq"
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let rows = statement.query_map([account_id as i64], entry)?;
+    let rows: Vec<EntryRow> = rows.collect::<Result<_, _>>()?;
+    Ok(first_broken(rows))
 }
 
 fn bind_record(
@@ -457,24 +513,6 @@ fn bind_record(
     s.raw_bind_parameter(at + 12, r.batch_sequence as i64)
 }
 
-fn bind_entry(
-    s: &mut rusqlite::CachedStatement<'_>,
-    at: usize,
-    e: &EntryRow,
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, e.seq as i64)?;
-    s.raw_bind_parameter(at + 1, e.account_id as i64)?;
-    s.raw_bind_parameter(at + 2, e.record_id as i64)?;
-    s.raw_bind_parameter(at + 3, &e.kind)?;
-    s.raw_bind_parameter(at + 4, e.amount as i64)?;
-    s.raw_bind_parameter(at + 5, e.balance_before)?;
-    s.raw_bind_parameter(at + 6, e.balance_after)?;
-    s.raw_bind_parameter(at + 7, e.frozen_after)?;
-    s.raw_bind_parameter(at + 8, &e.accounting_date)?;
-    s.raw_bind_parameter(at + 9, e.timestamp as i64)?;
-    s.raw_bind_parameter(at + 10, e.aggregated as i64)
-}
-
 fn bind_account(
     s: &mut rusqlite::CachedStatement<'_>,
     at: usize,
@@ -492,24 +530,4 @@ fn bind_account(
     s.raw_bind_parameter(at + 9, a.opened_at as i64)?;
     s.raw_bind_parameter(at + 10, &a.opened_by)?;
     s.raw_bind_parameter(at + 11, a.pending_credit)
-}
-
-fn bind_run(
-    s: &mut rusqlite::CachedStatement<'_>,
-    at: usize,
-    run: &EntryRun,
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, run.account_id as i64)?;
-    s.raw_bind_parameter(at + 1, run.last_seq as i64)?;
-    s.raw_bind_parameter(at + 2, &run.last_date)?;
-    s.raw_bind_parameter(at + 3, run.seqs_json())
-}
-
-fn bind_member(
-    s: &mut rusqlite::CachedStatement<'_>,
-    at: usize,
-    (entry_seq, record_id): &(u64, u64),
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, *entry_seq as i64)?;
-    s.raw_bind_parameter(at + 1, *record_id as i64)
 }
