@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use paycore_sqlite::insert_rows;
+use paycore_sqlite::{insert_rows, Binder};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::chart::{Class, GlAccount, Side};
@@ -427,44 +427,36 @@ pub(crate) fn exceptions(conn: &Connection) -> Result<Vec<Exception>, Accounting
 
 pub(crate) const VOUCHER_COLUMNS: &str = "id, period, number, accounting_date, ledger_date, source, record_id, client_id, kind, rule, rules_version, currency, reverses, note, lines";
 
-fn bind_voucher(
-    s: &mut rusqlite::CachedStatement<'_>,
-    at: usize,
-    (v, now): &(Voucher, u64),
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, v.id as i64)?;
-    s.raw_bind_parameter(at + 1, &v.period)?;
-    s.raw_bind_parameter(at + 2, v.number as i64)?;
-    s.raw_bind_parameter(at + 3, &v.body.accounting_date)?;
-    s.raw_bind_parameter(at + 4, &v.body.ledger_date)?;
-    s.raw_bind_parameter(at + 5, v.body.source.name())?;
-    s.raw_bind_parameter(at + 6, v.body.record_id.map(|r| r as i64))?;
-    s.raw_bind_parameter(at + 7, &v.body.client_id)?;
-    s.raw_bind_parameter(at + 8, &v.body.kind)?;
-    s.raw_bind_parameter(at + 9, &v.body.rule)?;
-    s.raw_bind_parameter(at + 10, v.body.rules_version)?;
-    s.raw_bind_parameter(at + 11, &v.body.currency)?;
-    s.raw_bind_parameter(at + 12, v.body.reverses.map(|r| r as i64))?;
-    s.raw_bind_parameter(at + 13, &v.body.note)?;
-    s.raw_bind_parameter(at + 14, *now as i64)?;
-    s.raw_bind_parameter(at + 15, encode_lines(&v.body.lines))
+fn bind_voucher<'r>(b: &mut Binder<'r>, (v, now): &'r (Voucher, u64)) {
+    b.int(v.id as i64);
+    b.text(&v.period);
+    b.int(v.number as i64);
+    b.text(&v.body.accounting_date);
+    b.opt_text(v.body.ledger_date.as_deref());
+    b.text(v.body.source.name());
+    b.opt_int(v.body.record_id.map(|r| r as i64));
+    b.text(&v.body.client_id);
+    b.opt_text(v.body.kind.as_deref());
+    b.opt_text(v.body.rule.as_deref());
+    b.int(i64::from(v.body.rules_version));
+    b.text(&v.body.currency);
+    b.opt_int(v.body.reverses.map(|r| r as i64));
+    b.text(&v.body.note);
+    b.int(*now as i64);
+    b.text_copied(&encode_lines(&v.body.lines));
 }
 
 /// One line of a voucher, as `voucher_lines` stores it.
 struct LineRow<'a>(&'a Voucher, usize, &'a VoucherLine);
 
-fn bind_line(
-    s: &mut rusqlite::CachedStatement<'_>,
-    at: usize,
-    LineRow(v, index, line): &LineRow<'_>,
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, &line.code)?;
-    s.raw_bind_parameter(at + 1, &v.body.accounting_date)?;
-    s.raw_bind_parameter(at + 2, v.id as i64)?;
-    s.raw_bind_parameter(at + 3, *index as i64)?;
-    s.raw_bind_parameter(at + 4, line.side.name())?;
-    s.raw_bind_parameter(at + 5, line.amount)?;
-    s.raw_bind_parameter(at + 6, &v.body.currency)
+fn bind_line<'r>(b: &mut Binder<'r>, LineRow(v, index, line): &'r LineRow<'_>) {
+    b.text(&line.code);
+    b.text(&v.body.accounting_date);
+    b.int(v.id as i64);
+    b.int(*index as i64);
+    b.text(line.side.name());
+    b.int(line.amount);
+    b.text(&v.body.currency);
 }
 
 /// A voucher row without its lines.

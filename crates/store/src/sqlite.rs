@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use paycore_sqlite::{insert_rows, Checkpointer};
+use paycore_sqlite::{execute_each, insert_rows, Binder, Checkpointer};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use crate::backend::{
@@ -147,95 +147,65 @@ impl Store for SqliteStore {
         checkpointer.before_transaction()?;
         let tx = self.conn.transaction()?;
         let mut phases = Phases::start();
-        {
-            insert_rows(
-                &tx,
-                &format!("records ({RECORD_COLUMNS})"),
-                13,
-                &p.records,
-                bind_record,
-            )?;
-            phases.mark("records");
-            insert_rows(&tx, "accounts", 12, &p.new_accounts, bind_account)?;
-            let mut update = tx.prepare_cached(
-                "UPDATE accounts SET balance = ?2, frozen = ?3, status = ?4, pending_credit = ?5 WHERE id = ?1",
-            )?;
-            for a in &p.accounts {
-                update.execute(params![
-                    a.id as i64,
-                    a.balance,
-                    a.frozen,
-                    a.status,
-                    a.pending_credit
-                ])?;
-            }
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO holds VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (hold_id) DO UPDATE SET \
-                 remaining = excluded.remaining, captured = excluded.captured, status = excluded.status",
-            )?;
-            for h in &p.holds {
-                upsert.execute(params![
-                    h.hold_id as i64,
-                    h.client_id,
-                    h.account_id as i64,
-                    h.amount as i64,
-                    h.remaining as i64,
-                    h.captured as i64,
-                    h.status,
-                    h.expires_at.map(|t| t as i64),
-                    h.record_id as i64
-                ])?;
-            }
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO daily_balances VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, accounting_date) DO UPDATE SET \
-                 debits = debits + excluded.debits, credits = credits + excluded.credits, closing = excluded.closing, entries = entries + excluded.entries",
-            )?;
-            for d in &p.daily {
-                upsert.execute(params![
-                    d.account_id as i64,
-                    d.accounting_date,
-                    d.opening,
-                    d.debits,
-                    d.credits,
-                    d.closing,
-                    d.entries
-                ])?;
-            }
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO day_flows VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (accounting_date, account_type, currency) DO UPDATE SET \
-                 debits = debits + excluded.debits, credits = credits + excluded.credits, entries = entries + excluded.entries",
-            )?;
-            for f in &p.flows {
-                upsert.execute(params![
-                    f.accounting_date,
-                    f.account_type,
-                    f.currency,
-                    f.debits,
-                    f.credits,
-                    f.entries
-                ])?;
-            }
-            let mut insert =
-                tx.prepare_cached("INSERT INTO day_closings VALUES (?1, ?2, ?3, ?4, ?5)")?;
-            for c in &p.closings {
-                insert.execute(params![
-                    c.accounting_date,
-                    c.account_type,
-                    c.currency,
-                    c.accounts,
-                    c.closing
-                ])?;
-            }
-            let mut insert = tx.prepare_cached("INSERT INTO day_suspense VALUES (?1, ?2, ?3)")?;
-            for s in &p.suspense {
-                insert.execute(params![s.accounting_date, s.account_id as i64, s.balance])?;
-            }
-            tx.execute(
-                "INSERT INTO projection_state VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET \
-                 applied_sequence = excluded.applied_sequence, applied_timestamp = excluded.applied_timestamp, accounting_date = excluded.accounting_date",
-                params![p.last_sequence as i64, p.last_timestamp as i64, p.accounting_date],
-            )?;
-        }
+        insert_rows(
+            &tx,
+            &format!("records ({RECORD_COLUMNS})"),
+            13,
+            &p.records,
+            bind_record,
+        )?;
+        phases.mark("records");
+        insert_rows(&tx, "accounts", 12, &p.new_accounts, bind_account)?;
+        execute_each(
+            &tx,
+            "UPDATE accounts SET balance = ?2, frozen = ?3, status = ?4, pending_credit = ?5 WHERE id = ?1",
+            5,
+            &p.accounts,
+            |b, a| {
+                b.int(a.id as i64);
+                b.int(a.balance);
+                b.int(a.frozen);
+                b.text(&a.status);
+                b.int(a.pending_credit);
+            },
+        )?;
+        phases.mark("accounts");
+        execute_each(
+            &tx,
+            "INSERT INTO holds VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (hold_id) DO UPDATE SET \
+             remaining = excluded.remaining, captured = excluded.captured, status = excluded.status",
+            9,
+            &p.holds,
+            |b, h| {
+                b.int(h.hold_id as i64);
+                b.text(&h.client_id);
+                b.int(h.account_id as i64);
+                b.int(h.amount as i64);
+                b.int(h.remaining as i64);
+                b.int(h.captured as i64);
+                b.text(&h.status);
+                b.opt_int(h.expires_at.map(|t| t as i64));
+                b.int(h.record_id as i64);
+            },
+        )?;
+        execute_each(
+            &tx,
+            "INSERT INTO daily_balances VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, accounting_date) DO UPDATE SET \
+             debits = debits + excluded.debits, credits = credits + excluded.credits, closing = excluded.closing, entries = entries + excluded.entries",
+            7,
+            &p.daily,
+            |b, d| {
+                b.int(d.account_id as i64);
+                b.text(&d.accounting_date);
+                b.int(d.opening);
+                b.int(d.debits);
+                b.int(d.credits);
+                b.int(d.closing);
+                b.int(d.entries);
+            },
+        )?;
+        phases.mark("daily balances");
+        write_days(&tx, p)?;
         phases.mark("the rest");
         tx.commit()?;
         phases.mark("commit");
@@ -493,41 +463,82 @@ fn read_first_broken_entry(
     Ok(first_broken(rows))
 }
 
-fn bind_record(
-    s: &mut rusqlite::CachedStatement<'_>,
-    at: usize,
-    r: &RecordRow,
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, r.record_id as i64)?;
-    s.raw_bind_parameter(at + 1, &r.client_id)?;
-    s.raw_bind_parameter(at + 2, &*r.op)?;
-    s.raw_bind_parameter(at + 3, r.kind.as_deref())?;
-    s.raw_bind_parameter(at + 4, r.debit_account.map(|a| a as i64))?;
-    s.raw_bind_parameter(at + 5, r.credit_account.map(|a| a as i64))?;
-    s.raw_bind_parameter(at + 6, r.amount as i64)?;
-    s.raw_bind_parameter(at + 7, &r.currency)?;
-    s.raw_bind_parameter(at + 8, &r.reference)?;
-    s.raw_bind_parameter(at + 9, &r.result)?;
-    s.raw_bind_parameter(at + 10, r.timestamp as i64)?;
-    s.raw_bind_parameter(at + 11, &r.accounting_date)?;
-    s.raw_bind_parameter(at + 12, r.batch_sequence as i64)
+/// Day flows, the day's closings and suspense, and the position.
+fn write_days(tx: &rusqlite::Transaction<'_>, p: &Projection) -> Result<(), StoreError> {
+    execute_each(
+        tx,
+        "INSERT INTO day_flows VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (accounting_date, account_type, currency) DO UPDATE SET \
+         debits = debits + excluded.debits, credits = credits + excluded.credits, entries = entries + excluded.entries",
+        6,
+        &p.flows,
+        |b, f| {
+            b.text(&f.accounting_date);
+            b.text(&f.account_type);
+            b.text(&f.currency);
+            b.int(f.debits);
+            b.int(f.credits);
+            b.int(f.entries);
+        },
+    )?;
+    execute_each(
+        tx,
+        "INSERT INTO day_closings VALUES (?1, ?2, ?3, ?4, ?5)",
+        5,
+        &p.closings,
+        |b, c| {
+            b.text(&c.accounting_date);
+            b.text(&c.account_type);
+            b.text(&c.currency);
+            b.int(c.accounts);
+            b.int(c.closing);
+        },
+    )?;
+    execute_each(
+        tx,
+        "INSERT INTO day_suspense VALUES (?1, ?2, ?3)",
+        3,
+        &p.suspense,
+        |b, s| {
+            b.text(&s.accounting_date);
+            b.int(s.account_id as i64);
+            b.int(s.balance);
+        },
+    )?;
+    tx.execute(
+        "INSERT INTO projection_state VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET \
+         applied_sequence = excluded.applied_sequence, applied_timestamp = excluded.applied_timestamp, accounting_date = excluded.accounting_date",
+        params![p.last_sequence as i64, p.last_timestamp as i64, p.accounting_date],
+    )?;
+    Ok(())
 }
 
-fn bind_account(
-    s: &mut rusqlite::CachedStatement<'_>,
-    at: usize,
-    a: &AccountRow,
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, a.id as i64)?;
-    s.raw_bind_parameter(at + 1, &a.account_no)?;
-    s.raw_bind_parameter(at + 2, &a.account_type)?;
-    s.raw_bind_parameter(at + 3, &a.currency)?;
-    s.raw_bind_parameter(at + 4, a.balance)?;
-    s.raw_bind_parameter(at + 5, a.frozen)?;
-    s.raw_bind_parameter(at + 6, &a.status)?;
-    s.raw_bind_parameter(at + 7, a.allow_negative as i64)?;
-    s.raw_bind_parameter(at + 8, &a.reference)?;
-    s.raw_bind_parameter(at + 9, a.opened_at as i64)?;
-    s.raw_bind_parameter(at + 10, &a.opened_by)?;
-    s.raw_bind_parameter(at + 11, a.pending_credit)
+fn bind_record<'r>(b: &mut Binder<'r>, r: &'r RecordRow) {
+    b.int(r.record_id as i64);
+    b.text(&r.client_id);
+    b.text(&r.op);
+    b.opt_text(r.kind.as_deref());
+    b.opt_int(r.debit_account.map(|a| a as i64));
+    b.opt_int(r.credit_account.map(|a| a as i64));
+    b.int(r.amount as i64);
+    b.opt_text(r.currency.as_deref());
+    b.text(&r.reference);
+    b.text(&r.result);
+    b.int(r.timestamp as i64);
+    b.text(&r.accounting_date);
+    b.int(r.batch_sequence as i64);
+}
+
+fn bind_account<'r>(b: &mut Binder<'r>, a: &'r AccountRow) {
+    b.int(a.id as i64);
+    b.text(&a.account_no);
+    b.text(&a.account_type);
+    b.text(&a.currency);
+    b.int(a.balance);
+    b.int(a.frozen);
+    b.text(&a.status);
+    b.int(a.allow_negative as i64);
+    b.text(&a.reference);
+    b.int(a.opened_at as i64);
+    b.text(&a.opened_by);
+    b.int(a.pending_credit);
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use paycore_sqlite::{insert_rows, Checkpointer};
+use paycore_sqlite::{insert_rows, Binder, Checkpointer};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::backend::{JournalWriter, Phases, StoreError};
@@ -119,42 +119,30 @@ impl JournalWriter for SqliteJournalWriter {
     }
 }
 
-fn bind_entry(
-    s: &mut rusqlite::CachedStatement<'_>,
-    at: usize,
-    e: &EntryRow,
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, e.seq as i64)?;
-    s.raw_bind_parameter(at + 1, e.account_id as i64)?;
-    s.raw_bind_parameter(at + 2, e.record_id as i64)?;
-    s.raw_bind_parameter(at + 3, &e.kind)?;
-    s.raw_bind_parameter(at + 4, e.amount as i64)?;
-    s.raw_bind_parameter(at + 5, e.balance_before)?;
-    s.raw_bind_parameter(at + 6, e.balance_after)?;
-    s.raw_bind_parameter(at + 7, e.frozen_after)?;
-    s.raw_bind_parameter(at + 8, &e.accounting_date)?;
-    s.raw_bind_parameter(at + 9, e.timestamp as i64)?;
-    s.raw_bind_parameter(at + 10, e.aggregated as i64)
+fn bind_entry<'r>(b: &mut Binder<'r>, e: &'r EntryRow) {
+    b.int(e.seq as i64);
+    b.int(e.account_id as i64);
+    b.int(e.record_id as i64);
+    b.text(&e.kind);
+    b.int(e.amount as i64);
+    b.int(e.balance_before);
+    b.int(e.balance_after);
+    b.int(e.frozen_after);
+    b.text(&e.accounting_date);
+    b.int(e.timestamp as i64);
+    b.int(e.aggregated as i64);
 }
 
-fn bind_run(
-    s: &mut rusqlite::CachedStatement<'_>,
-    at: usize,
-    run: &EntryRun,
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, run.account_id as i64)?;
-    s.raw_bind_parameter(at + 1, run.last_seq as i64)?;
-    s.raw_bind_parameter(at + 2, &run.last_date)?;
-    s.raw_bind_parameter(at + 3, run.seqs_json())
+fn bind_run<'r>(b: &mut Binder<'r>, run: &'r EntryRun) {
+    b.int(run.account_id as i64);
+    b.int(run.last_seq as i64);
+    b.text(&run.last_date);
+    b.text_copied(&run.seqs_json());
 }
 
-fn bind_member(
-    s: &mut rusqlite::CachedStatement<'_>,
-    at: usize,
-    (entry_seq, record_id): &(u64, u64),
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, *entry_seq as i64)?;
-    s.raw_bind_parameter(at + 1, *record_id as i64)
+fn bind_member<'r>(b: &mut Binder<'r>, (entry_seq, record_id): &'r (u64, u64)) {
+    b.int(*entry_seq as i64);
+    b.int(*record_id as i64);
 }
 
 #[cfg(test)]
