@@ -193,17 +193,7 @@ impl<'r> Binder<'r> {
     /// A text borrowed for as long as the statement may read it.
     pub fn text(&mut self, value: &'r str) {
         // SAFETY: `value` outlives the statement's use of it (`'r`, see the module comment).
-        let rc = unsafe {
-            ffi::sqlite3_bind_text64(
-                self.statement,
-                self.next,
-                value.as_ptr().cast::<c_char>(),
-                value.len() as u64,
-                ffi::SQLITE_STATIC(),
-                ffi::SQLITE_UTF8 as u8,
-            )
-        };
-        self.done(rc);
+        unsafe { self.bind_text(value, ffi::SQLITE_STATIC()) }
     }
 
     pub fn opt_text(&mut self, value: Option<&'r str>) {
@@ -216,13 +206,19 @@ impl<'r> Binder<'r> {
     /// A text made for this binding (SQLite copies it).
     pub fn text_copied(&mut self, value: &str) {
         // SAFETY: SQLite copies `value` before returning.
+        unsafe { self.bind_text(value, ffi::SQLITE_TRANSIENT()) }
+    }
+
+    /// # Safety
+    /// With `SQLITE_STATIC`, `value` must stay valid until the statement's next step is done.
+    unsafe fn bind_text(&mut self, value: &str, destructor: ffi::sqlite3_destructor_type) {
         let rc = unsafe {
             ffi::sqlite3_bind_text64(
                 self.statement,
                 self.next,
                 value.as_ptr().cast::<c_char>(),
                 value.len() as u64,
-                ffi::SQLITE_TRANSIENT(),
+                destructor,
                 ffi::SQLITE_UTF8 as u8,
             )
         };

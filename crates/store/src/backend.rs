@@ -107,6 +107,27 @@ pub trait JournalWriter: Send {
     ) -> Result<(), StoreError>;
 }
 
+/// The end of a journal part's transaction: waits for the main part's commit, then commits
+/// with `commit`; if the main part failed, returns an error (dropping the transaction rolls
+/// it back).
+pub(crate) fn commit_after_main(
+    main_committed: &mut dyn FnMut() -> bool,
+    mut phases: Phases,
+    p: &Projection,
+    commit: impl FnOnce() -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    if !main_committed() {
+        return Err(StoreError::Invalid(
+            "the main part of the transaction failed; the journal part is rolled back".into(),
+        ));
+    }
+    phases.mark("waiting for the main part");
+    commit()?;
+    phases.mark("commit");
+    phases.log("journal", p);
+    Ok(())
+}
+
 /// Opens (creating and migrating if needed) the store at `url`.
 pub fn open_store(url: &StoreUrl) -> Result<Box<dyn Store>, StoreError> {
     Ok(match url {

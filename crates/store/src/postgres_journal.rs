@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use postgres::{Client, Transaction};
 
-use crate::backend::{JournalWriter, Phases, StoreError};
+use crate::backend::{commit_after_main, JournalWriter, Phases, StoreError};
 use crate::postgres::{close, copy, session};
 use crate::projection::Projection;
 use crate::rows::*;
@@ -51,15 +51,7 @@ impl JournalWriter for PostgresJournalWriter {
             &[&(p.last_sequence as i64)],
         )?;
         phases.mark("the rest");
-        if !main_committed() {
-            return Err(StoreError::Invalid(
-                "the main part of the transaction failed; the journal part is rolled back".into(),
-            ));
-        }
-        phases.mark("waiting for the main part");
-        tx.commit()?;
-        phases.mark("commit");
-        phases.log("journal", p);
+        commit_after_main(main_committed, phases, p, || Ok(tx.commit()?))?;
         Ok(())
     }
 }

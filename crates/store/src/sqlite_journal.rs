@@ -9,7 +9,7 @@ use std::time::Duration;
 use paycore_sqlite::{insert_rows, Binder, Checkpointer};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::backend::{JournalWriter, Phases, StoreError};
+use crate::backend::{commit_after_main, JournalWriter, Phases, StoreError};
 use crate::projection::Projection;
 use crate::rows::*;
 
@@ -105,15 +105,7 @@ impl JournalWriter for SqliteJournalWriter {
             params![p.last_sequence as i64],
         )?;
         phases.mark("the rest");
-        if !main_committed() {
-            return Err(StoreError::Invalid(
-                "the main part of the transaction failed; the journal part is rolled back".into(),
-            ));
-        }
-        phases.mark("waiting for the main part");
-        tx.commit()?;
-        phases.mark("commit");
-        phases.log("journal", p);
+        commit_after_main(main_committed, phases, p, || Ok(tx.commit()?))?;
         self.checkpointer.committed()?;
         Ok(())
     }
