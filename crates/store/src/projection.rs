@@ -108,12 +108,6 @@ impl ProjectionBuilder {
     pub fn add(&mut self, batch: &FollowedBatch<'_>) {
         let ledger = batch.ledger;
         let journal_only = batch.sequence <= self.main_done;
-        let first = self.pending_batches == 0;
-        debug_assert!(
-            !journal_only || first || self.projection.journal_only,
-            "batches in order"
-        );
-        self.projection.journal_only = journal_only && (first || self.projection.journal_only);
         for outcome in batch.outcomes {
             let Some(record_id) = outcome.record.filter(|_| !outcome.replayed) else {
                 continue;
@@ -296,6 +290,8 @@ impl ProjectionBuilder {
         // doubling (copying hundreds of megabytes, a fresh zeroed mapping each time).
         self.projection.records.reserve(projection.records.len());
         self.projection.entries.reserve(projection.entries.len());
+        // Batches come in order, so the last one tells for all.
+        projection.journal_only = projection.last_sequence <= self.main_done;
         projection.accounting_date = self.date.to_string();
         // Every account opened since, touched or not; then the changed ones the store has.
         projection.new_accounts = (self.stored_accounts..ledger.account_count())

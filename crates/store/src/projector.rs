@@ -1,8 +1,9 @@
 //! The projector thread: follows the durable log with a replica, turns batches into rows and
 //! writes them, many batches per transaction, each transaction also recording the last batch
 //! it includes. Three threads: the builder, the main part's writer and the journal's writer
-//! (the two parts are written at once; the journal's commit waits for the main one's). On any store error it starts over from what the store says it has, so nothing
-//! is written twice and nothing is skipped.
+//! (the two parts are written at once; the journal's commit waits for the main one's). On any
+//! store error it starts over from what the store says it has, so nothing is written twice and
+//! nothing is skipped.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};

@@ -39,14 +39,17 @@ impl SqliteStore {
         let journal = journal_path.to_str().ok_or_else(|| {
             StoreError::Invalid(format!("not a UTF-8 path: {}", journal_path.display()))
         })?;
-        conn.execute("ATTACH DATABASE ?1 AS journal", [journal])?;
-        conn.pragma_update(Some("journal"), "cache_size", -(CACHE_KIB as i64))?;
-        sqlite_journal::move_legacy_journal(&conn)?;
-        // Migrated without the journal attached, so no unqualified name can resolve there.
-        conn.execute("DETACH DATABASE journal", [])?;
+        // Migrated without the journal attached, so no unqualified name resolves there. Up to
+        // V4 the journal lived in this file: a store from then has it moved out before V5
+        // drops it, at the schema the move is written for.
+        (sqlite_migrations::migrations::runner())
+            .set_target(refinery::Target::Version(
+                sqlite_journal::LAST_VERSION_WITH_JOURNAL,
+            ))
+            .run(&mut conn)?;
+        sqlite_journal::move_legacy_journal(&conn, journal)?;
         sqlite_migrations::migrations::runner().run(&mut conn)?;
-        conn.execute("ATTACH DATABASE ?1 AS journal", [journal])?;
-        conn.pragma_update(Some("journal"), "cache_size", -(CACHE_KIB as i64))?;
+        sqlite_journal::attach(&conn, journal, CACHE_KIB)?;
         Ok(SqliteStore {
             conn,
             path: path.to_owned(),

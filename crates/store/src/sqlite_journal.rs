@@ -38,10 +38,22 @@ pub(crate) fn migrate(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A store from before the split keeps its journal in the main file: copies it into the
-/// journal file (attached to `main` as `journal`), in a transaction of that file alone, so
-/// the main file's migration may then drop it. Copying again after a crash changes nothing.
-pub(crate) fn move_legacy_journal(main: &Connection) -> Result<(), StoreError> {
+/// The main file's last schema version that still held the journal.
+pub(crate) const LAST_VERSION_WITH_JOURNAL: i32 = 4;
+
+/// Attaches the journal file at `journal` to `conn` as schema `journal`, with `cache_kib` of
+/// page cache.
+pub(crate) fn attach(conn: &Connection, journal: &str, cache_kib: u64) -> Result<(), StoreError> {
+    conn.execute("ATTACH DATABASE ?1 AS journal", [journal])?;
+    conn.pragma_update(Some("journal"), "cache_size", -(cache_kib as i64))?;
+    Ok(())
+}
+
+/// A store from before the split (main schema at `LAST_VERSION_WITH_JOURNAL`) keeps its
+/// journal in the main file: copies it into the journal file at `journal`, in a transaction of
+/// that file alone, so the main file's next migration may then drop it. Copying again after a
+/// crash changes nothing.
+pub(crate) fn move_legacy_journal(main: &Connection, journal: &str) -> Result<(), StoreError> {
     let legacy: Option<i64> = main
         .query_row(
             "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'entries'",
@@ -52,6 +64,7 @@ pub(crate) fn move_legacy_journal(main: &Connection) -> Result<(), StoreError> {
     if legacy.is_none() {
         return Ok(());
     }
+    attach(main, journal, 2 * 1024)?;
     main.execute_batch(
         "BEGIN;
          INSERT OR IGNORE INTO journal.entries SELECT seq, account_id, record_id, kind, amount, balance_before,
@@ -61,6 +74,7 @@ pub(crate) fn move_legacy_journal(main: &Connection) -> Result<(), StoreError> {
          INSERT OR REPLACE INTO journal.journal_state SELECT 1, applied_sequence FROM main.projection_state;
          COMMIT;",
     )?;
+    main.execute("DETACH DATABASE journal", [])?;
     Ok(())
 }
 
@@ -143,26 +157,32 @@ mod tests {
     use crate::backend::{sqlite_migrations, Store};
     use crate::sqlite::SqliteStore;
 
+    /// A main store file migrated up to `version` only, with `rows` written into it.
+    fn legacy_store(dir: &Path, version: i32, rows: &str) -> PathBuf {
+        let path = dir.join("store.sqlite");
+        let mut conn = paycore_sqlite::open(&path, 1024, Duration::from_secs(1)).unwrap();
+        (sqlite_migrations::migrations::runner())
+            .set_target(refinery::Target::Version(version))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(rows).unwrap();
+        path
+    }
+
     /// A store written before the journal had a file of its own keeps its journal: opening it
     /// moves entries, runs, flush members and the position over.
     #[test]
     fn a_store_from_before_the_split_keeps_its_journal() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.sqlite");
-        let mut conn = paycore_sqlite::open(&path, 1024, Duration::from_secs(1)).unwrap();
-        (sqlite_migrations::migrations::runner())
-            .set_target(refinery::Target::Version(4))
-            .run(&mut conn)
-            .unwrap();
-        conn.execute_batch(
+        let path = legacy_store(
+            dir.path(),
+            LAST_VERSION_WITH_JOURNAL,
             "INSERT INTO projection_state VALUES (1, 7, 0, '2026-11-27');
              INSERT INTO entries VALUES (1, 0, 1, 'credit', 500, 0, 500, 0, '2026-11-27', 0, 0);
              INSERT INTO entries VALUES (2, 0, 2, 'debit', 200, 500, 300, 0, '2026-11-27', 0, 2);
              INSERT INTO entry_runs VALUES (0, 2, '2026-11-27', '[1,2]');
              INSERT INTO flush_members VALUES (2, 1), (2, 2);",
-        )
-        .unwrap();
-        drop(conn);
+        );
         let mut store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.journal_applied().unwrap(), 7);
         assert_eq!(store.journal_sums(u64::MAX).unwrap(), vec![(0, 300, 2)]);
@@ -179,5 +199,34 @@ mod tests {
         // Opening again changes nothing.
         let mut store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.journal_sums(u64::MAX).unwrap(), vec![(0, 300, 2)]);
+    }
+
+    /// Older still (V3: no runs yet): the main file's migrations build the runs first, then
+    /// the journal moves, and an account's statement reads through them.
+    #[test]
+    fn a_store_from_before_the_runs_keeps_its_journal_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = legacy_store(
+            dir.path(),
+            3,
+            "INSERT INTO projection_state VALUES (1, 5, 0, '2026-11-27');
+             INSERT INTO accounts VALUES (0, 'A', 'customer', 'CNY', 300, 0, 'normal', 0, '', 0, 'op', 0);
+             INSERT INTO records (record_id, client_id, op, amount, reference, result, timestamp, accounting_date, batch_sequence)
+                 VALUES (1, 'c1', 'deposit', 500, '', 'ok', 0, '2026-11-27', 1), (2, 'c2', 'withdraw', 200, '', 'ok', 0, '2026-11-27', 2);
+             INSERT INTO entries VALUES (1, 0, 1, 'credit', 500, 0, 500, 0, '2026-11-27', 0, 0);
+             INSERT INTO entries VALUES (2, 0, 2, 'debit', 200, 500, 300, 0, '2026-11-27', 0, 0);",
+        );
+        let mut store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.journal_applied().unwrap(), 5);
+        let statement = store
+            .entries(&crate::EntryQuery {
+                account_id: Some(0),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        let seqs: Vec<u64> = statement.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 2]);
+        assert_eq!(store.first_broken_entry(0).unwrap(), None);
     }
 }
