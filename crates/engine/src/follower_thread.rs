@@ -116,6 +116,11 @@ pub fn retry_until_stopped<E: Display>(
 /// rendezvous channel; this thread writes it with `write`. Sleeps `idle` when the log has
 /// nothing new. Returns once `stop` is set; if either stage fails, both stop and the first
 /// error is returned.
+///
+/// An output is handed over when the accumulator is full, when the log has nothing more, or
+/// as soon as anything is pending while the writer waits: so a follower far behind (a restart,
+/// a benchmark) starts writing after its first batch instead of after a full output, and the
+/// outputs grow to full size while the writer is busy.
 pub fn follow_in_two_stages<A: Accumulate, E: From<EngineError> + Send>(
     name: &str,
     follower: Follower,
@@ -127,16 +132,21 @@ pub fn follow_in_two_stages<A: Accumulate, E: From<EngineError> + Send>(
 ) -> Result<(), E> {
     let (sender, receiver) = sync_channel::<Result<A::Output, E>>(0);
     let writer_failed = AtomicBool::new(false);
+    let writer_waits = AtomicBool::new(false);
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name(name.to_owned())
             .spawn_scoped(scope, || {
                 let stopped = || stop.load(Relaxed) || writer_failed.load(Relaxed);
-                build(follower, acc, durable, &sender, stopped, idle);
+                let handover = Handover {
+                    sender: &sender,
+                    writer_waits: &writer_waits,
+                };
+                build(follower, acc, durable, handover, stopped, idle);
                 drop(sender);
             })
             .expect("spawning a follower's builder");
-        let written = write_all(&receiver, &mut write);
+        let written = write_all(&receiver, &writer_waits, &mut write);
         if written.is_err() {
             writer_failed.store(true, Relaxed);
         }
@@ -145,24 +155,31 @@ pub fn follow_in_two_stages<A: Accumulate, E: From<EngineError> + Send>(
     })
 }
 
-/// The builder stage: follows the durable log and sends an output whenever something is
-/// pending and the writer is ready for it (or the accumulator is full).
+/// The builder's end of the channel, and whether the writer is waiting on it.
+struct Handover<'a, T, E> {
+    sender: &'a SyncSender<Result<T, E>>,
+    writer_waits: &'a AtomicBool,
+}
+
+/// The builder stage: follows the durable log and sends an output when the accumulator is
+/// full, when the log has nothing more, or when something is pending and the writer waits.
 fn build<A: Accumulate, E: From<EngineError>>(
     mut follower: Follower,
     mut acc: A,
     durable: &DurableSequence,
-    sender: &SyncSender<Result<A::Output, E>>,
+    handover: Handover<'_, A::Output, E>,
     stopped: impl Fn() -> bool,
     idle: Duration,
 ) {
+    let ready = |acc: &A| acc.is_full() || (!acc.is_empty() && handover.writer_waits.load(Relaxed));
     while !stopped() {
         let durable = durable();
-        while !acc.is_full() {
+        while !ready(&acc) {
             match follower.next(durable) {
                 Ok(Some(batch)) => acc.add(&batch),
                 Ok(None) => break,
                 Err(error) => {
-                    let _ = sender.send(Err(error.into()));
+                    let _ = handover.sender.send(Err(error.into()));
                     return;
                 }
             }
@@ -171,19 +188,29 @@ fn build<A: Accumulate, E: From<EngineError>>(
             std::thread::sleep(idle);
             continue;
         }
-        if sender.send(Ok(acc.finish(follower.ledger()))).is_err() {
+        if handover
+            .sender
+            .send(Ok(acc.finish(follower.ledger())))
+            .is_err()
+        {
             return;
         }
     }
 }
 
-/// The writer stage: writes every output until the builder stops.
+/// The writer stage: writes every output until the builder stops, flagging while it waits
+/// for the next one.
 fn write_all<T, E>(
     receiver: &Receiver<Result<T, E>>,
+    writer_waits: &AtomicBool,
     write: &mut impl FnMut(T) -> Result<(), E>,
 ) -> Result<(), E> {
-    for output in receiver {
+    loop {
+        writer_waits.store(true, Relaxed);
+        let Ok(output) = receiver.recv() else {
+            return Ok(());
+        };
+        writer_waits.store(false, Relaxed);
         write(output?)?;
     }
-    Ok(())
 }
