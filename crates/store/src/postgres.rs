@@ -1,11 +1,9 @@
-//! The PostgreSQL backend (`--store postgres://…`). Records are streamed with COPY; accounts,
+//! The PostgreSQL backend (`--store postgres://…`). Records are streamed with binary COPY; accounts,
 //! holds, daily balances and day flows are upserted from arrays (one statement each per
 //! transaction). The journal is written on a second connection (`postgres_journal.rs`).
 
-use std::fmt::Write as _;
-use std::io::Write as _;
-
-use postgres::types::ToSql;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Row, Transaction};
 
 use crate::backend::{
@@ -107,73 +105,65 @@ fn record(r: &Row) -> RecordRow {
     }
 }
 
-/// A field in COPY text format.
-fn field(out: &mut String, value: Option<&str>) {
-    match value {
-        None => out.push_str("\\N"),
-        Some(text) => {
-            for c in text.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\t' => out.push_str("\\t"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    c => out.push(c),
-                }
-            }
-        }
-    }
-}
-
-pub(crate) fn copy(
+/// Streams `rows` into `table` with binary COPY, one row per `row` call: the server takes
+/// the values as they are, with no text to parse (it was a sixth of its time on the journal).
+pub(crate) fn copy_binary<T>(
     tx: &mut Transaction<'_>,
-    statement: &str,
-    text: &str,
+    table: &str,
+    types: &[Type],
+    rows: &[T],
+    row: impl Fn(
+        &T,
+        &mut dyn FnMut(&[&(dyn ToSql + Sync)]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    if text.is_empty() {
+    if rows.is_empty() {
         return Ok(());
     }
-    let mut writer = tx.copy_in(statement)?;
-    writer
-        .write_all(text.as_bytes())
-        .map_err(|e| StoreError::Invalid(format!("COPY: {e}")))?;
+    let sink = tx.copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)"))?;
+    let mut writer = BinaryCopyInWriter::new(sink, types);
+    for r in rows {
+        row(r, &mut |values| Ok(writer.write(values)?))?;
+    }
     writer.finish()?;
     Ok(())
 }
 
 fn copy_records(tx: &mut Transaction<'_>, records: &[RecordRow]) -> Result<(), StoreError> {
-    let mut text = String::new();
-    for r in records {
-        let _ = write!(text, "{}\t", r.record_id);
-        field(&mut text, Some(&r.client_id));
-        text.push('\t');
-        field(&mut text, Some(&r.op));
-        text.push('\t');
-        field(&mut text, r.kind.as_deref());
-        text.push('\t');
-        field(&mut text, r.debit_account.map(|a| a.to_string()).as_deref());
-        text.push('\t');
-        field(
-            &mut text,
-            r.credit_account.map(|a| a.to_string()).as_deref(),
-        );
-        let _ = write!(text, "\t{}\t", r.amount);
-        field(&mut text, r.currency.as_deref());
-        text.push('\t');
-        field(&mut text, Some(&r.reference));
-        text.push('\t');
-        field(&mut text, Some(&r.result));
-        let _ = writeln!(
-            text,
-            "\t{}\t{}\t{}",
-            r.timestamp, r.accounting_date, r.batch_sequence
-        );
-    }
-    copy(
-        tx,
-        &format!("COPY records ({RECORD_COLUMNS}) FROM STDIN"),
-        &text,
-    )
+    use Type as T;
+    let types = [
+        T::INT8,
+        T::TEXT,
+        T::TEXT,
+        T::TEXT,
+        T::INT8,
+        T::INT8,
+        T::INT8,
+        T::TEXT,
+        T::TEXT,
+        T::TEXT,
+        T::INT8,
+        T::TEXT,
+        T::INT8,
+    ];
+    let table = format!("records ({RECORD_COLUMNS})");
+    copy_binary(tx, &table, &types, records, |r, write| {
+        write(&[
+            &sql_u64(r.record_id),
+            &r.client_id,
+            &r.op.as_ref(),
+            &r.kind.as_deref(),
+            &r.debit_account.map(sql_u64),
+            &r.credit_account.map(sql_u64),
+            &sql_u64(r.amount),
+            &r.currency.as_deref(),
+            &r.reference,
+            &r.result.as_ref(),
+            &sql_u64(r.timestamp),
+            &r.accounting_date,
+            &sql_u64(r.batch_sequence),
+        ])
+    })
 }
 
 fn update_accounts(tx: &mut Transaction<'_>, accounts: &[AccountRow]) -> Result<(), StoreError> {

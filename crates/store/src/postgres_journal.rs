@@ -4,12 +4,11 @@
 //! commits only after the main part has, so a reader's snapshot never holds an entry without
 //! its record.
 
-use std::fmt::Write as _;
-
+use postgres::types::Type;
 use postgres::{Client, Transaction};
 
-use crate::backend::{commit_after_main, JournalWriter, Phases, StoreError};
-use crate::postgres::{close, copy, session};
+use crate::backend::{commit_after_main, sql_u64, JournalWriter, Phases, StoreError};
+use crate::postgres::{close, copy_binary, session};
 use crate::projection::Projection;
 use crate::rows::*;
 
@@ -57,50 +56,57 @@ impl JournalWriter for PostgresJournalWriter {
 }
 
 fn copy_entries(tx: &mut Transaction<'_>, entries: &[EntryRow]) -> Result<(), StoreError> {
-    let mut text = String::with_capacity(entries.len() * 96);
-    for e in entries {
-        let _ = writeln!(
-            text,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            e.seq,
-            e.account_id,
-            e.record_id,
-            e.kind,
-            e.amount,
-            e.balance_before,
-            e.balance_after,
-            e.frozen_after,
-            e.accounting_date,
-            e.timestamp,
-            e.aggregated
-        );
-    }
-    copy(tx, "COPY entries FROM STDIN", &text)
+    use Type as T;
+    let types = [
+        T::INT8,
+        T::INT8,
+        T::INT8,
+        T::TEXT,
+        T::INT8,
+        T::INT8,
+        T::INT8,
+        T::INT8,
+        T::TEXT,
+        T::INT8,
+        T::INT8,
+    ];
+    copy_binary(tx, "entries", &types, entries, |e, write| {
+        write(&[
+            &sql_u64(e.seq),
+            &sql_u64(e.account_id),
+            &sql_u64(e.record_id),
+            &e.kind.as_ref(),
+            &sql_u64(e.amount),
+            &e.balance_before,
+            &e.balance_after,
+            &e.frozen_after,
+            &e.accounting_date,
+            &sql_u64(e.timestamp),
+            &sql_u64(e.aggregated),
+        ])
+    })
 }
 
 fn copy_runs(tx: &mut Transaction<'_>, runs: &[EntryRun]) -> Result<(), StoreError> {
-    let mut text = String::with_capacity(runs.len() * 64);
-    for run in runs {
-        let _ = write!(
-            text,
-            "{}\t{}\t{}\t{{",
-            run.account_id, run.last_seq, run.last_date
-        );
-        for (index, seq) in run.seqs.iter().enumerate() {
-            let _ = write!(text, "{}{seq}", if index > 0 { "," } else { "" });
-        }
-        text.push_str("}\n");
-    }
-    copy(tx, "COPY entry_runs FROM STDIN", &text)
+    let types = [Type::INT8, Type::INT8, Type::TEXT, Type::INT8_ARRAY];
+    copy_binary(tx, "entry_runs", &types, runs, |run, write| {
+        let seqs: Vec<i64> = run.seqs.iter().map(|&seq| sql_u64(seq)).collect();
+        write(&[
+            &sql_u64(run.account_id),
+            &sql_u64(run.last_seq),
+            &run.last_date,
+            &seqs,
+        ])
+    })
 }
 
 fn copy_flush_members(tx: &mut Transaction<'_>, members: &[(u64, u64)]) -> Result<(), StoreError> {
-    if members.is_empty() {
-        return Ok(());
-    }
-    let mut text = String::with_capacity(members.len() * 24);
-    for (entry_seq, record_id) in members {
-        let _ = writeln!(text, "{entry_seq}\t{record_id}");
-    }
-    copy(tx, "COPY flush_members FROM STDIN", &text)
+    let types = [Type::INT8, Type::INT8];
+    copy_binary(
+        tx,
+        "flush_members",
+        &types,
+        members,
+        |(entry_seq, record_id), write| write(&[&sql_u64(*entry_seq), &sql_u64(*record_id)]),
+    )
 }
