@@ -12,6 +12,7 @@
 mod backend;
 mod daily;
 pub mod postgres;
+mod postgres_copy;
 mod postgres_journal;
 mod projection;
 mod projector;

@@ -4,11 +4,11 @@
 //! commits only after the main part has, so a reader's snapshot never holds an entry without
 //! its record.
 
-use postgres::types::Type;
 use postgres::{Client, Transaction};
 
-use crate::backend::{commit_after_main, sql_u64, JournalWriter, Phases, StoreError};
-use crate::postgres::{close, copy_binary, session};
+use crate::backend::{commit_after_main, JournalWriter, Phases, StoreError};
+use crate::postgres::{close, session};
+use crate::postgres_copy::copy_rows;
 use crate::projection::Projection;
 use crate::rows::*;
 
@@ -56,57 +56,44 @@ impl JournalWriter for PostgresJournalWriter {
 }
 
 fn copy_entries(tx: &mut Transaction<'_>, entries: &[EntryRow]) -> Result<(), StoreError> {
-    use Type as T;
-    let types = [
-        T::INT8,
-        T::INT8,
-        T::INT8,
-        T::TEXT,
-        T::INT8,
-        T::INT8,
-        T::INT8,
-        T::INT8,
-        T::TEXT,
-        T::INT8,
-        T::INT8,
-    ];
-    copy_binary(tx, "entries", &types, entries, |e, write| {
-        write(&[
-            &sql_u64(e.seq),
-            &sql_u64(e.account_id),
-            &sql_u64(e.record_id),
-            &e.kind.as_ref(),
-            &sql_u64(e.amount),
-            &e.balance_before,
-            &e.balance_after,
-            &e.frozen_after,
-            &e.accounting_date,
-            &sql_u64(e.timestamp),
-            &sql_u64(e.aggregated),
-        ])
+    copy_rows(tx, "entries", entries, |copy, e| {
+        copy.row(11)?;
+        copy.uint8(e.seq);
+        copy.uint8(e.account_id);
+        copy.uint8(e.record_id);
+        copy.text(&e.kind);
+        copy.uint8(e.amount);
+        copy.int8(e.balance_before);
+        copy.int8(e.balance_after);
+        copy.int8(e.frozen_after);
+        copy.text(&e.accounting_date);
+        copy.uint8(e.timestamp);
+        copy.uint8(e.aggregated);
+        Ok(())
     })
 }
 
 fn copy_runs(tx: &mut Transaction<'_>, runs: &[EntryRun]) -> Result<(), StoreError> {
-    let types = [Type::INT8, Type::INT8, Type::TEXT, Type::INT8_ARRAY];
-    copy_binary(tx, "entry_runs", &types, runs, |run, write| {
-        let seqs: Vec<i64> = run.seqs.iter().map(|&seq| sql_u64(seq)).collect();
-        write(&[
-            &sql_u64(run.account_id),
-            &sql_u64(run.last_seq),
-            &run.last_date,
-            &seqs,
-        ])
+    copy_rows(tx, "entry_runs", runs, |copy, run| {
+        copy.row(4)?;
+        copy.uint8(run.account_id);
+        copy.uint8(run.last_seq);
+        copy.text(&run.last_date);
+        copy.uint8_array(&run.seqs);
+        Ok(())
     })
 }
 
 fn copy_flush_members(tx: &mut Transaction<'_>, members: &[(u64, u64)]) -> Result<(), StoreError> {
-    let types = [Type::INT8, Type::INT8];
-    copy_binary(
+    copy_rows(
         tx,
         "flush_members",
-        &types,
         members,
-        |(entry_seq, record_id), write| write(&[&sql_u64(*entry_seq), &sql_u64(*record_id)]),
+        |copy, &(entry_seq, record_id)| {
+            copy.row(2)?;
+            copy.uint8(entry_seq);
+            copy.uint8(record_id);
+            Ok(())
+        },
     )
 }

@@ -1,0 +1,145 @@
+//! PostgreSQL's binary COPY format, written by hand for the projector's bulk tables: the server
+//! takes the values as they are (no text to parse), and encoding is a few byte copies per value.
+//! `postgres::binary_copy::BinaryCopyInWriter` does the same through a `&dyn ToSql` per value
+//! and cost us more CPU than formatting text did (3M transfers: 19–20 s against 16–17 s).
+//!
+//! Format: a signature and two zero words, then per row a field count and per field its byte
+//! length (-1 for NULL) and its bytes (big-endian integers), then -1 as the trailer.
+
+use std::io::Write as _;
+
+use postgres::{CopyInWriter, Transaction};
+
+use crate::backend::StoreError;
+
+const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+/// The OID of `bigint`, named inside a binary array.
+const INT8_OID: u32 = 20;
+/// Sent to the server whenever this much is encoded, so it works while we encode the rest.
+const CHUNK: usize = 1 << 18;
+
+/// Rows being streamed into one table.
+pub(crate) struct CopyRows<'a> {
+    sink: CopyInWriter<'a>,
+    buf: Vec<u8>,
+    /// Fields still to come in the current row.
+    fields_left: i16,
+}
+
+impl<'a> CopyRows<'a> {
+    /// Starts `COPY table FROM STDIN (FORMAT binary)`; `table` may list columns.
+    pub fn start(tx: &'a mut Transaction<'_>, table: &str) -> Result<CopyRows<'a>, StoreError> {
+        let sink = tx.copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)"))?;
+        let mut buf = Vec::with_capacity(CHUNK + 4096);
+        buf.extend_from_slice(SIGNATURE);
+        buf.extend_from_slice(&0i32.to_be_bytes()); // flags
+        buf.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+        Ok(CopyRows {
+            sink,
+            buf,
+            fields_left: 0,
+        })
+    }
+
+    /// Begins a row of `fields` values.
+    pub fn row(&mut self, fields: i16) -> Result<(), StoreError> {
+        assert_eq!(self.fields_left, 0, "the previous row is incomplete");
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        self.buf.extend_from_slice(&fields.to_be_bytes());
+        self.fields_left = fields;
+        Ok(())
+    }
+
+    fn field(&mut self, len: i32) {
+        assert!(self.fields_left > 0, "more fields than the row declared");
+        self.fields_left -= 1;
+        self.buf.extend_from_slice(&len.to_be_bytes());
+    }
+
+    pub fn int8(&mut self, value: i64) {
+        self.field(8);
+        self.buf.extend_from_slice(&value.to_be_bytes());
+    }
+
+    /// A non-negative count, id or amount (they all fit a bigint: the ledger's balances are i64).
+    pub fn uint8(&mut self, value: u64) {
+        self.int8(i64::try_from(value).expect("a stored number fits a bigint"));
+    }
+
+    pub fn opt_uint8(&mut self, value: Option<u64>) {
+        match value {
+            Some(value) => self.uint8(value),
+            None => self.null(),
+        }
+    }
+
+    pub fn text(&mut self, value: &str) {
+        let len = i32::try_from(value.len()).expect("a stored text is shorter than 2 GB");
+        self.field(len);
+        self.buf.extend_from_slice(value.as_bytes());
+    }
+
+    pub fn opt_text(&mut self, value: Option<&str>) {
+        match value {
+            Some(value) => self.text(value),
+            None => self.null(),
+        }
+    }
+
+    pub fn null(&mut self) {
+        self.field(-1);
+    }
+
+    /// A one-dimensional `bigint[]` without NULLs.
+    pub fn uint8_array(&mut self, values: &[u64]) {
+        let count = i32::try_from(values.len()).expect("an array of fewer than 2^31 values");
+        self.field(20 + 12 * count);
+        for word in [1, 0] {
+            self.buf.extend_from_slice(&(word as i32).to_be_bytes()); // dimensions, has NULLs
+        }
+        self.buf.extend_from_slice(&INT8_OID.to_be_bytes());
+        self.buf.extend_from_slice(&count.to_be_bytes());
+        self.buf.extend_from_slice(&1i32.to_be_bytes()); // lower bound
+        for &value in values {
+            let value = i64::try_from(value).expect("a stored number fits a bigint");
+            self.buf.extend_from_slice(&8i32.to_be_bytes());
+            self.buf.extend_from_slice(&value.to_be_bytes());
+        }
+    }
+
+    fn send(&mut self) -> Result<(), StoreError> {
+        self.sink
+            .write_all(&self.buf)
+            .map_err(|e| StoreError::Invalid(format!("COPY: {e}")))?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Sends the trailer and ends the COPY.
+    pub fn finish(mut self) -> Result<(), StoreError> {
+        assert_eq!(self.fields_left, 0, "the last row is incomplete");
+        self.buf.extend_from_slice(&(-1i16).to_be_bytes());
+        self.send()?;
+        self.sink.finish()?;
+        Ok(())
+    }
+}
+
+/// Streams `rows` into `table` (which may list columns), each written by `write_row`.
+pub(crate) fn copy_rows<T>(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    rows: &[T],
+    mut write_row: impl FnMut(&mut CopyRows<'_>, &T) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut copy = CopyRows::start(tx, table)?;
+    for row in rows {
+        write_row(&mut copy, row)?;
+    }
+    copy.finish()
+}
