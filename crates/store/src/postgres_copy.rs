@@ -96,8 +96,8 @@ impl<'a> CopyRows<'a> {
     pub fn uint8_array(&mut self, values: &[u64]) {
         let count = i32::try_from(values.len()).expect("an array of fewer than 2^31 values");
         self.field(20 + 12 * count);
-        for word in [1, 0] {
-            self.buf.extend_from_slice(&(word as i32).to_be_bytes()); // dimensions, has NULLs
+        for word in [1i32, 0] {
+            self.buf.extend_from_slice(&word.to_be_bytes()); // dimensions, has NULLs
         }
         self.buf.extend_from_slice(&INT8_OID.to_be_bytes());
         self.buf.extend_from_slice(&count.to_be_bytes());
