@@ -86,6 +86,11 @@ pub trait Accumulate: Send {
     fn is_full(&self) -> bool;
     /// No batch is pending.
     fn is_empty(&self) -> bool;
+    /// Enough is pending to hand over to a writer that waits, though more could follow at once
+    /// (a writer's transaction has a cost of its own: the smaller, the more of them).
+    fn is_worth_handing_over(&self) -> bool {
+        !self.is_empty()
+    }
     /// Hands over what is pending and starts empty again; `ledger` is the replica after the
     /// last batch added.
     fn finish(&mut self, ledger: &Ledger) -> Self::Output;
@@ -118,9 +123,10 @@ pub fn retry_until_stopped<E: Display>(
 /// error is returned.
 ///
 /// An output is handed over when the accumulator is full, when the log has nothing more, or
-/// as soon as anything is pending while the writer waits: so a follower far behind (a restart,
-/// a benchmark) starts writing after its first batch instead of after a full output, and the
-/// outputs grow to full size while the writer is busy.
+/// while the writer waits as soon as it is worth it (`Accumulate::is_worth_handing_over`): so
+/// a follower far behind (a restart, a benchmark) starts writing after a fraction of a full
+/// output instead of idling the writer while it builds one, and the outputs grow to full size
+/// while the writer is busy.
 pub fn follow_in_two_stages<A: Accumulate, E: From<EngineError> + Send>(
     name: &str,
     follower: Follower,
@@ -162,7 +168,7 @@ struct Handover<'a, T, E> {
 }
 
 /// The builder stage: follows the durable log and sends an output when the accumulator is
-/// full, when the log has nothing more, or when something is pending and the writer waits.
+/// full, when the log has nothing more, or when it is worth handing over and the writer waits.
 fn build<A: Accumulate, E: From<EngineError>>(
     mut follower: Follower,
     mut acc: A,
@@ -171,7 +177,9 @@ fn build<A: Accumulate, E: From<EngineError>>(
     stopped: impl Fn() -> bool,
     idle: Duration,
 ) {
-    let ready = |acc: &A| acc.is_full() || (!acc.is_empty() && handover.writer_waits.load(Relaxed));
+    let ready = |acc: &A| {
+        acc.is_full() || (acc.is_worth_handing_over() && handover.writer_waits.load(Relaxed))
+    };
     while !stopped() {
         let durable = durable();
         while !ready(&acc) {

@@ -27,6 +27,11 @@ use crate::projection::{Projection, ProjectionBuilder};
 /// 1M rows 62k commands/s, 262k rows 43k on SQLite); the builder works on the next one while
 /// this one is written, so at most two are in memory.
 const FLUSH_ROWS_MAX: usize = 1_048_576;
+/// Rows worth a transaction of their own while the writers wait: a projector far behind the
+/// log starts writing after an eighth of a full transaction rather than idling both writers
+/// for the whole first one (about a second), without a run of tiny transactions that would
+/// each rewrite the accounts they touch.
+const HANDOVER_ROWS_MIN: usize = FLUSH_ROWS_MAX / 8;
 /// How long the projector sleeps when it has caught up with the log.
 const IDLE_POLL: Duration = Duration::from_millis(2);
 
@@ -235,6 +240,10 @@ impl Accumulate for ProjectionBuilder {
 
     fn is_empty(&self) -> bool {
         self.pending_batches() == 0
+    }
+
+    fn is_worth_handing_over(&self) -> bool {
+        self.pending_rows() >= HANDOVER_ROWS_MIN
     }
 
     fn finish(&mut self, ledger: &Ledger) -> Projection {
