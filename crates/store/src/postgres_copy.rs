@@ -63,9 +63,9 @@ impl<'a> CopyRows<'a> {
         self.buf.extend_from_slice(&value.to_be_bytes());
     }
 
-    /// A non-negative count, id or amount (they all fit a bigint: the ledger's balances are i64).
+    /// A non-negative count, id or amount.
     pub fn uint8(&mut self, value: u64) {
-        self.int8(i64::try_from(value).expect("a stored number fits a bigint"));
+        self.int8(bigint(value));
     }
 
     pub fn opt_uint8(&mut self, value: Option<u64>) {
@@ -94,8 +94,17 @@ impl<'a> CopyRows<'a> {
 
     /// A one-dimensional `bigint[]` without NULLs.
     pub fn uint8_array(&mut self, values: &[u64]) {
-        let count = i32::try_from(values.len()).expect("an array of fewer than 2^31 values");
-        self.field(20 + 12 * count);
+        // Header (dimensions, NULL flag, element type, length, lower bound), then per element
+        // its length and 8 bytes.
+        let count = i32::try_from(values.len()).ok();
+        let bytes = count.and_then(|n| n.checked_mul(12)?.checked_add(20));
+        let (Some(count), Some(bytes)) = (count, bytes) else {
+            panic!(
+                "an array of {} values is past a COPY field's 2 GB",
+                values.len()
+            );
+        };
+        self.field(bytes);
         for word in [1i32, 0] {
             self.buf.extend_from_slice(&word.to_be_bytes()); // dimensions, has NULLs
         }
@@ -103,9 +112,8 @@ impl<'a> CopyRows<'a> {
         self.buf.extend_from_slice(&count.to_be_bytes());
         self.buf.extend_from_slice(&1i32.to_be_bytes()); // lower bound
         for &value in values {
-            let value = i64::try_from(value).expect("a stored number fits a bigint");
             self.buf.extend_from_slice(&8i32.to_be_bytes());
-            self.buf.extend_from_slice(&value.to_be_bytes());
+            self.buf.extend_from_slice(&bigint(value).to_be_bytes());
         }
     }
 
@@ -125,6 +133,12 @@ impl<'a> CopyRows<'a> {
         self.sink.finish()?;
         Ok(())
     }
+}
+
+/// Ids, sequences, amounts and timestamps all fit a bigint (the ledger's balances are i64);
+/// one that did not would be a broken invariant, not input to reject.
+fn bigint(value: u64) -> i64 {
+    i64::try_from(value).expect("a stored number fits a bigint")
 }
 
 /// Streams `rows` into `table` (which may list columns), each written by `write_row`.
