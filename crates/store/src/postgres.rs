@@ -1,6 +1,7 @@
-//! The PostgreSQL backend (`--store postgres://…`). Records are streamed with binary COPY; accounts,
-//! holds, daily balances and day flows are upserted from arrays (one statement each per
-//! transaction). The journal is written on a second connection (`postgres_journal.rs`).
+//! The PostgreSQL backend (`--store postgres://…`). Records are streamed with binary COPY
+//! (`postgres_copy.rs`); accounts, holds, daily balances and day flows are upserted from arrays
+//! (one statement each per transaction). The journal is written on a second connection
+//! (`postgres_journal.rs`).
 
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
@@ -255,6 +256,15 @@ impl Filter {
         self.sql.push_str(sql);
     }
 
+    /// Narrows the query to the accounting dates from `from` to `to` (either may be open).
+    fn date_range(&mut self, column: &str, from: &Option<String>, to: &Option<String>) {
+        for (bound, op) in [(from, ">="), (to, "<=")] {
+            if let Some(date) = bound {
+                self.push(&format!(" AND {column} {op} ?"), date.clone());
+            }
+        }
+    }
+
     fn args(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.args.iter().map(|a| a.as_ref()).collect()
     }
@@ -365,12 +375,7 @@ impl Store for PostgresStore {
             }
         }
         filter.push(" WHERE e.seq >= ?", sql_u64(q.from_seq));
-        if let Some(from) = &q.from_date {
-            filter.push(" AND e.accounting_date >= ?", from.clone());
-        }
-        if let Some(to) = &q.to_date {
-            filter.push(" AND e.accounting_date <= ?", to.clone());
-        }
+        filter.date_range("e.accounting_date", &q.from_date, &q.to_date);
         filter.push(" ORDER BY e.seq LIMIT ?", bounded(q.limit, QUERY_LIMIT_MAX));
         Ok(self
             .client()
@@ -421,12 +426,7 @@ impl Store for PostgresStore {
             // `<> ''` lets the partial reference index serve the query.
             filter.push(" AND reference <> '' AND reference = ?", reference.clone());
         }
-        if let Some(from) = &q.from_date {
-            filter.push(" AND accounting_date >= ?", from.clone());
-        }
-        if let Some(to) = &q.to_date {
-            filter.push(" AND accounting_date <= ?", to.clone());
-        }
+        filter.date_range("accounting_date", &q.from_date, &q.to_date);
         filter.push(
             " ORDER BY record_id LIMIT ?",
             bounded(q.limit, QUERY_LIMIT_MAX),

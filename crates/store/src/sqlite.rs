@@ -390,19 +390,34 @@ fn read_entries(conn: &Connection, q: &EntryQuery) -> Result<Vec<EntryRow>, Stor
     };
     let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM {source} WHERE e.seq >= ?");
     args.push(sql_u64(q.from_seq).into());
-    if let Some(from) = &q.from_date {
-        sql.push_str(" AND e.accounting_date >= ?");
-        args.push(from.clone().into());
-    }
-    if let Some(to) = &q.to_date {
-        sql.push_str(" AND e.accounting_date <= ?");
-        args.push(to.clone().into());
-    }
+    date_range(
+        &mut sql,
+        &mut args,
+        "e.accounting_date",
+        &q.from_date,
+        &q.to_date,
+    );
     sql.push_str(" ORDER BY e.seq LIMIT ?");
     args.push(bounded(q.limit, QUERY_LIMIT_MAX).into());
     let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement.query_map(params_from_iter(args), entry)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Narrows a query to the accounting dates from `from` to `to` (either may be open).
+fn date_range(
+    sql: &mut String,
+    args: &mut Vec<rusqlite::types::Value>,
+    column: &str,
+    from: &Option<String>,
+    to: &Option<String>,
+) {
+    for (bound, op) in [(from, ">="), (to, "<=")] {
+        if let Some(date) = bound {
+            sql.push_str(&format!(" AND {column} {op} ?"));
+            args.push(date.clone().into());
+        }
+    }
 }
 
 fn read_flush_members(conn: &Connection, entry_seq: u64) -> Result<Vec<RecordRow>, StoreError> {
@@ -437,14 +452,13 @@ fn read_records(conn: &Connection, q: &RecordQuery) -> Result<Vec<RecordRow>, St
         sql.push_str(" AND reference <> '' AND reference = ?");
         args.push(reference.clone().into());
     }
-    if let Some(from) = &q.from_date {
-        sql.push_str(" AND accounting_date >= ?");
-        args.push(from.clone().into());
-    }
-    if let Some(to) = &q.to_date {
-        sql.push_str(" AND accounting_date <= ?");
-        args.push(to.clone().into());
-    }
+    date_range(
+        &mut sql,
+        &mut args,
+        "accounting_date",
+        &q.from_date,
+        &q.to_date,
+    );
     sql.push_str(" ORDER BY record_id LIMIT ?");
     args.push(bounded(q.limit, QUERY_LIMIT_MAX).into());
     let mut statement = conn.prepare_cached(&sql)?;
