@@ -35,6 +35,111 @@ impl PostgresStore {
     fn client(&mut self) -> &mut Client {
         self.client.as_mut().expect("the client lives until drop")
     }
+
+    /// One account's entries (and its sub-accounts'), through its runs.
+    fn account_entries(
+        &mut self,
+        account: u64,
+        q: &EntryQuery,
+    ) -> Result<Vec<EntryRow>, StoreError> {
+        // Enough runs of each account for a full page: every run after the first lists at
+        // least one entry at or after the cursor.
+        let runs_per_account = bounded(q.limit, QUERY_LIMIT_MAX) + 1;
+        let mut filter = Filter::default();
+        filter.push_sql(&format!("SELECT {ENTRY_COLUMNS} FROM ("));
+        for (index, id) in query_accounts(account, &q.sub_accounts)
+            .into_iter()
+            .enumerate()
+        {
+            if index > 0 {
+                filter.push_sql(" UNION ALL ");
+            }
+            filter.push(
+                "(SELECT seqs FROM entry_runs WHERE account_id = ?",
+                id as i64,
+            );
+            filter.push(" AND last_seq >= ?", sql_u64(q.from_seq));
+            filter.push(
+                " AND last_date >= ?",
+                q.from_date.clone().unwrap_or_default(),
+            );
+            filter.push(" ORDER BY last_seq LIMIT ?)", runs_per_account);
+        }
+        filter.push_sql(&format!(
+            ") x CROSS JOIN LATERAL unnest(x.seqs) AS j(seq) {ENTRY_BY_SEQ} {ENTRY_JOINS}"
+        ));
+        filter.push(" WHERE j.seq >= ?", sql_u64(q.from_seq));
+        filter.date_range("e.accounting_date", &q.from_date, &q.to_date);
+        filter.push(" ORDER BY j.seq LIMIT ?", bounded(q.limit, QUERY_LIMIT_MAX));
+        Ok(self
+            .client()
+            .query(&filter.sql, &filter.args())?
+            .iter()
+            .map(entry)
+            .collect())
+    }
+
+    /// The journal in sequence order, read through windows of chunks. Sequences are dense, so
+    /// the first window (as many sequences as the page holds) is normally the only one; when
+    /// filters or removed entries leave it short, the next windows, twice as wide each time,
+    /// go on up to the journal's last entry.
+    fn journal_entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
+        let limit = bounded(q.limit, QUERY_LIMIT_MAX) as usize;
+        let mut rows = Vec::new();
+        let (mut from, mut width) = (q.from_seq, limit as u64);
+        let mut last_entry = None;
+        loop {
+            let end = from.saturating_add(width);
+            rows.extend(self.journal_window(q, from, end, limit - rows.len())?);
+            if rows.len() >= limit {
+                break;
+            }
+            let last = match last_entry {
+                Some(last) => last,
+                None => *last_entry.insert(self.last_entry_seq()?),
+            };
+            if end > last {
+                break;
+            }
+            (from, width) = (end, width.saturating_mul(2));
+        }
+        Ok(rows)
+    }
+
+    /// Entries with sequences from `from` to before `end` that pass `q`'s date filters.
+    fn journal_window(
+        &mut self,
+        q: &EntryQuery,
+        from: u64,
+        end: u64,
+        limit: usize,
+    ) -> Result<Vec<EntryRow>, StoreError> {
+        let mut filter = Filter::default();
+        filter.push(
+            &format!("SELECT {ENTRY_COLUMNS} FROM entries e {ENTRY_JOINS} \
+             WHERE e.chunk >= coalesce((SELECT max(first_seq) FROM entry_chunks WHERE first_seq <= ?), 0)"),
+            sql_u64(from),
+        );
+        filter.push(" AND e.chunk < ?", sql_u64(end));
+        filter.push(" AND e.seq >= ?", sql_u64(from));
+        filter.push(" AND e.seq < ?", sql_u64(end));
+        filter.date_range("e.accounting_date", &q.from_date, &q.to_date);
+        filter.push(" ORDER BY e.seq LIMIT ?", limit as i64);
+        Ok(self
+            .client()
+            .query(&filter.sql, &filter.args())?
+            .iter()
+            .map(entry)
+            .collect())
+    }
+
+    /// The journal's last entry's sequence (0 when empty).
+    fn last_entry_seq(&mut self) -> Result<u64, StoreError> {
+        let sql =
+            "SELECT seqs[cardinality(seqs)] FROM entry_chunks ORDER BY first_seq DESC LIMIT 1";
+        let row = self.client().query_opt(sql, &[])?;
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
 }
 
 /// A connection with the store's session settings.
@@ -44,6 +149,8 @@ pub(crate) fn session(url: &str) -> Result<Client, StoreError> {
     // stored position with them, and the projector writes them again; so commits need not
     // wait for the server's WAL flush.
     client.batch_execute("SET synchronous_commit = off")?;
+    // Compiling a plan costs more than running any of the store's queries does.
+    client.batch_execute("SET jit = off")?;
     Ok(client)
 }
 
@@ -62,12 +169,18 @@ pub(crate) fn close(client: Option<Client>) {
 }
 
 const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no, e.aggregated";
-/// Entries with the client id of their command and their account's number.
-const ENTRY_SOURCE: &str =
-    "entries e JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id";
-/// Entries `e` of the accounts `x.account_id` selects, through their runs.
-const ACCOUNT_JOURNAL: &str =
-    "entry_runs x CROSS JOIN LATERAL unnest(x.seqs) AS j(seq) JOIN entries e ON e.seq = j.seq";
+/// The record and the account of each entry `e`.
+const ENTRY_JOINS: &str =
+    "JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id";
+/// The entry `e` of sequence `j.seq` (if the journal holds it), read from its chunk: the one
+/// with the greatest first_seq at or below it (migration V8).
+const ENTRY_BY_SEQ: &str = "CROSS JOIN LATERAL (SELECT j.seq, c.account_ids[p] AS account_id, c.record_ids[p] AS record_id, \
+     c.kinds[p] AS kind, c.amounts[p] AS amount, c.balances_before[p] AS balance_before, c.balances_after[p] AS balance_after, \
+     c.frozen_after[p] AS frozen_after, c.dates[p] AS accounting_date, c.timestamps[p] AS timestamp, c.aggregated[p] AS aggregated \
+     FROM (SELECT * FROM entry_chunks WHERE first_seq <= j.seq ORDER BY first_seq DESC LIMIT 1) c \
+     CROSS JOIN LATERAL array_position(c.seqs, j.seq) AS p WHERE p IS NOT NULL) e";
+/// Runs `x` of accounts, each listing its entries' sequences `j.seq`.
+const ACCOUNT_RUNS: &str = "entry_runs x CROSS JOIN LATERAL unnest(x.seqs) AS j(seq)";
 const RECORD_COLUMNS: &str = "record_id, client_id, op, kind, debit_account, credit_account, amount, currency, reference, result, timestamp, accounting_date, batch_sequence";
 
 fn entry(r: &Row) -> EntryRow {
@@ -341,48 +454,10 @@ impl Store for PostgresStore {
     }
 
     fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
-        let mut filter = Filter::default();
-        filter.push_sql(&format!("SELECT {ENTRY_COLUMNS} FROM "));
         match q.account_id {
-            None => filter.push_sql(ENTRY_SOURCE),
-            Some(account) => {
-                // Enough runs of each account for a full page: every run after the first
-                // lists at least one entry at or after the cursor.
-                let runs_per_account = bounded(q.limit, QUERY_LIMIT_MAX) + 1;
-                filter.push_sql("(");
-                for (index, id) in query_accounts(account, &q.sub_accounts)
-                    .into_iter()
-                    .enumerate()
-                {
-                    if index > 0 {
-                        filter.push_sql(" UNION ALL ");
-                    }
-                    filter.push(
-                        "(SELECT seqs FROM entry_runs WHERE account_id = ?",
-                        id as i64,
-                    );
-                    filter.push(" AND last_seq >= ?", sql_u64(q.from_seq));
-                    filter.push(
-                        " AND last_date >= ?",
-                        q.from_date.clone().unwrap_or_default(),
-                    );
-                    filter.push(" ORDER BY last_seq LIMIT ?)", runs_per_account);
-                }
-                filter.push_sql(
-                    ") x CROSS JOIN LATERAL unnest(x.seqs) AS j(seq) JOIN entries e ON e.seq = j.seq \
-                     JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id",
-                );
-            }
+            Some(account) => self.account_entries(account, q),
+            None => self.journal_entries(q),
         }
-        filter.push(" WHERE e.seq >= ?", sql_u64(q.from_seq));
-        filter.date_range("e.accounting_date", &q.from_date, &q.to_date);
-        filter.push(" ORDER BY e.seq LIMIT ?", bounded(q.limit, QUERY_LIMIT_MAX));
-        Ok(self
-            .client()
-            .query(&filter.sql, &filter.args())?
-            .iter()
-            .map(entry)
-            .collect())
     }
 
     fn flush_members(&mut self, entry_seq: u64) -> Result<Vec<RecordRow>, StoreError> {
@@ -414,11 +489,11 @@ impl Store for PostgresStore {
                 }
             };
             filter.push_sql(&format!(
-                " AND record_id IN (SELECT e.record_id FROM {ACCOUNT_JOURNAL} WHERE x.account_id IN ("
+                " AND record_id IN (SELECT e.record_id FROM {ACCOUNT_RUNS} {ENTRY_BY_SEQ} WHERE x.account_id IN ("
             ));
             push_list(&mut filter);
             filter.push(") AND e.record_id > ?", q.after_record.map_or(-1, sql_u64));
-            filter.push_sql(&format!(" UNION SELECT f.record_id FROM {ACCOUNT_JOURNAL} JOIN flush_members f ON f.entry_seq = e.seq WHERE x.account_id IN ("));
+            filter.push_sql(&format!(" UNION SELECT f.record_id FROM {ACCOUNT_RUNS} {ENTRY_BY_SEQ} JOIN flush_members f ON f.entry_seq = e.seq WHERE x.account_id IN ("));
             push_list(&mut filter);
             filter.push_sql(") AND e.aggregated > 0)");
         }
@@ -533,8 +608,7 @@ impl Store for PostgresStore {
 
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {
         let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM {ACCOUNT_JOURNAL} JOIN records r ON r.record_id = e.record_id \
-             JOIN accounts a ON a.id = e.account_id WHERE x.account_id = $1 ORDER BY e.seq"
+            "SELECT {ENTRY_COLUMNS} FROM {ACCOUNT_RUNS} {ENTRY_BY_SEQ} {ENTRY_JOINS} WHERE x.account_id = $1 ORDER BY j.seq"
         );
         let rows = self.client().query(&sql, &[&(account_id as i64)])?;
         Ok(first_broken(rows.iter().map(entry)))

@@ -15,6 +15,8 @@ use crate::backend::StoreError;
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// The OID of `bigint`, named inside a binary array.
 const INT8_OID: u32 = 20;
+/// The OID of `text`.
+const TEXT_OID: u32 = 25;
 /// Sent to the server whenever this much is encoded, so it works while we encode the rest.
 const CHUNK: usize = 1 << 18;
 
@@ -93,28 +95,57 @@ impl<'a> CopyRows<'a> {
     }
 
     /// A one-dimensional `bigint[]` without NULLs.
-    pub fn uint8_array(&mut self, values: &[u64]) {
-        // Header (dimensions, NULL flag, element type, length, lower bound), then per element
-        // its length and 8 bytes.
-        let count = i32::try_from(values.len()).ok();
-        let bytes = count.and_then(|n| n.checked_mul(12)?.checked_add(20));
-        let (Some(count), Some(bytes)) = (count, bytes) else {
-            panic!(
-                "an array of {} values is past a COPY field's 2 GB",
-                values.len()
-            );
-        };
-        self.field(bytes);
+    pub fn uint8_array(&mut self, values: impl Iterator<Item = u64>) {
+        self.int8_array(values.map(bigint));
+    }
+
+    /// A one-dimensional `bigint[]` without NULLs.
+    pub fn int8_array(&mut self, values: impl Iterator<Item = i64>) {
+        self.array(INT8_OID, |buf| {
+            let mut count = 0;
+            for value in values {
+                buf.extend_from_slice(&8i32.to_be_bytes());
+                buf.extend_from_slice(&value.to_be_bytes());
+                count += 1;
+            }
+            count
+        });
+    }
+
+    /// A one-dimensional `text[]` without NULLs.
+    pub fn text_array<'s>(&mut self, values: impl Iterator<Item = &'s str>) {
+        self.array(TEXT_OID, |buf| {
+            let mut count = 0;
+            for value in values {
+                let len = i32::try_from(value.len()).expect("a stored text is shorter than 2 GB");
+                buf.extend_from_slice(&len.to_be_bytes());
+                buf.extend_from_slice(value.as_bytes());
+                count += 1;
+            }
+            count
+        });
+    }
+
+    /// An array field: a header (dimensions, NULL flag, element type, length, lower bound),
+    /// then the elements `write_elements` appends (each its length and bytes) and counts. The
+    /// field's byte length and the element count are filled in after.
+    fn array(&mut self, element_oid: u32, write_elements: impl FnOnce(&mut Vec<u8>) -> usize) {
+        self.field(0);
+        let length_at = self.buf.len() - 4;
         for word in [1i32, 0] {
             self.buf.extend_from_slice(&word.to_be_bytes()); // dimensions, has NULLs
         }
-        self.buf.extend_from_slice(&INT8_OID.to_be_bytes());
-        self.buf.extend_from_slice(&count.to_be_bytes());
+        self.buf.extend_from_slice(&element_oid.to_be_bytes());
+        let count_at = self.buf.len();
+        self.buf.extend_from_slice(&[0; 4]);
         self.buf.extend_from_slice(&1i32.to_be_bytes()); // lower bound
-        for &value in values {
-            self.buf.extend_from_slice(&8i32.to_be_bytes());
-            self.buf.extend_from_slice(&bigint(value).to_be_bytes());
-        }
+        let count = write_elements(&mut self.buf);
+        let bytes = self.buf.len() - length_at - 4;
+        let (Ok(count), Ok(bytes)) = (i32::try_from(count), i32::try_from(bytes)) else {
+            panic!("an array of {count} values is past a COPY field's 2 GB");
+        };
+        self.buf[count_at..count_at + 4].copy_from_slice(&count.to_be_bytes());
+        self.buf[length_at..length_at + 4].copy_from_slice(&bytes.to_be_bytes());
     }
 
     fn send(&mut self) -> Result<(), StoreError> {

@@ -145,6 +145,7 @@ fn follow(
     let follower = Follower::open(data_dir, start)?;
     info!(from_batch = start, main_done, "projector following the log");
     let builder = ProjectionBuilder::new(follower.ledger(), main_done);
+    let spare = builder.spare();
     let journal = store.journal_writer()?;
     std::thread::scope(|scope| {
         let mut stage = JournalStage::spawn(scope, journal);
@@ -155,7 +156,13 @@ fn follow(
             durable,
             stop,
             IDLE_POLL,
-            move |projection: Projection| stage.write(store, projection, status),
+            move |projection: Projection| {
+                let written = stage.write(store, projection, status)?;
+                if let Some(written) = written {
+                    spare.put(written);
+                }
+                Ok(())
+            },
         )
     })
 }
@@ -179,10 +186,10 @@ impl JournalStage {
             .spawn_scoped(scope, move || {
                 for (projection, main_committed) in receive {
                     let mut committed = || main_committed.recv().unwrap_or(false);
-                    if report
-                        .send(journal.apply(&projection, &mut committed))
-                        .is_err()
-                    {
+                    let result = journal.apply(&projection, &mut committed);
+                    // Before reporting, so the projection is the writer's alone again.
+                    drop(projection);
+                    if report.send(result).is_err() {
                         return;
                     }
                 }
@@ -192,13 +199,13 @@ impl JournalStage {
     }
 
     /// Writes both parts of `projection` (the journal part on the stage's thread, committed
-    /// after the main part), then the status.
+    /// after the main part), then the status; gives the projection back for reuse.
     fn write(
         &mut self,
         store: &mut dyn Store,
         projection: Projection,
         status: &ProjectorStatus,
-    ) -> Result<(), ProjectError> {
+    ) -> Result<Option<Projection>, ProjectError> {
         let projection = Arc::new(projection);
         let (main_done, main_committed) = sync_channel(1);
         let stopped = || StoreError::Invalid("the journal writer has stopped".into());
@@ -223,7 +230,7 @@ impl JournalStage {
             Relaxed,
         );
         *status.last_error.lock() = None;
-        Ok(())
+        Ok(Arc::into_inner(projection))
     }
 }
 
