@@ -12,8 +12,11 @@
 mod backend;
 mod daily;
 pub mod postgres;
+mod postgres_chunks;
 mod postgres_copy;
+mod postgres_entries;
 mod postgres_journal;
+mod postgres_records;
 mod projection;
 mod projector;
 mod rows;

@@ -4,14 +4,14 @@
 //! (`postgres_journal.rs`).
 
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row, Transaction};
+use postgres::{Client, NoTls, Transaction};
 
 use crate::backend::{
-    bounded, postgres_migrations, query_accounts, sql_u64, Applied, JournalWriter, Phases, Store,
-    StoreError, QUERY_LIMIT_MAX,
+    postgres_migrations, sql_u64, Applied, JournalWriter, Phases, Store, StoreError,
 };
-use crate::postgres_copy::copy_rows;
+use crate::postgres_entries::{account_entries, account_journal, journal_entries};
 use crate::postgres_journal::PostgresJournalWriter;
+use crate::postgres_records::{copy_records, flush_members, search};
 use crate::projection::Projection;
 use crate::rows::*;
 
@@ -34,111 +34,6 @@ impl PostgresStore {
 
     fn client(&mut self) -> &mut Client {
         self.client.as_mut().expect("the client lives until drop")
-    }
-
-    /// One account's entries (and its sub-accounts'), through its runs.
-    fn account_entries(
-        &mut self,
-        account: u64,
-        q: &EntryQuery,
-    ) -> Result<Vec<EntryRow>, StoreError> {
-        // Enough runs of each account for a full page: every run after the first lists at
-        // least one entry at or after the cursor.
-        let runs_per_account = bounded(q.limit, QUERY_LIMIT_MAX) + 1;
-        let mut filter = Filter::default();
-        filter.push_sql(&format!("SELECT {ENTRY_COLUMNS} FROM ("));
-        for (index, id) in query_accounts(account, &q.sub_accounts)
-            .into_iter()
-            .enumerate()
-        {
-            if index > 0 {
-                filter.push_sql(" UNION ALL ");
-            }
-            filter.push(
-                "(SELECT seqs FROM entry_runs WHERE account_id = ?",
-                id as i64,
-            );
-            filter.push(" AND last_seq >= ?", sql_u64(q.from_seq));
-            filter.push(
-                " AND last_date >= ?",
-                q.from_date.clone().unwrap_or_default(),
-            );
-            filter.push(" ORDER BY last_seq LIMIT ?)", runs_per_account);
-        }
-        filter.push_sql(&format!(
-            ") x CROSS JOIN LATERAL unnest(x.seqs) AS j(seq) {ENTRY_BY_SEQ} {ENTRY_JOINS}"
-        ));
-        filter.push(" WHERE j.seq >= ?", sql_u64(q.from_seq));
-        filter.date_range("e.accounting_date", &q.from_date, &q.to_date);
-        filter.push(" ORDER BY j.seq LIMIT ?", bounded(q.limit, QUERY_LIMIT_MAX));
-        Ok(self
-            .client()
-            .query(&filter.sql, &filter.args())?
-            .iter()
-            .map(entry)
-            .collect())
-    }
-
-    /// The journal in sequence order, read through windows of chunks. Sequences are dense, so
-    /// the first window (as many sequences as the page holds) is normally the only one; when
-    /// filters or removed entries leave it short, the next windows, twice as wide each time,
-    /// go on up to the journal's last entry.
-    fn journal_entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
-        let limit = bounded(q.limit, QUERY_LIMIT_MAX) as usize;
-        let mut rows = Vec::new();
-        let (mut from, mut width) = (q.from_seq, limit as u64);
-        let mut last_entry = None;
-        loop {
-            let end = from.saturating_add(width);
-            rows.extend(self.journal_window(q, from, end, limit - rows.len())?);
-            if rows.len() >= limit {
-                break;
-            }
-            let last = match last_entry {
-                Some(last) => last,
-                None => *last_entry.insert(self.last_entry_seq()?),
-            };
-            if end > last {
-                break;
-            }
-            (from, width) = (end, width.saturating_mul(2));
-        }
-        Ok(rows)
-    }
-
-    /// Entries with sequences from `from` to before `end` that pass `q`'s date filters.
-    fn journal_window(
-        &mut self,
-        q: &EntryQuery,
-        from: u64,
-        end: u64,
-        limit: usize,
-    ) -> Result<Vec<EntryRow>, StoreError> {
-        let mut filter = Filter::default();
-        filter.push(
-            &format!("SELECT {ENTRY_COLUMNS} FROM entries e {ENTRY_JOINS} \
-             WHERE e.chunk >= coalesce((SELECT max(first_seq) FROM entry_chunks WHERE first_seq <= ?), 0)"),
-            sql_u64(from),
-        );
-        filter.push(" AND e.chunk < ?", sql_u64(end));
-        filter.push(" AND e.seq >= ?", sql_u64(from));
-        filter.push(" AND e.seq < ?", sql_u64(end));
-        filter.date_range("e.accounting_date", &q.from_date, &q.to_date);
-        filter.push(" ORDER BY e.seq LIMIT ?", limit as i64);
-        Ok(self
-            .client()
-            .query(&filter.sql, &filter.args())?
-            .iter()
-            .map(entry)
-            .collect())
-    }
-
-    /// The journal's last entry's sequence (0 when empty).
-    fn last_entry_seq(&mut self) -> Result<u64, StoreError> {
-        let sql =
-            "SELECT seqs[cardinality(seqs)] FROM entry_chunks ORDER BY first_seq DESC LIMIT 1";
-        let row = self.client().query_opt(sql, &[])?;
-        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
     }
 }
 
@@ -166,78 +61,6 @@ pub(crate) fn close(client: Option<Client>) {
     if let Some(client) = client {
         let _ = std::thread::spawn(move || drop(client)).join();
     }
-}
-
-const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no, e.aggregated";
-/// The record and the account of each entry `e`.
-const ENTRY_JOINS: &str =
-    "JOIN records r ON r.record_id = e.record_id JOIN accounts a ON a.id = e.account_id";
-/// The entry `e` of sequence `j.seq` (if the journal holds it), read from its chunk: the one
-/// with the greatest first_seq at or below it (migration V8).
-const ENTRY_BY_SEQ: &str = "CROSS JOIN LATERAL (SELECT j.seq, c.account_ids[p] AS account_id, c.record_ids[p] AS record_id, \
-     c.kinds[p] AS kind, c.amounts[p] AS amount, c.balances_before[p] AS balance_before, c.balances_after[p] AS balance_after, \
-     c.frozen_after[p] AS frozen_after, c.dates[p] AS accounting_date, c.timestamps[p] AS timestamp, c.aggregated[p] AS aggregated \
-     FROM (SELECT * FROM entry_chunks WHERE first_seq <= j.seq ORDER BY first_seq DESC LIMIT 1) c \
-     CROSS JOIN LATERAL array_position(c.seqs, j.seq) AS p WHERE p IS NOT NULL) e";
-/// Runs `x` of accounts, each listing its entries' sequences `j.seq`.
-const ACCOUNT_RUNS: &str = "entry_runs x CROSS JOIN LATERAL unnest(x.seqs) AS j(seq)";
-const RECORD_COLUMNS: &str = "record_id, client_id, op, kind, debit_account, credit_account, amount, currency, reference, result, timestamp, accounting_date, batch_sequence";
-
-fn entry(r: &Row) -> EntryRow {
-    EntryRow {
-        seq: r.get::<_, i64>(0) as u64,
-        account_id: r.get::<_, i64>(1) as u64,
-        record_id: r.get::<_, i64>(2) as u64,
-        client_id: r.get(3),
-        kind: r.get::<_, String>(4).into(),
-        amount: r.get::<_, i64>(5) as u64,
-        balance_before: r.get(6),
-        balance_after: r.get(7),
-        frozen_after: r.get(8),
-        accounting_date: r.get(9),
-        timestamp: r.get::<_, i64>(10) as u64,
-        account_no: r.get(11),
-        aggregated: r.get::<_, i64>(12) as u64,
-    }
-}
-
-fn record(r: &Row) -> RecordRow {
-    RecordRow {
-        record_id: r.get::<_, i64>(0) as u64,
-        client_id: r.get(1),
-        op: r.get::<_, String>(2).into(),
-        kind: r.get::<_, Option<String>>(3).map(Into::into),
-        debit_account: r.get::<_, Option<i64>>(4).map(|a| a as u64),
-        credit_account: r.get::<_, Option<i64>>(5).map(|a| a as u64),
-        amount: r.get::<_, i64>(6) as u64,
-        currency: r.get::<_, Option<String>>(7).map(Into::into),
-        reference: r.get(8),
-        result: r.get::<_, String>(9).into(),
-        timestamp: r.get::<_, i64>(10) as u64,
-        accounting_date: r.get(11),
-        batch_sequence: r.get::<_, i64>(12) as u64,
-    }
-}
-
-fn copy_records(tx: &mut Transaction<'_>, records: &[RecordRow]) -> Result<(), StoreError> {
-    let table = format!("records ({RECORD_COLUMNS})");
-    copy_rows(tx, &table, records, |copy, r| {
-        copy.row(13)?;
-        copy.uint8(r.record_id);
-        copy.text(&r.client_id);
-        copy.text(&r.op);
-        copy.opt_text(r.kind.as_deref());
-        copy.opt_uint8(r.debit_account);
-        copy.opt_uint8(r.credit_account);
-        copy.uint8(r.amount);
-        copy.opt_text(r.currency.as_deref());
-        copy.text(&r.reference);
-        copy.text(&r.result);
-        copy.uint8(r.timestamp);
-        copy.text(&r.accounting_date);
-        copy.uint8(r.batch_sequence);
-        Ok(())
-    })
 }
 
 fn update_accounts(tx: &mut Transaction<'_>, accounts: &[AccountRow]) -> Result<(), StoreError> {
@@ -352,25 +175,25 @@ fn write_days(tx: &mut Transaction<'_>, p: &Projection) -> Result<(), StoreError
 
 /// Dynamic WHERE clauses with numbered parameters.
 #[derive(Default)]
-struct Filter {
-    sql: String,
+pub(crate) struct Filter {
+    pub sql: String,
     args: Vec<Box<dyn ToSql + Sync>>,
 }
 
 impl Filter {
-    fn push(&mut self, clause: &str, value: impl ToSql + Sync + 'static) {
+    pub fn push(&mut self, clause: &str, value: impl ToSql + Sync + 'static) {
         self.args.push(Box::new(value));
         self.sql
             .push_str(&clause.replace('?', &format!("${}", self.args.len())));
     }
 
     /// SQL without a parameter.
-    fn push_sql(&mut self, sql: &str) {
+    pub fn push_sql(&mut self, sql: &str) {
         self.sql.push_str(sql);
     }
 
     /// Narrows the query to the accounting dates from `from` to `to` (either may be open).
-    fn date_range(&mut self, column: &str, from: &Option<String>, to: &Option<String>) {
+    pub fn date_range(&mut self, column: &str, from: &Option<String>, to: &Option<String>) {
         for (bound, op) in [(from, ">="), (to, "<=")] {
             if let Some(date) = bound {
                 self.push(&format!(" AND {column} {op} ?"), date.clone());
@@ -378,7 +201,7 @@ impl Filter {
         }
     }
 
-    fn args(&self) -> Vec<&(dyn ToSql + Sync)> {
+    pub fn args(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.args.iter().map(|a| a.as_ref()).collect()
     }
 }
@@ -455,64 +278,17 @@ impl Store for PostgresStore {
 
     fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
         match q.account_id {
-            Some(account) => self.account_entries(account, q),
-            None => self.journal_entries(q),
+            Some(account) => account_entries(self.client(), account, q),
+            None => journal_entries(self.client(), q),
         }
     }
 
     fn flush_members(&mut self, entry_seq: u64) -> Result<Vec<RecordRow>, StoreError> {
-        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE record_id IN (SELECT record_id FROM flush_members WHERE entry_seq = $1) ORDER BY record_id");
-        Ok(self
-            .client()
-            .query(&sql, &[&sql_u64(entry_seq)])?
-            .iter()
-            .map(record)
-            .collect())
+        flush_members(self.client(), entry_seq)
     }
 
     fn records(&mut self, q: &RecordQuery) -> Result<Vec<RecordRow>, StoreError> {
-        let mut filter = Filter::default();
-        filter.push(
-            "op IN ('transfer', 'capture') AND record_id > ?",
-            q.after_record.map_or(-1, sql_u64),
-        );
-        if let Some(account) = q.account_id {
-            // Through the account's journal: a transfer has one entry on each side; a credit a
-            // hot account buffered is found through the aggregated entry that posted it.
-            let accounts: Vec<i64> = query_accounts(account, &q.sub_accounts)
-                .into_iter()
-                .map(|a| a as i64)
-                .collect();
-            let push_list = |filter: &mut Filter| {
-                for (i, a) in accounts.iter().enumerate() {
-                    filter.push(if i == 0 { "?" } else { ", ?" }, *a);
-                }
-            };
-            filter.push_sql(&format!(
-                " AND record_id IN (SELECT e.record_id FROM {ACCOUNT_RUNS} {ENTRY_BY_SEQ} WHERE x.account_id IN ("
-            ));
-            push_list(&mut filter);
-            filter.push(") AND e.record_id > ?", q.after_record.map_or(-1, sql_u64));
-            filter.push_sql(&format!(" UNION SELECT f.record_id FROM {ACCOUNT_RUNS} {ENTRY_BY_SEQ} JOIN flush_members f ON f.entry_seq = e.seq WHERE x.account_id IN ("));
-            push_list(&mut filter);
-            filter.push_sql(") AND e.aggregated > 0)");
-        }
-        if let Some(reference) = &q.reference {
-            // `<> ''` lets the partial reference index serve the query.
-            filter.push(" AND reference <> '' AND reference = ?", reference.clone());
-        }
-        filter.date_range("accounting_date", &q.from_date, &q.to_date);
-        filter.push(
-            " ORDER BY record_id LIMIT ?",
-            bounded(q.limit, QUERY_LIMIT_MAX),
-        );
-        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE {}", filter.sql);
-        Ok(self
-            .client()
-            .query(&sql, &filter.args())?
-            .iter()
-            .map(record)
-            .collect())
+        search(self.client(), q)
     }
 
     fn daily_rows(
@@ -607,11 +383,7 @@ impl Store for PostgresStore {
     }
 
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {
-        let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM {ACCOUNT_RUNS} {ENTRY_BY_SEQ} {ENTRY_JOINS} WHERE x.account_id = $1 ORDER BY j.seq"
-        );
-        let rows = self.client().query(&sql, &[&(account_id as i64)])?;
-        Ok(first_broken(rows.iter().map(entry)))
+        Ok(first_broken(account_journal(self.client(), account_id)?))
     }
 
     fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError> {

@@ -70,80 +70,82 @@ impl<'a> CopyRows<'a> {
         self.int8(bigint(value));
     }
 
-    pub fn opt_uint8(&mut self, value: Option<u64>) {
-        match value {
-            Some(value) => self.uint8(value),
-            None => self.null(),
-        }
-    }
-
     pub fn text(&mut self, value: &str) {
         let len = i32::try_from(value.len()).expect("a stored text is shorter than 2 GB");
         self.field(len);
         self.buf.extend_from_slice(value.as_bytes());
     }
 
-    pub fn opt_text(&mut self, value: Option<&str>) {
-        match value {
-            Some(value) => self.text(value),
-            None => self.null(),
-        }
-    }
-
-    pub fn null(&mut self) {
-        self.field(-1);
-    }
-
     /// A one-dimensional `bigint[]` without NULLs.
     pub fn uint8_array(&mut self, values: impl Iterator<Item = u64>) {
-        self.int8_array(values.map(bigint));
+        self.opt_int8_array(values.map(|v| Some(bigint(v))));
     }
 
     /// A one-dimensional `bigint[]` without NULLs.
     pub fn int8_array(&mut self, values: impl Iterator<Item = i64>) {
-        self.array(INT8_OID, |buf| {
-            let mut count = 0;
-            for value in values {
-                buf.extend_from_slice(&8i32.to_be_bytes());
-                buf.extend_from_slice(&value.to_be_bytes());
-                count += 1;
-            }
-            count
+        self.opt_int8_array(values.map(Some));
+    }
+
+    /// A one-dimensional `bigint[]`, `None` as NULL.
+    pub fn opt_uint8_array(&mut self, values: impl Iterator<Item = Option<u64>>) {
+        self.opt_int8_array(values.map(|v| v.map(bigint)));
+    }
+
+    fn opt_int8_array(&mut self, values: impl Iterator<Item = Option<i64>>) {
+        self.array(INT8_OID, values, |buf, value| {
+            buf.extend_from_slice(&8i32.to_be_bytes());
+            buf.extend_from_slice(&value.to_be_bytes());
         });
     }
 
     /// A one-dimensional `text[]` without NULLs.
     pub fn text_array<'s>(&mut self, values: impl Iterator<Item = &'s str>) {
-        self.array(TEXT_OID, |buf| {
-            let mut count = 0;
-            for value in values {
-                let len = i32::try_from(value.len()).expect("a stored text is shorter than 2 GB");
-                buf.extend_from_slice(&len.to_be_bytes());
-                buf.extend_from_slice(value.as_bytes());
-                count += 1;
-            }
-            count
+        self.opt_text_array(values.map(Some));
+    }
+
+    /// A one-dimensional `text[]`, `None` as NULL.
+    pub fn opt_text_array<'s>(&mut self, values: impl Iterator<Item = Option<&'s str>>) {
+        self.array(TEXT_OID, values, |buf, value| {
+            let len = i32::try_from(value.len()).expect("a stored text is shorter than 2 GB");
+            buf.extend_from_slice(&len.to_be_bytes());
+            buf.extend_from_slice(value.as_bytes());
         });
     }
 
     /// An array field: a header (dimensions, NULL flag, element type, length, lower bound),
-    /// then the elements `write_elements` appends (each its length and bytes) and counts. The
-    /// field's byte length and the element count are filled in after.
-    fn array(&mut self, element_oid: u32, write_elements: impl FnOnce(&mut Vec<u8>) -> usize) {
+    /// then per element its length and bytes (`write` appends both) or -1 for NULL. The
+    /// field's byte length, the NULL flag and the element count are filled in after.
+    fn array<T>(
+        &mut self,
+        element_oid: u32,
+        values: impl Iterator<Item = Option<T>>,
+        write: impl Fn(&mut Vec<u8>, T),
+    ) {
         self.field(0);
         let length_at = self.buf.len() - 4;
-        for word in [1i32, 0] {
-            self.buf.extend_from_slice(&word.to_be_bytes()); // dimensions, has NULLs
-        }
+        self.buf.extend_from_slice(&1i32.to_be_bytes()); // dimensions
+        let nulls_at = self.buf.len();
+        self.buf.extend_from_slice(&[0; 4]);
         self.buf.extend_from_slice(&element_oid.to_be_bytes());
         let count_at = self.buf.len();
         self.buf.extend_from_slice(&[0; 4]);
         self.buf.extend_from_slice(&1i32.to_be_bytes()); // lower bound
-        let count = write_elements(&mut self.buf);
+        let (mut count, mut nulls) = (0usize, false);
+        for value in values {
+            match value {
+                Some(value) => write(&mut self.buf, value),
+                None => {
+                    self.buf.extend_from_slice(&(-1i32).to_be_bytes());
+                    nulls = true;
+                }
+            }
+            count += 1;
+        }
         let bytes = self.buf.len() - length_at - 4;
         let (Ok(count), Ok(bytes)) = (i32::try_from(count), i32::try_from(bytes)) else {
             panic!("an array of {count} values is past a COPY field's 2 GB");
         };
+        self.buf[nulls_at..nulls_at + 4].copy_from_slice(&i32::from(nulls).to_be_bytes());
         self.buf[count_at..count_at + 4].copy_from_slice(&count.to_be_bytes());
         self.buf[length_at..length_at + 4].copy_from_slice(&bytes.to_be_bytes());
     }

@@ -407,34 +407,46 @@ fn next_day(date: Date) -> Date {
     date.next_day().expect("dates stay far from year 9999")
 }
 
-/// One run per account of `entries` (which are in sequence order).
+/// One run per account of `entries` (which are in sequence order). Works from a sorted list
+/// of (account, seq, index) and visits each run's last entry only, for its date: the entries
+/// themselves, in account order, would be a cache miss each.
 fn runs(entries: &[EntryRow]) -> Vec<EntryRun> {
-    let mut order: Vec<(u64, u32)> = entries
-        .iter()
-        .enumerate()
-        .map(|(index, e)| (e.account_id, index as u32))
+    let mut order: Vec<(u64, u64, u32)> = (entries.iter().enumerate())
+        .map(|(index, e)| (e.account_id, e.seq, index as u32))
         .collect();
     order.sort_unstable();
     let mut runs: Vec<EntryRun> = Vec::new();
-    for (account_id, index) in order {
-        let entry = &entries[index as usize];
+    let mut last_index = 0;
+    for (account_id, seq, index) in order {
         match runs.last_mut() {
             Some(run) if run.account_id == account_id => {
-                debug_assert!(run.last_seq < entry.seq);
-                run.last_seq = entry.seq;
-                run.seqs.push(entry.seq);
+                debug_assert!(run.last_seq < seq);
+                run.last_seq = seq;
+                run.seqs.push(seq);
             }
-            _ => runs.push(EntryRun {
-                account_id,
-                last_seq: entry.seq,
-                last_date: String::new(),
-                seqs: vec![entry.seq],
-            }),
+            _ => {
+                close_run(&mut runs, entries, last_index);
+                runs.push(EntryRun {
+                    account_id,
+                    last_seq: seq,
+                    last_date: String::new(),
+                    seqs: vec![seq],
+                });
+            }
         }
-        let run = runs.last_mut().expect("pushed above");
-        run.last_date.clone_from(&entry.accounting_date);
+        last_index = index as usize;
     }
+    close_run(&mut runs, entries, last_index);
     runs
+}
+
+/// Dates the last run by its last entry, `entries[last_index]`.
+fn close_run(runs: &mut [EntryRun], entries: &[EntryRow], last_index: usize) {
+    if let Some(run) = runs.last_mut() {
+        debug_assert_eq!(entries[last_index].seq, run.last_seq);
+        run.last_date
+            .clone_from(&entries[last_index].accounting_date);
+    }
 }
 
 fn record_row(ledger: &Ledger, id: RecordId, date: String, batch_sequence: u64) -> RecordRow {

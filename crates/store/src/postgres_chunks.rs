@@ -1,0 +1,74 @@
+//! Reading the PostgreSQL store's chunked tables (migrations V8 and V9): the journal and the
+//! records are stored as rows of up to 64 consecutive items, one array per column, keyed by
+//! the first item's sequence or id. One item is found through the chunk with the greatest key
+//! at or below it (a backward step on the primary key) and its place in the chunk
+//! (`array_position`); items in order are read through windows of keys.
+
+use std::sync::LazyLock;
+
+use crate::backend::StoreError;
+
+/// Columns of a journal entry `e` and the client id of its record `r`, as `entry()` reads them.
+pub(crate) const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no, e.aggregated";
+/// Columns of a record `r`, as `record()` reads them.
+pub(crate) const RECORD_COLUMNS: &str = "r.record_id, r.client_id, r.op, r.kind, r.debit_account, r.credit_account, r.amount, r.currency, r.reference, r.result, r.timestamp, r.accounting_date, r.batch_sequence";
+
+/// The entry `e` of sequence `{seq}` (no row if the journal does not hold it).
+pub(crate) fn entry_by_seq(seq: &str) -> String {
+    format!(
+        "CROSS JOIN LATERAL (SELECT {seq} AS seq, c.account_ids[p] AS account_id, c.record_ids[p] AS record_id, \
+         c.kinds[p] AS kind, c.amounts[p] AS amount, c.balances_before[p] AS balance_before, \
+         c.balances_after[p] AS balance_after, c.frozen_after[p] AS frozen_after, c.dates[p] AS accounting_date, \
+         c.timestamps[p] AS timestamp, c.aggregated[p] AS aggregated \
+         FROM (SELECT * FROM entry_chunks WHERE first_seq <= {seq} ORDER BY first_seq DESC LIMIT 1) c \
+         CROSS JOIN LATERAL array_position(c.seqs, {seq}) AS p WHERE p IS NOT NULL) e"
+    )
+}
+
+/// The record `r` of id `{id}` (no row if the store does not hold it).
+pub(crate) fn record_by_id(id: &str) -> String {
+    format!(
+        "CROSS JOIN LATERAL (SELECT {id} AS record_id, c.client_ids[p] AS client_id, c.ops[p] AS op, \
+         c.kinds[p] AS kind, c.debit_accounts[p] AS debit_account, c.credit_accounts[p] AS credit_account, \
+         c.amounts[p] AS amount, c.currencies[p] AS currency, c.refs[p] AS reference, c.results[p] AS result, \
+         c.timestamps[p] AS timestamp, c.dates[p] AS accounting_date, c.batch_sequences[p] AS batch_sequence \
+         FROM (SELECT * FROM record_chunks WHERE first_id <= {id} ORDER BY first_id DESC LIMIT 1) c \
+         CROSS JOIN LATERAL array_position(c.ids, {id}) AS p WHERE p IS NOT NULL) r"
+    )
+}
+
+/// Runs `x` of accounts, each listing its entries' sequences `j.seq`, and those entries `e`.
+pub(crate) static ACCOUNT_JOURNAL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "entry_runs x CROSS JOIN LATERAL unnest(x.seqs) AS j(seq) {}",
+        entry_by_seq("j.seq")
+    )
+});
+
+/// The record `r` and the account `a` of each entry `e`.
+pub(crate) static ENTRY_JOINS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} JOIN accounts a ON a.id = e.account_id",
+        record_by_id("e.record_id")
+    )
+});
+
+/// Up to `limit` items with keys from `from` to before `stop`, in key order: `read(from, end,
+/// limit)` gives those from `from` to before `end`. Keys are dense, so the first window (as
+/// many keys as the page holds) is normally the only one; when filters or removed items leave
+/// it short, the next ones, twice as wide each time, go on towards `stop`.
+pub(crate) fn in_windows<T>(
+    from: u64,
+    stop: u64,
+    limit: usize,
+    mut read: impl FnMut(u64, u64, usize) -> Result<Vec<T>, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut rows = Vec::new();
+    let (mut from, mut width) = (from, (limit as u64).max(1));
+    while from < stop && rows.len() < limit {
+        let end = from.saturating_add(width).min(stop);
+        rows.extend(read(from, end, limit - rows.len())?);
+        (from, width) = (end, width.saturating_mul(2));
+    }
+    Ok(rows)
+}
