@@ -1,6 +1,6 @@
-//! Reading the PostgreSQL store's chunked tables (migrations V8 and V9): the journal and the
-//! records are stored as rows of up to 64 consecutive items, one array per column, keyed by
-//! the first item's sequence or id. One item is found through the chunk with the greatest key
+//! The PostgreSQL store's chunked tables (migrations V8 and V9): the journal and the records
+//! are stored as rows of up to 64 consecutive items, one array per column, keyed by the first
+//! item's sequence or id. One item is found through the chunk with the greatest key
 //! at or below it (a backward step on the primary key) and its place in the chunk
 //! (`array_position`); items in order are read through windows of keys.
 
@@ -8,8 +8,32 @@ use std::sync::LazyLock;
 
 use crate::backend::StoreError;
 
-/// Columns of a journal entry `e` and the client id of its record `r`, as `entry()` reads them.
-pub(crate) const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, r.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no, e.aggregated";
+/// Items per chunk at most, and the bytes their values may take: a chunk stays under the 8,160
+/// bytes PostgreSQL keeps inline in one page (past that it would compress and move arrays
+/// out of line), however long the ids and references are.
+const ITEMS_PER_CHUNK: usize = 64;
+const CHUNK_BYTES: usize = 6_144;
+
+/// `items` (consecutive) cut into chunks; `size` tells the bytes one item's values take.
+pub(crate) fn split<T>(items: &[T], size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let mut chunks = Vec::with_capacity(items.len() / ITEMS_PER_CHUNK + 1);
+    let (mut start, mut bytes) = (0, 0);
+    for (index, item) in items.iter().enumerate() {
+        let size = size(item);
+        if index > start && (index - start == ITEMS_PER_CHUNK || bytes + size > CHUNK_BYTES) {
+            chunks.push(&items[start..index]);
+            (start, bytes) = (index, 0);
+        }
+        bytes += size;
+    }
+    if start < items.len() {
+        chunks.push(&items[start..]);
+    }
+    chunks
+}
+
+/// Columns of a journal entry `e` and its account `a`, as `entry()` reads them.
+pub(crate) const ENTRY_COLUMNS: &str = "e.seq, e.account_id, e.record_id, e.client_id, e.kind, e.amount, e.balance_before, e.balance_after, e.frozen_after, e.accounting_date, e.timestamp, a.account_no, e.aggregated";
 /// Columns of a record `r`, as `record()` reads them.
 pub(crate) const RECORD_COLUMNS: &str = "r.record_id, r.client_id, r.op, r.kind, r.debit_account, r.credit_account, r.amount, r.currency, r.reference, r.result, r.timestamp, r.accounting_date, r.batch_sequence";
 
@@ -17,7 +41,7 @@ pub(crate) const RECORD_COLUMNS: &str = "r.record_id, r.client_id, r.op, r.kind,
 pub(crate) fn entry_by_seq(seq: &str) -> String {
     format!(
         "CROSS JOIN LATERAL (SELECT {seq} AS seq, c.account_ids[p] AS account_id, c.record_ids[p] AS record_id, \
-         c.kinds[p] AS kind, c.amounts[p] AS amount, c.balances_before[p] AS balance_before, \
+         c.client_ids[p] AS client_id, c.kinds[p] AS kind, c.amounts[p] AS amount, c.balances_before[p] AS balance_before, \
          c.balances_after[p] AS balance_after, c.frozen_after[p] AS frozen_after, c.dates[p] AS accounting_date, \
          c.timestamps[p] AS timestamp, c.aggregated[p] AS aggregated \
          FROM (SELECT * FROM entry_chunks WHERE first_seq <= {seq} ORDER BY first_seq DESC LIMIT 1) c \
@@ -45,13 +69,8 @@ pub(crate) static ACCOUNT_JOURNAL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The record `r` and the account `a` of each entry `e`.
-pub(crate) static ENTRY_JOINS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{} JOIN accounts a ON a.id = e.account_id",
-        record_by_id("e.record_id")
-    )
-});
+/// The account `a` of each entry `e`.
+pub(crate) const ENTRY_JOINS: &str = "JOIN accounts a ON a.id = e.account_id";
 
 /// Up to `limit` items with keys from `from` to before `stop`, in key order: `read(from, end,
 /// limit)` gives those from `from` to before `end`. Keys are dense, so the first window (as

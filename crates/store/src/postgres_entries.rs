@@ -60,7 +60,7 @@ pub(crate) fn account_entries(
     filter.push_sql(&format!(
         ") x CROSS JOIN LATERAL unnest(x.seqs) AS j(seq) {} {}",
         entry_by_seq("j.seq"),
-        *ENTRY_JOINS
+        ENTRY_JOINS
     ));
     filter.push(" WHERE j.seq >= ?", sql_u64(q.from_seq));
     filter.date_range("e.accounting_date", &q.from_date, &q.to_date);
@@ -79,7 +79,7 @@ pub(crate) fn account_journal(
 ) -> Result<Vec<EntryRow>, StoreError> {
     let sql = format!(
         "SELECT {ENTRY_COLUMNS} FROM {} {} WHERE x.account_id = $1 ORDER BY j.seq",
-        *ACCOUNT_JOURNAL, *ENTRY_JOINS
+        *ACCOUNT_JOURNAL, ENTRY_JOINS
     );
     Ok(client
         .query(&sql, &[&(account as i64)])?
@@ -101,7 +101,7 @@ pub(crate) fn journal_entries(
             &format!(
                 "SELECT {ENTRY_COLUMNS} FROM entries e {} \
                  WHERE e.chunk >= coalesce((SELECT max(first_seq) FROM entry_chunks WHERE first_seq <= ?), 0)",
-                *ENTRY_JOINS
+                ENTRY_JOINS
             ),
             sql_u64(from),
         );

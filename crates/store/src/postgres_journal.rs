@@ -8,6 +8,7 @@ use postgres::{Client, Transaction};
 
 use crate::backend::{commit_after_main, JournalWriter, Phases, StoreError};
 use crate::postgres::{close, session};
+use crate::postgres_chunks::split;
 use crate::postgres_copy::copy_rows;
 use crate::projection::Projection;
 use crate::rows::*;
@@ -55,22 +56,21 @@ impl JournalWriter for PostgresJournalWriter {
     }
 }
 
-/// Entries per `entry_chunks` row: 64 keep a row (~6.5 KB at the longest kind and date) under
-/// the 8,160 bytes PostgreSQL stores inline in one page.
-pub(crate) const ENTRIES_PER_CHUNK: usize = 64;
-
 /// The journal as chunks of consecutive entries, one array per column (migration V8 says why).
 fn copy_entries(tx: &mut Transaction<'_>, entries: &[EntryRow]) -> Result<(), StoreError> {
-    let chunks: Vec<&[EntryRow]> = entries.chunks(ENTRIES_PER_CHUNK).collect();
-    copy_rows(tx, "entry_chunks", &chunks, |copy, chunk| {
+    // Nine numbers and three texts (each with its length word, at most).
+    let size =
+        |e: &EntryRow| 9 * 8 + 3 * 4 + e.client_id.len() + e.kind.len() + e.accounting_date.len();
+    copy_rows(tx, "entry_chunks", &split(entries, size), |copy, chunk| {
         debug_assert!(chunk.windows(2).all(|w| w[0].seq < w[1].seq));
         let uint8 = |f: fn(&EntryRow) -> u64| chunk.iter().map(f);
         let int8 = |f: fn(&EntryRow) -> i64| chunk.iter().map(f);
-        copy.row(12)?;
+        copy.row(13)?;
         copy.uint8(chunk[0].seq);
         copy.uint8_array(uint8(|e| e.seq));
         copy.uint8_array(uint8(|e| e.account_id));
         copy.uint8_array(uint8(|e| e.record_id));
+        copy.text_array(chunk.iter().map(|e| e.client_id.as_str()));
         copy.text_array(chunk.iter().map(|e| &*e.kind));
         copy.uint8_array(uint8(|e| e.amount));
         copy.int8_array(int8(|e| e.balance_before));

@@ -7,15 +7,9 @@ use postgres::{Client, Row, Transaction};
 
 use crate::backend::{bounded, query_accounts, sql_u64, StoreError, QUERY_LIMIT_MAX};
 use crate::postgres::Filter;
-use crate::postgres_chunks::{in_windows, record_by_id, ACCOUNT_JOURNAL, RECORD_COLUMNS};
+use crate::postgres_chunks::{in_windows, record_by_id, split, ACCOUNT_JOURNAL, RECORD_COLUMNS};
 use crate::postgres_copy::copy_rows;
 use crate::rows::{RecordQuery, RecordRow};
-
-/// Records per `record_chunks` row at most, and the bytes their values may take: a row stays
-/// under the 8,160 bytes PostgreSQL keeps inline in one page, however long the ids and
-/// references are.
-const RECORDS_PER_CHUNK: usize = 64;
-const CHUNK_BYTES: usize = 6_144;
 
 /// Operations a transfer search lists.
 const TRANSFER_OPS: &str = "r.op IN ('transfer', 'capture')";
@@ -42,7 +36,19 @@ pub(crate) fn copy_records(
     tx: &mut Transaction<'_>,
     records: &[RecordRow],
 ) -> Result<(), StoreError> {
-    copy_rows(tx, "record_chunks", &chunks(records), |copy, chunk| {
+    // Six numbers and seven texts (each with its length word, at most).
+    let size = |r: &RecordRow| {
+        6 * 8
+            + 7 * 4
+            + r.client_id.len()
+            + r.op.len()
+            + r.reference.len()
+            + r.result.len()
+            + r.accounting_date.len()
+            + r.kind.as_ref().map_or(0, |k| k.len())
+            + r.currency.as_ref().map_or(0, |c| c.len())
+    };
+    copy_rows(tx, "record_chunks", &split(records, size), |copy, chunk| {
         debug_assert!(chunk.windows(2).all(|w| w[0].record_id < w[1].record_id));
         let last = chunk.last().expect("chunks are not empty");
         copy.row(15)?;
@@ -70,33 +76,6 @@ pub(crate) fn copy_records(
         copy.uint8(r.record_id);
         Ok(())
     })
-}
-
-/// `records` cut into chunks of at most `RECORDS_PER_CHUNK` records and about `CHUNK_BYTES`.
-fn chunks(records: &[RecordRow]) -> Vec<&[RecordRow]> {
-    let mut chunks = Vec::with_capacity(records.len() / RECORDS_PER_CHUNK + 1);
-    let (mut start, mut bytes) = (0, 0);
-    for (index, r) in records.iter().enumerate() {
-        // Six numbers, seven texts (each with its length word, at most).
-        let size = 6 * 8
-            + 7 * 4
-            + r.client_id.len()
-            + r.op.len()
-            + r.reference.len()
-            + r.result.len()
-            + r.accounting_date.len()
-            + r.kind.as_ref().map_or(0, |k| k.len())
-            + r.currency.as_ref().map_or(0, |c| c.len());
-        if index > start && (index - start == RECORDS_PER_CHUNK || bytes + size > CHUNK_BYTES) {
-            chunks.push(&records[start..index]);
-            (start, bytes) = (index, 0);
-        }
-        bytes += size;
-    }
-    if start < records.len() {
-        chunks.push(&records[start..]);
-    }
-    chunks
 }
 
 /// The records a hot account's aggregated entry `entry_seq` posted.

@@ -212,7 +212,7 @@ impl ProjectionBuilder {
         }
         let first_entry = self.projection.entries.len();
         for entry in batch.journal {
-            self.add_entry(entry);
+            self.add_entry(entry, ledger);
             if !journal_only {
                 self.add_to_balances(entry, ledger);
             }
@@ -251,12 +251,16 @@ impl ProjectionBuilder {
         }
     }
 
-    fn add_entry(&mut self, entry: &JournalEntry) {
+    fn add_entry(&mut self, entry: &JournalEntry, ledger: &Ledger) {
+        let record = ledger
+            .record(entry.record)
+            .expect("entries point at records");
         self.projection.entries.push(EntryRow {
             seq: entry.seq,
             account_id: u64::from(entry.account.0),
             record_id: entry.record.0,
-            client_id: String::new(),
+            // PostgreSQL keeps it with the entry, so a statement reads no record.
+            client_id: ledger.record_client_id(record).to_owned(),
             account_no: String::new(),
             kind: entry.kind.name().into(),
             amount: entry.amount,

@@ -53,7 +53,8 @@ pub struct EntryRow {
     pub seq: u64,
     pub account_id: u64,
     pub record_id: u64,
-    /// Client id of the command that caused it (filled by queries; not stored twice).
+    /// Client id of the command that caused it (SQLite reads it from the record; PostgreSQL
+    /// keeps it in the entry).
     pub client_id: String,
     /// The account's number (filled by queries).
     pub account_no: String,

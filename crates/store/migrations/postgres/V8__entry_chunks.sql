@@ -9,13 +9,15 @@
 -- `seq` alone reads every chunk. The store's own queries find an entry by sequence through the
 -- chunk whose first_seq is the greatest at or below it (array_position gives its place in the
 -- chunk), and read the journal in order through a range of `chunk`. Entry sequences are listed explicitly (`seqs`), so a
--- chunk stays correct whatever is removed from it. Rows of ~6.5 KB: kept inline (not TOASTed)
+-- chunk stays correct whatever is removed from it. Each entry carries its command's client id
+-- (a statement then reads no record). Rows of ~7 KB: kept inline (not TOASTed)
 -- by toast_tuple_target, so reading one entry reads one page.
 CREATE TABLE entry_chunks (
     first_seq BIGINT PRIMARY KEY,
     seqs BIGINT[] NOT NULL,
     account_ids BIGINT[] NOT NULL,
     record_ids BIGINT[] NOT NULL,
+    client_ids TEXT[] NOT NULL,
     kinds TEXT[] NOT NULL,
     amounts BIGINT[] NOT NULL,
     balances_before BIGINT[] NOT NULL,
@@ -28,21 +30,22 @@ CREATE TABLE entry_chunks (
 
 INSERT INTO entry_chunks
 SELECT min(seq), array_agg(seq ORDER BY seq), array_agg(account_id ORDER BY seq),
-       array_agg(record_id ORDER BY seq), array_agg(kind ORDER BY seq), array_agg(amount ORDER BY seq),
+       array_agg(e.record_id ORDER BY seq), array_agg(coalesce(r.client_id, '') ORDER BY seq),
+       array_agg(e.kind ORDER BY seq), array_agg(e.amount ORDER BY seq),
        array_agg(balance_before ORDER BY seq), array_agg(balance_after ORDER BY seq),
-       array_agg(frozen_after ORDER BY seq), array_agg(accounting_date ORDER BY seq),
-       array_agg(timestamp ORDER BY seq), array_agg(aggregated ORDER BY seq)
-FROM entries GROUP BY (seq - 1) / 64;
+       array_agg(frozen_after ORDER BY seq), array_agg(e.accounting_date ORDER BY seq),
+       array_agg(e.timestamp ORDER BY seq), array_agg(aggregated ORDER BY seq)
+FROM entries e LEFT JOIN records r ON r.record_id = e.record_id GROUP BY (seq - 1) / 64;
 
 DROP TABLE entries;
 
 CREATE VIEW entries AS
-SELECT e.seq, e.account_id, e.record_id, e.kind, e.amount, e.balance_before, e.balance_after,
+SELECT e.seq, e.account_id, e.record_id, e.client_id, e.kind, e.amount, e.balance_before, e.balance_after,
        e.frozen_after, e.accounting_date, e.timestamp, e.aggregated, c.first_seq AS chunk
 FROM entry_chunks c
-CROSS JOIN LATERAL unnest(c.seqs, c.account_ids, c.record_ids, c.kinds, c.amounts,
+CROSS JOIN LATERAL unnest(c.seqs, c.account_ids, c.record_ids, c.client_ids, c.kinds, c.amounts,
     c.balances_before, c.balances_after, c.frozen_after, c.dates, c.timestamps, c.aggregated)
-    AS e(seq, account_id, record_id, kind, amount, balance_before, balance_after, frozen_after,
+    AS e(seq, account_id, record_id, client_id, kind, amount, balance_before, balance_after, frozen_after,
          accounting_date, timestamp, aggregated);
 
 -- UPDATE and DELETE on the view change the entry inside its chunk (repairs, and tests that
@@ -63,6 +66,7 @@ BEGIN
     at := entry_place(OLD.seq);
     UPDATE entry_chunks SET
         account_ids[at.place] = NEW.account_id, record_ids[at.place] = NEW.record_id,
+        client_ids[at.place] = NEW.client_id,
         kinds[at.place] = NEW.kind, amounts[at.place] = NEW.amount,
         balances_before[at.place] = NEW.balance_before, balances_after[at.place] = NEW.balance_after,
         frozen_after[at.place] = NEW.frozen_after, dates[at.place] = NEW.accounting_date,
@@ -83,6 +87,7 @@ BEGIN
         seqs = seqs[:at.place - 1] || seqs[at.place + 1:],
         account_ids = account_ids[:at.place - 1] || account_ids[at.place + 1:],
         record_ids = record_ids[:at.place - 1] || record_ids[at.place + 1:],
+        client_ids = client_ids[:at.place - 1] || client_ids[at.place + 1:],
         kinds = kinds[:at.place - 1] || kinds[at.place + 1:],
         amounts = amounts[:at.place - 1] || amounts[at.place + 1:],
         balances_before = balances_before[:at.place - 1] || balances_before[at.place + 1:],
