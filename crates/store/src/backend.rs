@@ -66,6 +66,11 @@ pub trait Store: Send {
     fn apply_main(&mut self, projection: &Projection) -> Result<(), StoreError>;
     /// A writer for the journal part, on a connection of its own.
     fn journal_writer(&mut self) -> Result<Box<dyn JournalWriter>, StoreError>;
+    /// Whether projected entries should carry their command's client id (a store that keeps
+    /// it with the entry); otherwise `EntryRow::client_id` is left empty.
+    fn stores_entry_client_ids(&self) -> bool {
+        false
+    }
     fn account_id(&mut self, account_no: &str) -> Result<Option<u64>, StoreError>;
     fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError>;
     /// Journal entries in sequence order, with the client id of the command behind each.

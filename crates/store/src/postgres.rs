@@ -222,6 +222,10 @@ impl Store for PostgresStore {
         Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
     }
 
+    fn stores_entry_client_ids(&self) -> bool {
+        true
+    }
+
     fn journal_writer(&mut self) -> Result<Box<dyn JournalWriter>, StoreError> {
         Ok(Box::new(PostgresJournalWriter::connect(&self.url)?))
     }

@@ -115,6 +115,8 @@ pub struct ProjectionBuilder {
     pending_batches: usize,
     /// The last projection's records and entries.
     rows_expected: (usize, usize),
+    /// Fill in each entry's client id (`Store::stores_entry_client_ids`).
+    entry_client_ids: bool,
     dates: DateText,
     /// Batches up to this one are in the store's main part already: only their journal
     /// rows are built.
@@ -154,8 +156,15 @@ impl ProjectionBuilder {
             flows: BTreeMap::new(),
             pending_batches: 0,
             rows_expected: (0, 0),
+            entry_client_ids: false,
             dates: DateText::default(),
         }
+    }
+
+    /// Entries will carry their command's client id.
+    pub fn with_entry_client_ids(mut self, yes: bool) -> ProjectionBuilder {
+        self.entry_client_ids = yes;
+        self
     }
 
     /// Where a written projection goes back for the builder to fill again.
@@ -252,15 +261,20 @@ impl ProjectionBuilder {
     }
 
     fn add_entry(&mut self, entry: &JournalEntry, ledger: &Ledger) {
-        let record = ledger
-            .record(entry.record)
-            .expect("entries point at records");
+        let client_id = match self.entry_client_ids {
+            true => {
+                let record = ledger
+                    .record(entry.record)
+                    .expect("entries point at records");
+                ledger.record_client_id(record).to_owned()
+            }
+            false => String::new(),
+        };
         self.projection.entries.push(EntryRow {
             seq: entry.seq,
             account_id: u64::from(entry.account.0),
             record_id: entry.record.0,
-            // PostgreSQL keeps it with the entry, so a statement reads no record.
-            client_id: ledger.record_client_id(record).to_owned(),
+            client_id,
             account_no: String::new(),
             kind: entry.kind.name().into(),
             amount: entry.amount,

@@ -144,7 +144,8 @@ fn follow(
         .store(applied.as_ref().map_or(0, |a| a.timestamp), Relaxed);
     let follower = Follower::open(data_dir, start)?;
     info!(from_batch = start, main_done, "projector following the log");
-    let builder = ProjectionBuilder::new(follower.ledger(), main_done);
+    let builder = ProjectionBuilder::new(follower.ledger(), main_done)
+        .with_entry_client_ids(store.stores_entry_client_ids());
     let spare = builder.spare();
     let journal = store.journal_writer()?;
     std::thread::scope(|scope| {

@@ -321,6 +321,28 @@ fn check_against_ledger(store: &mut dyn Store, engine: &Engine) {
             .iter()
             .all(|r| r.op == "transfer" || r.op == "capture"));
         assert!(records.windows(2).all(|w| w[0].record_id < w[1].record_id));
+        // Every entry names its command's client id and its account's number.
+        let journal = (store.entries(&EntryQuery {
+            limit: usize::MAX,
+            ..Default::default()
+        }))
+        .unwrap();
+        assert!(
+            journal.len() > 1_000 && journal.len() < 10_000,
+            "{} entries",
+            journal.len()
+        );
+        for e in &journal {
+            let record = ledger.record(RecordId(e.record_id)).unwrap();
+            assert_eq!(
+                e.client_id,
+                ledger.record_client_id(record),
+                "entry {}",
+                e.seq
+            );
+            let account = ledger.account_info(AccountId(e.account_id as u32)).unwrap();
+            assert_eq!(e.account_no, account.number.to_string(), "entry {}", e.seq);
+        }
     });
 }
 
