@@ -129,19 +129,61 @@ fn upsert_holds(tx: &mut Transaction<'_>, holds: &[HoldRow]) -> Result<(), Store
     Ok(())
 }
 
-fn upsert_daily(tx: &mut Transaction<'_>, daily: &[DailyDelta]) -> Result<(), StoreError> {
-    if daily.is_empty() {
-        return Ok(());
+/// Daily balances: rows the store has are updated in place; the others go through ON CONFLICT,
+/// whose speculative insert costs the server ~40% more per row (100k rows: 0.77 s of its CPU
+/// against 0.55 s).
+fn write_daily(tx: &mut Transaction<'_>, daily: &[DailyDelta]) -> Result<(), StoreError> {
+    let (stored, others): (Vec<&DailyDelta>, Vec<&DailyDelta>) =
+        daily.iter().partition(|d| d.stored);
+    let updated = daily_statement(
+        tx,
+        &stored,
+        "UPDATE daily_balances b SET debits = b.debits + u.debits, credits = b.credits + u.credits, \
+         closing = u.closing, entries = b.entries + u.entries FROM unnest($1::bigint[], $2::text[], $3::bigint[], \
+         $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[]) AS u(account_id, accounting_date, opening, debits, credits, closing, entries) \
+         WHERE b.account_id = u.account_id AND b.accounting_date = u.accounting_date",
+    )?;
+    if updated != stored.len() as u64 {
+        // Not a row this builder wrote: the projection starts over (and upserts).
+        return Err(StoreError::Invalid(format!(
+            "{} of {} daily balance rows to update are missing",
+            stored.len() as u64 - updated,
+            stored.len()
+        )));
     }
-    let column = |f: fn(&DailyDelta) -> i64| daily.iter().map(f).collect::<Vec<i64>>();
-    let dates: Vec<String> = daily.iter().map(|d| d.accounting_date.clone()).collect();
-    tx.execute(
+    daily_statement(
+        tx,
+        &others,
         "INSERT INTO daily_balances SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[]) \
          ON CONFLICT (account_id, accounting_date) DO UPDATE SET debits = daily_balances.debits + EXCLUDED.debits, \
          credits = daily_balances.credits + EXCLUDED.credits, closing = EXCLUDED.closing, entries = daily_balances.entries + EXCLUDED.entries",
-        &[&column(|d| d.account_id as i64), &dates, &column(|d| d.opening), &column(|d| d.debits), &column(|d| d.credits), &column(|d| d.closing), &column(|d| d.entries)],
     )?;
     Ok(())
+}
+
+/// Runs `sql` with the deltas as seven arrays; the rows it changed.
+fn daily_statement(
+    tx: &mut Transaction<'_>,
+    daily: &[&DailyDelta],
+    sql: &str,
+) -> Result<u64, StoreError> {
+    if daily.is_empty() {
+        return Ok(0);
+    }
+    let column = |f: fn(&DailyDelta) -> i64| daily.iter().map(|d| f(d)).collect::<Vec<i64>>();
+    let dates: Vec<&str> = daily.iter().map(|d| d.accounting_date.as_str()).collect();
+    Ok(tx.execute(
+        sql,
+        &[
+            &column(|d| d.account_id as i64),
+            &dates,
+            &column(|d| d.opening),
+            &column(|d| d.debits),
+            &column(|d| d.credits),
+            &column(|d| d.closing),
+            &column(|d| d.entries),
+        ],
+    )?)
 }
 
 fn write_days(tx: &mut Transaction<'_>, p: &Projection) -> Result<(), StoreError> {
@@ -239,7 +281,7 @@ impl Store for PostgresStore {
         update_accounts(&mut tx, &p.accounts)?;
         phases.mark("accounts");
         upsert_holds(&mut tx, &p.holds)?;
-        upsert_daily(&mut tx, &p.daily)?;
+        write_daily(&mut tx, &p.daily)?;
         write_days(&mut tx, p)?;
         tx.execute(
             "INSERT INTO projection_state VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET \

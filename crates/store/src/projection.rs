@@ -7,7 +7,7 @@
 //! balances at the cut are taken from the replica: its state after the batch, minus the
 //! entries of that batch that were posted after the cut (they carry the next date).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -111,6 +111,8 @@ pub struct ProjectionBuilder {
     /// dense and given in order), so the store has them.
     stored_accounts: u32,
     daily: HashMap<(AccountId, Date), DailyDelta>,
+    /// (account, day) rows earlier projections of this builder wrote.
+    daily_written: HashSet<(AccountId, Date)>,
     flows: BTreeMap<(Date, AccountType, [u8; 4]), DayFlow>,
     pending_batches: usize,
     /// The last projection's records and entries.
@@ -153,6 +155,7 @@ impl ProjectionBuilder {
             accounts: Touched::default(),
             holds: Touched::default(),
             daily: HashMap::new(),
+            daily_written: HashSet::new(),
             flows: BTreeMap::new(),
             pending_batches: 0,
             rows_expected: (0, 0),
@@ -318,6 +321,7 @@ impl ProjectionBuilder {
                 credits: 0,
                 closing: entry.balance_before,
                 entries: 0,
+                stored: false,
             });
         day.debits += debit;
         day.credits += credit;
@@ -400,7 +404,15 @@ impl ProjectionBuilder {
             .filter_map(|id| hold_row(ledger, HoldId(id)))
             .collect();
         projection.runs = runs(&projection.entries);
-        let mut daily: Vec<DailyDelta> = std::mem::take(&mut self.daily).into_values().collect();
+        let mut daily: Vec<DailyDelta> = (std::mem::take(&mut self.daily).into_iter())
+            .map(|(key, delta)| DailyDelta {
+                stored: !self.daily_written.insert(key),
+                ..delta
+            })
+            .collect();
+        // Later batches are dated from the current day on.
+        let today = self.date;
+        self.daily_written.retain(|(_, date)| *date >= today);
         // In key order, so the upserts walk the daily-balance tree forward.
         daily.sort_unstable_by(|a, b| {
             (a.account_id, &a.accounting_date).cmp(&(b.account_id, &b.accounting_date))

@@ -123,6 +123,9 @@ pub struct DailyDelta {
     pub credits: i64,
     pub closing: i64,
     pub entries: i64,
+    /// An earlier projection of the same builder wrote this account's row for the day, so it
+    /// exists: a store may update it in place rather than insert-or-update.
+    pub stored: bool,
 }
 
 /// A stored daily balance row.

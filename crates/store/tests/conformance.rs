@@ -972,6 +972,9 @@ fn account_journals_read_through_runs_match_the_global_journal() {
             }
         }
         check_journal_reads(store.as_mut(), &journal, &days, &mut rng);
+        // Written over many transactions a day: each daily row adds up its day's entries.
+        check_daily_against_journal(store.as_mut(), &journal);
+        check_days(store.as_mut(), &world.engine, 3);
         // A stretch of entries wider than most pages removed (by hand, as a repair would):
         // reads in order step over the hole.
         let (from, to) = (journal.len() as u64 / 3, journal.len() as u64 / 3 + 40);
@@ -984,6 +987,40 @@ fn account_journals_read_through_runs_match_the_global_journal() {
             .filter(|e| !(from..=to).contains(&e.seq))
             .collect();
         check_journal_reads(store.as_mut(), &rest, &days, &mut rng);
+    }
+}
+
+/// Every account's daily rows against its entries: debits, credits and count of the day,
+/// opening before its first entry and closing after its last.
+fn check_daily_against_journal(store: &mut dyn Store, journal: &[EntryRow]) {
+    let mut expected: BTreeMap<(u64, String), DailyRow> = BTreeMap::new();
+    for e in journal {
+        let day = expected
+            .entry((e.account_id, e.accounting_date.clone()))
+            .or_insert_with(|| DailyRow {
+                accounting_date: e.accounting_date.clone(),
+                opening: e.balance_before,
+                debits: 0,
+                credits: 0,
+                closing: 0,
+                entries: 0,
+            });
+        match e.kind.as_ref() {
+            "debit" => day.debits += e.amount as i64,
+            "credit" => day.credits += e.amount as i64,
+            _ => {}
+        }
+        day.closing = e.balance_after;
+        day.entries += 1;
+    }
+    let accounts: std::collections::BTreeSet<u64> = journal.iter().map(|e| e.account_id).collect();
+    for account in accounts {
+        let rows = store.daily_rows(account, "", "9999-12-31").unwrap();
+        let wanted: Vec<&DailyRow> = (expected.range((account, String::new())..))
+            .take_while(|((a, _), _)| *a == account)
+            .map(|(_, row)| row)
+            .collect();
+        assert_eq!(rows.iter().collect::<Vec<_>>(), wanted, "account {account}");
     }
 }
 
