@@ -8,7 +8,7 @@ use postgres::{Client, Transaction};
 
 use crate::backend::{commit_after_main, JournalWriter, Phases, StoreError};
 use crate::postgres::{close, session};
-use crate::postgres_chunks::split;
+use crate::postgres_chunks::{split, ENTRY_SPAN};
 use crate::postgres_copy::copy_rows;
 use crate::projection::Projection;
 use crate::rows::*;
@@ -63,6 +63,12 @@ fn copy_entries(tx: &mut Transaction<'_>, entries: &[EntryRow]) -> Result<(), St
         |e: &EntryRow| 9 * 8 + 3 * 4 + e.client_id.len() + e.kind.len() + e.accounting_date.len();
     copy_rows(tx, "entry_chunks", &split(entries, size), |copy, chunk| {
         debug_assert!(chunk.windows(2).all(|w| w[0].seq < w[1].seq));
+        let (first, last) = (chunk[0].seq, chunk[chunk.len() - 1].seq);
+        if last - first >= ENTRY_SPAN {
+            return Err(StoreError::Invalid(format!(
+                "journal entries {first}..={last} are not dense: a chunk must span fewer than {ENTRY_SPAN} sequences"
+            )));
+        }
         let uint8 = |f: fn(&EntryRow) -> u64| chunk.iter().map(f);
         let int8 = |f: fn(&EntryRow) -> i64| chunk.iter().map(f);
         copy.row(13)?;
