@@ -6,7 +6,61 @@
 
 use std::sync::LazyLock;
 
-use crate::backend::StoreError;
+use postgres::Client;
+
+use crate::backend::{sql_u64, StoreError};
+use crate::postgres::Filter;
+
+/// A chunked table: its name, its key column (the first item's key) and the array of keys.
+pub(crate) struct Chunked {
+    table: &'static str,
+    first: &'static str,
+    keys: &'static str,
+}
+
+pub(crate) const ENTRY_CHUNKS: Chunked = Chunked {
+    table: "entry_chunks",
+    first: "first_seq",
+    keys: "seqs",
+};
+pub(crate) const RECORD_CHUNKS: Chunked = Chunked {
+    table: "record_chunks",
+    first: "first_id",
+    keys: "ids",
+};
+
+impl Chunked {
+    /// Narrows a read of the table's view (item keys `{key}`, chunk keys `{chunk}`) to keys
+    /// from `from` to before `end`, through the chunks' primary key: the chunk holding `from`
+    /// and those starting before `end`.
+    pub(crate) fn push_window(
+        &self,
+        filter: &mut Filter,
+        key: &str,
+        chunk: &str,
+        from: u64,
+        end: u64,
+    ) {
+        let Chunked { table, first, .. } = self;
+        filter.push(
+            &format!(" AND {chunk} >= coalesce((SELECT max({first}) FROM {table} WHERE {first} <= ?), 0)"),
+            sql_u64(from),
+        );
+        filter.push(&format!(" AND {chunk} < ?"), sql_u64(end));
+        filter.push(&format!(" AND {key} >= ?"), sql_u64(from));
+        filter.push(&format!(" AND {key} < ?"), sql_u64(end));
+    }
+
+    /// The last item's key, `None` when the table is empty.
+    pub(crate) fn last_key(&self, client: &mut Client) -> Result<Option<u64>, StoreError> {
+        let Chunked { table, first, keys } = self;
+        let sql = format!(
+            "SELECT {keys}[cardinality({keys})] FROM {table} ORDER BY {first} DESC LIMIT 1"
+        );
+        let row = client.query_opt(&sql, &[])?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+    }
+}
 
 /// Items per chunk at most, and the bytes their values may take: a chunk stays under the 8,160
 /// bytes PostgreSQL keeps inline in one page (past that it would compress and move arrays

@@ -6,7 +6,7 @@ use postgres::{Client, Row};
 use crate::backend::{bounded, query_accounts, sql_u64, StoreError, QUERY_LIMIT_MAX};
 use crate::postgres::Filter;
 use crate::postgres_chunks::{
-    entry_by_seq, in_windows, ACCOUNT_JOURNAL, ENTRY_COLUMNS, ENTRY_JOINS,
+    entry_by_seq, in_windows, ACCOUNT_JOURNAL, ENTRY_CHUNKS, ENTRY_COLUMNS, ENTRY_JOINS,
 };
 use crate::rows::{EntryQuery, EntryRow};
 
@@ -94,20 +94,15 @@ pub(crate) fn journal_entries(
     q: &EntryQuery,
 ) -> Result<Vec<EntryRow>, StoreError> {
     let limit = bounded(q.limit, QUERY_LIMIT_MAX) as usize;
-    let stop = last_entry_seq(client)?.saturating_add(1);
+    let stop = ENTRY_CHUNKS
+        .last_key(client)?
+        .map_or(0, |last| last.saturating_add(1));
     in_windows(q.from_seq, stop, limit, |from, end, limit| {
         let mut filter = Filter::default();
-        filter.push(
-            &format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries e {} \
-                 WHERE e.chunk >= coalesce((SELECT max(first_seq) FROM entry_chunks WHERE first_seq <= ?), 0)",
-                ENTRY_JOINS
-            ),
-            sql_u64(from),
-        );
-        filter.push(" AND e.chunk < ?", sql_u64(end));
-        filter.push(" AND e.seq >= ?", sql_u64(from));
-        filter.push(" AND e.seq < ?", sql_u64(end));
+        filter.push_sql(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries e {ENTRY_JOINS} WHERE true"
+        ));
+        ENTRY_CHUNKS.push_window(&mut filter, "e.seq", "e.chunk", from, end);
         filter.date_range("e.accounting_date", &q.from_date, &q.to_date);
         filter.push(" ORDER BY e.seq LIMIT ?", limit as i64);
         Ok(client
@@ -116,11 +111,4 @@ pub(crate) fn journal_entries(
             .map(entry)
             .collect())
     })
-}
-
-/// The journal's last entry's sequence (0 when empty).
-fn last_entry_seq(client: &mut Client) -> Result<u64, StoreError> {
-    let sql = "SELECT seqs[cardinality(seqs)] FROM entry_chunks ORDER BY first_seq DESC LIMIT 1";
-    let row = client.query_opt(sql, &[])?;
-    Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
 }

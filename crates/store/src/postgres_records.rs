@@ -7,7 +7,9 @@ use postgres::{Client, Row, Transaction};
 
 use crate::backend::{bounded, query_accounts, sql_u64, StoreError, QUERY_LIMIT_MAX};
 use crate::postgres::Filter;
-use crate::postgres_chunks::{in_windows, record_by_id, split, ACCOUNT_JOURNAL, RECORD_COLUMNS};
+use crate::postgres_chunks::{
+    in_windows, record_by_id, split, ACCOUNT_JOURNAL, RECORD_CHUNKS, RECORD_COLUMNS,
+};
 use crate::postgres_copy::copy_rows;
 use crate::rows::{RecordQuery, RecordRow};
 
@@ -120,13 +122,7 @@ pub(crate) fn search(client: &mut Client, q: &RecordQuery) -> Result<Vec<RecordR
         filter.push_sql(&format!(
             "SELECT {RECORD_COLUMNS} FROM records r WHERE {TRANSFER_OPS}"
         ));
-        filter.push(
-            " AND r.chunk >= coalesce((SELECT max(first_id) FROM record_chunks WHERE first_id <= ?), 0)",
-            sql_u64(from),
-        );
-        filter.push(" AND r.chunk < ?", sql_u64(end));
-        filter.push(" AND r.record_id >= ?", sql_u64(from));
-        filter.push(" AND r.record_id < ?", sql_u64(end));
+        RECORD_CHUNKS.push_window(&mut filter, "r.record_id", "r.chunk", from, end);
         page(client, filter, q, "r.record_id", limit)
     })
 }
@@ -208,7 +204,7 @@ fn records_end(client: &mut Client, date: Option<&str>) -> Result<u64, StoreErro
             return Ok(row.get::<_, i64>(0) as u64);
         }
     }
-    let sql = "SELECT ids[cardinality(ids)] FROM record_chunks ORDER BY first_id DESC LIMIT 1";
-    let row = client.query_opt(sql, &[])?;
-    Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64 + 1))
+    Ok(RECORD_CHUNKS
+        .last_key(client)?
+        .map_or(0, |last| last.saturating_add(1)))
 }

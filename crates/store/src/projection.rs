@@ -264,14 +264,13 @@ impl ProjectionBuilder {
     }
 
     fn add_entry(&mut self, entry: &JournalEntry, ledger: &Ledger) {
-        let client_id = match self.entry_client_ids {
-            true => {
-                let record = ledger
-                    .record(entry.record)
-                    .expect("entries point at records");
-                ledger.record_client_id(record).to_owned()
-            }
-            false => String::new(),
+        let client_id = if self.entry_client_ids {
+            let record = ledger
+                .record(entry.record)
+                .expect("entries point at records");
+            ledger.record_client_id(record).to_owned()
+        } else {
+            String::new()
         };
         self.projection.entries.push(EntryRow {
             seq: entry.seq,
