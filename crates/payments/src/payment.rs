@@ -6,8 +6,11 @@
 //!   own word (a definitive failure, or "no such order" long after it was sent) fails it.
 //! - **A final state never changes.** A report that contradicts a final attempt is kept as an
 //!   anomaly (reconciliation's business), never applied.
-//! - **Success counts once the ledger posted it.** A bank success returns `Effect::Post`; the
-//!   payment becomes `succeeded` only through `mark_posted`.
+//! - **Success counts once the ledger posted it.** A bank success makes the attempt
+//!   `succeeded` (the bank holds the money) and returns `Effect::Post`; the payment becomes
+//!   `succeeded` only through `mark_posted`. Until then every report returns `Effect::Post`
+//!   again (`needs_posting`), so a crash between the bank's word and the posting is finished
+//!   by whoever comes next (the resolver, a callback), and the ledger's ids make it once.
 //! - **Reroute only after a definitive failure**, with a new channel order number.
 
 use paycore_money::Currency;
@@ -293,6 +296,12 @@ impl Payment {
             ));
         };
         let is_current = index + 1 == self.attempts.len();
+        if is_current && self.needs_posting() {
+            // A contradiction is kept for reconciliation; the bank's earlier success still
+            // holds the money, so the posting goes on.
+            self.report_on_final(index, report);
+            return Effect::Post;
+        }
         let attempt = &self.attempts[index];
         if attempt.status.is_final() || !is_current {
             return self.report_on_final(index, report);
@@ -356,7 +365,16 @@ impl Payment {
         }
         let attempt = self.current_mut();
         attempt.bank_ref = Some(bank_ref.to_owned());
+        // Final at the bank; the resolver's next check stays, to finish the posting after a
+        // crash.
+        attempt.status = AttemptStatus::Succeeded;
+        attempt.note = None;
         Effect::Post
+    }
+
+    /// The bank took the money for the current attempt and the ledger has not posted it yet.
+    pub fn needs_posting(&self) -> bool {
+        !self.status.is_final() && self.current().status == AttemptStatus::Succeeded
     }
 
     fn fail_current(&mut self, code: &str, message: &str, now: Millis) {
@@ -410,15 +428,14 @@ impl Payment {
     /// The ledger posted the success: the payment has succeeded.
     pub fn mark_posted(&mut self, now: Millis) {
         assert!(
-            !self.status.is_final(),
-            "a final payment is never posted again"
+            self.needs_posting(),
+            "only a bank success not yet posted is posted"
         );
         let attempt = self.current_mut();
         assert!(
             attempt.bank_ref.is_some(),
             "posted without the bank's success"
         );
-        attempt.status = AttemptStatus::Succeeded;
         attempt.next_check_at = None;
         attempt.note = None;
         attempt.updated_at = now;
@@ -432,9 +449,8 @@ impl Payment {
     /// was closed): the payment fails, and the channel's success stays on record for
     /// reconciliation (a difference to resolve, never a silent success).
     pub fn mark_ledger_rejected(&mut self, code: &str, now: Millis) {
-        assert!(!self.status.is_final());
+        assert!(self.needs_posting());
         let attempt = self.current_mut();
-        attempt.status = AttemptStatus::Succeeded;
         attempt.next_check_at = None;
         attempt.updated_at = now;
         let failure = Failure {
@@ -520,10 +536,11 @@ impl Payment {
         Ok(())
     }
 
-    /// Schedules the current attempt's next status query.
+    /// Schedules the current attempt's next check (a status query, or finishing a posting);
+    /// a final payment has none.
     pub fn schedule_check(&mut self, at: Option<Millis>) {
-        let attempt = self.current_mut();
-        attempt.next_check_at = if attempt.status.is_final() { None } else { at };
+        let open = !self.status.is_final();
+        self.current_mut().next_check_at = if open { at } else { None };
     }
 
     fn touch(&mut self, now: Millis) {

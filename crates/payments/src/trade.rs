@@ -153,13 +153,17 @@ impl Trade {
         }
     }
 
-    /// Marks the trade paid by `payment`; only an open trade can be paid.
-    pub fn mark_paid(&mut self, payment: &str, now: Millis) {
-        assert_eq!(self.status, TradeStatus::Open, "only an open trade is paid");
+    /// Marks the trade paid by `payment`. Only an open trade can be paid (a payment that
+    /// started before the expiry still pays it); otherwise its status is returned.
+    pub fn mark_paid(&mut self, payment: &str, now: Millis) -> Result<(), TradeStatus> {
+        if self.status != TradeStatus::Open {
+            return Err(self.status);
+        }
         assert!(self.paid_by.is_none());
         self.status = TradeStatus::Paid;
         self.paid_by = Some(payment.to_owned());
         self.paid_at = Some(now);
+        Ok(())
     }
 }
 
@@ -204,7 +208,8 @@ mod tests {
             t.check_payable(901_000).unwrap_err().code(),
             "trade_expired"
         );
-        t.mark_paid("p1", 2_000);
+        t.mark_paid("p1", 2_000).unwrap();
+        assert_eq!(t.mark_paid("p2", 2_002), Err(TradeStatus::Paid));
         assert_eq!(
             t.check_payable(2_001).unwrap_err().code(),
             "trade_already_paid"

@@ -85,6 +85,15 @@ fn a_timeout_is_unknown_and_a_later_query_decides() {
         PaymentStatus::Unknown,
         "not a success before the ledger posted"
     );
+    assert!(p.needs_posting());
+    // Until it is posted, anything that comes next posts again (the ledger makes it once),
+    // and a contradiction changes nothing but is kept.
+    let again = p.report(&report(ReportSource::Callback, success()), 9, TIMING);
+    assert_eq!(again, Effect::Post);
+    let contradiction = p.report(&report(ReportSource::Callback, failed()), 9, TIMING);
+    assert_eq!(contradiction, Effect::Post);
+    assert_eq!(p.anomalies.len(), 1);
+    assert_eq!(p.current().status, AttemptStatus::Succeeded);
     p.mark_posted(10);
     assert_eq!(p.status, PaymentStatus::Succeeded);
     assert_eq!(p.current().queries, 1);
@@ -253,6 +262,7 @@ proptest! {
             }
             if effect == Effect::Post {
                 posts += 1;
+                prop_assert!(p.needs_posting());
                 p.mark_posted(now);
             }
             prop_assert!(p.status != PaymentStatus::Succeeded || posts == 1);

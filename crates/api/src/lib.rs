@@ -1,0 +1,8 @@
+//! The wire format of paycore's HTTP API: request and response bodies, shared by the server
+//! (which maps them to and from the domain) and the command-line client. Core types never
+//! derive serde; these are the only JSON shapes.
+
+pub mod payments;
+mod patch;
+
+pub use patch::double_option;

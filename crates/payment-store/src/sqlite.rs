@@ -1,0 +1,119 @@
+//! The SQLite backend: the embedded default, a file of its own in the data directory
+//! (`payments.sqlite`; SQLite allows one writer per file, and the query store's projector
+//! holds its own for long transactions). WAL with synchronous=FULL: a commit is on disk before
+//! the writer answers anyone.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+
+use crate::sql::{sqlite_placeholders, Connection, Row, Sql, Value};
+use crate::StoreError;
+
+pub struct SqliteConnection {
+    conn: rusqlite::Connection,
+    /// Statements rewritten to SQLite's placeholders, by the address of their text.
+    rewritten: HashMap<usize, String>,
+}
+
+mod migrations {
+    refinery::embed_migrations!("migrations");
+}
+
+impl SqliteConnection {
+    /// Opens (creating if needed) the file, and migrates the schema when `migrate` (the
+    /// writer does; readers trust it).
+    pub fn open(path: &Path, migrate: bool) -> Result<SqliteConnection, StoreError> {
+        let mut conn = paycore_sqlite::open(path, 64 * 1024, Duration::from_secs(30))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        if migrate {
+            migrations::migrations::runner()
+                .set_migration_table_name(crate::MIGRATION_TABLE)
+                .run(&mut conn)?;
+        }
+        Ok(SqliteConnection {
+            conn,
+            rewritten: HashMap::new(),
+        })
+    }
+
+    fn prepared(&mut self, sql: &'static str) -> Result<rusqlite::CachedStatement<'_>, StoreError> {
+        let text = self
+            .rewritten
+            .entry(sql.as_ptr() as usize)
+            .or_insert_with(|| sqlite_placeholders(sql));
+        Ok(self.conn.prepare_cached(text)?)
+    }
+}
+
+struct Bound<'a>(&'a Value);
+
+impl rusqlite::ToSql for Bound<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Int(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::Text(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Value::Int(None) | Value::Text(None) => ToSqlOutput::Borrowed(ValueRef::Null),
+        })
+    }
+}
+
+fn read_value(value: ValueRef<'_>) -> Result<Value, StoreError> {
+    Ok(match value {
+        ValueRef::Null => Value::Int(None),
+        ValueRef::Integer(v) => Value::int(v),
+        ValueRef::Text(t) => Value::text(
+            std::str::from_utf8(t).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ),
+        other => return Err(StoreError::Corrupt(format!("unexpected value {other:?}"))),
+    })
+}
+
+impl Sql for SqliteConnection {
+    fn exec(&mut self, sql: &'static str, params: &[Value]) -> Result<u64, StoreError> {
+        let mut statement = self.prepared(sql)?;
+        let bound: Vec<Bound> = params.iter().map(Bound).collect();
+        Ok(statement.execute(rusqlite::params_from_iter(bound))? as u64)
+    }
+
+    fn query(&mut self, sql: &'static str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let mut statement = self.prepared(sql)?;
+        let columns = statement.column_count();
+        let bound: Vec<Bound> = params.iter().map(Bound).collect();
+        let mut rows = statement.query(rusqlite::params_from_iter(bound))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let values = (0..columns)
+                .map(|i| read_value(row.get_ref(i)?))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            out.push(Row(values));
+        }
+        Ok(out)
+    }
+}
+
+impl Connection for SqliteConnection {
+    fn begin(&mut self, read_only: bool) -> Result<(), StoreError> {
+        let begin = if read_only { "BEGIN DEFERRED" } else { "BEGIN IMMEDIATE" };
+        self.conn.execute_batch(begin)?;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
+    }
+
+    fn sql(&mut self) -> &mut dyn Sql {
+        self
+    }
+}
