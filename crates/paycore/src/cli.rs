@@ -136,6 +136,41 @@ pub enum Command {
         #[arg(long, env = "PAYCORE_DATA_DIR", default_value = "./paycore-data")]
         data_dir: std::path::PathBuf,
     },
+    /// Merchants (商户): create (admin), show.
+    Merchant {
+        #[command(subcommand)]
+        action: crate::payments_cli::MerchantAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Channels (渠道): add, list, show, set (admin).
+    Channel {
+        #[command(subcommand)]
+        action: crate::payments_cli::ChannelAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Trade orders (交易订单): create, show.
+    Trade {
+        #[command(subcommand)]
+        action: crate::payments_cli::TradeAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Pay a trade through a routed channel: `paycore pay TRADE_ID --method quickpay`.
+    Pay {
+        #[command(flatten)]
+        args: crate::payments_cli::PayArgs,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Payment orders: show, resend, reroute.
+    Payment {
+        #[command(subcommand)]
+        action: crate::payments_cli::PaymentAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// Write a CNY amount in Chinese capital numerals (大写金额), e.g. `paycore words 1005.30`.
     Words {
         /// Amount in yuan with up to two decimals, e.g. 1005.30 or -12.5.
@@ -424,6 +459,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Hold { action, conn } => hold(&Client::new(conn)?, action),
         Command::Keys { action, conn } => keys(&Client::new(conn)?, action),
+        Command::Merchant { action, conn } => {
+            crate::payments_cli::merchant(&Client::new(conn)?, action)
+        }
+        Command::Channel { action, conn } => crate::payments_cli::channel(&Client::new(conn)?, action),
+        Command::Trade { action, conn } => crate::payments_cli::trade(&Client::new(conn)?, action),
+        Command::Pay { args, conn } => crate::payments_cli::pay(&Client::new(conn)?, args),
+        Command::Payment { action, conn } => {
+            crate::payments_cli::payment(&Client::new(conn)?, action)
+        }
     }
 }
 

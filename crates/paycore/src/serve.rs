@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use paycore_engine::{EngineConfig, Retention};
 use paycore_money::Currency;
-use paycore_server::{Server, ServerConfig, StoreUrl};
+use paycore_server::{PaymentOptions, Server, ServerConfig, StoreUrl};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -50,6 +50,13 @@ pub struct ServeArgs {
         allow_hyphen_values = true
     )]
     pub utc_offset: String,
+    /// How long a channel (bank) call may take before its outcome is `unknown` (then asked
+    /// again until the bank says).
+    #[arg(long, env = "PAYCORE_CHANNEL_TIMEOUT_MS", default_value_t = 5_000)]
+    pub channel_timeout_ms: u64,
+    /// The base URL banks send callbacks to (default: http://<listen address>).
+    #[arg(long, env = "PAYCORE_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -76,6 +83,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         bootstrap_key: std::env::var("PAYCORE_BOOTSTRAP_KEY").ok(),
         store,
         day_end_at,
+        payments: PaymentOptions {
+            channel_timeout: std::time::Duration::from_millis(args.channel_timeout_ms.max(1)),
+            callback_base_url: args.public_url.clone(),
+        },
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -109,6 +109,41 @@ impl From<paycore_store::StoreError> for ApiError {
     }
 }
 
+impl From<paycore_payment_service::ServiceError> for ApiError {
+    fn from(error: paycore_payment_service::ServiceError) -> ApiError {
+        use paycore_payment_service::ServiceError;
+        use paycore_payments::ErrorKind;
+        match error {
+            ServiceError::Pay(e) => {
+                let status = match e.kind() {
+                    ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+                    ErrorKind::NotFound => StatusCode::NOT_FOUND,
+                    ErrorKind::Conflict => StatusCode::CONFLICT,
+                    ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, e.code(), e.to_string())
+            }
+            ServiceError::Store(e) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!("payment store: {e}"),
+            ),
+            ServiceError::Engine(e) => ApiError::from(e),
+            ServiceError::Ledger { what, code } => ApiError::new(
+                status_of(code),
+                code.code(),
+                format!("the ledger refused {what}: {code}"),
+            ),
+            ServiceError::BadCallback(reason) => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+                format!("callback refused: {reason}"),
+            ),
+            ServiceError::Internal(reason) => ApiError::internal(reason),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {

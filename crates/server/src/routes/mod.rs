@@ -7,6 +7,7 @@ pub mod dayend;
 pub mod holds;
 pub mod journal;
 pub mod keys;
+pub mod pay;
 pub mod system;
 pub mod transfers;
 pub mod verify;

@@ -34,6 +34,7 @@ pub async fn start(dir: &Path) -> TestServer {
         bootstrap_key: Some(ADMIN_KEY.into()),
         store: store_url(dir),
         day_end_at: None,
+        payments: Default::default(),
     };
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr();
