@@ -127,14 +127,18 @@ impl Row {
         value: &str,
         suffix: &str,
     ) -> Result<(), WriteError> {
-        if value.contains(['\n', '\r']) {
-            return refuse(item, format!("{value:?} holds a line break"));
+        let mut quote = prefix.is_empty() && value.starts_with('#');
+        for byte in value.bytes() {
+            match byte {
+                b'\n' | b'\r' => return refuse(item, format!("{value:?} holds a line break")),
+                b',' | b'"' => quote = true,
+                _ => {}
+            }
         }
         if self.fields > 0 {
             self.text.push(',');
         }
         self.fields += 1;
-        let quote = value.contains([',', '"']) || (prefix.is_empty() && value.starts_with('#'));
         if !quote {
             self.text.extend([prefix, value, suffix]);
             return Ok(());

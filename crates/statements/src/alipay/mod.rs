@@ -54,5 +54,10 @@ pub(crate) const HEADER: [&str; 25] = [
 
 /// Alipay pads values with tabs (and sometimes spaces) so spreadsheets keep long numbers.
 pub(crate) fn trimmed(value: &str) -> &str {
-    value.trim_matches([' ', '\t'])
+    let pad = |b: &u8| *b == b' ' || *b == b'\t';
+    let bytes = value.as_bytes();
+    let start = bytes.iter().position(|b| !pad(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !pad(b)).map_or(start, |p| p + 1);
+    // Both ends sit next to ASCII bytes, so they are character boundaries.
+    value.get(start..end).unwrap_or("")
 }

@@ -43,7 +43,7 @@ impl AlipayReader {
             Some(_) => Ok(()),
             None => Err(StatementError::new(
                 ErrorKind::MissingHeader,
-                lines_read.max(1),
+                lines_read + 1,
                 "the Alipay bill has no detail header (支付宝交易号,商户订单号,…)",
             )),
         }

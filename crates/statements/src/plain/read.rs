@@ -46,7 +46,7 @@ impl CsvReader {
             Some(_) => Ok(()),
             None => Err(StatementError::new(
                 ErrorKind::MissingHeader,
-                lines_read.max(1),
+                lines_read + 1,
                 "the statement is empty: no header (time,channel_order_no,…)",
             )),
         }

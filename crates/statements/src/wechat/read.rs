@@ -64,7 +64,7 @@ impl WechatReader {
         match (&self.detail, &self.summary) {
             (None, _) => Err(StatementError::new(
                 ErrorKind::MissingHeader,
-                lines_read.max(1),
+                lines_read + 1,
                 "the WeChat bill is empty: no detail header (交易时间,…)",
             )),
             (Some(_), SummaryState::Expected) => Err(missing(
@@ -80,8 +80,10 @@ impl WechatReader {
     }
 }
 
+/// Whether `row` is a summary header: it has a 总交易单数 column. A detail row, whose first
+/// value starts with a backtick, is not looked through.
 fn is_summary_header(row: &Record) -> bool {
-    row.iter().any(|name| name.trim() == COUNT.name)
+    !row.get(0).starts_with('`') && row.iter().any(|name| name.trim() == COUNT.name)
 }
 
 fn after_summary(row: &Record, summary_line: u64, width: usize) -> StatementError {
