@@ -59,6 +59,11 @@ pub(crate) fn fee(
 }
 
 fn split_fee(text: &str, currency: Currency) -> Result<Fee, String> {
+    // The split below counts bytes: anything but ASCII is refused before it (and is no
+    // amount anyway).
+    if !text.is_ascii() {
+        return Err("expected digits with an optional decimal point, e.g. 0.00600".to_owned());
+    }
     let scale = u32::from(currency.scale());
     let unit = 10i64.pow(FEE_DECIMALS - scale);
     let (negative, magnitude) = match text.strip_prefix('-') {
@@ -173,12 +178,39 @@ mod tests {
             "--0.00500",
             "+1",
             "1e3",
+            "0.0é",
+            "１.00000",
         ] {
             assert_eq!(fee_of(text), Err(ErrorKind::InvalidAmount), "{text:?}");
         }
         let err = fee("0.000001", CNY, "手续费", 9).unwrap_err();
         assert_eq!(err.line, 9);
         assert!(err.reason.contains("手续费 \"0.000001\""), "{}", err.reason);
+    }
+
+    #[test]
+    fn random_amount_text_never_panics_and_what_parses_round_trips() {
+        use rand::{rngs::SmallRng, Rng, SeedableRng};
+        let alphabet = ["0", "1", "5", "9", ".", "-", "é", "１", "`", " ", "元"];
+        let currencies = [CNY, Currency::JPY, Currency::from_code("KWD").unwrap()];
+        let mut rng = SmallRng::seed_from_u64(0xFEE5);
+        for _ in 0..100_000 {
+            let len = rng.gen_range(0..10);
+            let text: String = (0..len)
+                .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+                .collect();
+            let currency = currencies[rng.gen_range(0..currencies.len())];
+            if let Ok(fee) = fee(&text, currency, "手续费", 1) {
+                let again = self::fee(&format_fee(fee.exact), currency, "手续费", 1).unwrap();
+                assert_eq!(again, fee, "{text:?}");
+            }
+            if let Ok(minor) = amount(&text, currency, "订单金额", 1) {
+                assert_eq!(
+                    format_amount(minor, currency).map(|t| amount(&t, currency, "", 1)),
+                    Some(Ok(minor))
+                );
+            }
+        }
     }
 
     #[test]

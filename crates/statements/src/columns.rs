@@ -1,5 +1,7 @@
 //! Finding columns by their header names, and the checks every row of a table gets.
 
+use paycore_money::Currency;
+
 use crate::records::Record;
 use crate::{ErrorKind, StatementError};
 
@@ -88,6 +90,30 @@ pub(crate) fn timestamp<'r>(
     Err(StatementError::new(ErrorKind::InvalidValue, line, reason))
 }
 
+/// Currency codes to currencies, the previous row's reused without a table lookup.
+#[derive(Debug, Default)]
+pub(crate) struct Currencies {
+    last: Option<Currency>,
+}
+
+impl Currencies {
+    pub(crate) fn get(
+        &mut self,
+        code: &str,
+        column: &str,
+        line: u64,
+    ) -> Result<Currency, StatementError> {
+        if let Some(last) = self.last.filter(|c| c.code() == code) {
+            return Ok(last);
+        }
+        let currency = Currency::from_code(code).map_err(|err| {
+            StatementError::new(ErrorKind::InvalidValue, line, format!("{column}: {err}"))
+        })?;
+        self.last = Some(currency);
+        Ok(currency)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +142,11 @@ mod tests {
             ErrorKind::InvalidValue
         );
         assert_eq!(timestamp("2024-01-01", "交易时间", 5).unwrap_err().line, 5);
+        let mut currencies = Currencies::default();
+        assert_eq!(currencies.get("JPY", "货币种类", 1), Ok(Currency::JPY));
+        assert_eq!(currencies.get("JPY", "货币种类", 2), Ok(Currency::JPY));
+        let err = currencies.get("RMB", "货币种类", 3).unwrap_err();
+        assert_eq!((err.kind, err.line), (ErrorKind::InvalidValue, 3));
+        assert!(err.reason.starts_with("货币种类: "), "{err}");
     }
 }

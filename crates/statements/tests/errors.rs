@@ -312,3 +312,35 @@ fn alipay_rows() {
         &["no detail header"],
     );
 }
+
+/// Gives `bytes`, then fails.
+struct FailingAfter<'a>(&'a [u8]);
+
+impl std::io::Read for FailingAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "the channel hung up",
+            ));
+        }
+        let n = buf.len().min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_failing_input_is_an_io_error_at_the_line_being_read() {
+    let text = wechat();
+    let cut = text.match_indices('\n').nth(2).unwrap().0 + 1; // three whole lines
+    let mut reader =
+        paycore_statements::StatementReader::wechat(FailingAfter(&text.as_bytes()[..cut]));
+    assert_eq!(reader.next().unwrap().unwrap().line_no, 2);
+    assert_eq!(reader.next().unwrap().unwrap().line_no, 3);
+    let err = reader.next().unwrap().unwrap_err();
+    assert_error(&err, ErrorKind::Io, 4, &["hung up"]);
+    assert!(reader.next().is_none(), "nothing after the first error");
+    assert!(reader.summary().is_none());
+}

@@ -1,10 +1,8 @@
 //! Reading paycore's plain CSV: a header, then one line per row; no summary row.
 
-use paycore_money::Currency;
-
 use super::{AMOUNT, BANK_REF, CURRENCY, FEE, KIND, ORDER_NO, REFUND_NO, STATUS, TIME};
 use crate::amount;
-use crate::columns::{check_width, find, non_empty, require, timestamp};
+use crate::columns::{check_width, find, non_empty, require, timestamp, Currencies};
 use crate::records::Record;
 use crate::{ErrorKind, LineKind, StatementError, StatementLine};
 
@@ -27,7 +25,7 @@ struct Columns {
     fee: usize,
     currency: usize,
     refund_no: Option<usize>,
-    last_currency: Option<Currency>,
+    currencies: Currencies,
 }
 
 impl CsvReader {
@@ -66,14 +64,16 @@ impl Columns {
             fee: require(header, FEE, TABLE)?,
             currency: require(header, CURRENCY, TABLE)?,
             refund_no: find(header, REFUND_NO),
-            last_currency: None,
+            currencies: Currencies::default(),
         })
     }
 
     fn line(&mut self, row: &Record) -> Result<StatementLine, StatementError> {
         check_width(row, self.width, TABLE)?;
         let line = row.line();
-        let currency = self.currency(row.get(self.currency), line)?;
+        let currency = self
+            .currencies
+            .get(row.get(self.currency), CURRENCY.name, line)?;
         let kind_text = row.get(self.kind);
         let kind = LineKind::from_name(kind_text).ok_or_else(|| {
             let reason = format!("kind {kind_text:?} is neither payment nor refund");
@@ -99,20 +99,5 @@ impl Columns {
             currency,
             refund_no: refund_no.map(str::to_owned),
         })
-    }
-
-    fn currency(&mut self, code: &str, line: u64) -> Result<Currency, StatementError> {
-        if let Some(last) = self.last_currency.filter(|c| c.code() == code) {
-            return Ok(last);
-        }
-        let currency = Currency::from_code(code).map_err(|err| {
-            StatementError::new(
-                ErrorKind::InvalidValue,
-                line,
-                format!("{}: {err}", CURRENCY.name),
-            )
-        })?;
-        self.last_currency = Some(currency);
-        Ok(currency)
     }
 }

@@ -3,9 +3,14 @@
 //! values start with a backtick, a summary header and one summary row.
 
 pub(crate) mod read;
+mod summary;
 pub(crate) mod write;
 
+use paycore_money::{format_minor, Currency};
+
+use crate::amount;
 use crate::columns::Column;
+use crate::StatementError;
 
 pub(crate) const TIME: Column = Column::new("交易时间");
 pub(crate) const BANK_REF: Column = Column::new("微信订单号");
@@ -25,6 +30,30 @@ pub(crate) enum Unit {
     Amount,
     /// Yuan with up to five decimals, summed exactly.
     Fee,
+}
+
+impl Unit {
+    /// Parses a value: minor units of an amount (never negative), exact units of a fee.
+    pub(crate) fn parse(
+        self,
+        text: &str,
+        currency: Currency,
+        column: &str,
+        line: u64,
+    ) -> Result<i64, StatementError> {
+        match self {
+            Unit::Amount => amount::non_negative(text, currency, column, line),
+            Unit::Fee => amount::fee(text, currency, column, line).map(|fee| fee.exact),
+        }
+    }
+
+    /// Writes a value as WeChat prints it.
+    pub(crate) fn show(self, value: i64, currency: Currency) -> String {
+        match self {
+            Unit::Amount => format_minor(value, currency),
+            Unit::Fee => amount::format_fee(value),
+        }
+    }
 }
 
 /// A summary total and the detail column it is the sum of.

@@ -3,14 +3,14 @@
 
 use paycore_money::Currency;
 
+use super::summary::SummaryColumns;
 use super::{unticked, Unit, COUNT, TOTALS};
-use crate::amount::{self, format_fee};
-use crate::columns::{check_width, find, non_empty, require, timestamp};
+use crate::amount;
+use crate::columns::{check_width, find, non_empty, require, timestamp, Currencies};
 use crate::records::Record;
 use crate::{ErrorKind, LineKind, StatementError, StatementLine, StatementSummary};
 
 const DETAIL: &str = "WeChat detail";
-const SUMMARY: &str = "WeChat summary";
 
 /// The state of one bill being read.
 #[derive(Debug, Default)]
@@ -44,13 +44,14 @@ impl WechatReader {
         match &self.summary {
             SummaryState::Read { line, width } => Err(after_summary(row, *line, *width)),
             SummaryState::Header(columns) => {
-                columns.check(row, detail, lines)?;
+                columns.check(row, &detail.sums, lines)?;
                 let (line, width) = (row.line(), columns.width);
                 self.summary = SummaryState::Read { line, width };
                 Ok(None)
             }
             SummaryState::Expected if is_summary_header(row) => {
-                self.summary = SummaryState::Header(SummaryColumns::from_header(row, detail)?);
+                self.summary =
+                    SummaryState::Header(SummaryColumns::from_header(row, &detail.totals)?);
                 Ok(None)
             }
             SummaryState::Expected => detail.line(row).map(Some),
@@ -107,7 +108,7 @@ struct Detail {
     refund_no: usize,
     totals: [Option<usize>; TOTALS.len()],
     sums: [i64; TOTALS.len()],
-    last_currency: Option<Currency>,
+    currencies: Currencies,
 }
 
 impl Detail {
@@ -138,7 +139,7 @@ impl Detail {
             refund_no: require(header, super::REFUND_NO, DETAIL)?,
             totals,
             sums: [0; TOTALS.len()],
-            last_currency: None,
+            currencies: Currencies::default(),
         })
     }
 
@@ -146,27 +147,10 @@ impl Detail {
         check_width(row, self.width, DETAIL)?;
         let line = row.line();
         let field = |index: usize| unticked(row.get(index));
-        let currency = self.currency(field(self.currency), line)?;
-        let mut values = [0i64; TOTALS.len()];
-        let mut fee_minor = 0;
-        for (i, total) in TOTALS.iter().enumerate() {
-            let Some(column) = self.totals[i] else {
-                continue;
-            };
-            let text = field(column);
-            values[i] = match total.unit {
-                Unit::Amount => amount::non_negative(text, currency, total.detail.name, line)?,
-                Unit::Fee => {
-                    let fee = amount::fee(text, currency, total.detail.name, line)?;
-                    fee_minor = fee.minor;
-                    fee.exact
-                }
-            };
-            self.sums[i] = self.sums[i].checked_add(values[i]).ok_or_else(|| {
-                let reason = format!("the sum of {} overflows", total.detail.name);
-                StatementError::new(ErrorKind::InvalidAmount, line, reason)
-            })?;
-        }
+        let currency = self
+            .currencies
+            .get(field(self.currency), super::CURRENCY.name, line)?;
+        let (values, fee_minor) = self.add_totals(row, currency)?;
         let status = non_empty(field(self.status), super::STATUS.name, line)?;
         let (kind, amount, refund_no) = if status == super::REFUND_STATUS {
             let refund_no = Some(field(self.refund_no)).filter(|no| !no.is_empty());
@@ -189,106 +173,34 @@ impl Detail {
         })
     }
 
-    /// The row's currency; the previous row's is reused without a table lookup.
-    fn currency(&mut self, code: &str, line: u64) -> Result<Currency, StatementError> {
-        if let Some(last) = self.last_currency.filter(|c| c.code() == code) {
-            return Ok(last);
-        }
-        let currency = Currency::from_code(code).map_err(|err| {
-            StatementError::new(
-                ErrorKind::InvalidValue,
-                line,
-                format!("{}: {err}", super::CURRENCY.name),
-            )
-        })?;
-        self.last_currency = Some(currency);
-        Ok(currency)
-    }
-}
-
-/// The summary columns: 总交易单数 and the totals the bill prints.
-#[derive(Debug)]
-struct SummaryColumns {
-    line: u64,
-    width: usize,
-    count: usize,
-    totals: [Option<usize>; TOTALS.len()],
-}
-
-impl SummaryColumns {
-    fn from_header(header: &Record, detail: &Detail) -> Result<SummaryColumns, StatementError> {
-        let mut totals = [None; TOTALS.len()];
-        for (i, total) in TOTALS.iter().enumerate() {
-            totals[i] = match total.required {
-                true => Some(require(header, total.summary, SUMMARY)?),
-                false => find(header, total.summary).filter(|_| detail.totals[i].is_some()),
-            };
-        }
-        Ok(SummaryColumns {
-            line: header.line(),
-            width: header.len(),
-            count: require(header, COUNT, SUMMARY)?,
-            totals,
-        })
-    }
-
-    /// Checks the summary row against the detail rows: their count and every column's sum.
-    fn check(
-        &self,
+    /// Parses the row's value of every total's column and adds it to that column's sum;
+    /// returns the values and the fee rounded to minor units.
+    fn add_totals(
+        &mut self,
         row: &Record,
-        detail: &Detail,
-        lines: &StatementSummary,
-    ) -> Result<(), StatementError> {
-        check_width(row, self.width, SUMMARY)?;
+        currency: Currency,
+    ) -> Result<([i64; TOTALS.len()], i64), StatementError> {
         let line = row.line();
-        let mismatch =
-            |reason: String| StatementError::new(ErrorKind::SummaryMismatch, line, reason);
-        let count = count(unticked(row.get(self.count)), line)?;
-        if count != lines.count {
-            let rows = lines.count;
-            return Err(mismatch(format!(
-                "总交易单数 is {count} but the bill has {rows} detail rows"
-            )));
-        }
-        let currency = lines.currency.unwrap_or(Currency::CNY);
+        let mut values = [0i64; TOTALS.len()];
+        let mut fee_minor = 0;
         for (i, total) in TOTALS.iter().enumerate() {
             let Some(column) = self.totals[i] else {
                 continue;
             };
             let text = unticked(row.get(column));
-            let (printed, sum) = match total.unit {
-                Unit::Amount => {
-                    let printed = amount::non_negative(text, currency, total.summary.name, line)?;
-                    (printed, detail.sums[i])
+            values[i] = match total.unit {
+                Unit::Amount => total.unit.parse(text, currency, total.detail.name, line)?,
+                Unit::Fee => {
+                    let fee = amount::fee(text, currency, total.detail.name, line)?;
+                    fee_minor = fee.minor;
+                    fee.exact
                 }
-                Unit::Fee => (
-                    amount::fee(text, currency, total.summary.name, line)?.exact,
-                    detail.sums[i],
-                ),
             };
-            if printed != sum {
-                let show = |v: i64| match total.unit {
-                    Unit::Amount => paycore_money::format_minor(v, currency),
-                    Unit::Fee => format_fee(v),
-                };
-                return Err(mismatch(format!(
-                    "{} is {} but the detail rows' {} add up to {}",
-                    total.summary.name,
-                    show(printed),
-                    total.detail.name,
-                    show(sum)
-                )));
-            }
+            self.sums[i] = self.sums[i].checked_add(values[i]).ok_or_else(|| {
+                let reason = format!("the sum of {} overflows", total.detail.name);
+                StatementError::new(ErrorKind::InvalidAmount, line, reason)
+            })?;
         }
-        Ok(())
+        Ok((values, fee_minor))
     }
-}
-
-/// 总交易单数: decimal digits only.
-fn count(text: &str, line: u64) -> Result<u64, StatementError> {
-    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    digits.then(|| text.parse().ok()).flatten().ok_or_else(|| {
-        let reason = format!("{} {text:?} is not a count", COUNT.name);
-        StatementError::new(ErrorKind::InvalidValue, line, reason)
-    })
 }
