@@ -56,7 +56,7 @@
 //! - `amount` and `fee` are decimal text in the currency's major unit with at most its
 //!   minor-unit decimals (`12.34` CNY is 1234 fen, `1500` JPY is 1500 yen); `amount` is never
 //!   negative, `fee` may be (a returned fee);
-//! - `refund_no` is empty for payments.
+//! - `refund_no` is empty for payments (a payment with one is an error).
 //!
 //! ```text
 //! time,channel_order_no,bank_ref,kind,status,amount,fee,currency,refund_no
