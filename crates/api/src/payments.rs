@@ -74,13 +74,25 @@ pub struct PatchChannelRequest {
     #[schema(minimum = 0, maximum = 1000000)]
     pub weight: Option<u32>,
     pub enabled: Option<bool>,
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<u64>)]
     pub min_amount: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<u64>)]
     pub max_amount: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<u32>)]
     pub rate_limit_per_s: Option<Option<u32>>,
 }

@@ -200,6 +200,9 @@ pub enum BenchTarget {
     /// A hot account end to end (engine + query store) against uniform traffic, and a
     /// PostgreSQL row-lock baseline of the same workloads.
     Hot(crate::bench_hot::HotBenchArgs),
+    /// Pay-ins end to end over HTTP against the bank simulator: payments/s and paycore's own
+    /// time per payment.
+    Payments(crate::bench_payments::PaymentsBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -377,6 +380,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target: Some(BenchTarget::Accounting(args)),
             ..
         } => crate::bench_accounting::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            target: Some(BenchTarget::Payments(args)),
+            ..
+        } => crate::bench_payments::run(args).map(|()| ExitCode::SUCCESS),
         Command::Bench { args, .. } => crate::bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::VerifyLog { data_dir } => verify_log(&data_dir),
         Command::Words { amount } => {
@@ -462,7 +469,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Merchant { action, conn } => {
             crate::payments_cli::merchant(&Client::new(conn)?, action)
         }
-        Command::Channel { action, conn } => crate::payments_cli::channel(&Client::new(conn)?, action),
+        Command::Channel { action, conn } => {
+            crate::payments_cli::channel(&Client::new(conn)?, action)
+        }
         Command::Trade { action, conn } => crate::payments_cli::trade(&Client::new(conn)?, action),
         Command::Pay { args, conn } => crate::payments_cli::pay(&Client::new(conn)?, args),
         Command::Payment { action, conn } => {

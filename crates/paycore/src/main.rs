@@ -6,6 +6,7 @@ mod bench;
 mod bench_accounting;
 mod bench_hot;
 mod bench_http;
+mod bench_payments;
 mod bench_store;
 mod cli;
 mod client;

@@ -28,7 +28,9 @@ pub enum MerchantAction {
         #[arg(long)]
         currency: Option<String>,
     },
-    Show { id: String },
+    Show {
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -63,7 +65,9 @@ pub enum ChannelAction {
     },
     /// Channels with their counters.
     List,
-    Show { id: String },
+    Show {
+        id: String,
+    },
     /// Change weight, enabled, limits or rate limit (admin).
     Set {
         id: String,
@@ -108,9 +112,13 @@ pub enum TradeAction {
 
 #[derive(Subcommand, Debug)]
 pub enum PaymentAction {
-    Show { id: String },
+    Show {
+        id: String,
+    },
     /// Send the channel order again (same channel, same number).
-    Resend { id: String },
+    Resend {
+        id: String,
+    },
     /// A new channel order on another channel (only after a definitive failure).
     Reroute {
         id: String,
@@ -141,9 +149,15 @@ pub fn merchant(client: &Client, action: MerchantAction) -> anyhow::Result<ExitC
             fee_rate_bp,
             currency,
         } => {
-            let request = body(json!({"id": id, "name": name, "callback_hosts": callback_hosts,
-                "fee_rate_bp": fee_rate_bp, "currency": currency}));
-            finish(client, client.post("/v1/merchants", request), print_merchant)
+            let request = body(
+                json!({"id": id, "name": name, "callback_hosts": callback_hosts,
+                "fee_rate_bp": fee_rate_bp, "currency": currency}),
+            );
+            finish(
+                client,
+                client.post("/v1/merchants", request),
+                print_merchant,
+            )
         }
         MerchantAction::Show { id } => finish(
             client,
@@ -240,7 +254,10 @@ pub fn payment(client: &Client, action: PaymentAction) -> anyhow::Result<ExitCod
                 print_payment,
             )
         }
-        PaymentAction::Resend { id } => (format!("/v1/payments/{}/resend", path_segment(&id)), json!({})),
+        PaymentAction::Resend { id } => (
+            format!("/v1/payments/{}/resend", path_segment(&id)),
+            json!({}),
+        ),
         PaymentAction::Reroute { id, channel } => (
             format!("/v1/payments/{}/reroute", path_segment(&id)),
             body(json!({"channel": channel})),
@@ -265,14 +282,32 @@ fn print_channel(c: ChannelResponse) {
         c.endpoint,
         if c.enabled { "enabled" } else { "DISABLED" }
     );
-    println!("methods    {}  currencies {}", c.methods.join(","), c.currencies.join(","));
-    println!("weight     {}  rate limit {}", c.weight, c.rate_limit_per_s.map_or("none".into(), |r| format!("{r}/s")));
-    println!("limits     {:?} .. {:?} (minor units)", c.min_amount, c.max_amount);
+    println!(
+        "methods    {}  currencies {}",
+        c.methods.join(","),
+        c.currencies.join(",")
+    );
+    println!(
+        "weight     {}  rate limit {}",
+        c.weight,
+        c.rate_limit_per_s
+            .map_or("none".into(), |r| format!("{r}/s"))
+    );
+    println!(
+        "limits     {:?} .. {:?} (minor units)",
+        c.min_amount, c.max_amount
+    );
     println!("clearing   {}", c.clearing_accounts.join(", "));
     let n = c.counters;
-    println!("counters   routed {} succeeded {} failed {} unknown {}", n.routed, n.succeeded, n.failed, n.unknown);
+    println!(
+        "counters   routed {} succeeded {} failed {} unknown {}",
+        n.routed, n.succeeded, n.failed, n.unknown
+    );
     if let Some(until) = c.health.resting_until {
-        println!("health     resting until {until} after {} failures", c.health.consecutive_failures);
+        println!(
+            "health     resting until {until} after {} failures",
+            c.health.consecutive_failures
+        );
     }
 }
 
@@ -297,7 +332,10 @@ fn print_channels(list: ChannelList) {
 }
 
 fn print_trade(t: TradeResponse) {
-    println!("trade      {} {} ({} {})", t.trade_id, t.status, t.merchant, t.merchant_order_no);
+    println!(
+        "trade      {} {} ({} {})",
+        t.trade_id, t.status, t.merchant, t.merchant_order_no
+    );
     println!("amount     {}", money(t.amount as i64, &t.currency));
     if !t.subject.is_empty() {
         println!("subject    {}", t.subject);
@@ -307,15 +345,29 @@ fn print_trade(t: TradeResponse) {
         println!("paid by    {by} at {}", t.paid_at.as_deref().unwrap_or("?"));
     }
     for p in t.payments {
-        println!("payment    {} {} via {} ({})", p.id, p.status, p.channel, p.channel_order_no);
+        println!(
+            "payment    {} {} via {} ({})",
+            p.id, p.status, p.channel, p.channel_order_no
+        );
     }
 }
 
 fn print_payment(p: PaymentResponse) {
-    println!("payment    {} {} (trade {}, {})", p.id, p.status, p.trade_id, p.method);
-    println!("amount     {}  fee {}", money(p.amount as i64, &p.currency), p.fee);
+    println!(
+        "payment    {} {} (trade {}, {})",
+        p.id, p.status, p.trade_id, p.method
+    );
+    println!(
+        "amount     {}  fee {}",
+        money(p.amount as i64, &p.currency),
+        p.fee
+    );
     for a in &p.attempts {
-        let note = a.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+        let note = a
+            .note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         println!(
             "attempt    {} {} via {} sends {} queries {}{note}",
             a.channel_order_no, a.status, a.channel, a.sends, a.queries

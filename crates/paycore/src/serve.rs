@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use paycore_engine::{EngineConfig, Retention};
 use paycore_money::Currency;
-use paycore_server::{PaymentOptions, Server, ServerConfig, StoreUrl};
+use paycore_server::{HealthPolicy, PaymentOptions, QuerySchedule, Server, ServerConfig, StoreUrl};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -57,6 +57,19 @@ pub struct ServeArgs {
     /// The base URL banks send callbacks to (default: http://<listen address>).
     #[arg(long, env = "PAYCORE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Delays between status queries of an unknown outcome, e.g. 1s,2s,5s,10s (the last
+    /// repeats; default 1s,2s,5s,10s,30s,1m,2m,5m,10m).
+    #[arg(long, env = "PAYCORE_QUERY_SCHEDULE", value_delimiter = ',')]
+    pub query_schedule: Vec<String>,
+    /// A status query that finds no such order fails it only this long after it was sent.
+    #[arg(long, env = "PAYCORE_NOT_FOUND_GRACE_MS", default_value_t = 60_000)]
+    pub not_found_grace_ms: u64,
+    /// Consecutive failures or timeouts that rest a channel (0: never).
+    #[arg(long, env = "PAYCORE_CHANNEL_HEALTH_FAILURES", default_value_t = 10)]
+    pub channel_health_failures: u32,
+    /// How long a channel rests.
+    #[arg(long, env = "PAYCORE_CHANNEL_REST_MS", default_value_t = 30_000)]
+    pub channel_rest_ms: u64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -86,6 +99,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         payments: PaymentOptions {
             channel_timeout: std::time::Duration::from_millis(args.channel_timeout_ms.max(1)),
             callback_base_url: args.public_url.clone(),
+            query_schedule: query_schedule(&args.query_schedule)?,
+            health: HealthPolicy {
+                failures_max: args.channel_health_failures,
+                rest_ms: args.channel_rest_ms,
+            },
+            not_found_grace: std::time::Duration::from_millis(args.not_found_grace_ms),
         },
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -172,4 +191,40 @@ fn parse_time(text: &str) -> anyhow::Result<time::Time> {
         return Err(invalid());
     };
     time::Time::from_hms(h, m, s).map_err(|_| invalid())
+}
+
+/// `1s,500ms,2m` → delays in milliseconds (empty: the default schedule).
+fn query_schedule(items: &[String]) -> anyhow::Result<QuerySchedule> {
+    if items.is_empty() {
+        return Ok(QuerySchedule::default());
+    }
+    let delays_ms = items
+        .iter()
+        .map(|item| parse_duration_ms(item.trim()))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .context("--query-schedule")?;
+    Ok(QuerySchedule { delays_ms })
+}
+
+/// `250ms`, `15s`, `3m`, `6h` → milliseconds (at least 1).
+pub(crate) fn parse_duration_ms(text: &str) -> anyhow::Result<u64> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| anyhow::anyhow!("{text:?} needs a unit: ms, s, m or h"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{text:?} is not a duration like 15s"))?;
+    let factor = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => anyhow::bail!("{text:?}: the unit must be ms, s, m or h"),
+    };
+    let ms = number
+        .checked_mul(factor)
+        .ok_or_else(|| anyhow::anyhow!("{text:?} is too long"))?;
+    anyhow::ensure!(ms > 0, "{text:?} must be longer than zero");
+    Ok(ms)
 }

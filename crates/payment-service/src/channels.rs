@@ -118,7 +118,13 @@ impl PaymentService {
             .readers
             .read(move |sql| channels::counters(sql, &id))
             .await?;
-        let health = self.inner.health.read().get(&channel.id).cloned().unwrap_or_default();
+        let health = self
+            .inner
+            .health
+            .read()
+            .get(&channel.id)
+            .cloned()
+            .unwrap_or_default();
         Ok(ChannelView {
             channel,
             counters,
@@ -151,7 +157,10 @@ impl PaymentService {
             self.inner.http.clone(),
             self.inner.config.channel_timeout,
         );
-        self.inner.adapters.write().insert(channel.id.clone(), adapter);
+        self.inner
+            .adapters
+            .write()
+            .insert(channel.id.clone(), adapter);
         Ok(())
     }
 

@@ -52,7 +52,10 @@ impl Ledger {
             opened_by: Operator::SYSTEM,
         });
         let id = hasher.client_id(&format!("open:{number}"))?;
-        let outcome = self.engine.submit(vec![Command::new(id, op, &hasher)]).await?;
+        let outcome = self
+            .engine
+            .submit(vec![Command::new(id, op, &hasher)])
+            .await?;
         let usable = self.engine.read(|l| {
             l.resolve(&number)
                 .and_then(|a| l.account(a))
@@ -66,8 +69,16 @@ impl Ledger {
                 code: ErrorCode::AccountNotFound,
             }),
             Err(code) => Err(ServiceError::Ledger {
-                what: format!("opening {number} as a {} {} account", kind.name(), currency.code()),
-                code: if usable { code } else { ErrorCode::AccountExists },
+                what: format!(
+                    "opening {number} as a {} {} account",
+                    kind.name(),
+                    currency.code()
+                ),
+                code: if usable {
+                    code
+                } else {
+                    ErrorCode::AccountExists
+                },
             }),
         }
     }

@@ -104,7 +104,8 @@ impl PaymentService {
     pub async fn start(config: PaymentConfig, engine: Arc<Engine>) -> Result<PaymentService> {
         let health = SharedHealth::default();
         let writer = {
-            let (location, policy, health) = (config.location.clone(), config.health, health.clone());
+            let (location, policy, health) =
+                (config.location.clone(), config.health, health.clone());
             tokio::task::spawn_blocking(move || -> Result<Writer<WriterState>> {
                 let conn = location.connect(true)?;
                 let init_health = health.clone();

@@ -46,7 +46,11 @@ impl PaymentService {
 
     pub async fn merchant(&self, id: &str) -> Result<Option<Merchant>> {
         let id = id.to_owned();
-        Ok(self.inner.readers.read(move |sql| merchants::get(sql, &id)).await?)
+        Ok(self
+            .inner
+            .readers
+            .read(move |sql| merchants::get(sql, &id))
+            .await?)
     }
 
     pub async fn merchants(&self, after: &str, limit: u64) -> Result<Vec<Merchant>> {

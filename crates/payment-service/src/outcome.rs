@@ -5,6 +5,7 @@
 
 use paycore_channels::{BankStatus, CallError};
 use paycore_payment_store::repo::{payments, trades};
+use paycore_payments::merchant::account_of;
 use paycore_payments::routing::CallOutcome;
 use paycore_payments::{
     payment_postings, AttemptStatus, BankReport, BankResult, Effect, Method, PayError, Payment,
@@ -103,11 +104,7 @@ impl PaymentService {
     /// (or, if the ledger refuses, failed with the bank's success on record).
     pub(crate) async fn post_and_mark(&self, payment: Payment) -> Result<Payment> {
         assert!(payment.needs_posting());
-        let merchant = self
-            .merchant(&payment.merchant)
-            .await?
-            .ok_or_else(|| PayError::MerchantNotFound(payment.merchant.clone()))?;
-        let transfers = payment_postings(&payment, &merchant.account);
+        let transfers = payment_postings(&payment, &account_of(&payment.merchant));
         let posted = self.inner.ledger.post(&transfers).await?;
         let id = payment.id.clone();
         let now = now_ms();
@@ -138,7 +135,9 @@ impl PaymentService {
             PaymentStatus::Succeeded => {
                 tracing::debug!(payment = %marked.id, trade = %marked.trade_id, "payment succeeded")
             }
-            _ => tracing::warn!(payment = %marked.id, failure = ?marked.failure, "the channel succeeded but the ledger refused the posting"),
+            _ => {
+                tracing::warn!(payment = %marked.id, failure = ?marked.failure, "the channel succeeded but the ledger refused the posting")
+            }
         }
         Ok(marked)
     }

@@ -6,8 +6,7 @@ use paycore_channels::PayOrder;
 use paycore_payment_store::repo::{payments, trades};
 use paycore_payment_store::{Sql, StoreError};
 use paycore_payments::{
-    Method, Millis, NewPayment, PayError, Payment, RouteDecision, RouteRequest, Trade,
-    TradeStatus,
+    Method, Millis, NewPayment, PayError, Payment, RouteDecision, RouteRequest, Trade, TradeStatus,
 };
 
 use crate::clock::now_ms;
@@ -97,7 +96,10 @@ impl PaymentService {
 
     fn first_check_at(&self, now: Millis) -> Millis {
         let timeout = self.inner.config.channel_timeout.as_millis() as Millis;
-        self.inner.config.query_schedule.next_after(0, now + timeout)
+        self.inner
+            .config
+            .query_schedule
+            .next_after(0, now + timeout)
     }
 
     /// Calls the channel with the payment's current order and applies its answer.
@@ -116,8 +118,13 @@ impl PaymentService {
             Err(e) => Err(paycore_channels::CallError::Transport(e.to_string())),
         };
         let result = bank_result(answer);
-        self.apply_report(&payment.id, &attempt.channel_order_no, Source::Response, result)
-            .await
+        self.apply_report(
+            &payment.id,
+            &attempt.channel_order_no,
+            Source::Response,
+            result,
+        )
+        .await
     }
 
     pub(crate) fn callback_url(&self, channel: &str) -> String {
@@ -204,10 +211,17 @@ fn start(
         Ok(trade) => trade,
         Err(e) => return Ok(Err(e)),
     };
-    let merchant = state
-        .merchant(sql, &trade.merchant)?
-        .ok_or_else(|| StoreError::Corrupt(format!("trade of missing merchant {}", trade.merchant)))?;
-    let decision = match route(state, &trade, request.method, request.channel.as_deref(), &[], now) {
+    let merchant = state.merchant(sql, &trade.merchant)?.ok_or_else(|| {
+        StoreError::Corrupt(format!("trade of missing merchant {}", trade.merchant))
+    })?;
+    let decision = match route(
+        state,
+        &trade,
+        request.method,
+        request.channel.as_deref(),
+        &[],
+        now,
+    ) {
         Ok(d) => d,
         Err(e) => return Ok(Err(e)),
     };
@@ -248,7 +262,14 @@ fn reroute(
         Err(e) => return Ok(Err(e)),
     };
     let tried = payment.tried_channels();
-    let decision = match route(state, &trade, payment.method, channel.as_deref(), &tried, now) {
+    let decision = match route(
+        state,
+        &trade,
+        payment.method,
+        channel.as_deref(),
+        &tried,
+        now,
+    ) {
         Ok(d) => d,
         Err(e) => return Ok(Err(e)),
     };

@@ -106,7 +106,10 @@ impl PaymentService {
             self.post_and_mark(payment).await?;
             return Ok(());
         }
-        let answer = self.adapter(&attempt.channel)?.query(OrderKind::Pay, order_no).await;
+        let answer = self
+            .adapter(&attempt.channel)?
+            .query(OrderKind::Pay, order_no)
+            .await;
         let result = bank_result(answer);
         tracing::debug!(payment = %payment_id, order = %order_no, ?result, "status query");
         self.apply_report(payment_id, order_no, Source::Query, result)

@@ -112,7 +112,11 @@ impl WriterState {
         format!("T{}{:010}", date_digits(now), self.trade_seq.next())
     }
 
-    pub fn merchant(&mut self, sql: &mut dyn Sql, id: &str) -> Result<Option<Merchant>, StoreError> {
+    pub fn merchant(
+        &mut self,
+        sql: &mut dyn Sql,
+        id: &str,
+    ) -> Result<Option<Merchant>, StoreError> {
         if let Some(m) = self.merchants.get(id) {
             return Ok(Some(m.clone()));
         }

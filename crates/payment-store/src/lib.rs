@@ -11,8 +11,8 @@
 //! *Invariant: a job's answer is given only after its transaction committed durably.*
 
 mod postgres;
-pub mod repo;
 mod readers;
+pub mod repo;
 pub mod sql;
 mod sqlite;
 mod writer;
@@ -72,7 +72,9 @@ impl Location {
     pub fn connect(&self, migrate: bool) -> Result<Box<dyn Connection>, StoreError> {
         Ok(match self {
             Location::Sqlite(path) => Box::new(sqlite::SqliteConnection::open(path, migrate)?),
-            Location::Postgres(url) => Box::new(postgres::PostgresConnection::connect(url, migrate)?),
+            Location::Postgres(url) => {
+                Box::new(postgres::PostgresConnection::connect(url, migrate)?)
+            }
         })
     }
 

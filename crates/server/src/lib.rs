@@ -36,6 +36,8 @@ use paycore_ledger::{
 use paycore_money::Currency;
 use paycore_payment_service::{PaymentConfig, PaymentService};
 use paycore_payment_store::Location;
+pub use paycore_payments::schedule::QuerySchedule;
+pub use paycore_payments::HealthPolicy;
 use paycore_store::{open_store, Projector, ProjectorStatus};
 use tokio::net::TcpListener;
 
@@ -74,6 +76,12 @@ pub struct PaymentOptions {
     pub channel_timeout: std::time::Duration,
     /// The base URL banks send callbacks to; default `http://<listen address>`.
     pub callback_base_url: Option<String>,
+    /// Delays between status queries of an unknown outcome (the last repeats).
+    pub query_schedule: QuerySchedule,
+    /// When a run of failures rests a channel, and for how long.
+    pub health: HealthPolicy,
+    /// A status query that finds no such order fails it only this long after it was sent.
+    pub not_found_grace: std::time::Duration,
 }
 
 impl Default for PaymentOptions {
@@ -81,6 +89,9 @@ impl Default for PaymentOptions {
         PaymentOptions {
             channel_timeout: std::time::Duration::from_millis(5_000),
             callback_base_url: None,
+            query_schedule: QuerySchedule::default(),
+            health: HealthPolicy::default(),
+            not_found_grace: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -212,10 +223,11 @@ impl Server {
                 tracing::debug!(%error, "TCP_NODELAY not set");
             }
         });
+        let payments = self.state.payments.clone();
         let served = axum::serve(listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await;
-        self.state.payments.shutdown();
+        payments.shutdown();
         let (mut projector, mut feed) = (self.projector, self.feed);
         let stopped = tokio::task::spawn_blocking(move || {
             engine.shutdown();
@@ -351,6 +363,9 @@ async fn start_payments(
     };
     let mut payments = PaymentConfig::new(location, callback_base);
     payments.channel_timeout = config.payments.channel_timeout;
+    payments.query_schedule = config.payments.query_schedule.clone();
+    payments.health = config.payments.health;
+    payments.timing.not_found_grace_ms = config.payments.not_found_grace.as_millis() as u64;
     payments.currencies = config.currencies.clone();
     Ok(PaymentService::start(payments, engine.clone()).await?)
 }
@@ -371,10 +386,16 @@ async fn method_not_allowed() -> ApiError {
 fn payment_routes() -> Router<AppState> {
     use routes::pay::{channels, merchants, notify, payments, trades};
     Router::new()
-        .route("/v1/merchants", post(merchants::create).get(merchants::list))
+        .route(
+            "/v1/merchants",
+            post(merchants::create).get(merchants::list),
+        )
         .route("/v1/merchants/{id}", get(merchants::show))
         .route("/v1/channels", post(channels::create).get(channels::list))
-        .route("/v1/channels/{id}", get(channels::show).patch(channels::patch))
+        .route(
+            "/v1/channels/{id}",
+            get(channels::show).patch(channels::patch),
+        )
         .route("/v1/channels/{id}/notify", post(notify::notify))
         .route("/v1/trades", post(trades::create).get(trades::find))
         .route("/v1/trades/{trade_id}", get(trades::show))

@@ -183,7 +183,10 @@ fn attempt_from_row(r: &Row) -> Result<Attempt, StoreError> {
 
 fn from_row(r: &Row, attempts: Vec<Attempt>) -> Result<Payment, StoreError> {
     if attempts.is_empty() {
-        return Err(StoreError::Corrupt(format!("payment {} has no attempt", r.text(0)?)));
+        return Err(StoreError::Corrupt(format!(
+            "payment {} has no attempt",
+            r.text(0)?
+        )));
     }
     let method = r.text(3)?;
     let status = r.text(7)?;

@@ -51,7 +51,10 @@ pub fn update(sql: &mut dyn Sql, t: &Trade) -> Result<(), StoreError> {
         ],
     )?;
     if changed != 1 {
-        return Err(StoreError::Corrupt(format!("trade {} is not stored", t.trade_id)));
+        return Err(StoreError::Corrupt(format!(
+            "trade {} is not stored",
+            t.trade_id
+        )));
     }
     Ok(())
 }
@@ -84,7 +87,11 @@ pub fn list(
 ) -> Result<Vec<Trade>, StoreError> {
     sql.query(
         select!("WHERE merchant = $1 AND trade_id > $2 ORDER BY trade_id LIMIT $3"),
-        &[Value::text(merchant), Value::text(after), Value::uint(limit)],
+        &[
+            Value::text(merchant),
+            Value::text(after),
+            Value::uint(limit),
+        ],
     )?
     .iter()
     .map(from_row)

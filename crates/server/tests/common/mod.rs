@@ -24,6 +24,11 @@ pub struct TestServer {
 }
 
 pub async fn start(dir: &Path) -> TestServer {
+    start_with(dir, paycore_server::PaymentOptions::default()).await
+}
+
+/// A server whose payment side uses `payments` (short timeouts and schedules in tests).
+pub async fn start_with(dir: &Path, payments: paycore_server::PaymentOptions) -> TestServer {
     let mut engine = EngineConfig::new(dir);
     engine.segment_bytes = 4 << 20;
     engine.retention = Retention::Keep;
@@ -34,7 +39,7 @@ pub async fn start(dir: &Path) -> TestServer {
         bootstrap_key: Some(ADMIN_KEY.into()),
         store: store_url(dir),
         day_end_at: None,
-        payments: Default::default(),
+        payments,
     };
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr();
@@ -134,6 +139,11 @@ impl TestServer {
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.send(self.http.post(self.url(path)).json(&body), Some(&self.key))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.patch(self.url(path)).json(&body), Some(&self.key))
             .await
     }
 

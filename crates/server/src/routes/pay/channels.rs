@@ -106,4 +106,3 @@ pub async fn list(
         channels: views.iter().map(render::channel).collect(),
     }))
 }
-

@@ -30,7 +30,9 @@ pub async fn create(
     principal.require(Need::PostMoney)?;
     let method = Method::from_name(&request.method)
         .filter(|m| *m != Method::Payout)
-        .ok_or_else(|| ApiError::bad_request("invalid_field", "field `method`: quickpay or netbank"))?;
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_field", "field `method`: quickpay or netbank")
+        })?;
     let pay = PayRequest {
         id: request.id,
         method,

@@ -49,7 +49,9 @@ pub async fn show(
     Path(trade_id): Path<String>,
 ) -> Result<Json<TradeResponse>, ApiError> {
     principal.require(Need::Read)?;
-    Ok(Json(render::trade_view(&state.payments.trade(&trade_id).await?)))
+    Ok(Json(render::trade_view(
+        &state.payments.trade(&trade_id).await?,
+    )))
 }
 
 #[derive(Deserialize, IntoParams)]
