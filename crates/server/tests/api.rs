@@ -573,6 +573,64 @@ async fn keys_and_roles() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_log_fsync_stops_the_engine_until_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = std::sync::Arc::new(paycore_engine::Faults::default());
+    let s = start_with(dir.path(), |engine| engine.faults = faults.clone()).await;
+    s.open("a", "customer").await;
+    s.open("b", "customer").await;
+    assert_eq!(s.deposit("dep", "a", 1_000).await.status, 201);
+
+    faults
+        .fail_syncs
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let failed = s.transfer("t1", "a", "b", 10).await;
+    assert_eq!(
+        (failed.status.as_u16(), failed.code()),
+        (503, "storage_error")
+    );
+    let refused = s.transfer("t2", "a", "b", 10).await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.code()),
+        (503, "engine_unavailable")
+    );
+    assert!(refused.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("restart"));
+    let health = s.get_as(None, "/healthz").await;
+    assert_eq!(health.status, 503);
+    assert_eq!(health.body["status"], "engine_stopped");
+    assert!(
+        health.body["engine_error"]
+            .as_str()
+            .unwrap()
+            .contains("fdatasync"),
+        "{}",
+        health.body
+    );
+    let metrics = s.get_as(None, "/metrics").await;
+    assert!(metrics
+        .body
+        .as_str()
+        .unwrap()
+        .contains("paycore_engine_stopped 1"));
+    assert_eq!(s.balance("a").await, 1_000, "reads still answer");
+    s.stop().await;
+
+    let s = start(dir.path()).await;
+    let health = s.get_as(None, "/healthz").await;
+    assert_eq!(
+        (health.status.as_u16(), &health.body["engine_error"]),
+        (200, &json!(null))
+    );
+    assert_eq!(s.transfer("t1", "a", "b", 10).await.status, 201);
+    assert_eq!(s.transfer("t2", "a", "b", 10).await.status, 201);
+    assert_eq!((s.balance("a").await, s.balance("b").await), (980, 20));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn system_endpoints_and_unknown_routes() {
     let dir = tempfile::tempdir().unwrap();
     let s = start(dir.path()).await;

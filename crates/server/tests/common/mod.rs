@@ -24,9 +24,15 @@ pub struct TestServer {
 }
 
 pub async fn start(dir: &Path) -> TestServer {
+    start_with(dir, |_| {}).await
+}
+
+/// Like `start`, with the engine's configuration adjusted first (e.g. to inject faults).
+pub async fn start_with(dir: &Path, adjust: impl FnOnce(&mut EngineConfig)) -> TestServer {
     let mut engine = EngineConfig::new(dir);
     engine.segment_bytes = 4 << 20;
     engine.retention = Retention::Keep;
+    adjust(&mut engine);
     let config = ServerConfig {
         engine,
         listen: "127.0.0.1:0".parse().unwrap(),
