@@ -59,7 +59,7 @@ pub struct Engine {
     requests: Mutex<Option<mpsc::Sender<Request>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     report: RecoveryReport,
-    _lock: File,
+    _lock: DataDirLock,
 }
 
 impl Engine {
@@ -239,8 +239,17 @@ impl Drop for Engine {
     }
 }
 
-/// One process per data directory: a second would write the same log.
-fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
+/// The exclusive lock on a data directory (`DIR/LOCK`), released when dropped. An open
+/// `Engine` holds it for its whole life.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+}
+
+/// Takes a data directory's lock without waiting: one process per data directory, as a second
+/// would write the same log — and offline tools (`paycore keys reset-admin`) take it so they
+/// never change files under a running server. `EngineError::Locked` if another holds it.
+pub fn lock_data_dir(dir: &Path) -> Result<DataDirLock, EngineError> {
     let path = dir.join("LOCK");
     let file = File::options()
         .create(true)
@@ -249,7 +258,7 @@ fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
         .open(&path)
         .map_err(EngineError::io("opening the lock file", &path))?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => Ok(DataDirLock { _file: file }),
         Err(TryLockError::WouldBlock) => Err(EngineError::Locked {
             path: dir.to_owned(),
         }),
@@ -259,4 +268,10 @@ fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
             source,
         }),
     }
+}
+
+/// `Ok` if `dir` is an engine's data directory (it has valid `engine.meta`); never creates
+/// anything.
+pub fn check_data_dir(dir: &Path) -> Result<(), EngineError> {
+    crate::meta::load(dir).map(|_| ())
 }

@@ -10,6 +10,7 @@ mod bench_store;
 mod cli;
 mod client;
 mod journal_cli;
+mod reset_admin;
 mod serve;
 
 use std::process::ExitCode;
