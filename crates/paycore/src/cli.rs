@@ -13,9 +13,12 @@ use crate::client::{self, body, finish, generated_id, minor_units, Client, Conne
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code of `verify-log` when the log is broken.
 pub const EXIT_CORRUPT: u8 = 3;
+/// Exit code of a local command refused because a running server holds the data directory.
+pub const EXIT_IN_USE: u8 = 10;
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 error, 2 usage, 3 log corrupt (verify-log), 4 rejected by a ledger rule (422), \
-5 not found, 6 conflict (id_conflict, account_exists), 7 unauthorized or forbidden, 8 invalid request, 9 server unavailable.";
+5 not found, 6 conflict (id_conflict, account_exists, last_admin_key), 7 unauthorized or forbidden, 8 invalid request, 9 server unavailable, \
+10 data directory in use by a running server (keys reset-admin).";
 
 #[derive(Parser, Debug)]
 #[command(name = "paycore", version, about = "paycore: the ledger and payment core", after_help = EXIT_CODES)]
@@ -66,7 +69,7 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
-    /// API keys (admin): create, list, revoke.
+    /// API keys (admin): create, list, revoke; `keys reset-admin` on a stopped server's data.
     Keys {
         #[command(subcommand)]
         action: KeysAction,
@@ -356,8 +359,15 @@ pub enum KeysAction {
         role: String,
     },
     List,
+    /// Revoke a key (never the last active admin key).
     Revoke {
         id: String,
+    },
+    /// Offline, on a stopped server's data directory: add an admin key named recovered-admin
+    /// to keys.json and print it (shown once). Refused while a server runs on the directory.
+    ResetAdmin {
+        #[arg(long, env = "PAYCORE_DATA_DIR", default_value = "./paycore-data")]
+        data_dir: std::path::PathBuf,
     },
 }
 
@@ -638,6 +648,7 @@ fn keys(client: &Client, action: KeysAction) -> anyhow::Result<ExitCode> {
             client.post(&format!("/v1/keys/{}/revoke", path_segment(&id)), json!({})),
             client::print_key,
         ),
+        KeysAction::ResetAdmin { data_dir } => crate::reset_admin::run(&data_dir),
     }
 }
 

@@ -12,6 +12,7 @@ mod cli;
 mod client;
 mod journal_cli;
 mod payments_cli;
+mod reset_admin;
 mod serve;
 
 use std::process::ExitCode;

@@ -100,6 +100,20 @@ pub enum KeyStoreError {
     Random(String),
 }
 
+/// Why a key was not revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("no API key {0:?}")]
+    NotFound(String),
+    #[error(
+        "{0} is the last active admin key: revoking it would lock administration out; create \
+         another admin key first (a stopped server: `paycore keys reset-admin`)"
+    )]
+    LastAdminKey(String),
+    #[error(transparent)]
+    Store(#[from] KeyStoreError),
+}
+
 pub struct KeyStore {
     path: PathBuf,
     keys: RwLock<Vec<KeyRecord>>,
@@ -126,7 +140,8 @@ impl Principal {
     }
 }
 
-const FILE: &str = "keys.json";
+/// The key store's file in the data directory.
+pub const KEYS_FILE: &str = "keys.json";
 const KEY_PREFIX: &str = "pck_";
 
 impl KeyStore {
@@ -136,7 +151,7 @@ impl KeyStore {
         data_dir: &Path,
         bootstrap: Option<&str>,
     ) -> Result<(KeyStore, Option<Secret>), KeyStoreError> {
-        let path = data_dir.join(FILE);
+        let path = data_dir.join(KEYS_FILE);
         if path.exists() {
             let text = std::fs::read_to_string(&path).map_err(|source| KeyStoreError::Io {
                 path: path.clone(),
@@ -194,16 +209,24 @@ impl KeyStore {
         self.keys.read().clone()
     }
 
-    /// Revokes a key; `None` if there is no such key.
-    pub fn revoke(&self, id: &str) -> Result<Option<KeyRecord>, KeyStoreError> {
+    /// Revokes a key — never the last active admin key: checked under the same write lock as
+    /// the change, so two concurrent revocations cannot remove the last two admin keys.
+    /// Revoking a revoked key changes nothing and answers its record.
+    pub fn revoke(&self, id: &str) -> Result<KeyRecord, RevokeError> {
         let mut keys = self.keys.write();
-        let Some(record) = keys.iter_mut().find(|k| k.id == id) else {
-            return Ok(None);
-        };
-        record.revoked = true;
-        let revoked = record.clone();
+        let index = keys
+            .iter()
+            .position(|k| k.id == id)
+            .ok_or_else(|| RevokeError::NotFound(id.to_owned()))?;
+        let active_admins = keys.iter().filter(|k| is_active_admin(k)).count();
+        if is_active_admin(&keys[index]) && active_admins == 1 {
+            return Err(RevokeError::LastAdminKey(id.to_owned()));
+        }
+        keys[index].revoked = true;
+        let revoked = keys[index].clone();
         self.save(&keys)?;
-        Ok(Some(revoked))
+        debug_assert!(active_admins == 0 || keys.iter().any(is_active_admin));
+        Ok(revoked)
     }
 
     /// The principal a presented key belongs to, if it is valid and not revoked.
@@ -233,6 +256,10 @@ impl KeyStore {
             .and_then(|d| d.sync_all())
             .map_err(io)
     }
+}
+
+fn is_active_admin(key: &KeyRecord) -> bool {
+    key.role == Role::Admin && !key.revoked
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -302,16 +329,39 @@ mod tests {
         assert_eq!(bootstrap.unwrap().expose(), "pck_given");
         assert_eq!(store.authenticate("pck_given").unwrap().role, Role::Admin);
         let (record, secret) = store.create("ops", Role::Operator).unwrap();
-        let text = std::fs::read_to_string(dir.path().join(FILE)).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(KEYS_FILE)).unwrap();
         assert!(!text.contains(secret.expose()) && !text.contains("pck_given"));
         assert_eq!(format!("{secret:?}"), "Secret(****)");
 
         let (reopened, again) = KeyStore::open(dir.path(), Some("ignored")).unwrap();
         assert!(again.is_none());
         assert_eq!(reopened.authenticate(secret.expose()).unwrap().name, "ops");
-        reopened.revoke(&record.id).unwrap().unwrap();
+        reopened.revoke(&record.id).unwrap();
         assert!(reopened.authenticate(secret.expose()).is_none());
         assert!(reopened.authenticate("nope").is_none());
         assert_eq!(reopened.list().len(), 2);
+        assert!(matches!(
+            reopened.revoke("key_nope"),
+            Err(RevokeError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn the_last_active_admin_key_is_never_revoked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = KeyStore::open(dir.path(), Some("pck_first")).unwrap();
+        let first = store.authenticate("pck_first").unwrap().key_id;
+        let (second, _) = store.create("second", Role::Admin).unwrap();
+        let (operator, _) = store.create("ops", Role::Operator).unwrap();
+        store.revoke(&first).unwrap();
+        let refused = store.revoke(&second.id).unwrap_err();
+        assert!(matches!(refused, RevokeError::LastAdminKey(_)), "{refused}");
+        // The refusal changed nothing on disk either.
+        let (reopened, _) = KeyStore::open(dir.path(), None).unwrap();
+        let listed = reopened.list();
+        assert!(!listed.iter().find(|k| k.id == second.id).unwrap().revoked);
+        // Other roles and already revoked keys are not guarded.
+        reopened.revoke(&operator.id).unwrap();
+        assert!(reopened.revoke(&first).unwrap().revoked);
     }
 }

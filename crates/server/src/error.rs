@@ -93,6 +93,8 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> ApiError {
         let status = match error {
             EngineError::RequestTooLarge { .. } => StatusCode::BAD_REQUEST,
+            // `engine_unavailable` (stopped after a log failure, shutting down, not open) and
+            // `storage_error` (this batch's log write failed): try again later.
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, error.code(), error.to_string())

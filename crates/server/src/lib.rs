@@ -3,8 +3,10 @@
 //!
 //! Layout: `routes/` (handlers per resource), `model` (wire types), `input` (request fields
 //! to ledger values), `render` (ledger values to responses), `error` (codes and statuses),
-//! `auth` (API keys, roles), `openapi` (the generated document).
+//! `auth` (API keys, roles), `admin_reset` (offline recovery of an admin key), `openapi` (the
+//! generated document).
 
+mod admin_reset;
 mod auth;
 mod error;
 mod input;
@@ -41,6 +43,7 @@ pub use paycore_payments::HealthPolicy;
 use paycore_store::{open_store, Projector, ProjectorStatus};
 use tokio::net::TcpListener;
 
+pub use admin_reset::{reset_admin, RecoveredKey, ResetAdminError, RECOVERED_ADMIN_NAME};
 pub use auth::{Role, Secret};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use model::*;

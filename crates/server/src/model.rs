@@ -262,7 +262,10 @@ pub struct KeyList {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Health {
+    /// `ok`, or `engine_stopped` (HTTP 503) once a failed log write or fsync stopped the engine.
     pub status: String,
+    /// Why the engine stopped, if it did.
+    pub engine_error: Option<String>,
     pub applied_sequence: u64,
     pub durable_sequence: u64,
     pub accounting_date: String,

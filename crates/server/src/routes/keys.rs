@@ -1,10 +1,10 @@
-//! API keys (admin only): create, list, revoke.
+//! API keys (admin only): create, list, revoke — never the last active admin key.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 
-use crate::auth::{KeyRecord, Need, Principal};
+use crate::auth::{KeyRecord, Need, Principal, RevokeError};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use crate::model::{CreateKeyRequest, KeyList, KeyResponse};
@@ -67,7 +67,12 @@ pub async fn list(
 }
 
 #[utoipa::path(post, path = "/v1/keys/{id}/revoke", tag = "keys", params(("id" = String, Path)),
-    responses((status = 200, body = KeyResponse), (status = 404, description = "key_not_found", body = ErrorBody)),
+    description = "Revokes a key at once. The last active (not revoked) admin key cannot be revoked: \
+create another admin key first. If every admin key is lost, stop the server and run \
+`paycore keys reset-admin --data-dir DIR`.",
+    responses((status = 200, body = KeyResponse), (status = 403, body = ErrorBody),
+        (status = 404, description = "key_not_found", body = ErrorBody),
+        (status = 409, description = "last_admin_key: the key is the last active admin key", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
@@ -75,12 +80,23 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<KeyResponse>, ApiError> {
     principal.require(Need::Admin)?;
-    let revoked = state
-        .keys
-        .revoke(&id)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let record = revoked
-        .ok_or_else(|| ApiError::not_found("key_not_found", format!("no API key {id:?}")))?;
+    let record = state.keys.revoke(&id).map_err(|error| {
+        if let RevokeError::LastAdminKey(_) = error {
+            tracing::warn!(key = %id, by = %principal.key_id, "refused to revoke the last active admin key");
+        }
+        revoke_error(error)
+    })?;
     tracing::info!(key = %record.id, by = %principal.key_id, "API key revoked");
     Ok(Json(response(record, None)))
+}
+
+fn revoke_error(error: RevokeError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        RevokeError::NotFound(_) => ApiError::not_found("key_not_found", message),
+        RevokeError::LastAdminKey(_) => {
+            ApiError::new(StatusCode::CONFLICT, "last_admin_key", message)
+        }
+        RevokeError::Store(_) => ApiError::internal(message),
+    }
 }

@@ -24,14 +24,31 @@ pub struct TestServer {
 }
 
 pub async fn start(dir: &Path) -> TestServer {
-    start_with(dir, paycore_server::PaymentOptions::default()).await
+    start_configured(dir, |_| {}, paycore_server::PaymentOptions::default()).await
+}
+
+/// Like `start`, with the engine's configuration adjusted first (e.g. to inject faults).
+pub async fn start_with(dir: &Path, adjust: impl FnOnce(&mut EngineConfig)) -> TestServer {
+    start_configured(dir, adjust, paycore_server::PaymentOptions::default()).await
 }
 
 /// A server whose payment side uses `payments` (short timeouts and schedules in tests).
-pub async fn start_with(dir: &Path, payments: paycore_server::PaymentOptions) -> TestServer {
+pub async fn start_with_payments(
+    dir: &Path,
+    payments: paycore_server::PaymentOptions,
+) -> TestServer {
+    start_configured(dir, |_| {}, payments).await
+}
+
+async fn start_configured(
+    dir: &Path,
+    adjust: impl FnOnce(&mut EngineConfig),
+    payments: paycore_server::PaymentOptions,
+) -> TestServer {
     let mut engine = EngineConfig::new(dir);
     engine.segment_bytes = 4 << 20;
     engine.retention = Retention::Keep;
+    adjust(&mut engine);
     let config = ServerConfig {
         engine,
         listen: "127.0.0.1:0".parse().unwrap(),

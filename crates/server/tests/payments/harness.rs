@@ -43,7 +43,7 @@ pub async fn world_with(options: PaymentOptions) -> World {
     let sim = format!("http://{}", simulator.local_addr());
     tokio::spawn(simulator.serve(std::future::pending()));
     let dir = tempfile::tempdir().unwrap();
-    let server = common::start_with(dir.path(), options).await;
+    let server = common::start_with_payments(dir.path(), options).await;
     let world = World {
         server,
         sim,
