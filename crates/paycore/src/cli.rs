@@ -174,6 +174,14 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
+    /// Run the bank simulator (both channel protocols) for local runs and tests.
+    ChannelSim {
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: std::net::SocketAddr,
+        /// Seed of every order's outcome (same seed, same outcomes).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Write a CNY amount in Chinese capital numerals (大写金额), e.g. `paycore words 1005.30`.
     Words {
         /// Amount in yuan with up to two decimals, e.g. 1005.30 or -12.5.
@@ -396,6 +404,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => crate::bench_payments::run(args).map(|()| ExitCode::SUCCESS),
         Command::Bench { args, .. } => crate::bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::VerifyLog { data_dir } => verify_log(&data_dir),
+        Command::ChannelSim { listen, seed } => {
+            crate::serve::init_logging("text")?;
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let shutdown = paycore_channel_sim::shutdown_signal();
+            runtime.block_on(paycore_channel_sim::run(listen, seed, shutdown))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Words { amount } => {
             let fen = parse_minor(&amount, Currency::CNY, Sign::Any)
                 .with_context(|| format!("cannot read {amount:?} as a CNY amount"))?;

@@ -4,26 +4,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::response::Response;
-use http::{HeaderMap, Method, Uri};
+use http::HeaderMap;
 use paycore_channels::json::{self, request};
 use paycore_channels::wire::{BankReply, Refusal};
 use paycore_channels::{clock, Protocol, SigningSecret};
 
-use super::response;
+use super::{response, BODY_MAX_BYTES};
 use crate::bank::Bank;
 
-pub async fn gateway(
-    State(bank): State<Arc<Bank>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn gateway(State(bank): State<Arc<Bank>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, BODY_MAX_BYTES).await else {
+        return response(413, json::CONTENT_TYPE, &[], Vec::new());
+    };
+    let uri = &parts.uri;
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    let (mchid, reply, secret, wait) = decide(&bank, method.as_str(), path, &headers, &body);
+    let method = parts.method.as_str();
+    let (mchid, reply, secret, wait) = decide(&bank, method, path, &parts.headers, &body);
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
     }

@@ -100,12 +100,21 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-/// A callback: the resource in plain JSON (no encryption).
+/// Any of the three resources, written as itself.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Resource {
+    Transaction(Transaction),
+    Refund(RefundResource),
+    Transfer(TransferResource),
+}
+
+/// A callback: the resource in plain JSON (no encryption); read with `R` = a JSON value.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Notification {
+pub struct Notification<R = serde_json::Value> {
     pub id: String,
     pub create_time: String,
     pub event_type: String,
     pub resource_type: String,
-    pub resource: serde_json::Value,
+    pub resource: R,
 }

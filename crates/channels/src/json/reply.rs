@@ -7,7 +7,7 @@ use paycore_money::Currency;
 use serde_json::Value;
 
 use super::model::{
-    Amount, ErrorBody, RefundAmount, RefundResource, Transaction, TransferResource,
+    Amount, ErrorBody, RefundAmount, RefundResource, Resource, Transaction, TransferResource,
 };
 use super::names;
 use crate::sign::{self, SignatureHeaders};
@@ -42,7 +42,7 @@ fn refusal_of(code: &str, message: &str) -> Option<Refusal> {
 }
 
 /// The resource of an order, as answers and callbacks carry it.
-pub fn resource(mchid: &str, report: &OrderReport) -> Value {
+pub fn resource(mchid: &str, report: &OrderReport) -> Resource {
     let names = names(report.kind);
     let (state, desc) = match &report.state {
         ReportState::Succeeded => (names.succeeded, String::new()),
@@ -54,8 +54,8 @@ pub fn resource(mchid: &str, report: &OrderReport) -> Value {
         total: report.amount_minor,
         currency: currency.clone(),
     };
-    let value = match report.kind {
-        OrderKind::Pay => serde_json::to_value(Transaction {
+    match report.kind {
+        OrderKind::Pay => Resource::Transaction(Transaction {
             mchid: mchid.to_owned(),
             out_trade_no: report.order_no.clone(),
             transaction_id: report.bank_ref.clone(),
@@ -63,7 +63,7 @@ pub fn resource(mchid: &str, report: &OrderReport) -> Value {
             trade_state_desc: desc,
             amount,
         }),
-        OrderKind::Refund => serde_json::to_value(RefundResource {
+        OrderKind::Refund => Resource::Refund(RefundResource {
             mchid: mchid.to_owned(),
             out_trade_no: report.paid_order_no.clone().unwrap_or_default(),
             out_refund_no: report.order_no.clone(),
@@ -75,7 +75,7 @@ pub fn resource(mchid: &str, report: &OrderReport) -> Value {
                 currency,
             },
         }),
-        OrderKind::Payout => serde_json::to_value(TransferResource {
+        OrderKind::Payout => Resource::Transfer(TransferResource {
             mchid: mchid.to_owned(),
             out_batch_no: report.order_no.clone(),
             batch_id: report.bank_ref.clone(),
@@ -83,8 +83,7 @@ pub fn resource(mchid: &str, report: &OrderReport) -> Value {
             fail_reason: desc,
             amount,
         }),
-    };
-    value.expect("resources serialize")
+    }
 }
 
 /// A resource read back: (merchant, order number, status).
@@ -176,7 +175,7 @@ pub fn encode(mchid: &str, reply: &BankReply) -> (u16, Vec<u8>) {
     };
     match reply {
         BankReply::Report(report) => {
-            let body = serde_json::to_vec(&resource(mchid, report)).expect("values serialize");
+            let body = serde_json::to_vec(&resource(mchid, report)).expect("resources serialize");
             (200, body)
         }
         BankReply::NotFound => error(404, NOT_FOUND_CODE, "the order does not exist".into()),
@@ -285,11 +284,19 @@ mod tests {
 
     #[test]
     fn resources_use_the_documented_names() {
-        let value = resource("m1", &report(OrderKind::Pay, ReportState::Succeeded));
+        let value = serde_json::to_value(resource(
+            "m1",
+            &report(OrderKind::Pay, ReportState::Succeeded),
+        ))
+        .unwrap();
         assert_eq!(value["trade_state"], "SUCCESS");
         assert_eq!(value["transaction_id"], "B1");
         assert_eq!(value["amount"]["total"], 1234);
-        let refund = resource("m1", &report(OrderKind::Refund, ReportState::Processing));
+        let refund = serde_json::to_value(resource(
+            "m1",
+            &report(OrderKind::Refund, ReportState::Processing),
+        ))
+        .unwrap();
         assert_eq!(refund["out_trade_no"], "P1");
         assert_eq!(refund["amount"]["refund"], 1234);
         assert_eq!(refund["status"], "PROCESSING");
@@ -321,7 +328,11 @@ mod tests {
 
     #[test]
     fn a_success_without_a_bank_id_or_about_another_order_is_refused() {
-        let mut value = resource("m1", &report(OrderKind::Pay, ReportState::Succeeded));
+        let mut value = serde_json::to_value(resource(
+            "m1",
+            &report(OrderKind::Pay, ReportState::Succeeded),
+        ))
+        .unwrap();
         value["transaction_id"] = Value::String(String::new());
         let body = serde_json::to_vec(&value).unwrap();
         assert!(parse(OrderKind::Pay, "N1", 200, &body).is_err());
