@@ -114,8 +114,10 @@ const CHANNELS: [(&str, &str, &str); 3] = [
     ),
 ];
 
-fn set_up(http: &reqwest::blocking::Client, url: &str, sim: &str) {
-    for (id, protocol, behaviour) in CHANNELS {
+fn set_up(http: &reqwest::blocking::Client, url: &str, sim: &str, round: usize) {
+    for (name, protocol, behaviour) in CHANNELS {
+        // Each round's server numbers its channel orders afresh: channels of their own at the bank.
+        let id = format!("{name}{round}");
         let mut body: Value = serde_json::from_str(behaviour).unwrap();
         body["protocol"] = json!(protocol);
         body["secret"] = json!(format!("s-{id}"));
@@ -196,14 +198,21 @@ fn kill_9_during_a_stream_of_payments_loses_and_doubles_nothing() {
         &["channel-sim", "--listen", "127.0.0.1:0", "--seed", "7"],
         "channel-sim listening on ",
     );
+    // Killed early (most payments in flight) and later (a longer history to recover).
+    for (round, kill_after) in [(0, 40), (1, 150)] {
+        kill_and_recover(&sim.url, round, kill_after);
+    }
+}
+
+fn kill_and_recover(sim_url: &str, round: usize, kill_after: usize) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut server = serve(dir.path(), port);
     let http = client();
-    set_up(&http, &server.url, &sim.url);
+    set_up(&http, &server.url, sim_url, round);
 
     let seen: Seen = Arc::default();
-    let workers: Vec<_> = (0..8)
+    let workers: Vec<_> = (0..12)
         .map(|w| {
             let (url, seen) = (server.url.clone(), seen.clone());
             std::thread::spawn(move || stream(url, seen, w, 40))
@@ -217,7 +226,7 @@ fn kill_9_during_a_stream_of_payments_loses_and_doubles_nothing() {
         .values()
         .filter(|v| v.1.is_some())
         .count()
-        < 60
+        < kill_after
     {
         assert!(Instant::now() < deadline, "the stream is too slow");
         std::thread::sleep(Duration::from_millis(10));
@@ -255,7 +264,7 @@ fn kill_9_during_a_stream_of_payments_loses_and_doubles_nothing() {
         let channel = payment["channel"].as_str().unwrap();
         let order = payment["channel_order_no"].as_str().unwrap();
         let bank = http
-            .get(format!("{}/sim/channels/{channel}/orders/{order}", sim.url))
+            .get(format!("{sim_url}/sim/channels/{channel}/orders/{order}"))
             .send()
             .unwrap();
         let bank_status = if bank.status() == 404 {
@@ -278,18 +287,25 @@ fn kill_9_during_a_stream_of_payments_loses_and_doubles_nothing() {
             *expected.entry(channel.to_owned()).or_default() -= *amount as i64;
         }
     }
+    let answered = seen.values().filter(|v| v.1.is_some()).count();
+    eprintln!(
+        "{} payments started, {answered} answered before the kill, {succeeded} succeeded",
+        seen.len()
+    );
     assert!(
         succeeded > 30,
         "the stream exercised successes: {succeeded}"
     );
+    assert!(answered < seen.len(), "the kill interrupted the stream");
     assert_eq!(
         balance(&http, url, "M-shop"),
         merchant,
         "each success posted exactly once"
     );
     assert_eq!(balance(&http, url, "FEE-INCOME-CNY"), fees);
-    for (channel, _, _) in &CHANNELS {
-        let owed = expected.get(*channel).copied().unwrap_or(0);
+    for (name, _, _) in &CHANNELS {
+        let channel = format!("{name}{round}");
+        let owed = expected.get(&channel).copied().unwrap_or(0);
         assert_eq!(
             balance(&http, url, &format!("CLR-{channel}-CNY")),
             owed,
