@@ -18,7 +18,9 @@ pub struct PostgresConnection {
 
 impl PostgresConnection {
     fn client(&mut self) -> &mut Client {
-        self.client.as_mut().expect("the client is only taken when dropped")
+        self.client
+            .as_mut()
+            .expect("the client is only taken when dropped")
     }
 }
 
