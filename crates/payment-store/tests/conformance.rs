@@ -51,7 +51,9 @@ fn writer(location: &Location) -> Writer<Counter> {
                 value: state::sequence(sql, "test")?,
             })
         }),
-        Box::new(|state: &mut Counter, sql: &mut dyn Sql| state::save_sequence(sql, "test", state.value)),
+        Box::new(|state: &mut Counter, sql: &mut dyn Sql| {
+            state::save_sequence(sql, "test", state.value)
+        }),
     )
     .unwrap()
 }
@@ -150,22 +152,52 @@ fn every_table_round_trips_on_both_backends() {
                 channels::save(sql, &channel("a"), 7)?;
                 trades::insert(sql, &saved.1)?;
                 payments::save(sql, &saved.2)?;
-                channels::add_counters(sql, "a", channels::Counters { routed: 2, succeeded: 1, failed: 0, unknown: 1 })?;
-                channels::add_counters(sql, "a", channels::Counters { routed: 1, ..Default::default() })?;
+                channels::add_counters(
+                    sql,
+                    "a",
+                    channels::Counters {
+                        routed: 2,
+                        succeeded: 1,
+                        failed: 0,
+                        unknown: 1,
+                    },
+                )?;
+                channels::add_counters(
+                    sql,
+                    "a",
+                    channels::Counters {
+                        routed: 1,
+                        ..Default::default()
+                    },
+                )?;
                 state::save_split(sql, "a:100", "a=0")
             })
             .unwrap();
         // A report, a reroute and an anomaly change the payment; it is saved whole again.
-        let timing = Timing { not_found_grace_ms: 0 };
+        let timing = Timing {
+            not_found_grace_ms: 0,
+        };
         p.report(
-            &BankReport { channel_order_no: "2026120100000000001".into(), source: ReportSource::Query, result: BankResult::NotFound },
+            &BankReport {
+                channel_order_no: "2026120100000000001".into(),
+                source: ReportSource::Query,
+                result: BankResult::NotFound,
+            },
             20,
             timing,
         );
-        p.reroute("2026120100000000002".into(), p.current().route.clone(), 21, 30).unwrap();
+        p.reroute(
+            "2026120100000000002".into(),
+            p.current().route.clone(),
+            21,
+            30,
+        )
+        .unwrap();
         p.anomalies.push("late callback".into());
         let changed = p.clone();
-        writer.run_blocking(move |_, sql| payments::save(sql, &changed)).unwrap();
+        writer
+            .run_blocking(move |_, sql| payments::save(sql, &changed))
+            .unwrap();
         let read = readers
             .read_blocking(|sql| {
                 Ok((
@@ -184,16 +216,36 @@ fn every_table_round_trips_on_both_backends() {
         assert_eq!(read.2.as_ref(), Some(&t));
         assert_eq!(read.3.as_ref(), Some(&p));
         assert_eq!(read.4.as_ref(), Some(&p));
-        assert_eq!(read.5, channels::Counters { routed: 3, succeeded: 1, failed: 0, unknown: 1 });
+        assert_eq!(
+            read.5,
+            channels::Counters {
+                routed: 3,
+                succeeded: 1,
+                failed: 0,
+                unknown: 1
+            }
+        );
         assert_eq!(read.6, vec![("a:100".to_owned(), "a=0".to_owned())]);
-        let due = readers.read_blocking(|sql| payments::due_checks(sql, 100, 10)).unwrap();
-        assert_eq!(due, vec![("p-1".to_owned(), "2026120100000000002".to_owned(), 30)]);
-        assert!(readers.read_blocking(|sql| payments::due_checks(sql, 29, 10)).unwrap().is_empty());
+        let due = readers
+            .read_blocking(|sql| payments::due_checks(sql, 100, 10))
+            .unwrap();
+        assert_eq!(
+            due,
+            vec![("p-1".to_owned(), "2026120100000000002".to_owned(), 30)]
+        );
+        assert!(readers
+            .read_blocking(|sql| payments::due_checks(sql, 29, 10))
+            .unwrap()
+            .is_empty());
         let mut paid = t.clone();
         paid.mark_paid("p-1", 40).unwrap();
         let update = paid.clone();
-        writer.run_blocking(move |_, sql| trades::update(sql, &update)).unwrap();
-        let stored = readers.read_blocking(|sql| trades::get(sql, "T-o-1")).unwrap();
+        writer
+            .run_blocking(move |_, sql| trades::update(sql, &update))
+            .unwrap();
+        let stored = readers
+            .read_blocking(|sql| trades::get(sql, "T-o-1"))
+            .unwrap();
         assert_eq!(stored, Some(paid));
     }
 }
@@ -231,17 +283,27 @@ fn the_writer_commits_groups_and_a_failed_transaction_fails_all_its_jobs() {
             h.join().unwrap();
         }
         let readers = location.readers(2);
-        let all = readers.read_blocking(|sql| merchants::list(sql, "", 1_000)).unwrap();
+        let all = readers
+            .read_blocking(|sql| merchants::list(sql, "", 1_000))
+            .unwrap();
         assert_eq!(all.len(), 800);
-        assert_eq!(readers.read_blocking(|sql| state::sequence(sql, "test")).unwrap(), 800);
+        assert_eq!(
+            readers
+                .read_blocking(|sql| state::sequence(sql, "test"))
+                .unwrap(),
+            800
+        );
         // A job whose statement fails (a duplicate key) fails its whole transaction: the
         // state is rebuilt from what committed.
         let failed: Result<(), StoreError> = writer.run_blocking(|state, sql| {
             state.value += 1_000;
-            merchants::insert(sql, &merchants::get(sql, "m0-0")?.unwrap())
+            let existing = merchants::get(sql, "m0-0")?.unwrap();
+            merchants::insert(sql, &existing)
         });
         assert!(failed.is_err(), "{location:?}");
-        let after = writer.run_blocking(|state, _| Ok((state.value, state.builds))).unwrap();
+        let after = writer
+            .run_blocking(|state, _| Ok((state.value, state.builds)))
+            .unwrap();
         assert_eq!(after, (800, 2), "rebuilt once, from the committed sequence");
     }
 }
