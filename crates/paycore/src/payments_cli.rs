@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use paycore_api::payments::{
-    ChannelList, ChannelResponse, MerchantResponse, PaymentResponse, TradeResponse,
+    ChannelList, ChannelResponse, MerchantResponse, PaymentResponse, RefundResponse, TradeResponse,
 };
 use serde_json::json;
 
@@ -125,16 +125,34 @@ pub enum PaymentAction {
         #[arg(long)]
         channel: Option<String>,
     },
+    /// Refund (part of) a succeeded payment through its channel.
+    Refund {
+        id: String,
+        /// Minor units.
+        #[arg(long)]
+        amount: u64,
+        #[arg(long)]
+        reason: Option<String>,
+        /// The refund's idempotency key; generated (and printed) if omitted.
+        #[arg(long)]
+        refund_id: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
 pub struct PayArgs {
     pub trade_id: String,
-    /// quickpay or netbank.
+    /// quickpay, netbank, balance or combined.
     #[arg(long, default_value = "quickpay")]
     pub method: String,
     #[arg(long)]
     pub channel: Option<String>,
+    /// The ledger account a balance or combined payment debits.
+    #[arg(long)]
+    pub payer_account: Option<String>,
+    /// A combined payment's part from the payer's account (minor units).
+    #[arg(long)]
+    pub balance_amount: Option<u64>,
     /// Idempotency key; generated (and printed) if omitted.
     #[arg(long)]
     pub id: Option<String>,
@@ -240,7 +258,10 @@ pub fn trade(client: &Client, action: TradeAction) -> anyhow::Result<ExitCode> {
 
 pub fn pay(client: &Client, args: PayArgs) -> anyhow::Result<ExitCode> {
     let id = args.id.unwrap_or_else(|| generated_id("pay"));
-    let request = body(json!({"id": id, "method": args.method, "channel": args.channel}));
+    let request = body(
+        json!({"id": id, "method": args.method, "channel": args.channel,
+        "payer_account": args.payer_account, "balance_amount": args.balance_amount}),
+    );
     let path = format!("/v1/trades/{}/payments", path_segment(&args.trade_id));
     finish(client, client.post(&path, request), print_payment)
 }
@@ -262,8 +283,36 @@ pub fn payment(client: &Client, action: PaymentAction) -> anyhow::Result<ExitCod
             format!("/v1/payments/{}/reroute", path_segment(&id)),
             body(json!({"channel": channel})),
         ),
+        PaymentAction::Refund {
+            id,
+            amount,
+            reason,
+            refund_id,
+        } => {
+            let refund_id = refund_id.unwrap_or_else(|| generated_id("refund"));
+            let path = format!("/v1/payments/{}/refunds", path_segment(&id));
+            let request = body(json!({"id": refund_id, "amount": amount, "reason": reason}));
+            return finish(client, client.post(&path, request), print_refund);
+        }
     };
     finish(client, client.post(&path, request), print_payment)
+}
+
+fn print_refund(r: RefundResponse) {
+    println!(
+        "refund     {} {} of payment {} ({})",
+        r.id, r.status, r.payment_id, r.source
+    );
+    println!(
+        "amount     {}  via {} ({})  hold {}",
+        money(r.amount as i64, &r.currency),
+        r.channel,
+        r.channel_order_no,
+        r.hold
+    );
+    if let Some(f) = &r.failure {
+        println!("failure    {}: {}", f.code, f.message);
+    }
 }
 
 fn print_merchant(m: MerchantResponse) {
@@ -347,7 +396,10 @@ fn print_trade(t: TradeResponse) {
     for p in t.payments {
         println!(
             "payment    {} {} via {} ({})",
-            p.id, p.status, p.channel, p.channel_order_no
+            p.id,
+            p.status,
+            p.channel.as_deref().unwrap_or("balance"),
+            p.channel_order_no.as_deref().unwrap_or("-")
         );
     }
 }
@@ -373,7 +425,19 @@ fn print_payment(p: PaymentResponse) {
             a.channel_order_no, a.status, a.channel, a.sends, a.queries
         );
     }
-    for c in &p.route.candidates {
+    if let Some(account) = &p.payer_account {
+        println!("payer      {account} ({} from balance)", p.balance_amount);
+    }
+    if let Some(reason) = &p.refund_reason {
+        let refund = p.refund_id.as_deref().unwrap_or("-");
+        println!("refunded   {reason} (refund {refund})");
+    }
+    let candidates = p
+        .route
+        .as_ref()
+        .map(|r| r.candidates.as_slice())
+        .unwrap_or_default();
+    for c in candidates {
         let why = c.detail.as_deref().unwrap_or("eligible");
         println!("route      {:<24} weight {:>7}  {why}", c.channel, c.weight);
     }

@@ -64,6 +64,10 @@ pub struct ServeArgs {
     /// A status query that finds no such order fails it only this long after it was sent.
     #[arg(long, env = "PAYCORE_NOT_FOUND_GRACE_MS", default_value_t = 60_000)]
     pub not_found_grace_ms: u64,
+    /// A quick payment is refused (payment_pending) while an earlier payment of its trade is
+    /// in flight and younger than this many seconds (0: never)
+    #[arg(long, env = "PAYCORE_QUICKPAY_BLOCK_S", default_value_t = 180)]
+    pub quickpay_block_s: u64,
     /// Consecutive failures or timeouts that rest a channel (0: never).
     #[arg(long, env = "PAYCORE_CHANNEL_HEALTH_FAILURES", default_value_t = 10)]
     pub channel_health_failures: u32,
@@ -105,6 +109,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 rest_ms: args.channel_rest_ms,
             },
             not_found_grace: std::time::Duration::from_millis(args.not_found_grace_ms),
+            quickpay_block: std::time::Duration::from_secs(args.quickpay_block_s),
         },
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -3,7 +3,7 @@
 //! other report — late or repeated ones change nothing a second time.
 
 use paycore_channels::{Ack, OrderKind};
-use paycore_payment_store::repo::payments;
+use paycore_payment_store::repo::{payments, refunds};
 
 use crate::error::{Result, ServiceError};
 use crate::outcome::{bank_result, Source};
@@ -22,9 +22,17 @@ impl PaymentService {
             tracing::warn!(%channel, error = ?e, "channel callback refused");
             ServiceError::BadCallback(format!("{e:?}"))
         })?;
-        if callback.kind != OrderKind::Pay {
-            tracing::warn!(%channel, order = %callback.order_no, kind = ?callback.kind, "callback of a kind not handled yet");
-            return Ok(adapter.callback_ack(false));
+        match callback.kind {
+            OrderKind::Pay => {}
+            OrderKind::Refund => {
+                return self
+                    .refund_callback(channel, adapter.as_ref(), callback)
+                    .await
+            }
+            OrderKind::Payout => {
+                tracing::warn!(%channel, order = %callback.order_no, "payout callback for no payout here");
+                return Ok(adapter.callback_ack(false));
+            }
         }
         let order_no = callback.order_no.clone();
         let payment = self
@@ -35,7 +43,7 @@ impl PaymentService {
         let owned_here = payment.as_ref().is_some_and(|p| {
             p.attempts
                 .iter()
-                .any(|a| a.channel_order_no == callback.order_no && a.channel == channel)
+                .any(|a| a.order.order_no == callback.order_no && a.order.channel == channel)
         });
         let Some(payment) = payment.filter(|_| owned_here) else {
             tracing::warn!(%channel, order = %callback.order_no, "callback for an order this channel does not have");
@@ -43,6 +51,28 @@ impl PaymentService {
         };
         let result = bank_result(Ok(callback.status));
         self.apply_report(&payment.id, &callback.order_no, Source::Callback, result)
+            .await?;
+        Ok(adapter.callback_ack(true))
+    }
+
+    async fn refund_callback(
+        &self,
+        channel: &str,
+        adapter: &dyn paycore_channels::ChannelAdapter,
+        callback: paycore_channels::Callback,
+    ) -> Result<Ack> {
+        let order_no = callback.order_no.clone();
+        let refund = self
+            .inner
+            .readers
+            .read(move |sql| refunds::by_channel_order(sql, &order_no))
+            .await?;
+        let Some(refund) = refund.filter(|r| r.order.channel == channel) else {
+            tracing::warn!(%channel, order = %callback.order_no, "refund callback for an order this channel does not have");
+            return Ok(adapter.callback_ack(false));
+        };
+        let result = bank_result(Ok(callback.status));
+        self.apply_refund_report(&refund.id, Source::Callback, result)
             .await?;
         Ok(adapter.callback_ack(true))
     }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use paycore_engine::Engine;
 use paycore_ledger::{
-    AccountNo, AccountType, Command, ErrorCode, Op, OpenAccount, Operator, Reference, Transfer,
-    TransferKind,
+    AccountNo, AccountType, Capture, Command, ErrorCode, Freeze, Op, OpenAccount, Operator,
+    Reference, Transfer, TransferKind, Unfreeze,
 };
 use paycore_money::Currency;
 use paycore_payments::{LedgerKind, LedgerTransfer};
@@ -115,5 +115,73 @@ impl Ledger {
             None => Ok(()),
             Some(code) => Err(code),
         })
+    }
+
+    /// Opens the transit account money not (yet) kept waits in (`PAY-SUSPENSE-<currency>`).
+    pub async fn ensure_suspense(&self, currency: Currency) -> Result<()> {
+        let number = paycore_payments::posting::suspense_account(currency);
+        self.ensure_account(&number, AccountType::Transit, currency, "payment suspense")
+            .await
+    }
+
+    /// Freezes `amount` of `account` under the hold id `hold`.
+    pub async fn freeze(
+        &self,
+        hold: &str,
+        account: &str,
+        amount: u64,
+        currency: Currency,
+        reference: &str,
+    ) -> Result<std::result::Result<(), ErrorCode>> {
+        let op = Op::Freeze(Freeze {
+            account: AccountNo::new(account)?.into(),
+            amount,
+            currency: Some(currency),
+            expires_at: None,
+            reference: Reference::new(reference)?,
+        });
+        self.submit_one(hold, op).await
+    }
+
+    /// Pays the whole hold `hold` to `credit`, under the id `id`.
+    pub async fn capture(
+        &self,
+        id: &str,
+        hold: &str,
+        credit: &str,
+        kind: LedgerKind,
+        reference: &str,
+    ) -> Result<std::result::Result<(), ErrorCode>> {
+        let op = Op::Capture(Capture {
+            hold: self.engine.hasher().client_id(hold)?,
+            credit: AccountNo::new(credit)?.into(),
+            amount: None,
+            kind: kind_of(kind),
+            reference: Reference::new(reference)?,
+        });
+        self.submit_one(id, op).await
+    }
+
+    /// Releases the whole hold `hold`, under the id `id`.
+    pub async fn release(
+        &self,
+        id: &str,
+        hold: &str,
+    ) -> Result<std::result::Result<(), ErrorCode>> {
+        let op = Op::Unfreeze(Unfreeze {
+            hold: self.engine.hasher().client_id(hold)?,
+            amount: None,
+        });
+        self.submit_one(id, op).await
+    }
+
+    async fn submit_one(&self, id: &str, op: Op) -> Result<std::result::Result<(), ErrorCode>> {
+        let hasher = self.engine.hasher();
+        let id = hasher.client_id(id)?;
+        let outcome = self
+            .engine
+            .submit(vec![Command::new(id, op, &hasher)])
+            .await?;
+        Ok(outcome[0].result)
     }
 }

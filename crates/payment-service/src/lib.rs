@@ -6,21 +6,25 @@
 //!    (`pay.rs`), routed by the writer in order so the split stays exact;
 //! 2. the bank's answer, a callback (`callbacks.rs`) or a status query by the resolver
 //!    (`resolver.rs`) is applied through `Payment::report` in one writer job (`outcome.rs`);
-//! 3. a success is **posted in the ledger** with ids derived from the payment, and only then
-//!    is the payment marked succeeded and its trade paid.
+//! 3. money received is **posted in the ledger** with ids derived from the payment
+//!    (`drive.rs`), and only then is the payment marked succeeded and its trade paid — or,
+//!    if the trade was paid by another payment meanwhile (重复支付), expired or closed, the
+//!    money goes to suspense and is refunded through the channel (`refunds.rs`).
 //!
-//! A crash anywhere leaves the payment where its last commit put it; on restart the resolver
-//! finds every open channel order (its `next_check_at`) and finishes it: queries the bank, or
-//! posts a success the bank already gave.
+//! A crash anywhere leaves each order where its last commit put it; on restart the resolver
+//! finds every payment and refund with a step left (its `next_check_at`) and finishes it:
+//! queries the bank, or does the ledger step the stored state says is next.
 
 mod callbacks;
 mod channels;
 mod clock;
+mod drive;
 mod error;
 mod ledger;
 mod merchants;
 mod outcome;
 mod pay;
+mod refunds;
 mod resolver;
 mod state;
 mod trades;
@@ -59,6 +63,9 @@ pub struct PaymentConfig {
     pub timing: Timing,
     /// Most status queries in flight at once.
     pub resolver_concurrency: usize,
+    /// A quick payment is refused (`payment_pending`) while an earlier payment of its trade
+    /// is in flight and younger than this.
+    pub quickpay_block: Duration,
 }
 
 impl PaymentConfig {
@@ -73,6 +80,7 @@ impl PaymentConfig {
                 not_found_grace_ms: 60_000,
             },
             resolver_concurrency: 64,
+            quickpay_block: Duration::from_secs(180),
         }
     }
 }

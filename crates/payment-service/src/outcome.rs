@@ -1,15 +1,15 @@
-//! Applying what a bank said (its answer, a callback, a status query) to a payment, and
-//! finishing a success: post it in the ledger, then mark the payment succeeded and its trade
-//! paid. Each step is one writer job; between them nothing is assumed, every job re-reads
-//! the payment and lets `Payment::report` decide.
+//! Applying what a bank said (its answer, a callback, a status query) to a payment, in one
+//! writer job through `Payment::report` — which decides, once, whether received money is
+//! kept (the payment claims its trade) or returned. What the ledger must do next then follows
+//! from the stored payment alone (`drive.rs`).
 
 use paycore_channels::{BankStatus, CallError};
 use paycore_payment_store::repo::{payments, trades};
-use paycore_payments::merchant::account_of;
+use paycore_payment_store::{Sql, StoreError};
 use paycore_payments::routing::CallOutcome;
 use paycore_payments::{
-    payment_postings, AttemptStatus, BankReport, BankResult, Effect, Method, PayError, Payment,
-    PaymentStatus, ReportSource,
+    BankReport, BankResult, Effect, Method, OrderStatus, PayError, Payment, ReportSource, Step,
+    Trade,
 };
 
 use crate::clock::now_ms;
@@ -21,9 +21,10 @@ pub(crate) type Source = ReportSource;
 
 pub(crate) fn to_channel_method(method: Method) -> paycore_channels::Method {
     match method {
-        Method::Quickpay => paycore_channels::Method::Quickpay,
         Method::Netbank => paycore_channels::Method::Netbank,
         Method::Payout => paycore_channels::Method::Payout,
+        // A combined payment's external part goes through the channel as a quick payment.
+        Method::Quickpay | Method::Combined | Method::Balance => paycore_channels::Method::Quickpay,
     }
 }
 
@@ -60,17 +61,17 @@ fn call_outcome(result: &BankResult) -> CallOutcome {
 }
 
 impl PaymentService {
-    /// Applies a report about one of a payment's channel orders; a success is posted and the
-    /// payment returned as it then is.
+    /// Applies a report about one of a payment's channel orders, then finishes whatever the
+    /// ledger must do for it; returns the payment as it then is.
     pub(crate) async fn apply_report(
         &self,
         payment_id: &str,
-        channel_order_no: &str,
+        order_no: &str,
         source: Source,
         result: BankResult,
     ) -> Result<Payment> {
         let report = BankReport {
-            channel_order_no: channel_order_no.to_owned(),
+            order_no: order_no.to_owned(),
             source,
             result,
         };
@@ -80,122 +81,80 @@ impl PaymentService {
             .inner
             .writer
             .run(move |state, sql| {
-                let Some(mut payment) = payments::get(sql, &id)? else {
+                let Some((mut payment, mut trade)) = with_trade(sql, &id)? else {
                     return Ok(Err(PayError::PaymentNotFound(id)));
                 };
-                let effect = apply(state, &mut payment, &report, now, &config);
+                let before = trade.clone();
+                let effect = apply(state, &mut payment, &mut trade, &report, now, &config);
                 if effect != Effect::Nothing || report.source == ReportSource::Query {
                     payments::save(sql, &payment)?;
+                }
+                if trade != before {
+                    trades::update(sql, &trade)?;
                 }
                 Ok(Ok((payment, effect)))
             })
             .await??;
-        match effect {
-            Effect::Post => self.post_and_mark(payment).await,
-            Effect::Anomaly(message) => {
-                tracing::warn!(payment = %payment.id, %message, "bank report contradicts the payment; kept for reconciliation");
-                Ok(payment)
-            }
-            Effect::Nothing | Effect::Changed => Ok(payment),
+        if let Effect::Anomaly(message) = &effect {
+            tracing::warn!(payment = %payment.id, %message, "bank report contradicts the payment; kept for reconciliation");
         }
-    }
-
-    /// Posts a success the bank gave, then marks the payment succeeded and its trade paid
-    /// (or, if the ledger refuses, failed with the bank's success on record).
-    pub(crate) async fn post_and_mark(&self, payment: Payment) -> Result<Payment> {
-        assert!(payment.needs_posting());
-        let transfers = payment_postings(&payment, &account_of(&payment.merchant));
-        let posted = self.inner.ledger.post(&transfers).await?;
-        let id = payment.id.clone();
-        let now = now_ms();
-        let marked = self
-            .inner
-            .writer
-            .run(move |state, sql| {
-                let Some(mut payment) = payments::get(sql, &id)? else {
-                    return Ok(Err(PayError::PaymentNotFound(id)));
-                };
-                if !payment.needs_posting() {
-                    return Ok(Ok(payment)); // finished by a concurrent report
-                }
-                let channel = payment.current().channel.clone();
-                state.count(&channel, |c| c.succeeded += 1);
-                match posted {
-                    Ok(()) => {
-                        payment.mark_posted(now);
-                        pay_trade(sql, &mut payment, now)?;
-                    }
-                    Err(code) => payment.mark_ledger_rejected(code.code(), now),
-                }
-                payments::save(sql, &payment)?;
-                Ok(Ok(payment))
-            })
-            .await??;
-        match marked.status {
-            PaymentStatus::Succeeded => {
-                tracing::debug!(payment = %marked.id, trade = %marked.trade_id, "payment succeeded")
-            }
-            _ => {
-                tracing::warn!(payment = %marked.id, failure = ?marked.failure, "the channel succeeded but the ledger refused the posting")
-            }
-        }
-        Ok(marked)
+        self.drive(payment).await
     }
 }
 
-/// The report, health and counters in the writer; schedules the next status query of an
-/// attempt still open.
+/// A payment with its trade.
+pub(crate) fn with_trade(
+    sql: &mut dyn Sql,
+    id: &str,
+) -> std::result::Result<Option<(Payment, Trade)>, StoreError> {
+    let Some(payment) = payments::get(sql, id)? else {
+        return Ok(None);
+    };
+    let trade = trades::get(sql, &payment.trade_id)?.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "payment {id} of missing trade {}",
+            payment.trade_id
+        ))
+    })?;
+    Ok(Some((payment, trade)))
+}
+
+/// The report, health and counters in the writer; schedules the next status query while the
+/// outcome is open.
 fn apply(
     state: &mut WriterState,
     payment: &mut Payment,
+    trade: &mut Trade,
     report: &BankReport,
     now: u64,
     config: &crate::PaymentConfig,
 ) -> Effect {
-    let before = payment.current().status;
-    let channel = payment.current().channel.clone();
-    let effect = payment.report(report, now, config.timing);
+    let Some(index) = payment
+        .attempts
+        .iter()
+        .position(|a| a.order.order_no == report.order_no)
+    else {
+        return payment.report(trade, report, now, config.timing);
+    };
+    let before = payment.attempts[index].order.status;
+    let channel = payment.attempts[index].order.channel.clone();
+    let effect = payment.report(trade, report, now, config.timing);
     if report.source == ReportSource::Response {
         state.record_health(&channel, call_outcome(&report.result), now);
     }
-    let after = payment.current().status;
-    if after != before {
-        match after {
-            AttemptStatus::Unknown => state.count(&channel, |c| c.unknown += 1),
-            AttemptStatus::Failed => state.count(&channel, |c| c.failed += 1),
-            AttemptStatus::Processing | AttemptStatus::Succeeded => {}
+    let order = &payment.attempts[index].order;
+    if order.status != before {
+        match order.status {
+            OrderStatus::Unknown => state.count(&channel, |c| c.unknown += 1),
+            OrderStatus::Failed => state.count(&channel, |c| c.failed += 1),
+            OrderStatus::Succeeded => state.count(&channel, |c| c.succeeded += 1),
+            OrderStatus::Processing => {}
         }
     }
     let asked = report.source == ReportSource::Query;
-    if !payment.status.is_final() && (effect != Effect::Nothing || asked) {
-        let queries = payment.current().queries;
-        payment.schedule_check(Some(config.query_schedule.next_after(queries, now)));
+    if payment.next_step() == Step::AskBank && (effect != Effect::Nothing || asked) {
+        let queries = payment.current().map_or(0, |a| a.order.queries);
+        payment.schedule_check(config.query_schedule.next_after(queries, now));
     }
     effect
-}
-
-/// Marks the payment's trade paid by it; a trade no longer open keeps its state and the
-/// payment records why (a duplicate payment, or a success after the trade expired).
-fn pay_trade(
-    sql: &mut dyn paycore_payment_store::Sql,
-    payment: &mut Payment,
-    now: u64,
-) -> std::result::Result<(), paycore_payment_store::StoreError> {
-    let Some(mut trade) = trades::get(sql, &payment.trade_id)? else {
-        return Err(paycore_payment_store::StoreError::Corrupt(format!(
-            "payment {} of missing trade {}",
-            payment.id, payment.trade_id
-        )));
-    };
-    match trade.mark_paid(&payment.id, now) {
-        Ok(()) => trades::update(sql, &trade),
-        Err(status) => {
-            payment.anomalies.push(format!(
-                "succeeded while its trade was {} (paid by {:?})",
-                status.name(),
-                trade.paid_by
-            ));
-            Ok(())
-        }
-    }
 }

@@ -1,6 +1,6 @@
-//! The resolver: finds every channel order whose outcome is open and due for a check (its
-//! `next_check_at`, stored with it) and finishes it — posts a success the bank already gave,
-//! or asks the bank and applies the answer. Never fails an order by timer: only the bank's
+//! The resolver: finds every payment and refund with a step left and due (its
+//! `next_check_at`) and finishes it — does the ledger step its stored state says is next, or
+//! asks the bank and applies the answer. Never fails an order by timer: only the bank's
 //! word closes one. After a restart it finds every order left open, so nothing stalls.
 
 use std::collections::HashSet;
@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use paycore_channels::OrderKind;
-use paycore_payment_store::repo::payments;
+use paycore_payment_store::repo::{payments, refunds};
+use paycore_payments::{RefundStep, Step};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::now_ms;
@@ -44,20 +45,39 @@ pub(crate) fn spawn(service: PaymentService) {
     tokio::spawn(async move { run(service).await });
 }
 
+/// What the resolver looks at: a payment or a refund.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Due {
+    Payment(String),
+    Refund(String),
+}
+
+async fn due(service: &PaymentService, now: u64) -> Result<Vec<Due>> {
+    let due = service
+        .inner
+        .readers
+        .read(move |sql| {
+            let payments = payments::due_checks(sql, now, DUE_PER_LOOK)?;
+            let refunds = refunds::due_checks(sql, now, DUE_PER_LOOK)?;
+            Ok::<_, paycore_payment_store::StoreError>((payments, refunds))
+        })
+        .await?;
+    let (payments, refunds) = due;
+    Ok(payments
+        .into_iter()
+        .map(|(id, _)| Due::Payment(id))
+        .chain(refunds.into_iter().map(|(id, _)| Due::Refund(id)))
+        .collect())
+}
+
 async fn run(service: PaymentService) {
-    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let in_flight: Arc<Mutex<HashSet<Due>>> = Arc::default();
     let permits = Arc::new(Semaphore::new(service.inner.config.resolver_concurrency));
     while !service.inner.resolver.stopped() {
-        let now = now_ms();
-        let due = service
-            .inner
-            .readers
-            .read(move |sql| payments::due_checks(sql, now, DUE_PER_LOOK))
-            .await;
-        match due {
+        match due(&service, now_ms()).await {
             Ok(due) => {
-                for (payment_id, order_no, _) in due {
-                    if !in_flight.lock().insert(order_no.clone()) {
+                for item in due {
+                    if !in_flight.lock().insert(item.clone()) {
                         continue;
                     }
                     let Ok(permit) = permits.clone().acquire_owned().await else {
@@ -65,10 +85,10 @@ async fn run(service: PaymentService) {
                     };
                     let (service, in_flight) = (service.clone(), in_flight.clone());
                     tokio::spawn(async move {
-                        if let Err(error) = service.resolve(&payment_id, &order_no).await {
-                            tracing::warn!(payment = %payment_id, order = %order_no, %error, "resolving an open order failed; it is tried again later");
+                        if let Err(error) = service.resolve(&item).await {
+                            tracing::warn!(?item, %error, "resolving an open order failed; it is tried again later");
                         }
-                        in_flight.lock().remove(&order_no);
+                        in_flight.lock().remove(&item);
                         drop(permit);
                     });
                 }
@@ -83,8 +103,15 @@ async fn run(service: PaymentService) {
 }
 
 impl PaymentService {
-    /// Finishes or asks about one open channel order.
-    async fn resolve(&self, payment_id: &str, order_no: &str) -> Result<()> {
+    async fn resolve(&self, item: &Due) -> Result<()> {
+        match item {
+            Due::Payment(id) => self.resolve_payment(id).await,
+            Due::Refund(id) => self.resolve_refund(id).await,
+        }
+    }
+
+    /// Asks the bank about a payment's open channel order, or does its next ledger step.
+    async fn resolve_payment(&self, payment_id: &str) -> Result<()> {
         let id = payment_id.to_owned();
         let Some(payment) = self
             .inner
@@ -94,25 +121,47 @@ impl PaymentService {
         else {
             return Ok(());
         };
-        let Some(attempt) = payment
-            .attempts
-            .iter()
-            .find(|a| a.channel_order_no == order_no && a.next_check_at.is_some())
-            .cloned()
-        else {
+        if payment.next_check_at.is_none() {
             return Ok(()); // finished meanwhile
+        }
+        if payment.next_step() != Step::AskBank {
+            self.drive(payment).await?;
+            return Ok(());
+        }
+        let Some(attempt) = payment.current() else {
+            return Ok(());
         };
-        if payment.needs_posting() {
-            self.post_and_mark(payment).await?;
+        let order = attempt.order.clone();
+        let answer = self
+            .adapter(&order.channel)?
+            .query(OrderKind::Pay, &order.order_no)
+            .await;
+        let result = bank_result(answer);
+        tracing::debug!(payment = %payment_id, order = %order.order_no, ?result, "status query");
+        self.apply_report(payment_id, &order.order_no, Source::Query, result)
+            .await?;
+        Ok(())
+    }
+
+    /// Asks the bank about a refund's open order, or does its next ledger step.
+    async fn resolve_refund(&self, refund_id: &str) -> Result<()> {
+        let Some(refund) = self.refund_by_id(refund_id).await? else {
+            return Ok(());
+        };
+        if refund.next_check_at.is_none() {
+            return Ok(());
+        }
+        if refund.next_step() != RefundStep::AskBank {
+            self.drive_refund(refund).await?;
             return Ok(());
         }
         let answer = self
-            .adapter(&attempt.channel)?
-            .query(OrderKind::Pay, order_no)
+            .adapter(&refund.order.channel)?
+            .query(OrderKind::Refund, &refund.order.order_no)
             .await;
         let result = bank_result(answer);
-        tracing::debug!(payment = %payment_id, order = %order_no, ?result, "status query");
-        self.apply_report(payment_id, order_no, Source::Query, result)
+        tracing::debug!(refund = %refund_id, ?result, "refund status query");
+        self.apply_refund_report(refund_id, Source::Query, result)
             .await?;
         Ok(())
     }

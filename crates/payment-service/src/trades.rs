@@ -49,6 +49,34 @@ impl PaymentService {
         Ok(created)
     }
 
+    /// `POST /v1/trades/{trade_id}/close`: an unpaid trade takes no more payments; refused
+    /// (`payment_pending`) while one of its payments is in flight at its bank.
+    pub async fn close_trade(&self, trade_id: &str) -> Result<TradeView> {
+        let id = trade_id.to_owned();
+        let now = now_ms();
+        let view = self
+            .inner
+            .writer
+            .run(move |_, sql| {
+                let Some(mut trade) = trades::get(sql, &id)? else {
+                    return Ok(Err(PayError::TradeNotFound(id)));
+                };
+                let payments = payments::of_trade(sql, &trade.trade_id)?;
+                let in_flight = payments.iter().any(|p| p.status.in_flight());
+                let before = trade.clone();
+                trade.expire_if_due(now);
+                if let Err(e) = trade.close(in_flight) {
+                    return Ok(Err(e));
+                }
+                if trade != before {
+                    trades::update(sql, &trade)?;
+                }
+                Ok(Ok(TradeView { trade, payments }))
+            })
+            .await??;
+        Ok(view)
+    }
+
     pub async fn trade(&self, trade_id: &str) -> Result<TradeView> {
         let id = trade_id.to_owned();
         let view = self

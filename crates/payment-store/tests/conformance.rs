@@ -4,7 +4,7 @@
 //! transaction fails all its jobs and rebuilds the state, readers see what committed.
 
 use paycore_money::Currency;
-use paycore_payment_store::repo::{channels, merchants, payments, state, trades};
+use paycore_payment_store::repo::{channels, merchants, payments, refunds, state, trades};
 use paycore_payment_store::{Location, Sql, StoreError, Writer};
 use paycore_payments::routing::Strategy;
 use paycore_payments::*;
@@ -128,6 +128,8 @@ fn payment(trade: &Trade, id: &str, order_no: &str) -> Payment {
             currency: trade.currency,
             fee: 74,
             requested_channel: None,
+            payer_account: None,
+            balance_amount: 0,
         },
         order_no.into(),
         route,
@@ -177,22 +179,20 @@ fn every_table_round_trips_on_both_backends() {
         let timing = Timing {
             not_found_grace_ms: 0,
         };
+        let mut open_trade = t.clone();
         p.report(
+            &mut open_trade,
             &BankReport {
-                channel_order_no: "2026120100000000001".into(),
+                order_no: "2026120100000000001".into(),
                 source: ReportSource::Query,
                 result: BankResult::NotFound,
             },
             20,
             timing,
         );
-        p.reroute(
-            "2026120100000000002".into(),
-            p.current().route.clone(),
-            21,
-            30,
-        )
-        .unwrap();
+        let route = p.current().unwrap().route.clone();
+        p.reroute("2026120100000000002".into(), route, 21, 30)
+            .unwrap();
         p.anomalies.push("late callback".into());
         let changed = p.clone();
         writer
@@ -229,15 +229,13 @@ fn every_table_round_trips_on_both_backends() {
         let due = readers
             .read_blocking(|sql| payments::due_checks(sql, 100, 10))
             .unwrap();
-        assert_eq!(
-            due,
-            vec![("p-1".to_owned(), "2026120100000000002".to_owned(), 30)]
-        );
+        assert_eq!(due, vec![("p-1".to_owned(), 30)]);
         assert!(readers
             .read_blocking(|sql| payments::due_checks(sql, 29, 10))
             .unwrap()
             .is_empty());
         let mut paid = t.clone();
+        paid.claim("p-1", 39).unwrap();
         paid.mark_paid("p-1", 40).unwrap();
         let update = paid.clone();
         writer
@@ -247,6 +245,63 @@ fn every_table_round_trips_on_both_backends() {
             .read_blocking(|sql| trades::get(sql, "T-o-1"))
             .unwrap();
         assert_eq!(stored, Some(paid));
+    }
+}
+
+#[test]
+fn refunds_round_trip_and_queue_their_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    for location in locations(dir.path(), "refunds") {
+        let writer = writer(&location);
+        let readers = location.readers(2);
+        let paid = Refundable {
+            payment_id: "p-1",
+            trade_id: "T-1",
+            merchant: "shop",
+            currency: Currency::CNY,
+            channel: "a",
+            paid_order_no: "2026120100000000001",
+        };
+        let request = NewRefund {
+            id: "r-1".into(),
+            amount: 40,
+            reason: "changed mind".into(),
+        };
+        let mut refund = Refund::new(
+            request,
+            &paid,
+            RefundSource::Merchant,
+            "2026120100000000009".into(),
+            50,
+        );
+        let saved = refund.clone();
+        writer
+            .run_blocking(move |_, sql| refunds::save(sql, &saved))
+            .unwrap();
+        refund.hold_placed(51);
+        refund.order.mark_sent(52);
+        refund.schedule_check(60);
+        refund.anomalies.push("late callback".into());
+        let changed = refund.clone();
+        writer
+            .run_blocking(move |_, sql| refunds::save(sql, &changed))
+            .unwrap();
+        let read = readers
+            .read_blocking(|sql| {
+                Ok((
+                    refunds::get(sql, "r-1")?,
+                    refunds::by_channel_order(sql, "2026120100000000009")?,
+                    refunds::of_payment(sql, "p-1")?,
+                    refunds::due_checks(sql, 100, 10)?,
+                    refunds::due_checks(sql, 59, 10)?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(read.0.as_ref(), Some(&refund), "{location:?}");
+        assert_eq!(read.1.as_ref(), Some(&refund));
+        assert_eq!(read.2, vec![refund.clone()]);
+        assert_eq!(read.3, vec![("r-1".to_owned(), 60)]);
+        assert!(read.4.is_empty());
     }
 }
 

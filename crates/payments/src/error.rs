@@ -50,7 +50,9 @@ pub enum PayError {
     TradeClosed,
     #[error("amount overflow")]
     AmountOverflow,
-    #[error("a payment of this trade is still in flight (or being posted); try again when it is final")]
+    #[error(
+        "a payment of this trade is still in flight (or being posted); try again when it is final"
+    )]
     PaymentPending,
     #[error("refund {0:?} not found")]
     RefundNotFound(String),

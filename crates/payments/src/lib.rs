@@ -32,8 +32,7 @@ pub use hold::HoldState;
 pub use ids::Millis;
 pub use merchant::{Merchant, NewMerchant};
 pub use order::{
-    BankReport, BankResult, ChannelOrder, Failure, OrderEffect, OrderStatus, ReportSource,
-    Timing,
+    BankReport, BankResult, ChannelOrder, Failure, OrderEffect, OrderStatus, ReportSource, Timing,
 };
 pub use payment::{
     Attempt, Disposition, Effect, NewPayment, Payment, PaymentStatus, Posted, ReturnReason, Step,

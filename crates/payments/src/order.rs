@@ -82,12 +82,20 @@ impl ReportSource {
 /// What the bank said, or that it said nothing usable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BankResult {
-    Succeeded { bank_ref: String, amount: u64 },
-    Failed { code: String, message: String },
+    Succeeded {
+        bank_ref: String,
+        amount: u64,
+    },
+    Failed {
+        code: String,
+        message: String,
+    },
     Processing,
     NotFound,
     /// Timeout, connection error, bad signature, malformed answer: the outcome is unknown.
-    NoAnswer { reason: String },
+    NoAnswer {
+        reason: String,
+    },
 }
 
 /// A report about one channel order.
@@ -172,7 +180,10 @@ impl ChannelOrder {
         }
         self.updated_at = self.updated_at.max(now);
         match result {
-            BankResult::Succeeded { bank_ref, amount: said } if *said == amount => {
+            BankResult::Succeeded {
+                bank_ref,
+                amount: said,
+            } if *said == amount => {
                 self.status = OrderStatus::Succeeded;
                 self.bank_ref = Some(bank_ref.clone());
                 self.note = None;
@@ -306,27 +317,80 @@ mod tests {
         let timeout = BankResult::NoAnswer {
             reason: "timeout".into(),
         };
-        assert_eq!(o.report(ReportSource::Response, &timeout, 100, 5, TIMING), OrderEffect::Changed);
-        assert_eq!((o.status, o.note.as_deref()), (OrderStatus::Unknown, Some("timeout")));
-        assert_eq!(o.report(ReportSource::Query, &success(100), 100, 9, TIMING), OrderEffect::Succeeded);
-        assert_eq!((o.status, o.queries, o.bank_ref.as_deref()), (OrderStatus::Succeeded, 1, Some("B")));
-        assert_eq!(o.report(ReportSource::Callback, &success(100), 100, 10, TIMING), OrderEffect::Nothing);
-        let failed = BankResult::Failed { code: "X".into(), message: "x".into() };
-        assert!(matches!(o.report(ReportSource::Callback, &failed, 100, 11, TIMING), OrderEffect::Anomaly(_)));
-        assert_eq!(o.status, OrderStatus::Succeeded, "a final state never changes");
+        assert_eq!(
+            o.report(ReportSource::Response, &timeout, 100, 5, TIMING),
+            OrderEffect::Changed
+        );
+        assert_eq!(
+            (o.status, o.note.as_deref()),
+            (OrderStatus::Unknown, Some("timeout"))
+        );
+        assert_eq!(
+            o.report(ReportSource::Query, &success(100), 100, 9, TIMING),
+            OrderEffect::Succeeded
+        );
+        assert_eq!(
+            (o.status, o.queries, o.bank_ref.as_deref()),
+            (OrderStatus::Succeeded, 1, Some("B"))
+        );
+        assert_eq!(
+            o.report(ReportSource::Callback, &success(100), 100, 10, TIMING),
+            OrderEffect::Nothing
+        );
+        let failed = BankResult::Failed {
+            code: "X".into(),
+            message: "x".into(),
+        };
+        assert!(matches!(
+            o.report(ReportSource::Callback, &failed, 100, 11, TIMING),
+            OrderEffect::Anomaly(_)
+        ));
+        assert_eq!(
+            o.status,
+            OrderStatus::Succeeded,
+            "a final state never changes"
+        );
     }
 
     #[test]
     fn not_found_fails_only_a_query_long_after_the_last_send() {
         let mut o = order();
-        o.report(ReportSource::Query, &BankResult::NotFound, 100, 9_999, TIMING);
+        o.report(
+            ReportSource::Query,
+            &BankResult::NotFound,
+            100,
+            9_999,
+            TIMING,
+        );
         assert_eq!(o.status, OrderStatus::Unknown);
-        o.report(ReportSource::Callback, &BankResult::NotFound, 100, 50_000, TIMING);
+        o.report(
+            ReportSource::Callback,
+            &BankResult::NotFound,
+            100,
+            50_000,
+            TIMING,
+        );
         assert_eq!(o.status, OrderStatus::Unknown);
         assert!(o.resend(50_000));
-        o.report(ReportSource::Query, &BankResult::NotFound, 100, 55_000, TIMING);
-        assert_eq!(o.status, OrderStatus::Unknown, "the resend restarted the grace");
-        o.report(ReportSource::Query, &BankResult::NotFound, 100, 60_000, TIMING);
+        o.report(
+            ReportSource::Query,
+            &BankResult::NotFound,
+            100,
+            55_000,
+            TIMING,
+        );
+        assert_eq!(
+            o.status,
+            OrderStatus::Unknown,
+            "the resend restarted the grace"
+        );
+        o.report(
+            ReportSource::Query,
+            &BankResult::NotFound,
+            100,
+            60_000,
+            TIMING,
+        );
         assert_eq!(o.failure.as_ref().unwrap().code, "order_not_found");
         assert!(!o.resend(60_001), "a final order is not sent again");
     }
@@ -334,7 +398,10 @@ mod tests {
     #[test]
     fn a_success_for_another_amount_is_an_anomaly() {
         let mut o = order();
-        assert!(matches!(o.report(ReportSource::Callback, &success(99), 100, 1, TIMING), OrderEffect::Anomaly(_)));
+        assert!(matches!(
+            o.report(ReportSource::Callback, &success(99), 100, 1, TIMING),
+            OrderEffect::Anomaly(_)
+        ));
         assert_eq!(o.status, OrderStatus::Unknown);
     }
 }

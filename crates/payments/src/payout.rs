@@ -58,7 +58,10 @@ impl NewPayout {
         ids::check_amount("amount", self.amount)?;
         let safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
         let account = &self.bank_account;
-        if account.is_empty() || account.len() > BANK_ACCOUNT_BYTES_MAX || !account.bytes().all(safe) {
+        if account.is_empty()
+            || account.len() > BANK_ACCOUNT_BYTES_MAX
+            || !account.bytes().all(safe)
+        {
             return Err(PayError::invalid(
                 "bank_account",
                 "1 to 64 characters of A-Z a-z 0-9 _ -",
@@ -86,7 +89,10 @@ pub fn hold_id(payout: &str, number: usize) -> String {
 
 impl Payout {
     pub fn new(request: NewPayout, order_no: String, route: RouteDecision, now: Millis) -> Payout {
-        let channel = route.chosen.clone().expect("a payout starts on a chosen channel");
+        let channel = route
+            .chosen
+            .clone()
+            .expect("a payout starts on a chosen channel");
         Payout {
             id: request.id,
             merchant: request.merchant,
@@ -193,7 +199,10 @@ impl Payout {
         let attempt = self.current_mut();
         assert_eq!(attempt.hold, HoldState::Pending);
         attempt.hold = HoldState::Refused;
-        self.failure = Some(Failure::new(code, format!("the merchant's account refused the hold: {code}")));
+        self.failure = Some(Failure::new(
+            code,
+            format!("the merchant's account refused the hold: {code}"),
+        ));
         self.next_check_at = None;
         self.updated_at = now;
     }
@@ -233,17 +242,25 @@ impl Payout {
     pub fn check_reroute(&self) -> Result<(), PayError> {
         match self.status() {
             OrderStatus::Succeeded => Err(PayError::PayoutAlreadySucceeded),
-            OrderStatus::Failed if self.attempts.len() >= PAYOUT_ATTEMPTS_MAX => {
-                Err(PayError::invalid("id", "this payout has been rerouted too often"))
-            }
+            OrderStatus::Failed if self.attempts.len() >= PAYOUT_ATTEMPTS_MAX => Err(
+                PayError::invalid("id", "this payout has been rerouted too often"),
+            ),
             OrderStatus::Failed => Ok(()),
             OrderStatus::Processing | OrderStatus::Unknown => Err(PayError::PayoutOutcomeUnknown),
         }
     }
 
-    pub fn reroute(&mut self, order_no: String, route: RouteDecision, now: Millis) -> Result<(), PayError> {
+    pub fn reroute(
+        &mut self,
+        order_no: String,
+        route: RouteDecision,
+        now: Millis,
+    ) -> Result<(), PayError> {
         self.check_reroute()?;
-        let channel = route.chosen.clone().expect("a reroute goes to a chosen channel");
+        let channel = route
+            .chosen
+            .clone()
+            .expect("a reroute goes to a chosen channel");
         assert!(self.attempts.iter().all(|a| a.order.order_no != order_no));
         self.attempts.push(PayoutAttempt {
             order: ChannelOrder::unsent(channel, order_no, now),
@@ -264,7 +281,10 @@ impl Payout {
     }
 
     pub fn tried_channels(&self) -> Vec<String> {
-        self.attempts.iter().map(|a| a.order.channel.clone()).collect()
+        self.attempts
+            .iter()
+            .map(|a| a.order.channel.clone())
+            .collect()
     }
 }
 
@@ -317,15 +337,37 @@ mod tests {
         p.hold_placed(1);
         assert_eq!(p.next_step(), PayoutStep::Send);
         p.mark_sent(1).unwrap();
-        said(&mut p, "o1", BankResult::NoAnswer { reason: "timeout".into() });
-        assert_eq!((p.status(), p.next_step()), (OrderStatus::Unknown, PayoutStep::AskBank));
-        assert_eq!(p.check_reroute().unwrap_err().code(), "payout_outcome_unknown");
+        said(
+            &mut p,
+            "o1",
+            BankResult::NoAnswer {
+                reason: "timeout".into(),
+            },
+        );
+        assert_eq!(
+            (p.status(), p.next_step()),
+            (OrderStatus::Unknown, PayoutStep::AskBank)
+        );
+        assert_eq!(
+            p.check_reroute().unwrap_err().code(),
+            "payout_outcome_unknown"
+        );
         assert!(p.mark_sent(6).is_ok(), "a resend keeps the number");
-        said(&mut p, "o1", BankResult::Succeeded { bank_ref: "B".into(), amount: 500 });
+        said(
+            &mut p,
+            "o1",
+            BankResult::Succeeded {
+                bank_ref: "B".into(),
+                amount: 500,
+            },
+        );
         assert_eq!(p.next_step(), PayoutStep::Capture);
         p.captured(7);
         assert_eq!(p.status(), OrderStatus::Succeeded);
-        assert_eq!(p.check_reroute().unwrap_err().code(), "payout_already_succeeded");
+        assert_eq!(
+            p.check_reroute().unwrap_err().code(),
+            "payout_already_succeeded"
+        );
     }
 
     #[test]
@@ -333,14 +375,35 @@ mod tests {
         let mut p = payout();
         p.hold_placed(1);
         p.mark_sent(1).unwrap();
-        said(&mut p, "o1", BankResult::Failed { code: "ACCOUNT_CLOSED".into(), message: "x".into() });
+        said(
+            &mut p,
+            "o1",
+            BankResult::Failed {
+                code: "ACCOUNT_CLOSED".into(),
+                message: "x".into(),
+            },
+        );
         assert_eq!(p.next_step(), PayoutStep::Release);
         p.released(6);
         assert_eq!(p.status(), OrderStatus::Failed);
         p.reroute("o2".into(), route("b"), 7).unwrap();
-        assert_eq!((p.next_step(), p.current_hold_id()), (PayoutStep::PlaceHold, "payout-hold:w1:2".to_owned()));
-        said(&mut p, "o1", BankResult::Succeeded { bank_ref: "late".into(), amount: 500 });
-        assert_eq!(p.anomalies.len(), 1, "a late word on the first order is only an anomaly");
+        assert_eq!(
+            (p.next_step(), p.current_hold_id()),
+            (PayoutStep::PlaceHold, "payout-hold:w1:2".to_owned())
+        );
+        said(
+            &mut p,
+            "o1",
+            BankResult::Succeeded {
+                bank_ref: "late".into(),
+                amount: 500,
+            },
+        );
+        assert_eq!(
+            p.anomalies.len(),
+            1,
+            "a late word on the first order is only an anomaly"
+        );
         assert_eq!(p.status(), OrderStatus::Processing);
     }
 
@@ -348,7 +411,10 @@ mod tests {
     fn a_refused_hold_sends_nothing() {
         let mut p = payout();
         p.hold_refused("insufficient_funds", 1);
-        assert_eq!((p.status(), p.next_step()), (OrderStatus::Failed, PayoutStep::Done));
+        assert_eq!(
+            (p.status(), p.next_step()),
+            (OrderStatus::Failed, PayoutStep::Done)
+        );
         assert_eq!(p.current().order.sends, 0);
         assert_eq!(p.failure.as_ref().unwrap().code, "insufficient_funds");
     }

@@ -96,32 +96,60 @@ fn transfer(
 
 /// `debit` pays the merchant the amount less the fee and the fee income the fee; transfers
 /// of zero are left out.
-fn pay_merchant(payment: &Payment, debit: &str, merchant: &str, ids: [String; 2]) -> Vec<LedgerTransfer> {
+fn pay_merchant(
+    payment: &Payment,
+    debit: &str,
+    merchant: &str,
+    ids: [String; 2],
+) -> Vec<LedgerTransfer> {
     assert!(payment.fee <= payment.amount);
     let [net_id, fee_id] = ids;
     let net = payment.amount - payment.fee;
     let mut transfers = Vec::with_capacity(2);
     if net > 0 {
-        transfers.push(transfer(net_id, debit, merchant, net, payment, LedgerKind::Payment));
+        transfers.push(transfer(
+            net_id,
+            debit,
+            merchant,
+            net,
+            payment,
+            LedgerKind::Payment,
+        ));
     }
     if payment.fee > 0 {
         let fee = fee_account(payment.currency);
-        transfers.push(transfer(fee_id, debit, &fee, payment.fee, payment, LedgerKind::Fee));
+        transfers.push(transfer(
+            fee_id,
+            debit,
+            &fee,
+            payment.fee,
+            payment,
+            LedgerKind::Fee,
+        ));
     }
     transfers
 }
 
 fn clearing_of(payment: &Payment) -> String {
-    let attempt = payment.received_by().expect("the channel received the money");
+    let attempt = payment
+        .received_by()
+        .expect("the channel received the money");
     clearing_account(&attempt.order.channel, payment.currency)
 }
 
 /// A kept channel payment: clearing → merchant (net), → fee income. Linked.
 pub fn payment_postings(payment: &Payment, merchant_account: &str) -> Vec<LedgerTransfer> {
     let clearing = clearing_of(payment);
-    let ids = [payment_ledger_id(&payment.id), format!("fee:{}", payment.id)];
+    let ids = [
+        payment_ledger_id(&payment.id),
+        format!("fee:{}", payment.id),
+    ];
     let transfers = pay_merchant(payment, &clearing, merchant_account, ids);
-    assert_eq!(sum(&transfers), payment.amount, "the clearing account is debited the full amount");
+    assert_eq!(
+        sum(&transfers),
+        payment.amount,
+        "the clearing account is debited the full amount"
+    );
     transfers
 }
 
@@ -130,13 +158,23 @@ pub fn suspense_posting(payment: &Payment) -> LedgerTransfer {
     let clearing = clearing_of(payment);
     let suspense = suspense_account(payment.currency);
     let id = format!("received:{}", payment.id);
-    transfer(id, &clearing, &suspense, payment.external_amount(), payment, LedgerKind::Payment)
+    transfer(
+        id,
+        &clearing,
+        &suspense,
+        payment.external_amount(),
+        payment,
+        LedgerKind::Payment,
+    )
 }
 
 /// A combined payment's balance part into suspense, then the merchant paid from it. Linked:
 /// the payer's part first, so suspense never goes below zero.
 pub fn combined_postings(payment: &Payment, merchant_account: &str) -> Vec<LedgerTransfer> {
-    let payer = payment.payer_account.as_deref().expect("a combined payment has a payer");
+    let payer = payment
+        .payer_account
+        .as_deref()
+        .expect("a combined payment has a payer");
     let suspense = suspense_account(payment.currency);
     let mut transfers = vec![transfer(
         format!("comb-payer:{}", payment.id),
@@ -156,8 +194,14 @@ pub fn combined_postings(payment: &Payment, merchant_account: &str) -> Vec<Ledge
 
 /// A balance payment: payer → merchant (net), → fee income. Linked.
 pub fn balance_postings(payment: &Payment, merchant_account: &str) -> Vec<LedgerTransfer> {
-    let payer = payment.payer_account.as_deref().expect("a balance payment has a payer");
-    let ids = [payment_ledger_id(&payment.id), format!("fee:{}", payment.id)];
+    let payer = payment
+        .payer_account
+        .as_deref()
+        .expect("a balance payment has a payer");
+    let ids = [
+        payment_ledger_id(&payment.id),
+        format!("fee:{}", payment.id),
+    ];
     pay_merchant(payment, payer, merchant_account, ids)
 }
 
@@ -165,7 +209,14 @@ pub fn balance_postings(payment: &Payment, merchant_account: &str) -> Vec<Ledger
 pub fn suspense_refund_posting(payment: &Payment, refund_id: &str, amount: u64) -> LedgerTransfer {
     let clearing = clearing_of(payment);
     let suspense = suspense_account(payment.currency);
-    transfer(refund_ids(refund_id).1, &suspense, &clearing, amount, payment, LedgerKind::Refund)
+    transfer(
+        refund_ids(refund_id).1,
+        &suspense,
+        &clearing,
+        amount,
+        payment,
+        LedgerKind::Refund,
+    )
 }
 
 fn sum(transfers: &[LedgerTransfer]) -> u64 {

@@ -198,7 +198,10 @@ impl Refund {
     pub fn hold_refused(&mut self, code: &str, now: Millis) {
         assert_eq!(self.hold, HoldState::Pending);
         self.hold = HoldState::Refused;
-        self.failure = Some(Failure::new(code, format!("the merchant's account refused the hold: {code}")));
+        self.failure = Some(Failure::new(
+            code,
+            format!("the merchant's account refused the hold: {code}"),
+        ));
         self.next_check_at = None;
         self.updated_at = now;
     }
@@ -278,12 +281,38 @@ mod tests {
         r.hold_placed(1);
         assert_eq!(r.next_step(), RefundStep::Send);
         r.order.mark_sent(1);
-        r.report(&report(BankResult::NoAnswer { reason: "timeout".into() }), 2, TIMING);
-        assert_eq!((r.next_step(), r.status()), (RefundStep::AskBank, OrderStatus::Unknown));
-        r.report(&report(BankResult::Succeeded { bank_ref: "R".into(), amount: 40 }), 3, TIMING);
-        assert_eq!((r.next_step(), r.status()), (RefundStep::Post, OrderStatus::Processing));
+        r.report(
+            &report(BankResult::NoAnswer {
+                reason: "timeout".into(),
+            }),
+            2,
+            TIMING,
+        );
+        assert_eq!(
+            (r.next_step(), r.status()),
+            (RefundStep::AskBank, OrderStatus::Unknown)
+        );
+        r.report(
+            &report(BankResult::Succeeded {
+                bank_ref: "R".into(),
+                amount: 40,
+            }),
+            3,
+            TIMING,
+        );
+        assert_eq!(
+            (r.next_step(), r.status()),
+            (RefundStep::Post, OrderStatus::Processing)
+        );
         r.posted(4);
-        assert_eq!((r.next_step(), r.status(), r.hold), (RefundStep::Done, OrderStatus::Succeeded, HoldState::Captured));
+        assert_eq!(
+            (r.next_step(), r.status(), r.hold),
+            (
+                RefundStep::Done,
+                OrderStatus::Succeeded,
+                HoldState::Captured
+            )
+        );
     }
 
     #[test]
@@ -291,13 +320,26 @@ mod tests {
         let mut r = refund(RefundSource::Merchant);
         r.hold_placed(1);
         r.order.mark_sent(1);
-        r.report(&report(BankResult::Failed { code: "NO".into(), message: "no".into() }), 2, TIMING);
+        r.report(
+            &report(BankResult::Failed {
+                code: "NO".into(),
+                message: "no".into(),
+            }),
+            2,
+            TIMING,
+        );
         assert_eq!(r.next_step(), RefundStep::Release);
         r.released(3);
-        assert_eq!((r.next_step(), r.status(), r.counts()), (RefundStep::Done, OrderStatus::Failed, false));
+        assert_eq!(
+            (r.next_step(), r.status(), r.counts()),
+            (RefundStep::Done, OrderStatus::Failed, false)
+        );
         let mut refused = refund(RefundSource::Merchant);
         refused.hold_refused("insufficient_funds", 1);
-        assert_eq!((refused.next_step(), refused.status()), (RefundStep::Done, OrderStatus::Failed));
+        assert_eq!(
+            (refused.next_step(), refused.status()),
+            (RefundStep::Done, OrderStatus::Failed)
+        );
         assert_eq!(refused.order.sends, 0);
     }
 
@@ -306,8 +348,18 @@ mod tests {
         let mut r = refund(RefundSource::Suspense);
         assert_eq!(r.next_step(), RefundStep::Send);
         r.order.mark_sent(1);
-        r.report(&report(BankResult::Succeeded { bank_ref: "R".into(), amount: 40 }), 2, TIMING);
+        r.report(
+            &report(BankResult::Succeeded {
+                bank_ref: "R".into(),
+                amount: 40,
+            }),
+            2,
+            TIMING,
+        );
         r.posted(3);
-        assert_eq!((r.hold, r.status()), (HoldState::NotNeeded, OrderStatus::Succeeded));
+        assert_eq!(
+            (r.hold, r.status()),
+            (HoldState::NotNeeded, OrderStatus::Succeeded)
+        );
     }
 }

@@ -162,9 +162,8 @@ impl Trade {
 
     /// Marks a trade found past its expiry `expired`; whether it did.
     pub fn expire_if_due(&mut self, now: Millis) -> bool {
-        let due = self.status == TradeStatus::Open
-            && self.claimed_by.is_none()
-            && now >= self.expires_at;
+        let due =
+            self.status == TradeStatus::Open && self.claimed_by.is_none() && now >= self.expires_at;
         if due {
             self.status = TradeStatus::Expired;
         }
@@ -266,13 +265,24 @@ mod tests {
             t.check_payable(901_000).unwrap_err().code(),
             "trade_expired"
         );
-        assert_eq!(t.mark_paid("p1", 2_000), Err(TradeStatus::Open), "only a claim is paid");
+        assert_eq!(
+            t.mark_paid("p1", 2_000),
+            Err(TradeStatus::Open),
+            "only a claim is paid"
+        );
         t.claim("p1", 1_500).unwrap();
-        assert_eq!(t.check_payable(1_600).unwrap_err().code(), "payment_pending");
+        assert_eq!(
+            t.check_payable(1_600).unwrap_err().code(),
+            "payment_pending"
+        );
         assert_eq!(t.claim("p2", 1_600), Err(ReturnReason::DuplicatePayment));
         t.mark_paid("p1", 2_000).unwrap();
         assert_eq!(t.claim("p2", 2_001), Err(ReturnReason::DuplicatePayment));
-        assert_eq!(t.claim("p1", 2_001), Ok(()), "the payer's own claim is idempotent");
+        assert_eq!(
+            t.claim("p1", 2_001),
+            Ok(()),
+            "the payer's own claim is idempotent"
+        );
         assert_eq!(t.close(false).unwrap_err().code(), "trade_already_paid");
         assert_eq!(
             t.check_payable(2_001).unwrap_err().code(),
@@ -293,7 +303,10 @@ mod tests {
         let mut t = request().into_trade(&m, "T3".into(), 0).unwrap();
         t.claim("p1", 10).unwrap();
         t.unclaim("p1");
-        assert!(t.check_payable(11).is_ok(), "a refused posting gives the trade back");
+        assert!(
+            t.check_payable(11).is_ok(),
+            "a refused posting gives the trade back"
+        );
     }
 
     #[test]

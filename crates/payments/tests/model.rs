@@ -55,7 +55,8 @@ impl Ledger {
 
     fn hold(&mut self, id: &str, account: &str, amount: u64) {
         if self.posted.insert(id.to_owned()) {
-            self.holds.insert(id.to_owned(), (account.to_owned(), amount));
+            self.holds
+                .insert(id.to_owned(), (account.to_owned(), amount));
         }
     }
 
@@ -136,7 +137,11 @@ fn new_world(truth: Vec<bool>, payout_truth: Vec<bool>) -> World {
                 id: format!("p{i}"),
                 trade_id: "T".into(),
                 merchant: "m".into(),
-                method: if i == 2 { Method::Combined } else { Method::Quickpay },
+                method: if i == 2 {
+                    Method::Combined
+                } else {
+                    Method::Quickpay
+                },
                 amount: AMOUNT,
                 currency: Currency::CNY,
                 fee: 10,
@@ -235,11 +240,15 @@ impl World {
             }
             Event::Step(i, record) => self.payment_step(i, record),
             Event::Reroute(i) => {
-                if self.payments[i].check_reroute().is_ok() && self.trade.check_payable(self.now).is_ok() {
+                if self.payments[i].check_reroute().is_ok()
+                    && self.trade.check_payable(self.now).is_ok()
+                {
                     let n = self.payments[i].attempts.len() + 1;
                     let channel = if n % 2 == 0 { "b" } else { "a" };
                     let order = format!("p{i}-{n}");
-                    self.payments[i].reroute(order, route(channel), self.now, self.now).unwrap();
+                    self.payments[i]
+                        .reroute(order, route(channel), self.now, self.now)
+                        .unwrap();
                 }
             }
             Event::RefundStep(r, record) => self.refund_step(r, record),
@@ -248,7 +257,9 @@ impl World {
             Event::PayoutReroute => {
                 let n = self.payout.attempts.len() + 1;
                 if self.payout.check_reroute().is_ok() {
-                    self.payout.reroute(format!("w-{n}"), route("b"), self.now).unwrap();
+                    self.payout
+                        .reroute(format!("w-{n}"), route("b"), self.now)
+                        .unwrap();
                 }
             }
         }
@@ -299,7 +310,13 @@ impl World {
                         amount: p.external_amount(),
                         reason: "auto".into(),
                     };
-                    let refund = Refund::new(request, &refundable, RefundSource::Suspense, format!("r-{id}"), now);
+                    let refund = Refund::new(
+                        request,
+                        &refundable,
+                        RefundSource::Suspense,
+                        format!("r-{id}"),
+                        now,
+                    );
                     self.refunds.push(refund);
                     self.payments[i].refund_started(&id, now);
                 }
@@ -325,8 +342,13 @@ impl World {
                 self.refunds[r].report(&report, now, TIMING);
             }
             RefundStep::Post => {
-                let payment = self.payments.iter().position(|p| p.id == refund.payment_id).unwrap();
-                let posting = suspense_refund_posting(&self.payments[payment], &refund.id, refund.amount);
+                let payment = self
+                    .payments
+                    .iter()
+                    .position(|p| p.id == refund.payment_id)
+                    .unwrap();
+                let posting =
+                    suspense_refund_posting(&self.payments[payment], &refund.id, refund.amount);
                 self.ledger.post(&[posting]);
                 if record {
                     self.refunds[r].posted(now);
@@ -344,7 +366,11 @@ impl World {
         }
         let n = self.payout.attempts.len();
         let result = if said {
-            verdict(self.payout_truth[n % self.payout_truth.len()], "W", self.payout.amount)
+            verdict(
+                self.payout_truth[n % self.payout_truth.len()],
+                "W",
+                self.payout.amount,
+            )
         } else {
             BankResult::NoAnswer {
                 reason: "timeout".into(),
@@ -399,7 +425,11 @@ impl World {
             prop_assert_eq!(Some(paid_by), keeping.first().map(|p| &p.id));
             prop_assert_eq!(keeping[0].status, PaymentStatus::Succeeded);
         }
-        let succeeded = self.payments.iter().filter(|p| p.status == PaymentStatus::Succeeded).count();
+        let succeeded = self
+            .payments
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Succeeded)
+            .count();
         prop_assert!(succeeded <= 1);
         prop_assert!(self.ledger.balance("PAY-SUSPENSE-CNY") >= 0);
         // A payout has at most one order out at a time, and each attempt's hold was placed
@@ -411,9 +441,18 @@ impl World {
             .filter(|a| a.order.sends > 0 && !a.order.status.is_final())
             .count();
         prop_assert!(out <= 1, "two payout orders out at once");
-        let sent_without_hold = self.payout.attempts.iter().any(|a| a.order.sends > 0 && a.hold == HoldState::Pending);
+        let sent_without_hold = self
+            .payout
+            .attempts
+            .iter()
+            .any(|a| a.order.sends > 0 && a.hold == HoldState::Pending);
         prop_assert!(!sent_without_hold);
-        let captured = self.payout.attempts.iter().filter(|a| a.hold == HoldState::Captured).count();
+        let captured = self
+            .payout
+            .attempts
+            .iter()
+            .filter(|a| a.hold == HoldState::Captured)
+            .count();
         prop_assert!(captured <= 1, "a payout paid twice");
         let total: i64 = self.ledger.balances.values().sum();
         prop_assert_eq!(total, 10_300, "books balance");

@@ -85,6 +85,8 @@ pub struct PaymentOptions {
     pub health: HealthPolicy,
     /// A status query that finds no such order fails it only this long after it was sent.
     pub not_found_grace: std::time::Duration,
+    /// A quick payment waits this long for an earlier in-flight payment of its trade.
+    pub quickpay_block: std::time::Duration,
 }
 
 impl Default for PaymentOptions {
@@ -95,6 +97,7 @@ impl Default for PaymentOptions {
             query_schedule: QuerySchedule::default(),
             health: HealthPolicy::default(),
             not_found_grace: std::time::Duration::from_secs(60),
+            quickpay_block: std::time::Duration::from_secs(180),
         }
     }
 }
@@ -369,6 +372,7 @@ async fn start_payments(
     payments.query_schedule = config.payments.query_schedule.clone();
     payments.health = config.payments.health;
     payments.timing.not_found_grace_ms = config.payments.not_found_grace.as_millis() as u64;
+    payments.quickpay_block = config.payments.quickpay_block;
     Ok(PaymentService::start(payments, engine.clone()).await?)
 }
 
@@ -386,7 +390,7 @@ async fn method_not_allowed() -> ApiError {
 
 /// The payment side's routes.
 fn payment_routes() -> Router<AppState> {
-    use routes::pay::{channels, merchants, notify, payments, trades};
+    use routes::pay::{channels, merchants, notify, payments, refunds, trades};
     Router::new()
         .route(
             "/v1/merchants",
@@ -405,6 +409,9 @@ fn payment_routes() -> Router<AppState> {
         .route("/v1/payments/{id}", get(payments::show))
         .route("/v1/payments/{id}/resend", post(payments::resend))
         .route("/v1/payments/{id}/reroute", post(payments::reroute))
+        .route("/v1/payments/{id}/refunds", post(refunds::create))
+        .route("/v1/refunds/{id}", get(refunds::show))
+        .route("/v1/trades/{trade_id}/close", post(trades::close))
 }
 
 /// Header on every response: paycore's own time on the request, in milliseconds — the whole

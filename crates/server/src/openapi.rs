@@ -30,7 +30,8 @@ use crate::routes;
         routes::pay::channels::list, routes::pay::notify::notify,
         routes::pay::trades::create, routes::pay::trades::show, routes::pay::trades::find,
         routes::pay::payments::create, routes::pay::payments::show, routes::pay::payments::resend,
-        routes::pay::payments::reroute,
+        routes::pay::payments::reroute, routes::pay::refunds::create, routes::pay::refunds::show,
+        routes::pay::trades::close,
     ),
     modifiers(&BearerAuth),
 )]

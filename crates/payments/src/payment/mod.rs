@@ -22,8 +22,7 @@ mod steps;
 use paycore_money::Currency;
 
 pub use crate::order::{
-    BankReport, BankResult, ChannelOrder, Failure, OrderEffect, OrderStatus, ReportSource,
-    Timing,
+    BankReport, BankResult, ChannelOrder, Failure, OrderEffect, OrderStatus, ReportSource, Timing,
 };
 pub use steps::Step;
 
@@ -266,7 +265,10 @@ impl Payment {
         now: Millis,
         first_check: Millis,
     ) -> Payment {
-        let channel = route.chosen.clone().expect("a payment starts on a chosen channel");
+        let channel = route
+            .chosen
+            .clone()
+            .expect("a payment starts on a chosen channel");
         let attempt = Attempt {
             order: ChannelOrder::new(channel, order_no, now),
             route,
@@ -363,7 +365,10 @@ impl Payment {
 
     /// Channels this payment already tried.
     pub fn tried_channels(&self) -> Vec<String> {
-        self.attempts.iter().map(|a| a.order.channel.clone()).collect()
+        self.attempts
+            .iter()
+            .map(|a| a.order.channel.clone())
+            .collect()
     }
 }
 

@@ -36,7 +36,11 @@ impl Payment {
             .iter()
             .position(|a| a.order.order_no == report.order_no)
         else {
-            let message = format!("{} for unknown channel order {}", report.source.name(), report.order_no);
+            let message = format!(
+                "{} for unknown channel order {}",
+                report.source.name(),
+                report.order_no
+            );
             self.anomaly(message.clone());
             return Effect::Anomaly(message);
         };
@@ -53,7 +57,10 @@ impl Payment {
             OrderEffect::Succeeded if !is_current => {
                 // An earlier order can only be here if it was open when rerouted, which the
                 // rules refuse; keep the contradiction, decide nothing.
-                let message = format!("order {} succeeded after the payment was rerouted", report.order_no);
+                let message = format!(
+                    "order {} succeeded after the payment was rerouted",
+                    report.order_no
+                );
                 self.anomaly(message.clone());
                 Effect::Anomaly(message)
             }
@@ -72,7 +79,10 @@ impl Payment {
 
     /// The payment's status follows its current channel order while the outcome is open.
     fn follow_current(&mut self) {
-        let order = &self.current().expect("a channel payment has an order").order;
+        let order = &self
+            .current()
+            .expect("a channel payment has an order")
+            .order;
         self.status = match order.status {
             OrderStatus::Processing => PaymentStatus::Processing,
             OrderStatus::Unknown => PaymentStatus::Unknown,

@@ -118,7 +118,9 @@ impl Payment {
 
     /// The automatic refund succeeded and was posted.
     pub fn refunded(&mut self, now: Millis) {
-        let reason = self.refund_reason().expect("only money not kept is refunded");
+        let reason = self
+            .refund_reason()
+            .expect("only money not kept is refunded");
         self.status = reason.final_status();
         self.touch(now);
     }
@@ -131,10 +133,8 @@ impl Payment {
 
     /// Counts a resend of the current channel order (same number).
     pub fn resend(&mut self, now: Millis) -> Result<&Attempt, PayError> {
-        let open = self.status.in_flight()
-            && self
-                .current_mut()
-                .is_some_and(|a| a.order.resend(now));
+        let open =
+            self.status.in_flight() && self.current_mut().is_some_and(|a| a.order.resend(now));
         if !open {
             return Err(PayError::PaymentFinal {
                 status: self.status.name(),
@@ -173,7 +173,10 @@ impl Payment {
         first_check: Millis,
     ) -> Result<(), PayError> {
         self.check_reroute()?;
-        let channel = route.chosen.clone().expect("a reroute goes to a chosen channel");
+        let channel = route
+            .chosen
+            .clone()
+            .expect("a reroute goes to a chosen channel");
         assert!(self.attempts.iter().all(|a| a.order.order_no != order_no));
         self.attempts.push(Attempt {
             order: ChannelOrder::new(channel, order_no, now),

@@ -59,7 +59,14 @@ fn received(method: Method, amount: u64, fee: u64, balance: u64) -> Payment {
             amount: amount - balance,
         },
     };
-    p.report(&mut trade(), &report, 1, Timing { not_found_grace_ms: 0 });
+    p.report(
+        &mut trade(),
+        &report,
+        1,
+        Timing {
+            not_found_grace_ms: 0,
+        },
+    );
     p
 }
 
@@ -68,11 +75,21 @@ fn a_kept_payment_posts_net_to_the_merchant_and_the_fee_to_income() {
     let t = payment_postings(&received(Method::Quickpay, 10_000, 60, 0), "M-shop");
     assert_eq!(t.len(), 2);
     assert_eq!(
-        (t[0].client_id.as_str(), t[0].debit.as_str(), t[0].credit.as_str(), t[0].amount),
+        (
+            t[0].client_id.as_str(),
+            t[0].debit.as_str(),
+            t[0].credit.as_str(),
+            t[0].amount
+        ),
         ("payment:p-1", "CLR-bank-a-CNY", "M-shop", 9_940)
     );
     assert_eq!(
-        (t[1].client_id.as_str(), t[1].credit.as_str(), t[1].amount, t[1].kind),
+        (
+            t[1].client_id.as_str(),
+            t[1].credit.as_str(),
+            t[1].amount,
+            t[1].kind
+        ),
         ("fee:p-1", "FEE-INCOME-CNY", 60, LedgerKind::Fee)
     );
     assert_eq!(t[0].reference, "trade T1");
@@ -85,13 +102,28 @@ fn money_not_kept_waits_in_suspense_and_is_refunded_from_there() {
     let p = received(Method::Quickpay, 700, 4, 0);
     let into = suspense_posting(&p);
     assert_eq!(
-        (into.client_id.as_str(), into.debit.as_str(), into.credit.as_str(), into.amount),
+        (
+            into.client_id.as_str(),
+            into.debit.as_str(),
+            into.credit.as_str(),
+            into.amount
+        ),
         ("received:p-1", "CLR-bank-a-CNY", "PAY-SUSPENSE-CNY", 700)
     );
     let back = suspense_refund_posting(&p, "auto-p-1", 700);
     assert_eq!(
-        (back.client_id.as_str(), back.debit.as_str(), back.credit.as_str(), back.kind),
-        ("refund:auto-p-1", "PAY-SUSPENSE-CNY", "CLR-bank-a-CNY", LedgerKind::Refund)
+        (
+            back.client_id.as_str(),
+            back.debit.as_str(),
+            back.credit.as_str(),
+            back.kind
+        ),
+        (
+            "refund:auto-p-1",
+            "PAY-SUSPENSE-CNY",
+            "CLR-bank-a-CNY",
+            LedgerKind::Refund
+        )
     );
 }
 
@@ -100,10 +132,17 @@ fn a_combined_payment_takes_the_balance_part_first_then_pays_from_suspense() {
     let p = received(Method::Combined, 1_000, 6, 300);
     assert_eq!(suspense_posting(&p).amount, 700, "the external part");
     let t = combined_postings(&p, "M-shop");
-    let shape: Vec<(&str, &str, u64)> = t.iter().map(|t| (t.debit.as_str(), t.credit.as_str(), t.amount)).collect();
+    let shape: Vec<(&str, &str, u64)> = t
+        .iter()
+        .map(|t| (t.debit.as_str(), t.credit.as_str(), t.amount))
+        .collect();
     assert_eq!(
         shape,
-        [("alice", "PAY-SUSPENSE-CNY", 300), ("PAY-SUSPENSE-CNY", "M-shop", 994), ("PAY-SUSPENSE-CNY", "FEE-INCOME-CNY", 6)]
+        [
+            ("alice", "PAY-SUSPENSE-CNY", 300),
+            ("PAY-SUSPENSE-CNY", "M-shop", 994),
+            ("PAY-SUSPENSE-CNY", "FEE-INCOME-CNY", 6)
+        ]
     );
     let into: u64 = 700 + 300;
     let out: u64 = t[1..].iter().map(|t| t.amount).sum();
@@ -118,7 +157,13 @@ fn ids_fit_the_ledger() {
         assert!(id.len() <= 64, "{id}");
     }
     let (hold, capture, free) = refund_ids(&long);
-    for id in [hold, capture, free, format!("comb-payer:{long}"), format!("received:{long}")] {
+    for id in [
+        hold,
+        capture,
+        free,
+        format!("comb-payer:{long}"),
+        format!("received:{long}"),
+    ] {
         assert!(id.len() <= 64, "{id}");
     }
 }

@@ -18,7 +18,7 @@ use crate::state::AppState;
     responses((status = 201, description = "status processing, succeeded (posted in the ledger), failed or unknown (the channel did not answer in time: it is asked again until it does)", body = PaymentResponse),
         (status = 200, description = "a retry of the same payment: as it is now", body = PaymentResponse),
         (status = 400, body = ErrorBody), (status = 404, description = "trade_not_found, channel_not_found", body = ErrorBody),
-        (status = 409, description = "id_conflict, trade_already_paid, trade_expired, trade_closed", body = ErrorBody),
+        (status = 409, description = "id_conflict, trade_already_paid, trade_expired, trade_closed, payment_pending (a quick payment while an earlier one is in flight)", body = ErrorBody),
         (status = 422, description = "no_channel_available (the message names each channel's reason)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
@@ -31,12 +31,17 @@ pub async fn create(
     let method = Method::from_name(&request.method)
         .filter(|m| *m != Method::Payout)
         .ok_or_else(|| {
-            ApiError::bad_request("invalid_field", "field `method`: quickpay or netbank")
+            ApiError::bad_request(
+                "invalid_field",
+                "field `method`: quickpay, netbank, balance or combined",
+            )
         })?;
     let pay = PayRequest {
         id: request.id,
         method,
         channel: request.channel,
+        payer_account: request.payer_account,
+        balance_amount: request.balance_amount,
     };
     let (payment, created) = state.payments.pay(&trade_id, pay).await?;
     Ok(created_or_replayed(render::payment(&payment), created))

@@ -2,11 +2,12 @@
 
 use paycore_api::payments::{
     AttemptResponse, CandidateResponse, ChannelCounters, ChannelHealth, ChannelResponse,
-    FailureResponse, MerchantResponse, PaymentResponse, RouteResponse, TradeResponse,
+    FailureResponse, MerchantResponse, PaymentResponse, RefundResponse, RouteResponse,
+    TradeResponse,
 };
 use paycore_payment_service::{ChannelView, TradeView};
 use paycore_payments::channel::clearing_account;
-use paycore_payments::{Attempt, Failure, Merchant, Payment, RouteDecision, Trade};
+use paycore_payments::{Attempt, Failure, Merchant, Payment, Refund, RouteDecision, Step, Trade};
 
 fn time(ms: u64) -> String {
     crate::render::timestamp(ms.saturating_mul(1_000_000))
@@ -105,25 +106,28 @@ pub fn route(d: &RouteDecision) -> RouteResponse {
     }
 }
 
-fn attempt(a: &Attempt) -> AttemptResponse {
+fn attempt(a: &Attempt, next_check_at: Option<u64>) -> AttemptResponse {
+    let o = &a.order;
     AttemptResponse {
-        channel: a.channel.clone(),
-        channel_order_no: a.channel_order_no.clone(),
-        status: a.status.name().to_owned(),
-        created_at: time(a.created_at),
-        updated_at: time(a.updated_at),
-        sends: a.sends,
-        queries: a.queries,
-        next_check_at: a.next_check_at.map(time),
-        bank_ref: a.bank_ref.clone(),
-        failure: failure(&a.failure),
-        note: a.note.clone(),
+        channel: o.channel.clone(),
+        channel_order_no: o.order_no.clone(),
+        status: o.status.name().to_owned(),
+        created_at: time(o.created_at),
+        updated_at: time(o.updated_at),
+        sends: o.sends,
+        queries: o.queries,
+        next_check_at: next_check_at.map(time),
+        bank_ref: o.bank_ref.clone(),
+        failure: failure(&o.failure),
+        note: o.note.clone(),
         route: route(&a.route),
     }
 }
 
 pub fn payment(p: &Payment) -> PaymentResponse {
     let current = p.current();
+    let asking = p.next_step() == Step::AskBank;
+    let last = p.attempts.len().saturating_sub(1);
     PaymentResponse {
         id: p.id.clone(),
         trade_id: p.trade_id.clone(),
@@ -133,14 +137,46 @@ pub fn payment(p: &Payment) -> PaymentResponse {
         amount: p.amount,
         currency: p.currency.code().to_owned(),
         fee: p.fee,
-        channel: current.channel.clone(),
-        channel_order_no: current.channel_order_no.clone(),
-        attempts: p.attempts.iter().map(attempt).collect(),
-        route: route(&current.route),
+        channel: current.map(|a| a.order.channel.clone()),
+        channel_order_no: current.map(|a| a.order.order_no.clone()),
+        attempts: p
+            .attempts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| attempt(a, p.next_check_at.filter(|_| asking && i == last)))
+            .collect(),
+        route: current.map(|a| route(&a.route)),
+        payer_account: p.payer_account.clone(),
+        balance_amount: p.balance_amount,
+        refund_reason: p.refund_reason().map(|r| r.name().to_owned()),
+        refund_id: p.refund_id.clone(),
         created_at: time(p.created_at),
         updated_at: time(p.updated_at),
         succeeded_at: p.succeeded_at.map(time),
         failure: failure(&p.failure),
         anomalies: p.anomalies.clone(),
+    }
+}
+
+pub fn refund(r: &Refund) -> RefundResponse {
+    RefundResponse {
+        id: r.id.clone(),
+        payment_id: r.payment_id.clone(),
+        trade_id: r.trade_id.clone(),
+        merchant: r.merchant.clone(),
+        amount: r.amount,
+        currency: r.currency.code().to_owned(),
+        reason: r.reason.clone(),
+        status: r.status().name().to_owned(),
+        source: r.source.name().to_owned(),
+        channel: r.order.channel.clone(),
+        channel_order_no: r.order.order_no.clone(),
+        paid_order_no: r.paid_order_no.clone(),
+        hold: r.hold.name().to_owned(),
+        created_at: time(r.created_at),
+        updated_at: time(r.updated_at),
+        bank_ref: r.order.bank_ref.clone(),
+        failure: failure(&r.failure),
+        anomalies: r.anomalies.clone(),
     }
 }

@@ -54,6 +54,22 @@ pub async fn show(
     )))
 }
 
+#[utoipa::path(post, path = "/v1/trades/{trade_id}/close", tag = "payments", params(("trade_id" = String, Path)),
+    responses((status = 200, description = "closed: it takes no more payments (a success that still arrives is refunded, reason trade_closed)", body = TradeResponse),
+        (status = 404, description = "trade_not_found", body = ErrorBody),
+        (status = 409, description = "payment_pending (a payment is in flight), trade_already_paid", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(trade_id): Path<String>,
+) -> Result<Json<TradeResponse>, ApiError> {
+    principal.require(Need::PostMoney)?;
+    Ok(Json(render::trade_view(
+        &state.payments.close_trade(&trade_id).await?,
+    )))
+}
+
 #[derive(Deserialize, IntoParams)]
 pub struct TradeQuery {
     pub merchant: String,
