@@ -1,8 +1,9 @@
 //! The payment path as it runs for real: `paycore channel-sim` and `paycore serve` as
 //! separate processes. The server is killed with SIGKILL in the middle of a stream of
 //! payments over channels that time out, fail and call back late or twice; after a restart
-//! every payment must end in the state the bank recorded, every success be posted exactly
-//! once, nothing be posted for the rest, and a response once given must still hold.
+//! every payment and refund must end in the state the bank recorded, every success be posted
+//! exactly once, nothing be posted for the rest, every refund's hold be captured or released,
+//! and a response once given must still hold.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -139,8 +140,36 @@ fn set_up(http: &reqwest::blocking::Client, url: &str, sim: &str, round: usize) 
     ));
 }
 
-/// What the stream saw: payment id → (amount, the status a response reported, if any).
+/// What the stream saw: payment or refund id → (amount, the status a response reported, if
+/// any). Refund ids start with `r-`.
 type Seen = Arc<Mutex<HashMap<String, (u64, Option<String>)>>>;
+
+/// Refunds half of every other payment that succeeded at once.
+fn refund_half(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    seen: &Seen,
+    n: usize,
+    amount: u64,
+) -> bool {
+    if n % 2 == 1 {
+        return true;
+    }
+    let (id, half) = (format!("r-{n}"), amount / 2);
+    seen.lock().unwrap().insert(id.clone(), (half, None));
+    let refunded = send(
+        http.post(format!("{url}/v1/payments/p-{n}/refunds"))
+            .json(&json!({"id": id, "amount": half, "reason": "crash test"})),
+    );
+    match refunded {
+        Some((201, body)) => {
+            let status = body["status"].as_str().unwrap().to_owned();
+            seen.lock().unwrap().insert(id, (half, Some(status)));
+            true
+        }
+        _ => false,
+    }
+}
 
 fn stream(url: String, seen: Seen, worker: usize, per_worker: usize) {
     let http = client();
@@ -163,7 +192,12 @@ fn stream(url: String, seen: Seen, worker: usize, per_worker: usize) {
         match paid {
             Some((201, body)) => {
                 let status = body["status"].as_str().unwrap().to_owned();
-                seen.lock().unwrap().insert(id, (amount, Some(status)));
+                seen.lock()
+                    .unwrap()
+                    .insert(id, (amount, Some(status.clone())));
+                if status == "succeeded" && !refund_half(&http, &url, &seen, n, amount) {
+                    return;
+                }
             }
             _ => return,
         }
@@ -172,8 +206,12 @@ fn stream(url: String, seen: Seen, worker: usize, per_worker: usize) {
 
 fn settled(http: &reqwest::blocking::Client, url: &str, id: &str) -> Option<Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
+    let path = match id.strip_prefix("r-") {
+        Some(_) => "refunds",
+        None => "payments",
+    };
     loop {
-        let (status, body) = send(http.get(format!("{url}/v1/payments/{id}"))).unwrap();
+        let (status, body) = send(http.get(format!("{url}/v1/{path}/{id}"))).unwrap();
         if status == 404 {
             return None;
         }
@@ -241,7 +279,7 @@ fn kill_and_recover(sim_url: &str, round: usize, kill_after: usize) {
     let url = &server.url;
     let seen = seen.lock().unwrap().clone();
     let mut expected = HashMap::<String, i64>::new();
-    let (mut succeeded, mut merchant, mut fees) = (0, 0i64, 0i64);
+    let (mut succeeded, mut refunded, mut merchant, mut fees) = (0, 0, 0i64, 0i64);
     for (id, (amount, answered)) in &seen {
         let Some(payment) = settled(&http, url, id) else {
             assert!(
@@ -251,6 +289,14 @@ fn kill_and_recover(sim_url: &str, round: usize, kill_after: usize) {
             continue;
         };
         let status = payment["status"].as_str().unwrap();
+        if id.starts_with("r-") {
+            let hold = payment["hold"].as_str().unwrap();
+            let settled = match status {
+                "succeeded" => hold == "captured",
+                _ => hold == "released" || hold == "refused",
+            };
+            assert!(settled, "{id}: the refund's hold is settled ({payment})");
+        }
         if answered
             .as_deref()
             .is_some_and(|a| a == "succeeded" || a == "failed")
@@ -279,7 +325,11 @@ fn kill_and_recover(sim_url: &str, round: usize, kill_after: usize) {
             status, bank_status,
             "{id}: paycore and the bank agree ({payment})"
         );
-        if status == "succeeded" {
+        if status == "succeeded" && id.starts_with("r-") {
+            refunded += 1;
+            merchant -= *amount as i64;
+            *expected.entry(channel.to_owned()).or_default() += *amount as i64;
+        } else if status == "succeeded" {
             succeeded += 1;
             let fee = (*amount as i64 * 30 + 5_000) / 10_000;
             merchant += *amount as i64 - fee;
@@ -289,9 +339,10 @@ fn kill_and_recover(sim_url: &str, round: usize, kill_after: usize) {
     }
     let answered = seen.values().filter(|v| v.1.is_some()).count();
     eprintln!(
-        "{} payments started, {answered} answered before the kill, {succeeded} succeeded",
+        "{} payments and refunds started, {answered} answered before the kill, {succeeded} payments and {refunded} refunds succeeded",
         seen.len()
     );
+    assert!(refunded > 5, "the stream exercised refunds: {refunded}");
     assert!(
         succeeded > 30,
         "the stream exercised successes: {succeeded}"
