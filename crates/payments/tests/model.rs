@@ -244,7 +244,7 @@ impl World {
                     && self.trade.check_payable(self.now).is_ok()
                 {
                     let n = self.payments[i].attempts.len() + 1;
-                    let channel = if n % 2 == 0 { "b" } else { "a" };
+                    let channel = if n.is_multiple_of(2) { "b" } else { "a" };
                     let order = format!("p{i}-{n}");
                     self.payments[i]
                         .reroute(order, route(channel), self.now, self.now)
