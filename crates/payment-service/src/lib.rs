@@ -12,7 +12,12 @@
 //! A crash anywhere leaves the payment where its last commit put it; on restart the resolver
 //! finds every open channel order (its `next_check_at`) and finishes it: queries the bank, or
 //! posts a success the bank already gave.
+//!
+//! Adjustments (调账, `adjustments/`) live here too: they are rows of the same store, written
+//! by the same single writer (SQLite has one writer per file), posted through the same
+//! ledger handle; the reconciliation side will propose them for its exceptions.
 
+pub mod adjustments;
 mod callbacks;
 mod channels;
 mod clock;
@@ -37,6 +42,7 @@ use paycore_payment_store::{Location, Readers, Writer};
 use paycore_payments::schedule::QuerySchedule;
 use paycore_payments::{HealthPolicy, Timing};
 
+pub use adjustments::{AdjustmentConfig, AdjustmentFaults, AdjustmentQuery, PostedAdjustment};
 pub use channels::ChannelView;
 pub use clock::{now_ms, with_channel_clock};
 pub use error::{Result, ServiceError};
@@ -62,6 +68,8 @@ pub struct PaymentConfig {
     pub currencies: Vec<Currency>,
     /// Most status queries in flight at once.
     pub resolver_concurrency: usize,
+    /// Adjustments: approvals needed, expiry, the sweep.
+    pub adjustments: AdjustmentConfig,
 }
 
 impl PaymentConfig {
@@ -77,6 +85,7 @@ impl PaymentConfig {
             },
             currencies: vec![Currency::CNY],
             resolver_concurrency: 64,
+            adjustments: AdjustmentConfig::default(),
         }
     }
 }
@@ -96,6 +105,10 @@ struct Inner {
     health: SharedHealth,
     config: PaymentConfig,
     resolver: resolver::Wakeup,
+    /// Posted adjustments, for the reconciliation side.
+    posted: tokio::sync::broadcast::Sender<PostedAdjustment>,
+    /// Stops the adjustment sweep (a stored permit: never missed).
+    sweep_stop: tokio::sync::Notify,
 }
 
 impl PaymentService {
@@ -133,11 +146,18 @@ impl PaymentService {
                 health,
                 config,
                 resolver: resolver::Wakeup::default(),
+                posted: adjustments::posted_channel(),
+                sweep_stop: tokio::sync::Notify::new(),
             }),
         };
         service.open_fee_accounts().await?;
         service.load_adapters().await?;
+        // Postings a crash left open are finished before anyone can act on them.
+        if let Err(error) = service.finish_open_postings().await {
+            tracing::warn!(%error, "finishing open adjustment postings at start failed; the sweep tries again");
+        }
         resolver::spawn(service.clone());
+        adjustments::spawn_sweep(service.clone());
         Ok(service)
     }
 
@@ -145,8 +165,9 @@ impl PaymentService {
         &self.inner.config
     }
 
-    /// Stops the resolver; jobs already handed to the writer finish.
+    /// Stops the resolver and the adjustment sweep; jobs already handed to the writer finish.
     pub fn shutdown(&self) {
         self.inner.resolver.stop();
+        self.inner.sweep_stop.notify_one();
     }
 }

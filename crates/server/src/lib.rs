@@ -3,7 +3,7 @@
 //!
 //! Layout: `routes/` (handlers per resource), `model` (wire types), `input` (request fields
 //! to ledger values), `render` (ledger values to responses), `error` (codes and statuses),
-//! `auth` (API keys, roles), `admin_reset` (offline recovery of an admin key), `openapi` (the
+//! `auth` (API keys, their operators, roles), `admin_reset` (offline recovery of an admin key), `openapi` (the
 //! generated document).
 
 mod admin_reset;
@@ -38,6 +38,8 @@ use paycore_ledger::{
 use paycore_money::Currency;
 use paycore_payment_service::{PaymentConfig, PaymentService};
 use paycore_payment_store::Location;
+pub use paycore_adjustments::Policy as AdjustmentPolicy;
+pub use paycore_payment_service::{AdjustmentConfig, AdjustmentFaults};
 pub use paycore_payments::schedule::QuerySchedule;
 pub use paycore_payments::HealthPolicy;
 use paycore_store::{open_store, Projector, ProjectorStatus};
@@ -85,6 +87,8 @@ pub struct PaymentOptions {
     pub health: HealthPolicy,
     /// A status query that finds no such order fails it only this long after it was sent.
     pub not_found_grace: std::time::Duration,
+    /// Adjustments (调账): expiry, the dual-approval threshold, the sweep.
+    pub adjustments: AdjustmentConfig,
 }
 
 impl Default for PaymentOptions {
@@ -95,6 +99,7 @@ impl Default for PaymentOptions {
             query_schedule: QuerySchedule::default(),
             health: HealthPolicy::default(),
             not_found_grace: std::time::Duration::from_secs(60),
+            adjustments: AdjustmentConfig::default(),
         }
     }
 }
@@ -370,6 +375,7 @@ async fn start_payments(
     payments.health = config.payments.health;
     payments.timing.not_found_grace_ms = config.payments.not_found_grace.as_millis() as u64;
     payments.currencies = config.currencies.clone();
+    payments.adjustments = config.payments.adjustments.clone();
     Ok(PaymentService::start(payments, engine.clone()).await?)
 }
 
@@ -387,8 +393,16 @@ async fn method_not_allowed() -> ApiError {
 
 /// The payment side's routes.
 fn payment_routes() -> Router<AppState> {
+    use routes::adjustments;
     use routes::pay::{channels, merchants, notify, payments, trades};
     Router::new()
+        .route(
+            "/v1/adjustments",
+            post(adjustments::create).get(adjustments::list),
+        )
+        .route("/v1/adjustments/{id}", get(adjustments::show))
+        .route("/v1/adjustments/{id}/approve", post(adjustments::approve))
+        .route("/v1/adjustments/{id}/reject", post(adjustments::reject))
         .route(
             "/v1/merchants",
             post(merchants::create).get(merchants::list),

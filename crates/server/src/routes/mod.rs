@@ -2,6 +2,7 @@
 //! commands and shaping replies.
 
 pub mod accounting;
+pub mod adjustments;
 pub mod accounts;
 pub mod dayend;
 pub mod holds;
