@@ -183,11 +183,4 @@ impl PaymentService {
             )
             .await
     }
-
-    pub(crate) async fn open_fee_accounts(&self) -> Result<()> {
-        for currency in self.inner.config.currencies.clone() {
-            self.ensure_fee_account(currency).await?;
-        }
-        Ok(())
-    }
 }

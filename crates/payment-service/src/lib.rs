@@ -37,7 +37,6 @@ use std::time::Duration;
 use parking_lot::RwLock;
 use paycore_channels::ChannelAdapter;
 use paycore_engine::Engine;
-use paycore_money::Currency;
 use paycore_payment_store::{Location, Readers, Writer};
 use paycore_payments::schedule::QuerySchedule;
 use paycore_payments::{HealthPolicy, Timing};
@@ -64,8 +63,6 @@ pub struct PaymentConfig {
     pub query_schedule: QuerySchedule,
     pub health: HealthPolicy,
     pub timing: Timing,
-    /// Currencies whose fee income account is opened at start.
-    pub currencies: Vec<Currency>,
     /// Most status queries in flight at once.
     pub resolver_concurrency: usize,
     /// Adjustments: approvals needed, expiry, the sweep.
@@ -83,7 +80,6 @@ impl PaymentConfig {
             timing: Timing {
                 not_found_grace_ms: 60_000,
             },
-            currencies: vec![Currency::CNY],
             resolver_concurrency: 64,
             adjustments: AdjustmentConfig::default(),
         }
@@ -112,8 +108,9 @@ struct Inner {
 }
 
 impl PaymentService {
-    /// Opens the store (migrating it), loads the writer's state, opens the fee income
-    /// accounts and starts the resolver, which picks up every open channel order at once.
+    /// Opens the store (migrating it), loads the writer's state and starts the resolver, which
+    /// picks up every open channel order at once. The payment side's own ledger accounts are
+    /// opened with the first merchant or channel of their currency.
     pub async fn start(config: PaymentConfig, engine: Arc<Engine>) -> Result<PaymentService> {
         let health = SharedHealth::default();
         let writer = {
@@ -150,7 +147,6 @@ impl PaymentService {
                 sweep_stop: tokio::sync::Notify::new(),
             }),
         };
-        service.open_fee_accounts().await?;
         service.load_adapters().await?;
         // Postings a crash left open are finished before anyone can act on them.
         if let Err(error) = service.finish_open_postings().await {

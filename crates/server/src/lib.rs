@@ -374,7 +374,6 @@ async fn start_payments(
     payments.query_schedule = config.payments.query_schedule.clone();
     payments.health = config.payments.health;
     payments.timing.not_found_grace_ms = config.payments.not_found_grace.as_millis() as u64;
-    payments.currencies = config.currencies.clone();
     payments.adjustments = config.payments.adjustments.clone();
     Ok(PaymentService::start(payments, engine.clone()).await?)
 }
