@@ -231,9 +231,11 @@ impl TestServer {
         let mut sums = std::collections::BTreeMap::new();
         let mut after = String::new();
         loop {
-            let page = self
-                .get(&format!("/v1/accounts?limit=1000&after={after}"))
-                .await;
+            let path = match after.as_str() {
+                "" => "/v1/accounts?limit=1000".to_owned(),
+                after => format!("/v1/accounts?limit=1000&after={after}"),
+            };
+            let page = self.get(&path).await;
             assert_eq!(page.status, 200, "{:?}", page.body);
             for a in page.body["accounts"].as_array().unwrap() {
                 if !a["sub_accounts"].as_array().is_some_and(|s| !s.is_empty()) {

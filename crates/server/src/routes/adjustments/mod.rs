@@ -17,7 +17,6 @@ use paycore_payment_service::AdjustmentQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-pub use render::amount_in_words;
 
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};

@@ -12,7 +12,7 @@ fn time(ms: u64) -> String {
 }
 
 /// 大写金额 for CNY (people miscount zeros); other currencies have none.
-pub fn amount_in_words(amount: u64, currency: Currency) -> Option<String> {
+fn amount_in_words(amount: u64, currency: Currency) -> Option<String> {
     let minor = i64::try_from(amount).expect("amounts are checked to fit i64");
     (currency == Currency::CNY).then(|| cny_capital(minor))
 }
