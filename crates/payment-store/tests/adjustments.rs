@@ -12,10 +12,12 @@ fn locations(dir: &std::path::Path) -> Vec<Location> {
     if let Ok(admin) = std::env::var("PAYCORE_TEST_POSTGRES") {
         let name = format!("paycore_adjust_{}", std::process::id());
         let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        // Two statements: PostgreSQL runs a multi-statement string as one transaction.
         client
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-            ))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap();
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
         all.push(Location::Postgres(format!("{base}/{name}")));

@@ -134,8 +134,10 @@ pub fn get(sql: &mut dyn Sql, id: &str) -> Result<Option<Adjustment>, StoreError
 pub fn list(sql: &mut dyn Sql, filter: &Filter) -> Result<Vec<(u64, Adjustment)>, StoreError> {
     let rows = sql.query(
         select!(
-            "WHERE seq > $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR maker = $3) \
-             ORDER BY seq LIMIT $4"
+            // The casts type the parameters for PostgreSQL, which cannot infer one from
+            // `$2 IS NULL` alone.
+            "WHERE seq > $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR maker = $3) ORDER BY seq LIMIT $4"
         ),
         &[
             Value::uint(filter.after_seq),
