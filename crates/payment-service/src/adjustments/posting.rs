@@ -42,12 +42,14 @@ impl PaymentService {
     ) -> Result<Adjustment> {
         let faults = self.inner.config.adjustments.faults.clone();
         faults.at(CrashPoint::AfterIntent)?;
+        faults.hold(CrashPoint::AfterIntent).await;
         let answer = self
             .inner
             .ledger
             .post_adjustment(&adjustment, &ledger_id)
             .await?;
         faults.at(CrashPoint::AfterPost)?;
+        faults.hold(CrashPoint::AfterPost).await;
         let (finished, changed) = self
             .record_answer(&adjustment.id, &ledger_id, answer, by)
             .await?;
