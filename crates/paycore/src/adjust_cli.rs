@@ -95,9 +95,11 @@ pub fn adjust(client: &Client, action: AdjustAction) -> anyhow::Result<ExitCode>
                 return Ok(ExitCode::from(EXIT_FAILURE));
             }
             let id = id.unwrap_or_else(|| generated_id("adj"));
-            let request = body(json!({"id": id, "debit_account": debit, "credit_account": credit,
+            let request = body(
+                json!({"id": id, "debit_account": debit, "credit_account": credit,
                 "amount": minor, "currency": currency, "reason": reason, "evidence": evidence,
-                "exception_id": exception_id}));
+                "exception_id": exception_id}),
+            );
             finish(
                 client,
                 client.post("/v1/adjustments", request),
@@ -161,10 +163,7 @@ fn confirmed() -> anyhow::Result<bool> {
     err.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(
-        answer.trim().to_lowercase().as_str(),
-        "y" | "yes"
-    ))
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
 }
 
 fn print_adjustment(a: AdjustmentResponse) {
@@ -216,7 +215,13 @@ fn print_adjustments(list: AdjustmentList) {
     for a in &list.adjustments {
         println!(
             "{:<24} {:<18} {:>20} {:<4} {:<16} {:<16} {}",
-            a.id, a.status, a.amount_text, a.currency, a.debit_account, a.credit_account, a.created_at
+            a.id,
+            a.status,
+            a.amount_text,
+            a.currency,
+            a.debit_account,
+            a.credit_account,
+            a.created_at
         );
     }
     if let Some(next) = list.next {

@@ -186,7 +186,9 @@ fn adjustment_config(args: &ServeArgs) -> anyhow::Result<AdjustmentConfig> {
     let ttl_ms = args
         .adjustment_ttl_h
         .checked_mul(3_600_000)
-        .ok_or_else(|| anyhow::anyhow!("--adjustment-ttl-h {} is too long", args.adjustment_ttl_h))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!("--adjustment-ttl-h {} is too long", args.adjustment_ttl_h)
+        })?;
     let config = AdjustmentConfig {
         policy: AdjustmentPolicy {
             ttl_ms,

@@ -145,17 +145,32 @@ fn code(output: &Output) -> i32 {
 #[test]
 fn the_cli_proposes_in_capital_numerals_and_another_person_approves() {
     let dir = tempfile::tempdir().unwrap();
-    let mut flags: Vec<String> = ["--adjustment-ttl-h", "2", "--adjustment-dual-approval-above", "1000"]
-        .map(String::from)
-        .into();
+    let mut flags: Vec<String> = [
+        "--adjustment-ttl-h",
+        "2",
+        "--adjustment-dual-approval-above",
+        "1000",
+    ]
+    .map(String::from)
+    .into();
     flags.extend(store_args("cli"));
     let server = serve(dir.path(), &flags, None);
     let url = server.url.clone();
     let (li, wang) = set_up(&url);
     let create = |id: &str, amount: &str, extra: &[&str], stdin: &str| {
         let mut args = vec![
-            "adjust", "create", "--id", id, "--debit", "SUSPENSE", "--credit", "bob", "--amount",
-            amount, "--reason", "payment P-42 went to the wrong customer",
+            "adjust",
+            "create",
+            "--id",
+            id,
+            "--debit",
+            "SUSPENSE",
+            "--credit",
+            "bob",
+            "--amount",
+            amount,
+            "--reason",
+            "payment P-42 went to the wrong customer",
         ];
         args.extend_from_slice(extra);
         paycore(&url, &li, &args, stdin)
@@ -165,13 +180,20 @@ fn the_cli_proposes_in_capital_numerals_and_another_person_approves() {
     for answer in ["n\n", ""] {
         let declined = create("a1", "10.00", &[], answer);
         assert_eq!(code(&declined), 1, "{declined:?}");
-        assert!(text(&declined).contains("10.00 CNY  壹拾元整"), "{}", text(&declined));
+        assert!(
+            text(&declined).contains("10.00 CNY  壹拾元整"),
+            "{}",
+            text(&declined)
+        );
         assert_eq!(get(&url, "/v1/adjustments/a1").0, 404, "nothing sent");
     }
     let confirmed = create("a1", "10.00", &[], "y\n");
     assert_eq!(code(&confirmed), 0, "{confirmed:?}");
     let out = text(&confirmed);
-    assert!(out.contains("adjustment a1 pending_approval") && out.contains("壹拾元整"), "{out}");
+    assert!(
+        out.contains("adjustment a1 pending_approval") && out.contains("壹拾元整"),
+        "{out}"
+    );
     let a1 = get(&url, "/v1/adjustments/a1").1;
     assert_eq!(a1["maker"], "li");
     // --adjustment-ttl-h 2: it expires two hours after it was proposed.
@@ -182,35 +204,82 @@ fn the_cli_proposes_in_capital_numerals_and_another_person_approves() {
     let own = paycore(&url, &li, &["adjust", "approve", "a1"], "");
     assert_eq!(code(&own), 7, "403 maker_checker_violation");
     assert!(String::from_utf8_lossy(&own.stderr).contains("maker_checker_violation"));
-    let approved = paycore(&url, &wang, &["adjust", "approve", "a1", "--comment", "ok"], "");
+    let approved = paycore(
+        &url,
+        &wang,
+        &["adjust", "approve", "a1", "--comment", "ok"],
+        "",
+    );
     assert_eq!(code(&approved), 0, "{approved:?}");
-    assert!(text(&approved).contains("adjustment a1 posted"), "{}", text(&approved));
-    assert_eq!(code(&paycore(&url, &wang, &["adjust", "approve", "a1"], "")), 0);
-    assert_eq!(get(&url, "/v1/accounts/bob").1["balance"], 1_000, "posted once");
+    assert!(
+        text(&approved).contains("adjustment a1 posted"),
+        "{}",
+        text(&approved)
+    );
+    assert_eq!(
+        code(&paycore(&url, &wang, &["adjust", "approve", "a1"], "")),
+        0
+    );
+    assert_eq!(
+        get(&url, "/v1/accounts/bob").1["balance"],
+        1_000,
+        "posted once"
+    );
 
     // --adjustment-dual-approval-above 1000: 10.01 needs two approvers.
     let big = create("a2", "10.01", &["--yes"], "");
     assert_eq!(code(&big), 0, "{big:?}");
     assert!(text(&big).contains("(approvals 0/2)"), "{}", text(&big));
     let first = paycore(&url, &wang, &["adjust", "approve", "a2"], "");
-    assert!(text(&first).contains("partially_approved"), "{}", text(&first));
+    assert!(
+        text(&first).contains("partially_approved"),
+        "{}",
+        text(&first)
+    );
 
     // Reject needs a reason (clap), and records it.
     create("a3", "1.00", &["--yes"], "");
-    assert_eq!(code(&paycore(&url, &wang, &["adjust", "reject", "a3"], "")), 2);
-    let rejected = paycore(&url, &wang, &["adjust", "reject", "a3", "--reason", "duplicate"], "");
-    assert!(text(&rejected).contains("adjustment a3 rejected"), "{}", text(&rejected));
+    assert_eq!(
+        code(&paycore(&url, &wang, &["adjust", "reject", "a3"], "")),
+        2
+    );
+    let rejected = paycore(
+        &url,
+        &wang,
+        &["adjust", "reject", "a3", "--reason", "duplicate"],
+        "",
+    );
+    assert!(
+        text(&rejected).contains("adjustment a3 rejected"),
+        "{}",
+        text(&rejected)
+    );
 
     let shown = text(&paycore(&url, &wang, &["adjust", "show", "a1"], ""));
     for line in ["created", "approved", "posted", "adjustment:a1"] {
         assert!(shown.contains(line), "{line} in {shown}");
     }
-    let listed = text(&paycore(&url, &wang, &["adjust", "list", "--status", "rejected"], ""));
+    let listed = text(&paycore(
+        &url,
+        &wang,
+        &["adjust", "list", "--status", "rejected"],
+        "",
+    ));
     assert!(listed.contains("a3") && !listed.contains("a1 "), "{listed}");
     let plain = paycore(
         &url,
         KEY,
-        &["transfer", "--from", "SUSPENSE", "--to", "bob", "--amount", "1", "--kind", "adjustment"],
+        &[
+            "transfer",
+            "--from",
+            "SUSPENSE",
+            "--to",
+            "bob",
+            "--amount",
+            "1",
+            "--kind",
+            "adjustment",
+        ],
         "",
     );
     assert_eq!(code(&plain), 7, "403 adjustment_requires_approval");
@@ -268,19 +337,46 @@ fn kill_9_between_approval_and_posting_leaves_it_posted_exactly_once() {
         let url = server.url.clone();
         let a = get(&url, "/v1/adjustments/k1").1;
         assert_eq!(a["status"], "posted", "{point}: finished at start: {a}");
-        let history: Vec<_> = a["history"].as_array().unwrap().iter()
-            .map(|e| (e["action"].as_str().unwrap().to_owned(), e["operator"].as_str().unwrap().to_owned()))
+        let history: Vec<_> = a["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap().to_owned(),
+                    e["operator"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
-        let expected = [("created", "li"), ("approved", "wang"), ("posted", "system")]
-            .map(|(a, o)| (a.to_owned(), o.to_owned()));
+        let expected = [
+            ("created", "li"),
+            ("approved", "wang"),
+            ("posted", "system"),
+        ]
+        .map(|(a, o)| (a.to_owned(), o.to_owned()));
         assert_eq!(history, expected, "{point}");
         let transfer = get(&url, "/v1/transfers/adjustment:k1").1;
-        assert_eq!((transfer["kind"].as_str(), transfer["amount"].as_u64()), (Some("adjustment"), Some(4_200)));
-        assert_eq!(get(&url, "/v1/accounts/bob").1["balance"], 4_200, "{point}: exactly once");
-        assert_eq!(get(&url, "/v1/accounts/SUSPENSE").1["balance"], -4_200, "{point}");
+        assert_eq!(
+            (transfer["kind"].as_str(), transfer["amount"].as_u64()),
+            (Some("adjustment"), Some(4_200))
+        );
+        assert_eq!(
+            get(&url, "/v1/accounts/bob").1["balance"],
+            4_200,
+            "{point}: exactly once"
+        );
+        assert_eq!(
+            get(&url, "/v1/accounts/SUSPENSE").1["balance"],
+            -4_200,
+            "{point}"
+        );
         // A retried approval after the restart posts nothing more.
         let (status, again) = post(&url, &wang, "/v1/adjustments/k1/approve", json!({}));
-        assert_eq!((status, again["status"].as_str()), (200, Some("posted")), "{point}");
+        assert_eq!(
+            (status, again["status"].as_str()),
+            (200, Some("posted")),
+            "{point}"
+        );
         assert_eq!(get(&url, "/v1/accounts/bob").1["balance"], 4_200, "{point}");
     }
 }

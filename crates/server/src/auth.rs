@@ -354,10 +354,19 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be `Bearer <key>`")
             })?;
-        state
+        let principal = state
             .keys
             .authenticate(token)
-            .ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))
+            .ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
+        // Every write names its operator in the audit log (the records themselves carry it
+        // where they have a field for it: accounts' opened_by, keys, adjustments' history).
+        if !matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD
+        ) {
+            tracing::info!(target: "paycore::audit", operator = %principal.operator, key = %principal.key_id, method = %parts.method, path = %parts.uri.path(), "write");
+        }
+        Ok(principal)
     }
 }
 
@@ -392,9 +401,15 @@ mod tests {
         let (reopened, again) = KeyStore::open(dir.path(), Some("ignored")).unwrap();
         assert!(again.is_none());
         let principal = reopened.authenticate(secret.expose()).unwrap();
-        assert_eq!((principal.name.as_str(), principal.operator.as_str()), ("ops", "Li Lei"));
+        assert_eq!(
+            (principal.name.as_str(), principal.operator.as_str()),
+            ("ops", "Li Lei")
+        );
         let admin = reopened.authenticate("pck_given").unwrap();
-        assert_eq!(admin.operator, "bootstrap-admin", "an older key is its name's");
+        assert_eq!(
+            admin.operator, "bootstrap-admin",
+            "an older key is its name's"
+        );
         let revoked = reopened.revoke(&record.id, "auditor-x").unwrap();
         assert_eq!(revoked.revoked_by.as_deref(), Some("auditor-x"));
         assert_eq!(revoked.created_by.as_deref(), Some("bootstrap-admin"));

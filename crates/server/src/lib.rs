@@ -31,15 +31,15 @@ use axum::routing::{get, patch, post, put};
 use axum::serve::ListenerExt;
 use axum::Router;
 use paycore_accounting::{Books, Feed};
+pub use paycore_adjustments::Policy as AdjustmentPolicy;
 use paycore_engine::{Engine, EngineConfig, EngineError};
 use paycore_ledger::{
     AccountNo, AccountType, Command, ErrorCode, Op, OpenAccount, Operator, Reference,
 };
 use paycore_money::Currency;
+pub use paycore_payment_service::{AdjustmentConfig, AdjustmentFaults};
 use paycore_payment_service::{PaymentConfig, PaymentService};
 use paycore_payment_store::Location;
-pub use paycore_adjustments::Policy as AdjustmentPolicy;
-pub use paycore_payment_service::{AdjustmentConfig, AdjustmentFaults};
 pub use paycore_payments::schedule::QuerySchedule;
 pub use paycore_payments::HealthPolicy;
 use paycore_store::{open_store, Projector, ProjectorStatus};

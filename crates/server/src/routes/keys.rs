@@ -29,8 +29,7 @@ fn response(record: KeyRecord, key: Option<String>) -> KeyResponse {
 
 /// 1 to 32 bytes of printable text (the ledger's `opened_by` holds 32).
 fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
-    if value.is_empty() || value.len() > KEY_NAME_BYTES_MAX || value.chars().any(char::is_control)
-    {
+    if value.is_empty() || value.len() > KEY_NAME_BYTES_MAX || value.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
             "invalid_field",
             format!("field `{field}`: 1 to 32 bytes of printable text"),
@@ -54,7 +53,10 @@ pub async fn create(
     if let Some(operator) = operator {
         check_name("operator", operator)?;
     }
-    if paycore_adjustments::same_person(operator.unwrap_or(name), paycore_adjustments::SYSTEM_OPERATOR) {
+    if paycore_adjustments::same_person(
+        operator.unwrap_or(name),
+        paycore_adjustments::SYSTEM_OPERATOR,
+    ) {
         return Err(ApiError::bad_request(
             "invalid_field",
             "field `operator`: `system` is reserved for what paycore does by itself",

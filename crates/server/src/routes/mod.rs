@@ -2,8 +2,8 @@
 //! commands and shaping replies.
 
 pub mod accounting;
-pub mod adjustments;
 pub mod accounts;
+pub mod adjustments;
 pub mod dayend;
 pub mod holds;
 pub mod journal;

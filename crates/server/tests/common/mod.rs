@@ -239,7 +239,9 @@ impl TestServer {
             assert_eq!(page.status, 200, "{:?}", page.body);
             for a in page.body["accounts"].as_array().unwrap() {
                 if !a["sub_accounts"].as_array().is_some_and(|s| !s.is_empty()) {
-                    *sums.entry(a["currency"].as_str().unwrap().to_owned()).or_insert(0) +=
+                    *sums
+                        .entry(a["currency"].as_str().unwrap().to_owned())
+                        .or_insert(0) +=
                         a["balance"].as_i64().unwrap() + a["pending_credit"].as_i64().unwrap_or(0);
                 }
             }

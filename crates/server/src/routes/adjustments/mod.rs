@@ -17,7 +17,6 @@ use paycore_payment_service::AdjustmentQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
 use crate::input;
@@ -95,7 +94,10 @@ pub async fn approve(
         .payments
         .approve_adjustment(&id, &principal.operator, request.comment)
         .await?;
-    Ok(ok_or_replayed(render::adjustment(&adjustment, true), replayed))
+    Ok(ok_or_replayed(
+        render::adjustment(&adjustment, true),
+        replayed,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/adjustments/{id}/reject", tag = "adjustments", params(("id" = String, Path)),
@@ -116,7 +118,10 @@ pub async fn reject(
         .payments
         .reject_adjustment(&id, &principal.operator, &request.reason)
         .await?;
-    Ok(ok_or_replayed(render::adjustment(&adjustment, true), replayed))
+    Ok(ok_or_replayed(
+        render::adjustment(&adjustment, true),
+        replayed,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/adjustments/{id}", tag = "adjustments", params(("id" = String, Path)),
@@ -160,7 +165,10 @@ pub async fn list(
             let known: Vec<_> = Status::ALL.iter().map(|s| s.name()).collect();
             ApiError::bad_request(
                 "invalid_field",
-                format!("field `status`: {name:?} is not one of {}", known.join(", ")),
+                format!(
+                    "field `status`: {name:?} is not one of {}",
+                    known.join(", ")
+                ),
             )
         })?),
     };
