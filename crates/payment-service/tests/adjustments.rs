@@ -125,7 +125,7 @@ async fn an_exception_gets_its_adjustment_and_hears_when_it_is_posted() {
         .unwrap();
     assert!(created && made.status == Status::PendingApproval);
     let waiting = r.service.adjustments_of_exception("exc-1").await.unwrap();
-    assert_eq!(waiting, [made.clone()]);
+    assert_eq!(waiting, std::slice::from_ref(&made));
     r.service
         .approve_adjustment("exc-1-supplement", "finance-lead", None)
         .await

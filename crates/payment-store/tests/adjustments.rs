@@ -112,7 +112,7 @@ fn adjustments_round_trip_list_and_keep_their_history() {
         );
         assert_eq!(
             adjustments::of_exception(sql, "exc-9").unwrap(),
-            [second.clone()]
+            std::slice::from_ref(&second)
         );
         conn.commit().unwrap();
 

@@ -98,7 +98,7 @@ impl PaymentService {
             .inner
             .writer
             .run(move |_, sql| match adjustments::get(sql, &stored.id)? {
-                Some(existing) => Ok(Err(existing)),
+                Some(existing) => Ok(Err(Box::new(existing))),
                 None => adjustments::insert(sql, &stored).map(|()| Ok(stored)),
             })
             .await?;
@@ -107,7 +107,7 @@ impl PaymentService {
                 tracing::info!(adjustment = %a.id, maker = %a.maker, amount = a.amount, currency = %a.currency.code(), debit = %a.debit_account, credit = %a.credit_account, exception = ?a.exception_id, "adjustment proposed");
                 Ok((a, true))
             }
-            Err(existing) => Ok((same_or_conflict(existing, &request)?, false)),
+            Err(existing) => Ok((same_or_conflict(*existing, &request)?, false)),
         }
     }
 

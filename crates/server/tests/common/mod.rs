@@ -238,7 +238,7 @@ impl TestServer {
             let page = self.get(&path).await;
             assert_eq!(page.status, 200, "{:?}", page.body);
             for a in page.body["accounts"].as_array().unwrap() {
-                if !a["sub_accounts"].as_array().is_some_and(|s| !s.is_empty()) {
+                if a["sub_accounts"].as_array().is_none_or(|s| s.is_empty()) {
                     *sums
                         .entry(a["currency"].as_str().unwrap().to_owned())
                         .or_insert(0) +=
