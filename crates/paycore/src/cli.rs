@@ -167,6 +167,13 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
+    /// Adjustments (调账) with maker-checker: create, list, show, approve, reject.
+    Adjust {
+        #[command(subcommand)]
+        action: crate::adjust_cli::AdjustAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// Payment orders: show, resend, reroute.
     Payment {
         #[command(subcommand)]
@@ -282,7 +289,8 @@ pub struct TransferArgs {
     amount: String,
     #[arg(long, default_value = "CNY")]
     currency: String,
-    /// transfer, payment, refund, fee, settlement, adjustment, reversal.
+    /// transfer, payment, refund, fee, settlement, reversal (an adjustment goes through
+    /// `paycore adjust`).
     #[arg(long)]
     kind: Option<String>,
     #[arg(long)]
@@ -365,6 +373,9 @@ pub enum KeysAction {
         /// admin, operator or auditor.
         #[arg(long)]
         role: String,
+        /// The person the key belongs to (default: its name); maker-checker compares operators.
+        #[arg(long)]
+        operator: Option<String>,
     },
     List,
     /// Revoke a key (never the last active admin key).
@@ -499,6 +510,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Trade { action, conn } => crate::payments_cli::trade(&Client::new(conn)?, action),
         Command::Pay { args, conn } => crate::payments_cli::pay(&Client::new(conn)?, args),
+        Command::Adjust { action, conn } => crate::adjust_cli::adjust(&Client::new(conn)?, action),
         Command::Payment { action, conn } => {
             crate::payments_cli::payment(&Client::new(conn)?, action)
         }
@@ -652,9 +664,16 @@ fn hold(client: &Client, action: HoldAction) -> anyhow::Result<ExitCode> {
 
 fn keys(client: &Client, action: KeysAction) -> anyhow::Result<ExitCode> {
     match action {
-        KeysAction::Create { name, role } => finish(
+        KeysAction::Create {
+            name,
+            role,
+            operator,
+        } => finish(
             client,
-            client.post("/v1/keys", json!({"name": name, "role": role})),
+            client.post(
+                "/v1/keys",
+                body(json!({"name": name, "role": role, "operator": operator})),
+            ),
             client::print_key,
         ),
         KeysAction::List => finish(client, client.get("/v1/keys"), client::print_keys),

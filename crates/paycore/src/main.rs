@@ -2,6 +2,7 @@
 //! library crates; errors are reported here, once, with `anyhow`.
 
 mod accounting_cli;
+mod adjust_cli;
 mod bench;
 mod bench_accounting;
 mod bench_hot;

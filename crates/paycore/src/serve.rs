@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use paycore_engine::{EngineConfig, Retention};
 use paycore_money::Currency;
-use paycore_server::{HealthPolicy, PaymentOptions, QuerySchedule, Server, ServerConfig, StoreUrl};
+use paycore_server::{
+    AdjustmentConfig, AdjustmentPolicy, HealthPolicy, PaymentOptions, QuerySchedule, Server,
+    ServerConfig, StoreUrl,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -68,6 +71,17 @@ pub struct ServeArgs {
     /// in flight and younger than this many seconds (0: never)
     #[arg(long, env = "PAYCORE_QUICKPAY_BLOCK_S", default_value_t = 180)]
     pub quickpay_block_s: u64,
+    /// Hours an adjustment (调账) waits for its approvals before it expires.
+    #[arg(long, env = "PAYCORE_ADJUSTMENT_TTL_H", default_value_t = 72)]
+    pub adjustment_ttl_h: u64,
+    /// Adjustments above this amount (minor units, any currency) need two approvers besides
+    /// the maker (default: 1,000,000.00 CNY).
+    #[arg(
+        long,
+        env = "PAYCORE_ADJUSTMENT_DUAL_APPROVAL_ABOVE",
+        default_value_t = 100_000_000
+    )]
+    pub adjustment_dual_approval_above: u64,
     /// Consecutive failures or timeouts that rest a channel (0: never).
     #[arg(long, env = "PAYCORE_CHANNEL_HEALTH_FAILURES", default_value_t = 10)]
     pub channel_health_failures: u32,
@@ -110,6 +124,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             },
             not_found_grace: std::time::Duration::from_millis(args.not_found_grace_ms),
             quickpay_block: std::time::Duration::from_secs(args.quickpay_block_s),
+            adjustments: adjustment_config(&args)?,
         },
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -165,6 +180,36 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests and batches");
+}
+
+/// `--adjustment-ttl-h` and `--adjustment-dual-approval-above`, checked.
+fn adjustment_config(args: &ServeArgs) -> anyhow::Result<AdjustmentConfig> {
+    anyhow::ensure!(
+        args.adjustment_ttl_h > 0,
+        "--adjustment-ttl-h must be at least 1"
+    );
+    let ttl_ms = args
+        .adjustment_ttl_h
+        .checked_mul(3_600_000)
+        .ok_or_else(|| {
+            anyhow::anyhow!("--adjustment-ttl-h {} is too long", args.adjustment_ttl_h)
+        })?;
+    let config = AdjustmentConfig {
+        policy: AdjustmentPolicy {
+            ttl_ms,
+            dual_approval_above: args.adjustment_dual_approval_above,
+        },
+        ..AdjustmentConfig::default()
+    };
+    // Test only: stop every posting at one point so a test can kill -9 the process there.
+    if let Ok(point) = std::env::var("PAYCORE_TEST_HOLD_ADJUSTMENT_POSTING") {
+        anyhow::ensure!(
+            config.faults.arm_hold(&point),
+            "PAYCORE_TEST_HOLD_ADJUSTMENT_POSTING must be after_intent or after_post"
+        );
+        tracing::warn!(point, "adjustment postings are held (crash test)");
+    }
+    Ok(config)
 }
 
 /// `+08:00`, `-05:30`, `Z` → seconds east of UTC.

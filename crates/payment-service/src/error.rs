@@ -1,6 +1,7 @@
-//! What the payment service can fail with: a domain refusal (with its stable code), or a
-//! part it depends on being unavailable.
+//! What the payment service can fail with: a domain refusal (payments or adjustments, with
+//! its stable code), or a part it depends on being unavailable.
 
+use paycore_adjustments::AdjustError;
 use paycore_engine::EngineError;
 use paycore_ledger::ErrorCode;
 use paycore_payment_store::StoreError;
@@ -10,6 +11,8 @@ use paycore_payments::PayError;
 pub enum ServiceError {
     #[error(transparent)]
     Pay(#[from] PayError),
+    #[error(transparent)]
+    Adjust(#[from] AdjustError),
     #[error("payment store: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]

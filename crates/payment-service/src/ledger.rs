@@ -16,7 +16,7 @@ use crate::error::{Result, ServiceError};
 
 #[derive(Clone)]
 pub struct Ledger {
-    engine: Arc<Engine>,
+    pub(crate) engine: Arc<Engine>,
 }
 
 fn kind_of(kind: LedgerKind) -> TransferKind {

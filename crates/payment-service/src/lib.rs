@@ -14,7 +14,12 @@
 //! A crash anywhere leaves each order where its last commit put it; on restart the resolver
 //! finds every payment and refund with a step left (its `next_check_at`) and finishes it:
 //! queries the bank, or does the ledger step the stored state says is next.
+//!
+//! Adjustments (调账, `adjustments/`) live here too: they are rows of the same store, written
+//! by the same single writer (SQLite has one writer per file), posted through the same
+//! ledger handle; the reconciliation side will propose them for its exceptions.
 
+pub mod adjustments;
 mod callbacks;
 mod channels;
 mod clock;
@@ -40,6 +45,7 @@ use paycore_payment_store::{Location, Readers, Writer};
 use paycore_payments::schedule::QuerySchedule;
 use paycore_payments::{HealthPolicy, Timing};
 
+pub use adjustments::{AdjustmentConfig, AdjustmentFaults, AdjustmentQuery, PostedAdjustment};
 pub use channels::ChannelView;
 pub use clock::{now_ms, with_channel_clock};
 pub use error::{Result, ServiceError};
@@ -66,6 +72,8 @@ pub struct PaymentConfig {
     /// A quick payment is refused (`payment_pending`) while an earlier payment of its trade
     /// is in flight and younger than this.
     pub quickpay_block: Duration,
+    /// Adjustments: approvals needed, expiry, the sweep.
+    pub adjustments: AdjustmentConfig,
 }
 
 impl PaymentConfig {
@@ -81,6 +89,7 @@ impl PaymentConfig {
             },
             resolver_concurrency: 64,
             quickpay_block: Duration::from_secs(180),
+            adjustments: AdjustmentConfig::default(),
         }
     }
 }
@@ -100,6 +109,10 @@ struct Inner {
     health: SharedHealth,
     config: PaymentConfig,
     resolver: resolver::Wakeup,
+    /// Posted adjustments, for the reconciliation side.
+    posted: tokio::sync::broadcast::Sender<PostedAdjustment>,
+    /// Stops the adjustment sweep (a stored permit: never missed).
+    sweep_stop: tokio::sync::Notify,
 }
 
 impl PaymentService {
@@ -138,10 +151,17 @@ impl PaymentService {
                 health,
                 config,
                 resolver: resolver::Wakeup::default(),
+                posted: adjustments::posted_channel(),
+                sweep_stop: tokio::sync::Notify::new(),
             }),
         };
         service.load_adapters().await?;
+        // Postings a crash left open are finished before anyone can act on them.
+        if let Err(error) = service.finish_open_postings().await {
+            tracing::warn!(%error, "finishing open adjustment postings at start failed; the sweep tries again");
+        }
         resolver::spawn(service.clone());
+        adjustments::spawn_sweep(service.clone());
         Ok(service)
     }
 
@@ -149,8 +169,9 @@ impl PaymentService {
         &self.inner.config
     }
 
-    /// Stops the resolver; jobs already handed to the writer finish.
+    /// Stops the resolver and the adjustment sweep; jobs already handed to the writer finish.
     pub fn shutdown(&self) {
         self.inner.resolver.stop();
+        self.inner.sweep_stop.notify_one();
     }
 }

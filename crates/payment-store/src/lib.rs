@@ -1,5 +1,6 @@
 //! Storage of paycore's payment side: merchants, channels, trades, payments and their
-//! channel orders, the router's split state and counters.
+//! channel orders, the router's split state and counters, and adjustments (调账) with their
+//! history.
 //!
 //! One schema (`migrations/`) and one set of queries (`repo/`) for both backends: statements
 //! are written once against `sql::Sql` over BIGINT and TEXT columns, which SQLite

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use paycore_engine::EngineError;
 
-use crate::auth::{KeyStore, KeyStoreError, Role, Secret, KEYS_FILE};
+use crate::auth::{KeyStore, KeyStoreError, NewKey, Role, Secret, KEYS_FILE};
 
 /// Name of every key `reset_admin` creates.
 pub const RECOVERED_ADMIN_NAME: &str = "recovered-admin";
@@ -59,7 +59,7 @@ pub fn reset_admin(data_dir: &Path) -> Result<RecoveredKey, ResetAdminError> {
     }
     let (keys, created) = KeyStore::open(data_dir, None)?;
     assert!(created.is_none(), "an existing key store creates no key");
-    let (record, secret) = keys.create(RECOVERED_ADMIN_NAME, Role::Admin)?;
+    let (record, secret) = keys.create(NewKey::named(RECOVERED_ADMIN_NAME, Role::Admin))?;
     tracing::warn!(
         key = %record.id,
         name = %record.name,

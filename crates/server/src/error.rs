@@ -125,6 +125,19 @@ impl From<paycore_payment_service::ServiceError> for ApiError {
                 };
                 ApiError::new(status, e.code(), e.to_string())
             }
+            ServiceError::Adjust(e) => {
+                use paycore_adjustments::ErrorKind as Kind;
+                let status = match e.kind() {
+                    Kind::Invalid => StatusCode::BAD_REQUEST,
+                    Kind::Forbidden => StatusCode::FORBIDDEN,
+                    Kind::NotFound => StatusCode::NOT_FOUND,
+                    Kind::Conflict => StatusCode::CONFLICT,
+                    // The ledger's refusal of an adjustment, whatever its code (also
+                    // account_not_found): the adjustment exists, its posting is refused.
+                    Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, e.code(), e.to_string())
+            }
             ServiceError::Store(e) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",

@@ -3,7 +3,7 @@
 //!
 //! Layout: `routes/` (handlers per resource), `model` (wire types), `input` (request fields
 //! to ledger values), `render` (ledger values to responses), `error` (codes and statuses),
-//! `auth` (API keys, roles), `admin_reset` (offline recovery of an admin key), `openapi` (the
+//! `auth` (API keys, their operators, roles), `admin_reset` (offline recovery of an admin key), `openapi` (the
 //! generated document).
 
 mod admin_reset;
@@ -31,11 +31,13 @@ use axum::routing::{get, patch, post, put};
 use axum::serve::ListenerExt;
 use axum::Router;
 use paycore_accounting::{Books, Feed};
+pub use paycore_adjustments::Policy as AdjustmentPolicy;
 use paycore_engine::{Engine, EngineConfig, EngineError};
 use paycore_ledger::{
     AccountNo, AccountType, Command, ErrorCode, Op, OpenAccount, Operator, Reference,
 };
 use paycore_money::Currency;
+pub use paycore_payment_service::{AdjustmentConfig, AdjustmentFaults};
 use paycore_payment_service::{PaymentConfig, PaymentService};
 use paycore_payment_store::Location;
 pub use paycore_payments::schedule::QuerySchedule;
@@ -87,6 +89,8 @@ pub struct PaymentOptions {
     pub not_found_grace: std::time::Duration,
     /// A quick payment waits this long for an earlier in-flight payment of its trade.
     pub quickpay_block: std::time::Duration,
+    /// Adjustments (调账): expiry, the dual-approval threshold, the sweep.
+    pub adjustments: AdjustmentConfig,
 }
 
 impl Default for PaymentOptions {
@@ -98,6 +102,7 @@ impl Default for PaymentOptions {
             health: HealthPolicy::default(),
             not_found_grace: std::time::Duration::from_secs(60),
             quickpay_block: std::time::Duration::from_secs(180),
+            adjustments: AdjustmentConfig::default(),
         }
     }
 }
@@ -373,6 +378,7 @@ async fn start_payments(
     payments.health = config.payments.health;
     payments.timing.not_found_grace_ms = config.payments.not_found_grace.as_millis() as u64;
     payments.quickpay_block = config.payments.quickpay_block;
+    payments.adjustments = config.payments.adjustments.clone();
     Ok(PaymentService::start(payments, engine.clone()).await?)
 }
 
@@ -390,8 +396,16 @@ async fn method_not_allowed() -> ApiError {
 
 /// The payment side's routes.
 fn payment_routes() -> Router<AppState> {
+    use routes::adjustments;
     use routes::pay::{channels, merchants, notify, payments, refunds, trades};
     Router::new()
+        .route(
+            "/v1/adjustments",
+            post(adjustments::create).get(adjustments::list),
+        )
+        .route("/v1/adjustments/{id}", get(adjustments::show))
+        .route("/v1/adjustments/{id}/approve", post(adjustments::approve))
+        .route("/v1/adjustments/{id}/reject", post(adjustments::reject))
         .route(
             "/v1/merchants",
             post(merchants::create).get(merchants::list),

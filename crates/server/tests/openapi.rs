@@ -80,6 +80,10 @@ fn every_route_is_documented() {
         "/v1/reports/day-end",
         "/v1/events",
         "/v1/verify",
+        "/v1/adjustments",
+        "/v1/adjustments/{id}",
+        "/v1/adjustments/{id}/approve",
+        "/v1/adjustments/{id}/reject",
     ];
     for path in routed {
         assert!(

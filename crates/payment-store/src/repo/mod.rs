@@ -1,6 +1,7 @@
 //! Typed reads and writes of the payment tables, written once against `Sql` for both
 //! backends: each module maps one table (or two) to the domain's types.
 
+pub mod adjustments;
 pub mod channels;
 pub mod merchants;
 pub mod payments;

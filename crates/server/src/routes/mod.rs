@@ -3,6 +3,7 @@
 
 pub mod accounting;
 pub mod accounts;
+pub mod adjustments;
 pub mod dayend;
 pub mod holds;
 pub mod journal;

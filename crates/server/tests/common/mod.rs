@@ -217,6 +217,41 @@ impl TestServer {
             .unwrap()
     }
 
+    /// Creates a key named `name` for the person `operator` and returns its secret.
+    pub async fn key_of(&self, name: &str, operator: &str, role: &str) -> String {
+        let body = json!({"name": name, "operator": operator, "role": role});
+        let reply = self.post("/v1/keys", body).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        assert_eq!(reply.body["operator"], operator);
+        reply.body["key"].as_str().unwrap().to_owned()
+    }
+
+    /// The sum of every account's balance per currency: zero when the books balance.
+    pub async fn balance_sums(&self) -> std::collections::BTreeMap<String, i64> {
+        let mut sums = std::collections::BTreeMap::new();
+        let mut after = String::new();
+        loop {
+            let path = match after.as_str() {
+                "" => "/v1/accounts?limit=1000".to_owned(),
+                after => format!("/v1/accounts?limit=1000&after={after}"),
+            };
+            let page = self.get(&path).await;
+            assert_eq!(page.status, 200, "{:?}", page.body);
+            for a in page.body["accounts"].as_array().unwrap() {
+                if a["sub_accounts"].as_array().is_none_or(|s| s.is_empty()) {
+                    *sums
+                        .entry(a["currency"].as_str().unwrap().to_owned())
+                        .or_insert(0) +=
+                        a["balance"].as_i64().unwrap() + a["pending_credit"].as_i64().unwrap_or(0);
+                }
+            }
+            match page.body["next"].as_str() {
+                Some(next) => after = next.to_owned(),
+                None => return sums,
+            }
+        }
+    }
+
     /// Creates a key of `role` and returns its secret.
     pub async fn key_for(&self, role: &str) -> String {
         let reply = self
