@@ -113,6 +113,8 @@ struct Inner {
     posted: tokio::sync::broadcast::Sender<PostedAdjustment>,
     /// Stops the adjustment sweep (a stored permit: never missed).
     sweep_stop: tokio::sync::Notify,
+    /// The resolver and the sweep, awaited by `shutdown`.
+    tasks: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl PaymentService {
@@ -153,6 +155,7 @@ impl PaymentService {
                 resolver: resolver::Wakeup::default(),
                 posted: adjustments::posted_channel(),
                 sweep_stop: tokio::sync::Notify::new(),
+                tasks: parking_lot::Mutex::new(Vec::new()),
             }),
         };
         service.load_adapters().await?;
@@ -160,8 +163,11 @@ impl PaymentService {
         if let Err(error) = service.finish_open_postings().await {
             tracing::warn!(%error, "finishing open adjustment postings at start failed; the sweep tries again");
         }
-        resolver::spawn(service.clone());
-        adjustments::spawn_sweep(service.clone());
+        let tasks = vec![
+            resolver::spawn(service.clone()),
+            adjustments::spawn_sweep(service.clone()),
+        ];
+        *service.inner.tasks.lock() = tasks;
         Ok(service)
     }
 
@@ -169,9 +175,17 @@ impl PaymentService {
         &self.inner.config
     }
 
-    /// Stops the resolver and the adjustment sweep; jobs already handed to the writer finish.
-    pub fn shutdown(&self) {
+    /// Stops the resolver and the adjustment sweep and waits until they (and whatever the
+    /// resolver had in flight) finished, so nothing holds the engine afterwards; jobs already
+    /// handed to the writer finish.
+    pub async fn shutdown(&self) {
         self.inner.resolver.stop();
         self.inner.sweep_stop.notify_one();
+        let tasks = std::mem::take(&mut *self.inner.tasks.lock());
+        for task in tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a payment background task failed");
+            }
+        }
     }
 }

@@ -33,7 +33,8 @@ pub(crate) struct Wakeup {
 impl Wakeup {
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
+        // A permit too, in case the loop is between its check and its wait.
+        self.notify.notify_one();
     }
 
     fn stopped(&self) -> bool {
@@ -41,8 +42,8 @@ impl Wakeup {
     }
 }
 
-pub(crate) fn spawn(service: PaymentService) {
-    tokio::spawn(async move { run(service).await });
+pub(crate) fn spawn(service: PaymentService) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move { run(service).await })
 }
 
 /// What the resolver looks at: a payment or a refund.
@@ -100,6 +101,9 @@ async fn run(service: PaymentService) {
             _ = service.inner.resolver.notify.notified() => {}
         }
     }
+    // Wait for the checks still in flight: each holds the service.
+    let all = service.inner.config.resolver_concurrency as u32;
+    let _ = permits.acquire_many(all).await;
 }
 
 impl PaymentService {

@@ -33,10 +33,8 @@ async fn start(dir: &Path, arm: impl FnOnce(&PaymentConfig)) -> Running {
 
 impl Running {
     async fn stop(self) {
-        self.service.shutdown();
+        self.service.shutdown().await;
         drop(self.service);
-        // Let the stopped tasks drop their handles on the engine before it is reopened.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         self.engine.shutdown();
     }
 

@@ -238,7 +238,7 @@ impl Server {
         let served = axum::serve(listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await;
-        payments.shutdown();
+        payments.shutdown().await;
         let (mut projector, mut feed) = (self.projector, self.feed);
         let stopped = tokio::task::spawn_blocking(move || {
             engine.shutdown();

@@ -11,7 +11,7 @@ use crate::PaymentService;
 /// Most adjustments expired per transaction.
 const DUE_PER_SWEEP: u64 = 1_024;
 
-pub(crate) fn spawn(service: PaymentService) {
+pub(crate) fn spawn(service: PaymentService) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let interval = service.inner.config.adjustments.sweep_interval;
         loop {
@@ -29,7 +29,7 @@ pub(crate) fn spawn(service: PaymentService) {
                 tracing::warn!(%error, "finishing open adjustment postings failed; tried again at the next sweep");
             }
         }
-    });
+    })
 }
 
 impl PaymentService {
