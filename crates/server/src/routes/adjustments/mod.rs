@@ -178,7 +178,8 @@ pub async fn list(
         .adjustments(AdjustmentQuery {
             status,
             maker: query.maker.filter(|m| !m.is_empty()),
-            after: query.after.unwrap_or(0),
+            // Sequence numbers are stored as BIGINT: nothing comes after i64::MAX.
+            after: query.after.unwrap_or(0).min(i64::MAX as u64),
             limit,
         })
         .await?;
