@@ -20,12 +20,14 @@ use crate::PaymentService;
 
 /// How long a step the ledger refused for a reason that may pass waits before it is tried
 /// again (the resolver picks it up).
-const STUCK_RETRY_MS: u64 = 60_000;
+pub(crate) const STUCK_RETRY_MS: u64 = 60_000;
 
-/// The id of the automatic refund of a payment's money (never a merchant's: those cannot
-/// start with `return:`).
+/// How the ids of automatic refunds start; a merchant's refund id may not.
+pub(crate) const RETURN_PREFIX: &str = "return:";
+
+/// The id of the automatic refund of a payment's money.
 pub(crate) fn return_refund_id(payment_id: &str) -> String {
-    format!("return:{payment_id}")
+    format!("{RETURN_PREFIX}{payment_id}")
 }
 
 impl PaymentService {
@@ -40,7 +42,10 @@ impl PaymentService {
                     if let Some(refund) = refund {
                         self.drive_refund(refund).await?;
                     }
-                    return self.reload(&payment.id).await;
+                    return self
+                        .payment(&payment.id)
+                        .await?
+                        .ok_or_else(|| crate::ServiceError::Internal("payment vanished".into()));
                 }
                 Step::PostKeep => payment_postings(&payment, &account_of(&payment.merchant)),
                 Step::PostToSuspense => vec![suspense_posting(&payment)],
@@ -55,16 +60,6 @@ impl PaymentService {
             }
             payment = next;
         }
-    }
-
-    async fn reload(&self, id: &str) -> Result<Payment> {
-        let id = id.to_owned();
-        let found = self
-            .inner
-            .readers
-            .read(move |sql| payments::get(sql, &id))
-            .await?;
-        found.ok_or_else(|| crate::ServiceError::Internal("payment vanished".into()))
     }
 
     /// Opens the suspense account on first use.

@@ -18,6 +18,7 @@ use paycore_payments::{
 };
 
 use crate::clock::now_ms;
+use crate::drive::{RETURN_PREFIX, STUCK_RETRY_MS};
 use crate::error::{Result, ServiceError};
 use crate::outcome::{bank_result, Source};
 use crate::PaymentService;
@@ -27,7 +28,7 @@ impl PaymentService {
     /// refund as it is (`false`); another content is `id_conflict`.
     pub async fn refund(&self, payment_id: &str, request: NewRefund) -> Result<(Refund, bool)> {
         request.check()?;
-        if request.id.starts_with("return:") {
+        if request.id.starts_with(RETURN_PREFIX) {
             return Err(
                 PayError::invalid("id", "ids starting with return: are paycore's own").into(),
             );
@@ -195,7 +196,7 @@ impl PaymentService {
                     (RefundStep::Release, Ok(())) => refund.released(now),
                     (_, Err(code)) => {
                         tracing::error!(refund = %refund.id, ?step, code = code.code(), "the ledger refused a refund step; tried again later");
-                        refund.next_check_at = Some(now + 60_000);
+                        refund.next_check_at = Some(now + STUCK_RETRY_MS);
                     }
                     (RefundStep::Send | RefundStep::AskBank | RefundStep::Done, Ok(())) => {
                         unreachable!("not a ledger step")

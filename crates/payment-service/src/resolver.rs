@@ -116,13 +116,7 @@ impl PaymentService {
 
     /// Asks the bank about a payment's open channel order, or does its next ledger step.
     async fn resolve_payment(&self, payment_id: &str) -> Result<()> {
-        let id = payment_id.to_owned();
-        let Some(payment) = self
-            .inner
-            .readers
-            .read(move |sql| payments::get(sql, &id))
-            .await?
-        else {
+        let Some(payment) = self.payment(payment_id).await? else {
             return Ok(());
         };
         if payment.next_check_at.is_none() {

@@ -158,15 +158,7 @@ pub fn due_checks(
     until: u64,
     limit: u64,
 ) -> Result<Vec<(String, u64)>, StoreError> {
-    sql.query(
-        "SELECT id, next_check_at FROM pay_payments \
-         WHERE next_check_at IS NOT NULL AND next_check_at <= $1 \
-         ORDER BY next_check_at LIMIT $2",
-        &[Value::uint(until), Value::uint(limit)],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.uint(1)?)))
-    .collect()
+    super::due_checks(sql, super::due_checks_sql!("pay_payments"), until, limit)
 }
 
 const ATTEMPTS: &str = "SELECT channel_order_no, channel, status, route, created_at, updated_at, \
