@@ -144,6 +144,8 @@ impl Refund {
     pub fn status(&self) -> OrderStatus {
         match self.order.status {
             OrderStatus::Succeeded if !self.posted => OrderStatus::Processing,
+            // Failed only once the merchant has the held money back.
+            OrderStatus::Failed if self.hold == HoldState::Placed => OrderStatus::Processing,
             _ if self.hold == HoldState::Refused => OrderStatus::Failed,
             status => status,
         }
@@ -328,7 +330,10 @@ mod tests {
             2,
             TIMING,
         );
-        assert_eq!(r.next_step(), RefundStep::Release);
+        assert_eq!(
+            (r.next_step(), r.status(), r.counts()),
+            (RefundStep::Release, OrderStatus::Processing, true)
+        );
         r.released(3);
         assert_eq!(
             (r.next_step(), r.status(), r.counts()),
