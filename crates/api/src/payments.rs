@@ -246,6 +246,72 @@ pub struct RefundResponse {
     pub anomalies: Vec<String>,
 }
 
+// ----- payouts -------------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePayoutRequest {
+    /// Idempotency key, unique across payouts (1–64 of `A-Z a-z 0-9 _ - . :`).
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
+    pub id: String,
+    /// The merchant whose account pays (held first, captured on the bank's success).
+    pub merchant: String,
+    /// Minor units.
+    pub amount: u64,
+    /// ISO 4217, the merchant account's currency.
+    pub currency: String,
+    /// Where the money goes (1–64 of `A-Z a-z 0-9 _ -`).
+    pub bank_account: String,
+    /// Route to this channel (the filters still apply); default: the weighted split among
+    /// channels taking payouts.
+    pub channel: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct PayoutAttemptResponse {
+    /// The channel order (same fields as a payment's attempt).
+    #[serde(flatten)]
+    pub order: AttemptResponse,
+    /// The ledger hold guarding this order: pending, placed, refused, captured or released.
+    pub hold: String,
+    /// The hold's id in the ledger (`GET /v1/holds/{id}`).
+    pub hold_id: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct PayoutResponse {
+    pub id: String,
+    pub merchant: String,
+    pub amount: u64,
+    pub currency: String,
+    pub bank_account: String,
+    /// processing, unknown (kept held, asked again until the channel says; never rerouted
+    /// automatically), succeeded (the hold captured to the channel, kind withdrawal) or
+    /// failed (the hold released, or never placed).
+    pub status: String,
+    /// The current channel order's channel and number.
+    pub channel: String,
+    pub channel_order_no: String,
+    /// The current order's hold.
+    pub hold: String,
+    /// Every channel order, oldest first (a reroute adds one).
+    pub attempts: Vec<PayoutAttemptResponse>,
+    pub requested_channel: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub failure: Option<FailureResponse>,
+    /// Bank reports that contradict the payout (a late success after a failure…), kept for
+    /// reconciliation.
+    pub anomalies: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct PayoutList {
+    pub payouts: Vec<PayoutResponse>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next: Option<String>,
+}
+
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RerouteRequest {

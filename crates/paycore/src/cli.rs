@@ -174,6 +174,13 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
+    /// Payouts (出款) to bank accounts: send, show, list, resend, reroute.
+    Payout {
+        #[command(subcommand)]
+        action: crate::payouts_cli::PayoutAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// Payment orders: show, resend, reroute.
     Payment {
         #[command(subcommand)]
@@ -514,6 +521,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Payment { action, conn } => {
             crate::payments_cli::payment(&Client::new(conn)?, action)
         }
+        Command::Payout { action, conn } => crate::payouts_cli::payout(&Client::new(conn)?, action),
     }
 }
 

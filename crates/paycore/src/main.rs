@@ -13,6 +13,7 @@ mod cli;
 mod client;
 mod journal_cli;
 mod payments_cli;
+mod payouts_cli;
 mod reset_admin;
 mod serve;
 

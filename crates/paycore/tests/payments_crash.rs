@@ -1,9 +1,9 @@
 //! The payment path as it runs for real: `paycore channel-sim` and `paycore serve` as
 //! separate processes. The server is killed with SIGKILL in the middle of a stream of
 //! payments over channels that time out, fail and call back late or twice; after a restart
-//! every payment and refund must end in the state the bank recorded, every success be posted
-//! exactly once, nothing be posted for the rest, every refund's hold be captured or released,
-//! and a response once given must still hold.
+//! every payment, refund and payout must end in the state the bank recorded, every success be
+//! posted exactly once, nothing be posted for the rest, every refund's and payout's hold be
+//! captured or released, and a response once given must still hold.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -131,7 +131,7 @@ fn set_up(http: &reqwest::blocking::Client, url: &str, sim: &str, round: usize) 
         ok(send(
             http.post(format!("{url}/v1/channels")).json(&json!({
             "id": id, "protocol": protocol, "endpoint": sim, "secret": format!("s-{id}"),
-            "methods": ["quickpay"], "currencies": ["CNY"], "weight": 100})),
+            "methods": ["quickpay", "payout"], "currencies": ["CNY"], "weight": 100})),
         ));
     }
     ok(send(
@@ -140,8 +140,8 @@ fn set_up(http: &reqwest::blocking::Client, url: &str, sim: &str, round: usize) 
     ));
 }
 
-/// What the stream saw: payment or refund id → (amount, the status a response reported, if
-/// any). Refund ids start with `r-`.
+/// What the stream saw: payment, refund or payout id → (amount, the status a response
+/// reported, if any). Refund ids start with `r-`, payout ids with `w-`.
 type Seen = Arc<Mutex<HashMap<String, (u64, Option<String>)>>>;
 
 /// Refunds half of every other payment that succeeded at once.
@@ -171,6 +171,32 @@ fn refund_half(
     }
 }
 
+/// Pays a quarter of every third payment that succeeded at once out to a bank account (a
+/// refused hold, `422`, is a failed payout that sent nothing).
+fn payout_quarter(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    seen: &Seen,
+    n: usize,
+    amount: u64,
+) -> bool {
+    if !n.is_multiple_of(3) {
+        return true;
+    }
+    let (id, quarter) = (format!("w-{n}"), amount / 4);
+    seen.lock().unwrap().insert(id.clone(), (quarter, None));
+    let paid_out = send(http.post(format!("{url}/v1/payouts")).json(&json!({
+        "id": id, "merchant": "shop", "amount": quarter, "currency": "CNY",
+        "bank_account": format!("6222-{n}")})));
+    let status = match paid_out {
+        Some((201, body)) => body["status"].as_str().unwrap().to_owned(),
+        Some((422, body)) if body["error"]["code"] == "insufficient_funds" => "failed".to_owned(),
+        _ => return false,
+    };
+    seen.lock().unwrap().insert(id, (quarter, Some(status)));
+    true
+}
+
 fn stream(url: String, seen: Seen, worker: usize, per_worker: usize) {
     let http = client();
     for i in 0..per_worker {
@@ -195,7 +221,10 @@ fn stream(url: String, seen: Seen, worker: usize, per_worker: usize) {
                 seen.lock()
                     .unwrap()
                     .insert(id, (amount, Some(status.clone())));
-                if status == "succeeded" && !refund_half(&http, &url, &seen, n, amount) {
+                if status == "succeeded"
+                    && !(refund_half(&http, &url, &seen, n, amount)
+                        && payout_quarter(&http, &url, &seen, n, amount))
+                {
                     return;
                 }
             }
@@ -206,9 +235,10 @@ fn stream(url: String, seen: Seen, worker: usize, per_worker: usize) {
 
 fn settled(http: &reqwest::blocking::Client, url: &str, id: &str) -> Option<Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let path = match id.strip_prefix("r-") {
-        Some(_) => "refunds",
-        None => "payments",
+    let path = match id.split_once('-') {
+        Some(("r", _)) => "refunds",
+        Some(("w", _)) => "payouts",
+        _ => "payments",
     };
     loop {
         let (status, body) = send(http.get(format!("{url}/v1/{path}/{id}"))).unwrap();
@@ -237,7 +267,7 @@ fn kill_9_during_a_stream_of_payments_loses_and_doubles_nothing() {
         "channel-sim listening on ",
     );
     // Killed early (most payments in flight) and later (a longer history to recover).
-    for (round, kill_after) in [(0, 40), (1, 150)] {
+    for (round, kill_after) in [(0, 60), (1, 180)] {
         kill_and_recover(&sim.url, round, kill_after);
     }
 }
@@ -280,6 +310,7 @@ fn kill_and_recover(sim_url: &str, round: usize, kill_after: usize) {
     let seen = seen.lock().unwrap().clone();
     let mut expected = HashMap::<String, i64>::new();
     let (mut succeeded, mut refunded, mut merchant, mut fees) = (0, 0, 0i64, 0i64);
+    let mut paid_out = 0;
     for (id, (amount, answered)) in &seen {
         let Some(payment) = settled(&http, url, id) else {
             assert!(
@@ -289,13 +320,13 @@ fn kill_and_recover(sim_url: &str, round: usize, kill_after: usize) {
             continue;
         };
         let status = payment["status"].as_str().unwrap();
-        if id.starts_with("r-") {
+        if id.starts_with("r-") || id.starts_with("w-") {
             let hold = payment["hold"].as_str().unwrap();
             let settled = match status {
                 "succeeded" => hold == "captured",
                 _ => hold == "released" || hold == "refused",
             };
-            assert!(settled, "{id}: the refund's hold is settled ({payment})");
+            assert!(settled, "{id}: the hold is settled ({payment})");
         }
         if answered
             .as_deref()
@@ -325,7 +356,11 @@ fn kill_and_recover(sim_url: &str, round: usize, kill_after: usize) {
             status, bank_status,
             "{id}: paycore and the bank agree ({payment})"
         );
-        if status == "succeeded" && id.starts_with("r-") {
+        if status == "succeeded" && id.starts_with("w-") {
+            paid_out += 1;
+            merchant -= *amount as i64;
+            *expected.entry(channel.to_owned()).or_default() += *amount as i64;
+        } else if status == "succeeded" && id.starts_with("r-") {
             refunded += 1;
             merchant -= *amount as i64;
             *expected.entry(channel.to_owned()).or_default() += *amount as i64;
@@ -339,12 +374,13 @@ fn kill_and_recover(sim_url: &str, round: usize, kill_after: usize) {
     }
     let answered = seen.values().filter(|v| v.1.is_some()).count();
     eprintln!(
-        "{} payments and refunds started, {answered} answered before the kill, {succeeded} payments and {refunded} refunds succeeded",
+        "{} payments, refunds and payouts started, {answered} answered before the kill, {succeeded} payments, {refunded} refunds and {paid_out} payouts succeeded",
         seen.len()
     );
     assert!(refunded > 5, "the stream exercised refunds: {refunded}");
+    assert!(paid_out > 3, "the stream exercised payouts: {paid_out}");
     assert!(
-        succeeded > 30,
+        succeeded > 20,
         "the stream exercised successes: {succeeded}"
     );
     assert!(answered < seen.len(), "the kill interrupted the stream");
@@ -354,6 +390,8 @@ fn kill_and_recover(sim_url: &str, round: usize, kill_after: usize) {
         "each success posted exactly once"
     );
     assert_eq!(balance(&http, url, "FEE-INCOME-CNY"), fees);
+    let shop = ok(send(http.get(format!("{url}/v1/accounts/M-shop"))));
+    assert_eq!(shop["frozen"], 0, "every hold was captured or released");
     for (name, _, _) in &CHANNELS {
         let channel = format!("{name}{round}");
         let owed = expected.get(&channel).copied().unwrap_or(0);

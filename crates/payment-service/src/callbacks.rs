@@ -1,9 +1,10 @@
-//! Callbacks banks send to `POST /v1/channels/{id}/notify`: verified by the channel's
+//! Callbacks banks send to `POST /v1/channels/{id}/notify` (about a payment's, a refund's or
+//! a payout's order): verified by the channel's
 //! adapter (a bad signature is refused and logged, never applied), then applied like any
 //! other report — late or repeated ones change nothing a second time.
 
 use paycore_channels::{Ack, OrderKind};
-use paycore_payment_store::repo::{payments, refunds};
+use paycore_payment_store::repo::{payments, payouts, refunds};
 
 use crate::error::{Result, ServiceError};
 use crate::outcome::{bank_result, Source};
@@ -30,8 +31,9 @@ impl PaymentService {
                     .await
             }
             OrderKind::Payout => {
-                tracing::warn!(%channel, order = %callback.order_no, "payout callback for no payout here");
-                return Ok(adapter.callback_ack(false));
+                return self
+                    .payout_callback(channel, adapter.as_ref(), callback)
+                    .await
             }
         }
         let order_no = callback.order_no.clone();
@@ -73,6 +75,33 @@ impl PaymentService {
         };
         let result = bank_result(Ok(callback.status));
         self.apply_refund_report(&refund.id, Source::Callback, result)
+            .await?;
+        Ok(adapter.callback_ack(true))
+    }
+
+    async fn payout_callback(
+        &self,
+        channel: &str,
+        adapter: &dyn paycore_channels::ChannelAdapter,
+        callback: paycore_channels::Callback,
+    ) -> Result<Ack> {
+        let order_no = callback.order_no.clone();
+        let payout = self
+            .inner
+            .readers
+            .read(move |sql| payouts::by_channel_order(sql, &order_no))
+            .await?;
+        let owned_here = |p: &paycore_payments::Payout| {
+            p.attempts
+                .iter()
+                .any(|a| a.order.order_no == callback.order_no && a.order.channel == channel)
+        };
+        let Some(payout) = payout.filter(owned_here) else {
+            tracing::warn!(%channel, order = %callback.order_no, "payout callback for an order this channel does not have");
+            return Ok(adapter.callback_ack(false));
+        };
+        let result = bank_result(Ok(callback.status));
+        self.apply_payout_report(&payout.id, &callback.order_no, Source::Callback, result)
             .await?;
         Ok(adapter.callback_ack(true))
     }

@@ -29,6 +29,7 @@ mod ledger;
 mod merchants;
 mod outcome;
 mod pay;
+mod payouts;
 mod refunds;
 mod resolver;
 mod state;

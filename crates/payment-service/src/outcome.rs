@@ -139,22 +139,34 @@ fn apply(
     let before = payment.attempts[index].order.status;
     let channel = payment.attempts[index].order.channel.clone();
     let effect = payment.report(trade, report, now, config.timing);
-    if report.source == ReportSource::Response {
-        state.record_health(&channel, call_outcome(&report.result), now);
-    }
-    let order = &payment.attempts[index].order;
-    if order.status != before {
-        match order.status {
-            OrderStatus::Unknown => state.count(&channel, |c| c.unknown += 1),
-            OrderStatus::Failed => state.count(&channel, |c| c.failed += 1),
-            OrderStatus::Succeeded => state.count(&channel, |c| c.succeeded += 1),
-            OrderStatus::Processing => {}
-        }
-    }
+    let after = payment.attempts[index].order.status;
+    track(state, &channel, report, (before, after), now);
     let asked = report.source == ReportSource::Query;
     if payment.next_step() == Step::AskBank && (effect != Effect::Nothing || asked) {
         let queries = payment.current().map_or(0, |a| a.order.queries);
         payment.schedule_check(config.query_schedule.next_after(queries, now));
     }
     effect
+}
+
+/// A channel's health (from its own answers) and counters (from each order's status
+/// changes), after `report` moved one of its orders from `moved.0` to `moved.1`.
+pub(crate) fn track(
+    state: &mut WriterState,
+    channel: &str,
+    report: &BankReport,
+    moved: (OrderStatus, OrderStatus),
+    now: u64,
+) {
+    if report.source == ReportSource::Response {
+        state.record_health(channel, call_outcome(&report.result), now);
+    }
+    if moved.0 != moved.1 {
+        match moved.1 {
+            OrderStatus::Unknown => state.count(channel, |c| c.unknown += 1),
+            OrderStatus::Failed => state.count(channel, |c| c.failed += 1),
+            OrderStatus::Succeeded => state.count(channel, |c| c.succeeded += 1),
+            OrderStatus::Processing => {}
+        }
+    }
 }

@@ -190,9 +190,11 @@ fn payable_trade(sql: &mut dyn Sql, trade_id: &str, now: Millis) -> Job<Trade> {
     Ok(Ok(trade))
 }
 
-fn route(
+/// Routes an order of `amount` in `currency` to a channel taking `method` (a combined
+/// payment's external part as a quick payment), or says why none can.
+pub(crate) fn route(
     state: &mut WriterState,
-    trade: &Trade,
+    currency: paycore_money::Currency,
     amount: u64,
     method: Method,
     channel: Option<&str>,
@@ -209,7 +211,7 @@ fn route(
             Method::Combined => Method::Quickpay,
             other => other,
         },
-        currency: trade.currency,
+        currency,
         amount,
         channel,
         exclude,
@@ -309,7 +311,15 @@ fn start(
     }
     let external = new.amount - new.balance_amount;
     let channel = new.requested_channel.as_deref();
-    let decision = match route(state, &trade, external, new.method, channel, &[], now) {
+    let decision = match route(
+        state,
+        trade.currency,
+        external,
+        new.method,
+        channel,
+        &[],
+        now,
+    ) {
         Ok(d) => d,
         Err(e) => return Ok(Err(e)),
     };
@@ -362,7 +372,7 @@ fn reroute(
     let external = payment.external_amount();
     let decision = match route(
         state,
-        &trade,
+        trade.currency,
         external,
         payment.method,
         channel.as_deref(),

@@ -1,4 +1,4 @@
-//! The resolver: finds every payment and refund with a step left and due (its
+//! The resolver: finds every payment, refund and payout with a step left and due (its
 //! `next_check_at`) and finishes it — does the ledger step its stored state says is next, or
 //! asks the bank and applies the answer. Never fails an order by timer: only the bank's
 //! word closes one. After a restart it finds every order left open, so nothing stalls.
@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use paycore_channels::OrderKind;
-use paycore_payment_store::repo::{payments, refunds};
-use paycore_payments::{RefundStep, Step};
+use paycore_payment_store::repo::{payments, payouts, refunds};
+use paycore_payments::{PayoutStep, RefundStep, Step};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::clock::now_ms;
@@ -46,11 +46,12 @@ pub(crate) fn spawn(service: PaymentService) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move { run(service).await })
 }
 
-/// What the resolver looks at: a payment or a refund.
+/// What the resolver looks at: a payment, a refund or a payout.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Due {
     Payment(String),
     Refund(String),
+    Payout(String),
 }
 
 async fn due(service: &PaymentService, now: u64) -> Result<Vec<Due>> {
@@ -60,14 +61,16 @@ async fn due(service: &PaymentService, now: u64) -> Result<Vec<Due>> {
         .read(move |sql| {
             let payments = payments::due_checks(sql, now, DUE_PER_LOOK)?;
             let refunds = refunds::due_checks(sql, now, DUE_PER_LOOK)?;
-            Ok::<_, paycore_payment_store::StoreError>((payments, refunds))
+            let payouts = payouts::due_checks(sql, now, DUE_PER_LOOK)?;
+            Ok::<_, paycore_payment_store::StoreError>((payments, refunds, payouts))
         })
         .await?;
-    let (payments, refunds) = due;
+    let (payments, refunds, payouts) = due;
     Ok(payments
         .into_iter()
         .map(|(id, _)| Due::Payment(id))
         .chain(refunds.into_iter().map(|(id, _)| Due::Refund(id)))
+        .chain(payouts.into_iter().map(|(id, _)| Due::Payout(id)))
         .collect())
 }
 
@@ -111,6 +114,7 @@ impl PaymentService {
         match item {
             Due::Payment(id) => self.resolve_payment(id).await,
             Due::Refund(id) => self.resolve_refund(id).await,
+            Due::Payout(id) => self.resolve_payout(id).await,
         }
     }
 
@@ -160,6 +164,31 @@ impl PaymentService {
         let result = bank_result(answer);
         tracing::debug!(refund = %refund_id, ?result, "refund status query");
         self.apply_refund_report(refund_id, Source::Query, result)
+            .await?;
+        Ok(())
+    }
+
+    /// Asks the bank about a payout's open order, or does its next ledger step. Never
+    /// reroutes: an open outcome is only ever asked about.
+    async fn resolve_payout(&self, payout_id: &str) -> Result<()> {
+        let Some(payout) = self.payout_by_id(payout_id).await? else {
+            return Ok(());
+        };
+        if payout.next_check_at.is_none() {
+            return Ok(());
+        }
+        if payout.next_step() != PayoutStep::AskBank {
+            self.drive_payout(payout).await?;
+            return Ok(());
+        }
+        let order = payout.current().order.clone();
+        let answer = self
+            .adapter(&order.channel)?
+            .query(OrderKind::Payout, &order.order_no)
+            .await;
+        let result = bank_result(answer);
+        tracing::debug!(payout = %payout_id, order = %order.order_no, ?result, "payout status query");
+        self.apply_payout_report(payout_id, &order.order_no, Source::Query, result)
             .await?;
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! transaction fails all its jobs and rebuilds the state, readers see what committed.
 
 use paycore_money::Currency;
-use paycore_payment_store::repo::{channels, merchants, payments, refunds, state, trades};
+use paycore_payment_store::repo::{channels, merchants, payments, payouts, refunds, state, trades};
 use paycore_payment_store::{Location, Sql, StoreError, Writer};
 use paycore_payments::routing::Strategy;
 use paycore_payments::*;
@@ -302,6 +302,87 @@ fn refunds_round_trip_and_queue_their_checks() {
         assert_eq!(read.2, vec![refund.clone()]);
         assert_eq!(read.3, vec![("r-1".to_owned(), 60)]);
         assert!(read.4.is_empty());
+    }
+}
+
+fn payout_route(channel_id: &str) -> RouteDecision {
+    let mut router = Router::new(HealthPolicy::default());
+    let mut taking = channel(channel_id);
+    taking.methods.push(Method::Payout);
+    router.route(
+        &[taking],
+        &RouteRequest {
+            method: Method::Payout,
+            currency: Currency::CNY,
+            amount: 500,
+            channel: None,
+            exclude: &[],
+        },
+        20,
+    )
+}
+
+#[test]
+fn payouts_round_trip_with_every_attempt_and_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    for location in locations(dir.path(), "payouts") {
+        let writer = writer(&location);
+        let readers = location.readers(2);
+        let request = NewPayout {
+            id: "w-1".into(),
+            merchant: "shop".into(),
+            amount: 500,
+            currency: Currency::CNY,
+            bank_account: "6222-0001".into(),
+            channel: None,
+        };
+        let mut payout = Payout::new(request, "2026120100000000021".into(), payout_route("a"), 20);
+        payout.hold_placed(21);
+        payout.mark_sent(22).unwrap();
+        let failed = BankReport {
+            order_no: "2026120100000000021".into(),
+            source: ReportSource::Response,
+            result: BankResult::Failed {
+                code: "ACCOUNT_CLOSED".into(),
+                message: "closed".into(),
+            },
+        };
+        payout.report(
+            &failed,
+            23,
+            Timing {
+                not_found_grace_ms: 1_000,
+            },
+        );
+        payout.released(24);
+        payout
+            .reroute("2026120100000000022".into(), payout_route("b"), 25)
+            .unwrap();
+        payout.anomalies.push("late callback".into());
+        let saved = payout.clone();
+        writer
+            .run_blocking(move |_, sql| payouts::save(sql, &saved))
+            .unwrap();
+        let read = readers
+            .read_blocking(|sql| {
+                Ok((
+                    payouts::get(sql, "w-1")?,
+                    payouts::by_channel_order(sql, "2026120100000000021")?,
+                    payouts::of_merchant(sql, "shop", None, 10)?,
+                    payouts::of_merchant(sql, "shop", Some((20, "w-1")), 10)?,
+                    payouts::due_checks(sql, 100, 10)?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(read.0.as_ref(), Some(&payout), "{location:?}");
+        assert_eq!(
+            read.0.as_ref().unwrap().attempts[0].hold,
+            HoldState::Released
+        );
+        assert_eq!(read.1.as_ref(), Some(&payout));
+        assert_eq!(read.2, vec![payout.clone()]);
+        assert!(read.3.is_empty(), "nothing before the only payout");
+        assert_eq!(read.4, vec![("w-1".to_owned(), 25)]);
     }
 }
 

@@ -397,7 +397,7 @@ async fn method_not_allowed() -> ApiError {
 /// The payment side's routes.
 fn payment_routes() -> Router<AppState> {
     use routes::adjustments;
-    use routes::pay::{channels, merchants, notify, payments, refunds, trades};
+    use routes::pay::{channels, merchants, notify, payments, payouts, refunds, trades};
     Router::new()
         .route(
             "/v1/adjustments",
@@ -425,6 +425,10 @@ fn payment_routes() -> Router<AppState> {
         .route("/v1/payments/{id}/reroute", post(payments::reroute))
         .route("/v1/payments/{id}/refunds", post(refunds::create))
         .route("/v1/refunds/{id}", get(refunds::show))
+        .route("/v1/payouts", post(payouts::create).get(payouts::list))
+        .route("/v1/payouts/{id}", get(payouts::show))
+        .route("/v1/payouts/{id}/resend", post(payouts::resend))
+        .route("/v1/payouts/{id}/reroute", post(payouts::reroute))
         .route("/v1/trades/{trade_id}/close", post(trades::close))
 }
 

@@ -362,3 +362,112 @@ async fn balance_and_combined_payments() {
     assert_eq!(w.balance("PAY-SUSPENSE-CNY").await, 0);
     assert_eq!(w.balance("CLR-a-CNY").await, -700);
 }
+
+/// Two quick payments of one trade, sent together to two banks that both take the money at
+/// once: exactly one is kept, the other is refunded as a duplicate (through suspense), in
+/// every round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_successes_of_one_trade_at_the_same_moment_keep_one() {
+    let mut options = quick_options();
+    options.quickpay_block = Duration::from_secs(0);
+    let w = world_with(options).await;
+    w.channel("left", "sim-json", 100, json!({})).await;
+    w.channel("right", "sim-form", 100, json!({})).await;
+    let rounds = 4;
+    for round in 0..rounds {
+        let trade = w.trade(&format!("twin-{round}"), 1_000).await;
+        let (a, b) = (format!("twin-{round}-a"), format!("twin-{round}-b"));
+        let (left, right) = tokio::join!(
+            w.pay(&trade, &a, "quickpay", Some("left")),
+            w.pay(&trade, &b, "quickpay", Some("right"))
+        );
+        assert_eq!(
+            (left.status.as_u16(), right.status.as_u16()),
+            (201, 201),
+            "{:?} {:?}",
+            left.body,
+            right.body
+        );
+        let mut kept = Vec::new();
+        for id in [&a, &b] {
+            let deadline = tokio::time::Instant::now() + SETTLE;
+            let payment = loop {
+                let p = w.payment(id).await;
+                if p["status"] == "succeeded" || p["status"] == "refunded" {
+                    break p;
+                }
+                assert!(tokio::time::Instant::now() < deadline, "{id}: {p}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            if payment["status"] == "succeeded" {
+                kept.push(id.clone());
+            } else {
+                assert_eq!(payment["refund_reason"], "duplicate_payment", "{payment}");
+                let refund = refund_settled(&w, payment["refund_id"].as_str().unwrap()).await;
+                assert_eq!(refund["status"], "succeeded", "{refund}");
+            }
+        }
+        assert_eq!(kept.len(), 1, "round {round} kept {kept:?}");
+        let shown = w.server.get(&format!("/v1/trades/{trade}")).await.body;
+        assert_eq!(shown["paid_by"].as_str(), Some(kept[0].as_str()));
+    }
+    assert_eq!(w.balance("M-shop").await, rounds * net(1_000));
+    assert_eq!(w.balance("PAY-SUSPENSE-CNY").await, 0);
+    let channels = w.balance("CLR-left-CNY").await + w.balance("CLR-right-CNY").await;
+    assert_eq!(
+        channels,
+        -rounds * 1_000,
+        "what the banks kept is what was kept"
+    );
+    for (currency, sum) in w.server.balance_sums().await {
+        assert_eq!(sum, 0, "{currency} does not balance");
+    }
+}
+
+/// A late success racing a person's reroute of the same payment: every reroute before the
+/// success is `payment_outcome_unknown`, after it `payment_already_succeeded`; the payment
+/// never gets a second channel order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reroute_racing_a_late_success_is_refused() {
+    let w = world().await;
+    let late = json!({"success_pct": 0, "fail_pct": 0, "timeout_pct": 100, "timeout_hold_ms": 350,
+        "callback": "late", "callback_delay_ms": 600});
+    w.channel("late", "sim-json", 100, late).await;
+    w.channel("other", "sim-form", 0, json!({})).await;
+    for round in 0..3 {
+        let (_, id) = unknown_payment(&w, &format!("rr{round}"), "late", 1_000).await;
+        let (mut unknown, mut succeeded) = (0, 0);
+        while succeeded == 0 {
+            let reroute = w
+                .server
+                .post(
+                    &format!("/v1/payments/{id}/reroute"),
+                    json!({"channel": "other"}),
+                )
+                .await;
+            match (reroute.status.as_u16(), reroute.code()) {
+                (409, "payment_outcome_unknown") => unknown += 1,
+                (409, "payment_already_succeeded") => succeeded += 1,
+                other => panic!(
+                    "a reroute of an open payment went through: {other:?} {:?}",
+                    reroute.body
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(unknown > 0, "the race was run before the success");
+        let payment = w.settled(&id, SETTLE).await;
+        assert_eq!(payment["status"], "succeeded");
+        assert_eq!(
+            payment["attempts"].as_array().unwrap().len(),
+            1,
+            "{payment}"
+        );
+    }
+    let other = w.server.get("/v1/channels/other").await.body;
+    assert_eq!(other["counters"]["routed"], 0, "{other}");
+    assert_eq!(w.balance("M-shop").await, 3 * net(1_000));
+    for (currency, sum) in w.server.balance_sums().await {
+        assert_eq!(sum, 0, "{currency} does not balance");
+    }
+}

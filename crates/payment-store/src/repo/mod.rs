@@ -2,9 +2,11 @@
 //! backends: each module maps one table (or two) to the domain's types.
 
 pub mod adjustments;
+mod attempt_rows;
 pub mod channels;
 pub mod merchants;
 pub mod payments;
+pub mod payouts;
 pub mod refunds;
 mod route_json;
 pub mod state;

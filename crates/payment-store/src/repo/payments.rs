@@ -2,11 +2,13 @@
 //! written whole (its row and every attempt), so a reader never sees half of a change.
 
 use paycore_payments::{
-    Attempt, ChannelOrder, Disposition, Method, OrderStatus, Payment, PaymentStatus, Posted,
-    ReturnReason,
+    Attempt, Disposition, Method, Payment, PaymentStatus, Posted, ReturnReason,
 };
 
-use super::{currency, failure, route_json, small};
+use super::attempt_rows::{
+    attempt_columns, attempt_select, attempt_updates, order_from_row, order_values,
+};
+use super::{currency, failure};
 use crate::sql::{Row, Sql, Value};
 use crate::StoreError;
 
@@ -85,34 +87,15 @@ fn disposition_from(name: &str) -> Result<Disposition, StoreError> {
 }
 
 fn save_attempt(sql: &mut dyn Sql, payment: &str, no: u64, a: &Attempt) -> Result<(), StoreError> {
-    let o = &a.order;
     sql.exec(
-        "INSERT INTO pay_attempts (channel_order_no, payment_id, attempt, channel, status, \
-         route, created_at, updated_at, sent_at, sends, queries, bank_ref, \
-         failure_code, failure_message, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-         ON CONFLICT (channel_order_no) DO UPDATE SET status = excluded.status, \
-         updated_at = excluded.updated_at, sent_at = excluded.sent_at, sends = excluded.sends, \
-         queries = excluded.queries, bank_ref = excluded.bank_ref, \
-         failure_code = excluded.failure_code, \
-         failure_message = excluded.failure_message, note = excluded.note",
-        &[
-            Value::text(&o.order_no),
-            Value::text(payment),
-            Value::uint(no),
-            Value::text(&o.channel),
-            Value::text(o.status.name()),
-            Value::text(route_json::encode(&a.route)),
-            Value::uint(o.created_at),
-            Value::uint(o.updated_at),
-            Value::uint(o.sent_at),
-            Value::uint(o.sends as u64),
-            Value::uint(o.queries as u64),
-            Value::opt_text(o.bank_ref.as_deref()),
-            Value::opt_text(o.failure.as_ref().map(|f| f.code.as_str())),
-            Value::opt_text(o.failure.as_ref().map(|f| f.message.as_str())),
-            Value::opt_text(o.note.as_deref()),
-        ],
+        concat!(
+            "INSERT INTO pay_attempts (",
+            attempt_columns!("payment_id"),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (channel_order_no) DO UPDATE SET ",
+            attempt_updates!()
+        ),
+        &order_values(payment, no, &a.order, &a.route),
     )?;
     Ok(())
 }
@@ -161,37 +144,17 @@ pub fn due_checks(
     super::due_checks(sql, super::due_checks_sql!("pay_payments"), until, limit)
 }
 
-const ATTEMPTS: &str = "SELECT channel_order_no, channel, status, route, created_at, updated_at, \
-     sent_at, sends, queries, bank_ref, failure_code, failure_message, note \
-     FROM pay_attempts WHERE payment_id = $1 ORDER BY attempt";
+const ATTEMPTS: &str = concat!(
+    "SELECT ",
+    attempt_select!(),
+    " FROM pay_attempts WHERE payment_id = $1 ORDER BY attempt"
+);
 
 fn attempts_of(sql: &mut dyn Sql, payment: &str) -> Result<Vec<Attempt>, StoreError> {
     sql.query(ATTEMPTS, &[Value::text(payment)])?
         .iter()
-        .map(attempt_from_row)
+        .map(|r| order_from_row(r).map(|(order, route)| Attempt { order, route }))
         .collect()
-}
-
-fn attempt_from_row(r: &Row) -> Result<Attempt, StoreError> {
-    let status = r.text(2)?;
-    let order = ChannelOrder {
-        order_no: r.text(0)?,
-        channel: r.text(1)?,
-        status: OrderStatus::from_name(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("order status {status:?}")))?,
-        created_at: r.uint(4)?,
-        updated_at: r.uint(5)?,
-        sent_at: r.uint(6)?,
-        sends: small(r.uint(7)?)?,
-        queries: small(r.uint(8)?)?,
-        bank_ref: r.opt_text(9)?,
-        failure: failure(r.opt_text(10)?, r.opt_text(11)?),
-        note: r.opt_text(12)?,
-    };
-    Ok(Attempt {
-        order,
-        route: route_json::decode(&r.text(3)?)?,
-    })
 }
 
 fn from_row(r: &Row, attempts: Vec<Attempt>) -> Result<Payment, StoreError> {

@@ -65,13 +65,27 @@ impl World {
     /// Configures `id` on the simulator (`behaviour` merged over success/immediate defaults)
     /// and adds it to paycore with `weight`.
     pub async fn channel(&self, id: &str, protocol: &str, weight: u32, behaviour: Value) {
+        let methods = ["quickpay", "netbank"];
+        self.channel_for(id, protocol, weight, &methods, behaviour)
+            .await;
+    }
+
+    /// `channel`, taking `methods`.
+    pub async fn channel_for(
+        &self,
+        id: &str,
+        protocol: &str,
+        weight: u32,
+        methods: &[&str],
+        behaviour: Value,
+    ) {
         self.simulate(id, protocol, behaviour).await;
         let added = self
             .server
             .post(
                 "/v1/channels",
                 json!({"id": id, "protocol": protocol, "endpoint": self.sim, "secret": format!("secret-{id}"),
-                    "methods": ["quickpay", "netbank"], "currencies": ["CNY"], "weight": weight}),
+                    "methods": methods, "currencies": ["CNY"], "weight": weight}),
             )
             .await;
         assert!(

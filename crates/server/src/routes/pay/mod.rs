@@ -6,6 +6,7 @@ pub mod channels;
 pub mod merchants;
 pub mod notify;
 pub mod payments;
+pub mod payouts;
 pub mod refunds;
 mod render;
 pub mod trades;

@@ -2,12 +2,14 @@
 
 use paycore_api::payments::{
     AttemptResponse, CandidateResponse, ChannelCounters, ChannelHealth, ChannelResponse,
-    FailureResponse, MerchantResponse, PaymentResponse, RefundResponse, RouteResponse,
-    TradeResponse,
+    FailureResponse, MerchantResponse, PaymentResponse, PayoutAttemptResponse, PayoutResponse,
+    RefundResponse, RouteResponse, TradeResponse,
 };
 use paycore_payment_service::{ChannelView, TradeView};
 use paycore_payments::channel::clearing_account;
-use paycore_payments::{Attempt, Failure, Merchant, Payment, Refund, RouteDecision, Step, Trade};
+use paycore_payments::{
+    Attempt, Failure, Merchant, Payment, Payout, PayoutStep, Refund, RouteDecision, Step, Trade,
+};
 
 fn time(ms: u64) -> String {
     crate::render::timestamp(ms.saturating_mul(1_000_000))
@@ -107,7 +109,14 @@ pub fn route(d: &RouteDecision) -> RouteResponse {
 }
 
 fn attempt(a: &Attempt, next_check_at: Option<u64>) -> AttemptResponse {
-    let o = &a.order;
+    order(&a.order, &a.route, next_check_at)
+}
+
+fn order(
+    o: &paycore_payments::ChannelOrder,
+    decision: &RouteDecision,
+    next_check_at: Option<u64>,
+) -> AttemptResponse {
     AttemptResponse {
         channel: o.channel.clone(),
         channel_order_no: o.order_no.clone(),
@@ -120,7 +129,7 @@ fn attempt(a: &Attempt, next_check_at: Option<u64>) -> AttemptResponse {
         bank_ref: o.bank_ref.clone(),
         failure: failure(&o.failure),
         note: o.note.clone(),
-        route: route(&a.route),
+        route: route(decision),
     }
 }
 
@@ -178,5 +187,41 @@ pub fn refund(r: &Refund) -> RefundResponse {
         bank_ref: r.order.bank_ref.clone(),
         failure: failure(&r.failure),
         anomalies: r.anomalies.clone(),
+    }
+}
+
+pub fn payout(p: &Payout) -> PayoutResponse {
+    let current = p.current();
+    let asking = p.next_step() == PayoutStep::AskBank;
+    let last = p.attempts.len() - 1;
+    PayoutResponse {
+        id: p.id.clone(),
+        merchant: p.merchant.clone(),
+        amount: p.amount,
+        currency: p.currency.code().to_owned(),
+        bank_account: p.bank_account.clone(),
+        status: p.status().name().to_owned(),
+        channel: current.order.channel.clone(),
+        channel_order_no: current.order.order_no.clone(),
+        hold: current.hold.name().to_owned(),
+        attempts: p
+            .attempts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| PayoutAttemptResponse {
+                order: order(
+                    &a.order,
+                    &a.route,
+                    p.next_check_at.filter(|_| asking && i == last),
+                ),
+                hold: a.hold.name().to_owned(),
+                hold_id: paycore_payments::payout::hold_id(&p.id, i + 1),
+            })
+            .collect(),
+        requested_channel: p.requested_channel.clone(),
+        created_at: time(p.created_at),
+        updated_at: time(p.updated_at),
+        failure: failure(&p.failure),
+        anomalies: p.anomalies.clone(),
     }
 }
