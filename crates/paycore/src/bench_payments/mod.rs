@@ -5,6 +5,10 @@
 //! create a trade and pay it, as fast as they can for `--seconds`. Reports payments/s, the
 //! end-to-end latency of the payment request, and paycore's own time per payment (the
 //! `Paycore-Own-Time-Ms` header: the request's time less its wait for the channel), p50/p99.
+//! Then the mixed workload (`mixed.rs`): pay-ins, refunds and payouts over channels where 5%
+//! of requests time out, with the same figures per kind.
+
+mod mixed;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,6 +28,10 @@ pub struct PaymentsBenchArgs {
     pub connections: usize,
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
+    /// Then the mixed workload (pay-ins, refunds, payouts, 5% timeouts) for this long; 0 skips
+    /// it.
+    #[arg(long, default_value_t = 10)]
+    pub mixed_seconds: u64,
     /// Channels' callbacks: none (the synchronous answer decides) or immediate.
     #[arg(long, default_value = "none")]
     pub callbacks: String,
@@ -63,6 +71,11 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
             None,
         ),
         None => {
+            let payments = paycore_server::PaymentOptions {
+                // The mixed workload's timeouts are held 400 ms at the bank.
+                channel_timeout: Duration::from_millis(mixed::CHANNEL_TIMEOUT_MS),
+                ..Default::default()
+            };
             let config = ServerConfig {
                 engine: EngineConfig::new(temp.path()),
                 listen: "127.0.0.1:0".parse()?,
@@ -70,7 +83,7 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
                 bootstrap_key: Some(BENCH_KEY.into()),
                 store: paycore_server::StoreUrl::default_in(temp.path()),
                 day_end_at: None,
-                payments: Default::default(),
+                payments,
             };
             let server = server_runtime.block_on(Server::bind(config))?;
             let url = format!("http://{}", server.local_addr());
@@ -83,12 +96,23 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
     };
     let client_runtime = runtime(2)?;
     client_runtime.block_on(async {
-        let bench = Arc::new(Bench::new(url, key, sim, &args).await?);
+        let bench = Arc::new(Bench::new(url, key, sim.clone(), &args).await?);
         println!(
             "paycore bench payments: {} connections, {} s, 2 channels (immediate success, callbacks {})",
             args.connections, args.seconds, args.callbacks
         );
         bench.pay_ins(args.connections, args.seconds).await?.print();
+        if args.mixed_seconds > 0 {
+            bench.setup_mixed(&sim).await?;
+            println!(
+                "mixed: {} connections, {} s, {}",
+                args.connections,
+                args.mixed_seconds,
+                mixed::DESCRIPTION
+            );
+            let report = bench.mixed(args.connections, args.mixed_seconds).await?;
+            report.print();
+        }
         anyhow::Ok(())
     })?;
     if let Some((stop, task)) = stop {
@@ -105,12 +129,12 @@ fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-struct Bench {
+pub(super) struct Bench {
     http: reqwest::Client,
     url: String,
     key: String,
-    next: AtomicU64,
-    run: String,
+    pub(super) next: AtomicU64,
+    pub(super) run: String,
 }
 
 #[derive(Default)]
@@ -154,11 +178,11 @@ impl Report {
     }
 }
 
-fn histogram() -> Histogram<u64> {
+pub(super) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")
 }
 
-fn own_time_us(response: &reqwest::Response) -> Option<u64> {
+pub(super) fn own_time_us(response: &reqwest::Response) -> Option<u64> {
     let ms: f64 = response
         .headers()
         .get("paycore-own-time-ms")?
@@ -193,7 +217,7 @@ impl Bench {
         Ok(bench)
     }
 
-    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<reqwest::Response> {
+    pub(super) async fn post(&self, path: &str, body: &Value) -> anyhow::Result<reqwest::Response> {
         Ok(self
             .http
             .post(format!("{}{path}", self.url))
@@ -203,8 +227,12 @@ impl Bench {
             .await?)
     }
 
+    pub(super) fn merchant(&self) -> String {
+        format!("bench{}", self.run)
+    }
+
     async fn setup(&self, sim: &str, callbacks: &str) -> anyhow::Result<()> {
-        let merchant = format!("bench{}", self.run);
+        let merchant = self.merchant();
         let created = self
             .post("/v1/merchants", &json!({"id": merchant, "name": "bench", "callback_hosts": ["127.0.0.1"], "fee_rate_bp": 30}))
             .await?;
@@ -215,32 +243,49 @@ impl Bench {
         );
         for (i, protocol) in ["sim-json", "sim-form"].into_iter().enumerate() {
             let id = format!("b{}-{i}", self.run);
-            let secret = format!("bench-secret-{i}");
-            let behaviour = json!({"protocol": protocol, "secret": secret, "callback": callbacks});
-            let put = self
-                .http
-                .put(format!("{sim}/sim/channels/{id}"))
-                .json(&behaviour)
-                .send()
+            let behaviour = json!({"callback": callbacks});
+            self.add_channel(sim, &id, protocol, behaviour, &["quickpay"])
                 .await?;
-            anyhow::ensure!(
-                put.status().is_success(),
-                "simulator: {}",
-                put.text().await?
-            );
-            let added = self
-                .post(
-                    "/v1/channels",
-                    &json!({"id": id, "protocol": protocol, "endpoint": sim, "secret": secret,
-                    "methods": ["quickpay"], "currencies": ["CNY"], "weight": 100}),
-                )
-                .await?;
-            anyhow::ensure!(
-                added.status().is_success(),
-                "channel: {}",
-                added.text().await?
-            );
         }
+        Ok(())
+    }
+
+    /// Configures channel `id` at the simulator (`behaviour` plus protocol and secret) and
+    /// adds it to paycore taking `methods`.
+    pub(super) async fn add_channel(
+        &self,
+        sim: &str,
+        id: &str,
+        protocol: &str,
+        mut behaviour: Value,
+        methods: &[&str],
+    ) -> anyhow::Result<()> {
+        let secret = format!("bench-secret-{id}");
+        behaviour["protocol"] = json!(protocol);
+        behaviour["secret"] = json!(secret);
+        let put = self
+            .http
+            .put(format!("{sim}/sim/channels/{id}"))
+            .json(&behaviour)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            put.status().is_success(),
+            "simulator: {}",
+            put.text().await?
+        );
+        let added = self
+            .post(
+                "/v1/channels",
+                &json!({"id": id, "protocol": protocol, "endpoint": sim, "secret": secret,
+                "methods": methods, "currencies": ["CNY"], "weight": 100}),
+            )
+            .await?;
+        anyhow::ensure!(
+            added.status().is_success(),
+            "channel: {}",
+            added.text().await?
+        );
         Ok(())
     }
 
@@ -248,8 +293,11 @@ impl Bench {
     async fn pay_in(&self, totals: &mut Totals) -> anyhow::Result<Option<(u64, u64, u64)>> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let trade = self
-            .post("/v1/trades", &json!({"merchant": format!("bench{}", self.run), "merchant_order_no": format!("o{n}"),
-                "amount": 1_000 + n % 9_000, "currency": "CNY"}))
+            .post(
+                "/v1/trades",
+                &json!({"merchant": self.merchant(), "merchant_order_no": format!("o{n}"),
+                "amount": 1_000 + n % 9_000, "currency": "CNY"}),
+            )
             .await?;
         let trade_own = own_time_us(&trade).unwrap_or(0);
         if trade.status() != 201 {
