@@ -11,6 +11,7 @@ use paycore_channels::{Protocol, SigningSecret};
 use tokio::time::Instant;
 
 use crate::config::ChannelConfig;
+use crate::day::{Day, DayKey};
 use crate::notify::Notifier;
 use crate::state::{Arrival, ChannelState, Decision};
 
@@ -71,6 +72,17 @@ impl Bank {
                 true
             }
         }
+    }
+
+    /// A channel's day `date` as of now: its real lines, statement and settlement.
+    pub fn day(&self, channel: &Channel, date: time::Date) -> Day {
+        let key = DayKey {
+            seed: self.seed,
+            channel_id: &channel.id,
+            date,
+            now: Instant::now(),
+        };
+        Day::of(&channel.state.lock(), &key)
     }
 
     /// Decides a verified call and starts the callbacks it asks for.

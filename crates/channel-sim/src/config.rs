@@ -1,5 +1,6 @@
 //! How one simulated channel behaves, set at run time with `PUT /sim/channels/{id}`: protocol,
-//! secret, outcome percentages, latency, timeout hold, callback mode. Checked once, here.
+//! secret, outcome percentages, latency, timeout hold, callback mode, the fee it charges and
+//! the offset of its wall clock. Checked once, here.
 
 use paycore_channels::{Protocol, SigningSecret};
 use serde::{Deserialize, Serialize};
@@ -8,6 +9,10 @@ use serde::{Deserialize, Serialize};
 const DELAY_MAX_MS: u64 = 3_600_000;
 /// Longest secret accepted, in bytes.
 const SECRET_MAX_LEN: usize = 256;
+/// Highest fee rate accepted, in basis points (100 %).
+const FEE_BP_MAX: u32 = 10_000;
+/// Largest clock offset accepted either way, in milliseconds (about 100 years).
+const CLOCK_OFFSET_MAX_MS: i64 = 3_155_760_000_000;
 
 /// When the bank calls back after an outcome is visible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +43,13 @@ pub struct ChannelConfig {
     pub duplicate_callback_pct: u8,
     /// First retry of an unacknowledged callback after this, doubling (1, 2, 4, 8, 16 s).
     pub callback_retry_base_ms: u64,
+    /// Fee charged on each pay order, in basis points of its amount (rounded half up), fixed
+    /// when the order arrives.
+    pub fee_bp: u32,
+    /// How far the bank's wall clock (the times it records and dates statements by) is from
+    /// the host's, in milliseconds: lets a test place its orders at a chosen time of day.
+    /// Signatures always use the host's clock.
+    pub clock_offset_ms: i64,
 }
 
 /// The body of `PUT /sim/channels/{id}`: everything but protocol and secret optional.
@@ -55,6 +67,8 @@ pub struct ConfigBody {
     pub callback_delay_ms: Option<u64>,
     pub duplicate_callback_pct: Option<u8>,
     pub callback_retry_base_ms: Option<u64>,
+    pub fee_bp: Option<u32>,
+    pub clock_offset_ms: Option<i64>,
 }
 
 /// The answer of `GET /sim/channels/{id}` (the secret masked).
@@ -72,11 +86,13 @@ pub struct ConfigView {
     pub callback_delay_ms: u64,
     pub duplicate_callback_pct: u8,
     pub callback_retry_base_ms: u64,
+    pub fee_bp: u32,
+    pub clock_offset_ms: i64,
 }
 
 impl ChannelConfig {
     /// Checks a body and fills in the defaults: 100/0/0 %, 0 ms latency, 10 s hold, immediate
-    /// callbacks without delay or duplicates, retries from 1 s.
+    /// callbacks without delay or duplicates, retries from 1 s, no fee, the host's clock.
     pub fn from_body(body: ConfigBody) -> Result<ChannelConfig, String> {
         let protocol = Protocol::from_name(&body.protocol).ok_or_else(|| {
             format!(
@@ -99,6 +115,8 @@ impl ChannelConfig {
             callback_delay_ms: body.callback_delay_ms.unwrap_or(0),
             duplicate_callback_pct: body.duplicate_callback_pct.unwrap_or(0),
             callback_retry_base_ms: body.callback_retry_base_ms.unwrap_or(1_000),
+            fee_bp: body.fee_bp.unwrap_or(0),
+            clock_offset_ms: body.clock_offset_ms.unwrap_or(0),
         };
         config.check()?;
         Ok(config)
@@ -126,6 +144,14 @@ impl ChannelConfig {
         if self.callback_retry_base_ms == 0 || self.callback_retry_base_ms > 60_000 {
             return Err("callback_retry_base_ms must be 1 to 60000".to_owned());
         }
+        if self.fee_bp > FEE_BP_MAX {
+            return Err(format!("fee_bp must be 0 to {FEE_BP_MAX}"));
+        }
+        if self.clock_offset_ms.unsigned_abs() > CLOCK_OFFSET_MAX_MS.unsigned_abs() {
+            return Err(format!(
+                "clock_offset_ms must be within {CLOCK_OFFSET_MAX_MS} ms either way"
+            ));
+        }
         Ok(())
     }
 
@@ -144,7 +170,16 @@ impl ChannelConfig {
             callback_delay_ms: self.callback_delay_ms,
             duplicate_callback_pct: self.duplicate_callback_pct,
             callback_retry_base_ms: self.callback_retry_base_ms,
+            fee_bp: self.fee_bp,
+            clock_offset_ms: self.clock_offset_ms,
         }
+    }
+
+    /// The fee of a pay order of `amount_minor`: `amount * fee_bp / 10_000`, rounded half up.
+    pub fn fee_of(&self, amount_minor: u64) -> u64 {
+        let scaled = u128::from(amount_minor) * u128::from(self.fee_bp) + 5_000;
+        // At most amount_minor, since fee_bp is at most 10_000.
+        u64::try_from(scaled / 10_000).unwrap_or(amount_minor)
     }
 }
 
@@ -168,6 +203,7 @@ mod tests {
         assert_eq!((config.latency_ms, config.timeout_hold_ms), (0, 10_000));
         assert_eq!(config.callback, CallbackMode::Immediate);
         assert_eq!(config.callback_retry_base_ms, 1_000);
+        assert_eq!((config.fee_bp, config.clock_offset_ms), (0, 0));
         let view = serde_json::to_value(config.view("c1")).unwrap();
         assert_eq!(view["secret"], "****");
         assert_eq!(view["callback"], "immediate");
@@ -191,6 +227,14 @@ mod tests {
                 "delays",
             ),
             (
+                r#"{"protocol":"sim-form","secret":"k","fee_bp":10001}"#,
+                "fee_bp",
+            ),
+            (
+                r#"{"protocol":"sim-form","secret":"k","clock_offset_ms":-3155760000001}"#,
+                "clock_offset_ms",
+            ),
+            (
                 r#"{"protocol":"sim-form","secret":"k","callback":"sometimes"}"#,
                 "unknown variant",
             ),
@@ -207,5 +251,17 @@ mod tests {
             r#"{"protocol":"sim-form","secret":"k","success_pct":60,"fail_pct":30,"timeout_pct":10,"callback":"late"}"#,
         );
         assert_eq!(split.unwrap().callback, CallbackMode::Late);
+    }
+
+    #[test]
+    fn fees_round_half_up_in_basis_points() {
+        let config = body(r#"{"protocol":"sim-json","secret":"k","fee_bp":60}"#).unwrap();
+        // 0.6 % of 1.00 is 0.6 fen → 1; of 0.83 is 0.498 fen → 0; of 2.50 is exactly 1.5 → 2.
+        assert_eq!(config.fee_of(100), 1);
+        assert_eq!(config.fee_of(83), 0);
+        assert_eq!(config.fee_of(250), 2);
+        assert_eq!(config.fee_of(u64::MAX), 110_680_464_442_257_310);
+        let all = body(r#"{"protocol":"sim-json","secret":"k","fee_bp":10000}"#).unwrap();
+        assert_eq!(all.fee_of(u64::MAX), u64::MAX);
     }
 }

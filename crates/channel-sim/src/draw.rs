@@ -1,6 +1,7 @@
 //! Deterministic draws: every random choice about an order is a hash of (seed, channel id,
 //! order number, purpose), so the same seed gives the same outcomes whatever the order of
-//! arrival.
+//! arrival. A statement's fabricated lines are keyed the same way by (date, index) instead of
+//! an order number.
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -32,6 +33,9 @@ const OUTCOME: u8 = 1;
 const TIMEOUT_OUTCOME: u8 = 2;
 const DUPLICATE: u8 = 3;
 const BANK_REF: u8 = 4;
+const STATEMENT_FAULT: u8 = 5;
+const EXTRA_NO: u8 = 6;
+const EXTRA_SHAPE: u8 = 7;
 
 fn roll(seed: u64, channel_id: &str, order_no: &str, purpose: u8) -> u64 {
     let mut key = Vec::with_capacity(channel_id.len() + order_no.len() + 2);
@@ -69,6 +73,22 @@ pub fn bank_ref(seed: u64, channel_id: &str, order_no: &str) -> String {
     format!("SIM{:016X}", roll(seed, channel_id, order_no, BANK_REF))
 }
 
+/// The statement-fault draw of an order's line: r in [0, 100).
+pub fn statement_fault(seed: u64, channel_id: &str, order_no: &str) -> u64 {
+    roll(seed, channel_id, order_no, STATEMENT_FAULT) % 100
+}
+
+/// A fabricated statement line: its order number (`X` and 19 digits), and a hash its amount
+/// and time are taken from.
+pub fn extra_line(seed: u64, channel_id: &str, date: &str, index: u64) -> (String, u64) {
+    let key = format!("{date}#{index}");
+    let number = roll(seed, channel_id, &key, EXTRA_NO) % 10_000_000_000_000_000_000;
+    (
+        format!("X{number:019}"),
+        roll(seed, channel_id, &key, EXTRA_SHAPE),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use paycore_channels::{Protocol, SigningSecret};
@@ -89,6 +109,8 @@ mod tests {
             callback_delay_ms: 0,
             duplicate_callback_pct: 0,
             callback_retry_base_ms: 1,
+            fee_bp: 0,
+            clock_offset_ms: 0,
         }
     }
 

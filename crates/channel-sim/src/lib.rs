@@ -9,11 +9,21 @@
 //! same content → the recorded order); its records (`GET /sim/channels/{id}/orders/{no}`) are
 //! the truth tests compare against. State is in memory; each channel has one lock, never held
 //! across an await.
+//!
+//! For reconciliation it serves each channel's daily statement (`GET
+//! /sim/channels/{id}/statements/{date}?format=wechat|alipay|csv`, written by
+//! `paycore-statements`) and settlement (`GET /sim/channels/{id}/settlements/{date}`), signed
+//! requests and answers like sim-json's; `PUT /sim/channels/{id}/statement-faults` makes the
+//! statement lie deterministically ([`faults`]) and `GET .../statements/{date}/truth` tells
+//! how ([`day`]).
 
 mod bank;
+mod calendar;
 pub mod config;
+pub mod day;
 pub mod draw;
 mod error;
+pub mod faults;
 mod notify;
 pub mod order;
 mod routes;

@@ -6,6 +6,8 @@ use paycore_channels::{clock, Currency, Method, OrderKind};
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::calendar;
+
 /// Message of every declined order.
 pub const DECLINED: &str = "declined by the simulated bank";
 
@@ -27,7 +29,12 @@ pub struct Order {
     pub succeeds: bool,
     pub visible_at: Instant,
     pub bank_ref: String,
+    /// Arrival on the bank's clock (the host's plus the channel's `clock_offset_ms`).
     pub created_unix_ms: i64,
+    /// When the outcome became visible, on the bank's clock: what statements date it by.
+    pub visible_unix_ms: i64,
+    /// Pay orders: the fee the bank charges, fixed at arrival; 0 for other kinds.
+    pub fee_minor: u64,
     /// Pay orders: sum of the succeeded refunds.
     pub refunded_minor: u64,
     /// Create requests for this number (the first and every repeat).
@@ -108,6 +115,9 @@ impl Order {
             status: self.visible(at).name(),
             bank_ref: self.bank_ref.clone(),
             created_at: clock::rfc3339_utc(self.created_unix_ms),
+            outcome_at: clock::rfc3339_utc(self.visible_unix_ms),
+            statement_date: calendar::format_date(calendar::beijing_date(self.visible_unix_ms)),
+            fee: self.fee_minor,
             refunded: self.refunded_minor,
             requests: self.requests,
             callbacks_sent: self.callbacks_sent,
@@ -131,6 +141,13 @@ pub struct OrderView {
     pub status: &'static str,
     pub bank_ref: String,
     pub created_at: String,
+    /// When the outcome is (or was) visible.
+    pub outcome_at: String,
+    /// The Beijing day of `outcome_at`: the statement a succeeded pay or refund order is
+    /// listed in (unless a `next_day` fault moves it).
+    pub statement_date: String,
+    /// Pay orders: the bank's fee in minor units.
+    pub fee: u64,
     /// Pay orders: minor units refunded so far.
     pub refunded: u64,
     pub requests: u32,

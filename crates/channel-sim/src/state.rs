@@ -12,6 +12,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::config::{CallbackMode, ChannelConfig};
 use crate::draw::{self, Drawn};
+use crate::faults::StatementFaults;
 use crate::order::{Order, OrderView, Visible};
 
 /// When a call arrives, at which bank.
@@ -116,6 +117,8 @@ impl NewOrder {
 /// A channel's configuration and records.
 pub struct ChannelState {
     pub config: ChannelConfig,
+    /// How its statements lie (kept when the configuration is replaced).
+    pub faults: StatementFaults,
     orders: Vec<Order>,
     index: HashMap<String, usize>,
 }
@@ -124,6 +127,7 @@ impl ChannelState {
     pub fn new(config: ChannelConfig) -> ChannelState {
         ChannelState {
             config,
+            faults: StatementFaults::default(),
             orders: Vec::new(),
             index: HashMap::new(),
         }
@@ -179,6 +183,12 @@ impl ChannelState {
             _ => latency,
         };
         let bank_ref = draw::bank_ref(at.seed, at.channel_id, &new.order_no);
+        let unix_ms = at.unix_ms.saturating_add(self.config.clock_offset_ms);
+        let latency_ms = i64::try_from(self.config.latency_ms).unwrap_or(i64::MAX);
+        let fee_minor = match new.kind {
+            OrderKind::Pay => self.config.fee_of(new.amount_minor),
+            OrderKind::Refund | OrderKind::Payout => 0,
+        };
         let order = Order {
             kind: new.kind,
             order_no: new.order_no,
@@ -190,7 +200,9 @@ impl ChannelState {
             succeeds: drawn.succeeds(),
             visible_at: at.now + latency,
             bank_ref,
-            created_unix_ms: at.unix_ms,
+            created_unix_ms: unix_ms,
+            visible_unix_ms: unix_ms.saturating_add(latency_ms),
+            fee_minor,
             refunded_minor: 0,
             requests: 1,
             callbacks_sent: 0,
@@ -254,6 +266,11 @@ impl ChannelState {
     /// The order recorded under a number.
     pub fn order(&self, order_no: &str) -> Option<&Order> {
         self.index.get(order_no).map(|&i| &self.orders[i])
+    }
+
+    /// Every order, in arrival order.
+    pub fn orders(&self) -> &[Order] {
+        &self.orders
     }
 
     /// The order at a place in the records (from a [`NotifyPlan`]).

@@ -20,12 +20,12 @@ use crate::state::ListFilter;
 const LIST_DEFAULT: usize = 100;
 const LIST_MAX: usize = 1000;
 
-fn json<T: Serialize>(status: u16, value: &T) -> Response {
+pub(super) fn json<T: Serialize>(status: u16, value: &T) -> Response {
     let body = serde_json::to_vec(value).expect("views serialize");
     response(status, "application/json", &[], body)
 }
 
-fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
+pub(super) fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
     let body = serde_json::json!({ "code": code, "message": message.into() });
     json(status, &body)
 }

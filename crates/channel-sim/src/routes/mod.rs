@@ -1,8 +1,11 @@
-//! The simulator's HTTP surface: the two bank gateways and the `/sim/` control API.
+//! The simulator's HTTP surface: the two bank gateways, the signed day files (statements and
+//! settlements) and the `/sim/` control API.
 
 mod admin;
+mod day_files;
 mod form_gateway;
 mod json_gateway;
+mod statement_admin;
 
 use std::sync::Arc;
 
@@ -31,6 +34,22 @@ pub fn router(bank: Arc<Bank>) -> Router {
         .route(
             "/sim/channels/{id}/orders/{order_no}",
             get(admin::get_order),
+        )
+        .route(
+            "/sim/channels/{id}/statement-faults",
+            get(statement_admin::get_faults).put(statement_admin::put_faults),
+        )
+        .route(
+            "/sim/channels/{id}/statements/{date}",
+            get(day_files::statement),
+        )
+        .route(
+            "/sim/channels/{id}/statements/{date}/truth",
+            get(statement_admin::get_truth),
+        )
+        .route(
+            "/sim/channels/{id}/settlements/{date}",
+            get(day_files::settlement),
         )
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX_BYTES))
         .with_state(bank)
