@@ -5,5 +5,6 @@
 pub mod adjustments;
 mod patch;
 pub mod payments;
+pub mod recon;
 
 pub use patch::double_option;

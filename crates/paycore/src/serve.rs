@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// in flight and younger than this many seconds (0: never)
     #[arg(long, env = "PAYCORE_QUICKPAY_BLOCK_S", default_value_t = 180)]
     pub quickpay_block_s: u64,
+    /// Reconciliation (对账): a success this many seconds before a day's end (Beijing time)
+    /// that the statement does not list is carried to the next day's run (跨日).
+    #[arg(long, env = "PAYCORE_RECON_CARRY_WINDOW_S", default_value_t = 600)]
+    pub recon_carry_window_s: u64,
     /// Hours an adjustment (调账) waits for its approvals before it expires.
     #[arg(long, env = "PAYCORE_ADJUSTMENT_TTL_H", default_value_t = 72)]
     pub adjustment_ttl_h: u64,
@@ -125,6 +129,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             not_found_grace: std::time::Duration::from_millis(args.not_found_grace_ms),
             quickpay_block: std::time::Duration::from_secs(args.quickpay_block_s),
             adjustments: adjustment_config(&args)?,
+            recon_carry_window: std::time::Duration::from_secs(args.recon_carry_window_s),
         },
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -13,6 +13,11 @@ pub enum ServiceError {
     Pay(#[from] PayError),
     #[error(transparent)]
     Adjust(#[from] AdjustError),
+    #[error(transparent)]
+    Recon(paycore_recon::ReconError),
+    /// A statement file that does not read: its line and reason; nothing was imported.
+    #[error("statement refused at {0}")]
+    Statement(paycore_statements::StatementError),
     #[error("payment store: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -30,6 +30,7 @@ mod merchants;
 mod outcome;
 mod pay;
 mod payouts;
+pub mod recon;
 mod refunds;
 mod resolver;
 mod state;
@@ -52,6 +53,7 @@ pub use clock::{now_ms, with_channel_clock};
 pub use error::{Result, ServiceError};
 pub use pay::PayRequest;
 pub use paycore_payment_store::repo::channels::Counters;
+pub use recon::{ExceptionQuery, Imported, Resolution};
 pub use trades::TradeView;
 
 use crate::state::{SharedHealth, WriterState};
@@ -75,6 +77,8 @@ pub struct PaymentConfig {
     pub quickpay_block: Duration,
     /// Adjustments: approvals needed, expiry, the sweep.
     pub adjustments: AdjustmentConfig,
+    /// Reconciliation: successes this close to a day's end are carried to the next day's run.
+    pub recon_carry_window: Duration,
 }
 
 impl PaymentConfig {
@@ -91,6 +95,7 @@ impl PaymentConfig {
             resolver_concurrency: 64,
             quickpay_block: Duration::from_secs(180),
             adjustments: AdjustmentConfig::default(),
+            recon_carry_window: Duration::from_millis(paycore_recon::CARRY_WINDOW_MS_DEFAULT),
         }
     }
 }
@@ -163,6 +168,9 @@ impl PaymentService {
         // Postings a crash left open are finished before anyone can act on them.
         if let Err(error) = service.finish_open_postings().await {
             tracing::warn!(%error, "finishing open adjustment postings at start failed; the sweep tries again");
+        }
+        if let Err(error) = service.settle_resolving().await {
+            tracing::warn!(%error, "following reconciliation exceptions at start failed; the sweep tries again");
         }
         let tasks = vec![
             resolver::spawn(service.clone()),

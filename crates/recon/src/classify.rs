@@ -145,10 +145,26 @@ mod tests {
         let ok = ours(OurStatus::Succeeded, 100);
         let cases = [
             (Some(&ok), theirs("SUCCESS", 100, 1), Verdict::Matched),
-            (Some(&ok), theirs("SUCCESS", 101, 1), Verdict::Different(AmountMismatch)),
-            (Some(&ok), theirs("REVOKED", 100, 1), Verdict::Different(StatusMismatch)),
-            (Some(&ok), theirs("SUCCESS", 100, 2), Verdict::Different(Duplicate)),
-            (None, theirs("SUCCESS", 100, 1), Verdict::Different(MissingOurs)),
+            (
+                Some(&ok),
+                theirs("SUCCESS", 101, 1),
+                Verdict::Different(AmountMismatch),
+            ),
+            (
+                Some(&ok),
+                theirs("REVOKED", 100, 1),
+                Verdict::Different(StatusMismatch),
+            ),
+            (
+                Some(&ok),
+                theirs("SUCCESS", 100, 2),
+                Verdict::Different(Duplicate),
+            ),
+            (
+                None,
+                theirs("SUCCESS", 100, 1),
+                Verdict::Different(MissingOurs),
+            ),
         ];
         for (o, t, want) in cases {
             assert_eq!(classify(o, &t), want, "{t:?}");
@@ -160,7 +176,10 @@ mod tests {
                 Verdict::Different(MissingOurs),
                 "长款: the bank has money paycore does not count"
             );
-            assert_eq!(classify(Some(&o), &theirs("REVOKED", 100, 1)), Verdict::Matched);
+            assert_eq!(
+                classify(Some(&o), &theirs("REVOKED", 100, 1)),
+                Verdict::Matched
+            );
         }
     }
 

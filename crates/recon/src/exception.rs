@@ -173,6 +173,18 @@ impl Exception {
         Ok(())
     }
 
+    /// The action's adjustment was rejected or expired: open again for another decision.
+    pub fn reopen(&mut self, at: Millis, by: &str, note: &str) {
+        assert_eq!(
+            self.status,
+            ExceptionStatus::Resolving,
+            "only a resolving one reopens"
+        );
+        self.push(at, by, "reopened", note.to_owned());
+        self.status = ExceptionStatus::Open;
+        self.adjustment_id = None;
+    }
+
     /// The money moved (or a certain rule settled it): closed.
     pub fn close(&mut self, at: Millis, by: &str, note: &str) {
         assert_ne!(self.status, ExceptionStatus::Closed, "closed once");

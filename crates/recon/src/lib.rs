@@ -30,7 +30,7 @@ pub use classify::{classify, classify_ours_only, Difference, Verdict};
 pub use day::{Day, CARRY_WINDOW_MS_DEFAULT};
 pub use error::ReconError;
 pub use exception::{Action, Exception, ExceptionStatus, HistoryEntry};
-pub use record::{Ours, OurStatus, RecordKind, Theirs};
+pub use record::{OurStatus, Ours, RecordKind, Theirs};
 pub use totals::{Fund, Side, Totals};
 
 /// Milliseconds since the Unix epoch, as everywhere in paycore.

@@ -138,6 +138,22 @@ impl From<paycore_payment_service::ServiceError> for ApiError {
                 };
                 ApiError::new(status, e.code(), e.to_string())
             }
+            ServiceError::Recon(e) => {
+                use paycore_recon::ReconError as R;
+                let status = match e {
+                    R::Invalid { .. } => StatusCode::BAD_REQUEST,
+                    R::RunNotFound(_) | R::ExceptionNotFound(_) => StatusCode::NOT_FOUND,
+                    R::ExceptionClosed { .. } | R::ActionNotApplicable { .. } => {
+                        StatusCode::CONFLICT
+                    }
+                };
+                ApiError::new(status, e.code(), e.to_string())
+            }
+            ServiceError::Statement(e) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_statement",
+                e.to_string(),
+            ),
             ServiceError::Store(e) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_unavailable",

@@ -91,6 +91,8 @@ pub struct PaymentOptions {
     pub quickpay_block: std::time::Duration,
     /// Adjustments (调账): expiry, the dual-approval threshold, the sweep.
     pub adjustments: AdjustmentConfig,
+    /// Reconciliation: successes this close to a day's end are carried to the next day's run.
+    pub recon_carry_window: std::time::Duration,
 }
 
 impl Default for PaymentOptions {
@@ -103,6 +105,9 @@ impl Default for PaymentOptions {
             not_found_grace: std::time::Duration::from_secs(60),
             quickpay_block: std::time::Duration::from_secs(180),
             adjustments: AdjustmentConfig::default(),
+            recon_carry_window: std::time::Duration::from_millis(
+                paycore_recon::CARRY_WINDOW_MS_DEFAULT,
+            ),
         }
     }
 }
@@ -256,7 +261,7 @@ impl Server {
 pub fn router(state: AppState) -> Router {
     use routes::{accounting, accounts, dayend, holds, journal, keys, system, transfers, verify};
     Router::new()
-        .merge(payment_routes())
+        .merge(payment_routes().merge(recon_routes()))
         .route(
             "/v1/accounting/accounts",
             get(accounting::chart).post(accounting::create_account),
@@ -378,6 +383,7 @@ async fn start_payments(
     payments.health = config.payments.health;
     payments.timing.not_found_grace_ms = config.payments.not_found_grace.as_millis() as u64;
     payments.quickpay_block = config.payments.quickpay_block;
+    payments.recon_carry_window = config.payments.recon_carry_window;
     payments.adjustments = config.payments.adjustments.clone();
     Ok(PaymentService::start(payments, engine.clone()).await?)
 }
@@ -430,6 +436,23 @@ fn payment_routes() -> Router<AppState> {
         .route("/v1/payouts/{id}/resend", post(payouts::resend))
         .route("/v1/payouts/{id}/reroute", post(payouts::reroute))
         .route("/v1/trades/{trade_id}/close", post(trades::close))
+}
+
+/// Reconciliation's routes.
+fn recon_routes() -> Router<AppState> {
+    use routes::recon;
+    let statements = post(recon::import).layer(DefaultBodyLimit::max(recon::STATEMENT_BYTES_MAX));
+    Router::new()
+        .route("/v1/recon/statements", statements)
+        .route(
+            "/v1/recon/runs",
+            post(recon::create_run).get(recon::list_runs),
+        )
+        .route("/v1/recon/runs/{id}", get(recon::show_run))
+        .route("/v1/recon/exceptions", get(recon::list_exceptions))
+        .route("/v1/recon/exceptions/{id}", get(recon::show_exception))
+        .route("/v1/recon/exceptions/{id}/resolve", post(recon::resolve))
+        .route("/v1/recon/report", get(recon::report))
 }
 
 /// Header on every response: paycore's own time on the request, in milliseconds — the whole

@@ -35,6 +35,9 @@ use crate::routes;
         routes::pay::payouts::list, routes::pay::payouts::resend, routes::pay::payouts::reroute,
         routes::adjustments::create, routes::adjustments::list, routes::adjustments::show,
         routes::adjustments::approve, routes::adjustments::reject,
+        routes::recon::import, routes::recon::create_run, routes::recon::show_run,
+        routes::recon::list_runs, routes::recon::list_exceptions, routes::recon::show_exception,
+        routes::recon::resolve, routes::recon::report,
     ),
     modifiers(&BearerAuth),
 )]

@@ -188,6 +188,7 @@ impl PaymentService {
             })
             .await??;
         tracing::info!(adjustment = %adjustment.id, operator, replayed, "adjustment rejected");
+        self.follow_adjustment(&adjustment).await;
         Ok((adjustment, replayed))
     }
 

@@ -58,6 +58,7 @@ impl PaymentService {
                 if changed {
                     self.announce(&finished, ledger_id);
                 }
+                self.follow_adjustment(&finished).await;
                 Ok(finished)
             }
             Err(code) => {

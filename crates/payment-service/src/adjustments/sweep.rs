@@ -28,6 +28,9 @@ pub(crate) fn spawn(service: PaymentService) -> tokio::task::JoinHandle<()> {
             if let Err(error) = service.finish_open_postings().await {
                 tracing::warn!(%error, "finishing open adjustment postings failed; tried again at the next sweep");
             }
+            if let Err(error) = service.settle_resolving().await {
+                tracing::warn!(%error, "following reconciliation exceptions' adjustments failed; tried again at the next sweep");
+            }
         }
     })
 }

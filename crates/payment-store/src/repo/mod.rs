@@ -7,6 +7,7 @@ pub mod channels;
 pub mod merchants;
 pub mod payments;
 pub mod payouts;
+pub mod recon;
 pub mod refunds;
 mod route_json;
 pub mod state;

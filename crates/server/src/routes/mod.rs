@@ -9,6 +9,7 @@ pub mod holds;
 pub mod journal;
 pub mod keys;
 pub mod pay;
+pub mod recon;
 pub mod system;
 pub mod transfers;
 pub mod verify;

@@ -1,0 +1,17 @@
+//! Reconciliation (对账) and its exceptions (差错), driven through the payment store: a day's
+//! statement is imported (`import.rs`, uploaded or fetched through the channel's adapter),
+//! matched against paycore's orders key by key in pages (`run.rs`), and every difference
+//! becomes an exception handled to closure (`exceptions.rs`): by a certain rule (补单: the
+//! bank's success for an order paycore holds unknown), or by a person — money then moves only
+//! through the ledger, as an adjustment a second person approves.
+
+mod exceptions;
+mod import;
+mod reads;
+mod run;
+
+pub use exceptions::{ExceptionQuery, Resolution};
+pub use import::Imported;
+
+/// Keys matched per page: a run holds at most this many of either side.
+const PAGE: u64 = 2_000;

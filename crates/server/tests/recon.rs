@@ -1,0 +1,420 @@
+//! Reconciliation (对账) against a real server and a real bank simulator: real payments and
+//! refunds, then a statement of the day that lies in known ways — each difference found and
+//! classified exactly, nothing else flagged; the same file twice is one run; a malformed file
+//! is refused with its line and imports nothing; the bank's success for an order paycore holds
+//! unknown is applied once (补单); people resolve the rest, money moving only through
+//! adjustments a second person approves; successes near midnight are carried to the next day.
+
+mod common;
+#[path = "payments/harness.rs"]
+#[allow(dead_code)] // each test file uses part of the shared world
+mod harness;
+
+use std::time::Duration;
+
+use harness::{quick_options, world, world_with, World};
+use paycore_recon::Day;
+use serde_json::{json, Value};
+
+const SETTLE: Duration = Duration::from_secs(20);
+const HEADER: &str = "time,channel_order_no,bank_ref,kind,status,amount,fee,currency,refund_no";
+
+fn today() -> Day {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    Day::of(now)
+}
+
+fn yuan(minor: u64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+fn payment_line(order: &str, amount: u64, status: &str) -> String {
+    format!(
+        "2026-12-01 10:00:00,{order},B{order},payment,{status},{},0.00,CNY,",
+        yuan(amount)
+    )
+}
+
+fn refund_line(paid: &str, refund_no: &str, amount: u64) -> String {
+    format!(
+        "2026-12-01 11:00:00,{paid},R{refund_no},refund,REFUND,{},0.00,CNY,{refund_no}",
+        yuan(amount)
+    )
+}
+
+fn csv(lines: &[String]) -> String {
+    let mut text = String::from(HEADER);
+    for line in lines {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text.push('\n');
+    text
+}
+
+/// Pays a new trade of `amount` on `channel`; the payment's channel order number.
+async fn paid(w: &World, n: &str, amount: u64, channel: &str) -> String {
+    let trade = w.trade(&format!("rc-{n}"), amount).await;
+    let reply = w
+        .pay(&trade, &format!("rc-p{n}"), "quickpay", Some(channel))
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    reply.body["channel_order_no"].as_str().unwrap().to_owned()
+}
+
+async fn upload(w: &World, channel: &str, day: &str, format: &str, body: &str) -> common::Reply {
+    let path = format!("/v1/recon/statements?channel={channel}&date={day}&format={format}");
+    w.server.post_raw(&path, body).await
+}
+
+async fn exceptions_of(w: &World, run: &str) -> Vec<Value> {
+    let reply = w
+        .server
+        .get(&format!("/v1/recon/exceptions?run={run}"))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body["exceptions"].as_array().unwrap().clone()
+}
+
+fn of_kind<'a>(exceptions: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    exceptions.iter().filter(|e| e["kind"] == kind).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_difference_is_found_and_classified_exactly() {
+    let w = world().await;
+    w.channel("a", "sim-json", 100, json!({})).await;
+    let orders: Vec<String> = {
+        let mut orders = Vec::new();
+        for n in 0..6 {
+            orders.push(paid(&w, &n.to_string(), 1_000 + n, "a").await);
+        }
+        orders
+    };
+    let refund = w
+        .server
+        .post(
+            "/v1/payments/rc-p0/refunds",
+            json!({"id": "rc-r0", "amount": 300}),
+        )
+        .await;
+    assert_eq!(refund.body["status"], "succeeded", "{:?}", refund.body);
+    let refund_no = refund.body["channel_order_no"].as_str().unwrap();
+    let day = today().iso();
+
+    let statement = csv(&[
+        payment_line(&orders[0], 1_000, "SUCCESS"),
+        refund_line(&orders[0], refund_no, 300),
+        payment_line(&orders[1], 1_002, "SUCCESS"), // paid 1_001: amount_mismatch
+        payment_line(&orders[2], 1_002, "REVOKED"), // succeeded here: status_mismatch
+        payment_line(&orders[3], 1_003, "SUCCESS"), // listed twice: duplicate
+        payment_line(&orders[3], 1_003, "SUCCESS"),
+        // orders[4] is not listed: missing_theirs
+        payment_line(&orders[5], 1_005, "SUCCESS"),
+        payment_line("X0000000000000000001", 777, "SUCCESS"), // no such order: missing_ours
+    ]);
+    let imported = upload(&w, "a", &day, "csv", &statement).await;
+    assert_eq!(imported.status, 201, "{:?}", imported.body);
+    let run = &imported.body["run"];
+    assert_eq!(run["matched"], 3, "{run}");
+    assert_eq!(run["carried"], 0, "{run}");
+    assert_eq!(
+        run["differences"],
+        json!({"amount_mismatch": 1, "status_mismatch": 1, "duplicate": 1, "missing_theirs": 1, "missing_ours": 1}),
+        "{run}"
+    );
+    assert_eq!(
+        run["totals"]["ours"]["count"], 7,
+        "six payments and a refund: {run}"
+    );
+    assert_eq!(run["totals"]["theirs"]["count"], 8);
+    assert_eq!(run["totals"]["theirs"]["refunds"], 300);
+    let run_id = run["id"].as_str().unwrap().to_owned();
+
+    let exceptions = exceptions_of(&w, &run_id).await;
+    assert_eq!(exceptions.len(), 5);
+    assert!(
+        exceptions.iter().all(|e| e["status"] == "open"),
+        "{exceptions:?}"
+    );
+    let mismatch = of_kind(&exceptions, "amount_mismatch")[0];
+    assert_eq!(
+        (
+            mismatch["channel_order_no"].as_str(),
+            mismatch["amount"].as_u64()
+        ),
+        (Some(orders[1].as_str()), Some(1))
+    );
+    let missing = of_kind(&exceptions, "missing_theirs")[0];
+    assert_eq!(
+        (missing["channel_order_no"].as_str(), &missing["theirs"]),
+        (Some(orders[4].as_str()), &Value::Null)
+    );
+    let extra = of_kind(&exceptions, "missing_ours")[0];
+    assert_eq!(
+        (&extra["ours"], extra["amount"].as_u64()),
+        (&Value::Null, Some(777))
+    );
+
+    // The same file again is the same run; nothing new is flagged.
+    let again = upload(&w, "a", &day, "csv", &statement).await;
+    assert_eq!(
+        (again.status.as_u16(), &again.body["run"]["id"]),
+        (200, &json!(run_id))
+    );
+    assert_eq!(exceptions_of(&w, &run_id).await.len(), 5);
+    let shown = w.server.get(&format!("/v1/recon/runs/{run_id}")).await;
+    assert_eq!(shown.body["differences"], run["differences"]);
+    let report = w
+        .server
+        .get(&format!("/v1/recon/report?channel=a&date={day}"))
+        .await
+        .body;
+    assert_eq!(
+        report["exceptions"]["duplicate"]["open"]["count"], 1,
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_statement_is_refused_with_its_line_and_imports_nothing() {
+    let w = world().await;
+    w.channel("a", "sim-json", 100, json!({})).await;
+    let order = paid(&w, "m", 1_000, "a").await;
+    let day = today().iso();
+    let bad_amount = csv(&[
+        payment_line(&order, 1_000, "SUCCESS"),
+        format!("2026-12-01 10:00:00,{order}x,B,payment,SUCCESS,12.345,0.00,CNY,"),
+    ]);
+    let refused = upload(&w, "a", &day, "csv", &bad_amount).await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.code()),
+        (422, "invalid_statement"),
+        "{:?}",
+        refused.body
+    );
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 3"),
+        "{:?}",
+        refused.body
+    );
+    let no_column = "time,channel_order_no,kind,status,amount,fee,currency\n";
+    let refused = upload(&w, "a", &day, "csv", no_column).await;
+    assert_eq!(refused.code(), "invalid_statement", "{:?}", refused.body);
+    let zip = upload(&w, "a", &day, "alipay", "PK\u{3}\u{4} truncated").await;
+    assert_eq!(zip.code(), "invalid_statement", "{:?}", zip.body);
+    let bad_day = upload(&w, "a", "2026-02-30", "csv", HEADER).await;
+    assert_eq!(
+        (bad_day.status.as_u16(), bad_day.code()),
+        (400, "invalid_field")
+    );
+    let unknown = upload(&w, "nowhere", &day, "csv", HEADER).await;
+    assert_eq!(unknown.status, 404, "{:?}", unknown.body);
+    let runs = w.server.get("/v1/recon/runs").await.body;
+    assert_eq!(runs["runs"], json!([]), "nothing imported: {runs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banks_success_for_an_unknown_payment_is_applied_once() {
+    let w = world().await;
+    // Held past the timeout and never called back: paycore holds it unknown.
+    let held = json!({"success_pct": 0, "fail_pct": 0, "timeout_pct": 100, "timeout_hold_ms": 5_000, "callback": "none"});
+    w.channel("held", "sim-json", 100, held).await;
+    let trade = w.trade("rc-u", 2_000).await;
+    let reply = w.pay(&trade, "rc-pu", "quickpay", Some("held")).await;
+    assert_eq!(reply.body["status"], "unknown", "{:?}", reply.body);
+    let order = reply.body["channel_order_no"].as_str().unwrap().to_owned();
+
+    let statement = csv(&[payment_line(&order, 2_000, "SUCCESS")]);
+    let imported = upload(&w, "held", &today().iso(), "csv", &statement).await;
+    assert_eq!(imported.status, 201, "{:?}", imported.body);
+    assert_eq!(
+        imported.body["run"]["differences"],
+        json!({"missing_ours": 1})
+    );
+    let run_id = imported.body["run"]["id"].as_str().unwrap().to_owned();
+    let exception = &exceptions_of(&w, &run_id).await[0];
+    assert_eq!(exception["status"], "closed", "补单 closes it: {exception}");
+    let events: Vec<_> = exception["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["event"].clone())
+        .collect();
+    assert_eq!(events, [json!("opened"), json!("closed")]);
+    let payment = w.settled("rc-pu", SETTLE).await;
+    assert_eq!(payment["status"], "succeeded", "{payment}");
+    assert_eq!(
+        w.balance("M-shop").await,
+        2_000 - 12,
+        "posted once, net of the fee"
+    );
+    for (currency, sum) in w.server.balance_sums().await {
+        assert_eq!(sum, 0, "{currency} does not balance");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_resolve_the_rest_and_money_moves_only_through_approved_adjustments() {
+    let w = world().await;
+    w.channel("a", "sim-json", 100, json!({})).await;
+    let orders = [
+        paid(&w, "0", 1_000, "a").await,
+        paid(&w, "1", 1_500, "a").await,
+    ];
+    let statement = csv(&[
+        payment_line(&orders[0], 1_000, "SUCCESS"),
+        payment_line(&orders[0], 1_000, "SUCCESS"),
+        // orders[1] missing on their side
+    ]);
+    let imported = upload(&w, "a", &today().iso(), "csv", &statement).await;
+    let run_id = imported.body["run"]["id"].as_str().unwrap().to_owned();
+    let exceptions = exceptions_of(&w, &run_id).await;
+    let duplicate = of_kind(&exceptions, "duplicate")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let missing = of_kind(&exceptions, "missing_theirs")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (li, wang) = (
+        w.server.key_of("li", "li", "operator").await,
+        w.server.key_of("wang", "wang", "operator").await,
+    );
+    let resolve = |id: &str| format!("/v1/recon/exceptions/{id}/resolve");
+
+    let wrong = w
+        .server
+        .post_as(
+            &li,
+            &resolve(&missing),
+            json!({"action": "supplement", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (wrong.status.as_u16(), wrong.code()),
+        (409, "action_not_applicable")
+    );
+    let no_reason = w
+        .server
+        .post_as(
+            &li,
+            &resolve(&missing),
+            json!({"action": "write_off", "reason": " "}),
+        )
+        .await;
+    assert_eq!(no_reason.status, 400, "{:?}", no_reason.body);
+    let before = w.balance("CLR-a-CNY").await;
+    let written = w
+        .server
+        .post_as(
+            &li,
+            &resolve(&missing),
+            json!({"action": "write_off", "reason": "the bank lost it"}),
+        )
+        .await;
+    assert_eq!(written.status, 200, "{:?}", written.body);
+    assert_eq!(written.body["status"], "resolving");
+    let adjustment = written.body["adjustment_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        w.balance("CLR-a-CNY").await,
+        before,
+        "nothing moves before a second person approves"
+    );
+    let own = w
+        .server
+        .post_as(
+            &li,
+            &format!("/v1/adjustments/{adjustment}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(own.code(), "maker_checker_violation");
+    let approved = w
+        .server
+        .post_as(
+            &wang,
+            &format!("/v1/adjustments/{adjustment}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(approved.body["status"], "posted", "{:?}", approved.body);
+    let closed = w
+        .server
+        .get(&format!("/v1/recon/exceptions/{missing}"))
+        .await
+        .body;
+    assert_eq!(closed["status"], "closed", "{closed}");
+    assert_eq!(w.balance("CLR-a-CNY").await, before + 1_500);
+    assert_eq!(w.balance("RECON-LOSS-CNY").await, -1_500);
+
+    let accepted = w
+        .server
+        .post_as(
+            &li,
+            &resolve(&duplicate),
+            json!({"action": "accept", "reason": "printed twice by the bank"}),
+        )
+        .await;
+    assert_eq!(accepted.body["status"], "closed", "{:?}", accepted.body);
+    let twice = w
+        .server
+        .post_as(
+            &li,
+            &resolve(&duplicate),
+            json!({"action": "accept", "reason": "again"}),
+        )
+        .await;
+    assert_eq!(
+        (twice.status.as_u16(), twice.code()),
+        (409, "exception_closed")
+    );
+    let open = w.server.get("/v1/recon/exceptions?status=open").await.body;
+    assert_eq!(open["exceptions"], json!([]), "{open}");
+    for (currency, sum) in w.server.balance_sums().await {
+        assert_eq!(sum, 0, "{currency} does not balance");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_success_near_midnight_is_carried_and_matched_the_next_day() {
+    let mut options = quick_options();
+    // Every success counts as near midnight here, so the carry is exercised at any hour.
+    options.recon_carry_window = Duration::from_secs(86_400);
+    let w = world_with(options).await;
+    w.channel("a", "sim-json", 100, json!({})).await;
+    let orders = [
+        paid(&w, "0", 1_000, "a").await,
+        paid(&w, "1", 1_100, "a").await,
+    ];
+    let day = today();
+    let first = upload(&w, "a", &day.iso(), "csv", &csv(&[])).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    assert_eq!(
+        (
+            first.body["run"]["carried"].as_u64(),
+            &first.body["run"]["differences"]
+        ),
+        (Some(2), &json!({}))
+    );
+
+    // The channel dates one of them on the next day; the other never appears.
+    let next = csv(&[payment_line(&orders[0], 1_000, "SUCCESS")]);
+    let second = upload(&w, "a", &day.next().iso(), "csv", &next).await;
+    assert_eq!(second.status, 201, "{:?}", second.body);
+    let run = &second.body["run"];
+    assert_eq!(run["matched"], 1, "{run}");
+    assert_eq!(run["differences"], json!({"missing_theirs": 1}), "{run}");
+    let exceptions = exceptions_of(&w, run["id"].as_str().unwrap()).await;
+    assert_eq!(
+        exceptions[0]["channel_order_no"].as_str(),
+        Some(orders[1].as_str())
+    );
+}
