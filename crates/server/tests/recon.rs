@@ -418,3 +418,107 @@ async fn a_success_near_midnight_is_carried_and_matched_the_next_day() {
         Some(orders[1].as_str())
     );
 }
+
+/// Real traffic, then the simulator's own statement with every fault kind injected, fetched by
+/// paycore through the channel: each fault is found as its difference, on exactly the orders
+/// the simulator says it lied about, nothing else; the fund check shows the short settlement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_lies_are_found_exactly() {
+    let mut options = quick_options();
+    options.recon_carry_window = Duration::ZERO;
+    let w = world_with(options).await;
+    w.channel("f", "sim-json", 100, json!({})).await;
+    let mut orders = Vec::new();
+    for n in 0..40 {
+        orders.push(paid(&w, &format!("f{n}"), 1_000 + n, "f").await);
+    }
+    for n in 0..6 {
+        let refund = w
+            .server
+            .post(
+                &format!("/v1/payments/rc-pf{n}/refunds"),
+                json!({"id": format!("rc-rf{n}"), "amount": 100}),
+            )
+            .await;
+        assert_eq!(refund.body["status"], "succeeded", "{:?}", refund.body);
+    }
+    let faults = json!({"drop_pct": 10, "amount_pct": 10, "status_pct": 10, "duplicate_pct": 10, "extra_pct": 5, "settlement_short": 123});
+    let put = w
+        .http
+        .put(format!("{}/sim/channels/f/statement-faults", w.sim))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+
+    let day = today().iso();
+    let run = w
+        .server
+        .post("/v1/recon/runs", json!({"channel": "f", "date": day}))
+        .await;
+    assert_eq!(run.status, 201, "{:?}", run.body);
+    let run = run.body;
+    let truth: Value = w
+        .http
+        .get(format!("{}/sim/channels/f/statements/{day}/truth", w.sim))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expected_kind = |fault: &str| match fault {
+        "drop" => "missing_theirs",
+        "amount" => "amount_mismatch",
+        "status" => "status_mismatch",
+        "duplicate" => "duplicate",
+        "extra" => "missing_ours",
+        other => panic!("fault {other} not injected here"),
+    };
+    let mut expected: Vec<(String, String)> = truth["faults"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(order, fault)| {
+            (
+                expected_kind(fault.as_str().unwrap()).to_owned(),
+                order.clone(),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert!(expected.len() >= 5, "the faults were exercised: {truth}");
+    let mut found: Vec<(String, String)> = exceptions_of(&w, run["id"].as_str().unwrap())
+        .await
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["channel_order_no"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(found, expected, "run {run}\ntruth {truth}");
+    let true_lines = truth["lines"].as_u64().unwrap();
+    let faulted_true_lines = expected
+        .iter()
+        .filter(|(kind, _)| kind != "missing_ours")
+        .count() as u64;
+    assert_eq!(
+        run["matched"].as_u64().unwrap(),
+        true_lines - faulted_true_lines,
+        "{run}"
+    );
+    assert_eq!(true_lines, 46, "40 payments and 6 refunds");
+
+    let fund = &run["fund"];
+    let ours_net = run["totals"]["ours"]["net"].as_i64().unwrap();
+    assert_eq!(fund["settled"].as_i64(), Some(ours_net - 123), "{run}");
+    assert_eq!(
+        fund["difference"].as_i64(),
+        Some(fund["settled"].as_i64().unwrap() - fund["statement_net"].as_i64().unwrap())
+    );
+    assert_ne!(fund["difference"], 0);
+}
