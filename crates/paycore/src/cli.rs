@@ -174,6 +174,13 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
+    /// Reconciliation (对账): import or fetch a statement, exceptions, resolve, report.
+    Recon {
+        #[command(subcommand)]
+        action: crate::recon_cli::ReconAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// Payouts (出款) to bank accounts: send, show, list, resend, reroute.
     Payout {
         #[command(subcommand)]
@@ -522,6 +529,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::payments_cli::payment(&Client::new(conn)?, action)
         }
         Command::Payout { action, conn } => crate::payouts_cli::payout(&Client::new(conn)?, action),
+        Command::Recon { action, conn } => crate::recon_cli::recon(&Client::new(conn)?, action),
     }
 }
 

@@ -111,6 +111,16 @@ impl Client {
         self.send(self.http.patch(self.url(path)).json(&body))
     }
 
+    /// POST of a file's bytes (a statement).
+    pub fn post_bytes(&self, path: &str, body: Vec<u8>) -> Result<Value, Failure> {
+        let request = self.http.post(self.url(path));
+        self.send(
+            request
+                .header("content-type", "application/octet-stream")
+                .body(body),
+        )
+    }
+
     /// PUT of a text body (e.g. the posting rules as TOML).
     pub fn put_text(&self, path: &str, body: String) -> Result<Value, Failure> {
         self.send(self.http.put(self.url(path)).body(body))

@@ -14,6 +14,7 @@ mod client;
 mod journal_cli;
 mod payments_cli;
 mod payouts_cli;
+mod recon_cli;
 mod reset_admin;
 mod serve;
 
