@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod merchants;
+pub mod notifications;
 pub mod payments;
 mod route_json;
 pub mod state;
