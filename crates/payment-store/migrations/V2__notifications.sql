@@ -28,9 +28,12 @@ CREATE TABLE pay_notifications (
     delivered_at BIGINT,
     UNIQUE (order_id, order_seq)
 );
--- The dispatcher's queue: pending notifications in the order they fall due.
+-- The dispatcher's queue: pending notifications in the order they fall due, in all and per
+-- merchant (a merchant whose attempt just finished is looked at alone).
 CREATE INDEX pay_notifications_due ON pay_notifications (next_attempt_at, event_id)
     WHERE status = 'pending';
+CREATE INDEX pay_notifications_due_by_merchant
+    ON pay_notifications (merchant, next_attempt_at, event_id) WHERE status = 'pending';
 -- Operators' lists, oldest first: all of them, or one merchant's.
 CREATE INDEX pay_notifications_by_time ON pay_notifications (created_at, event_id);
 CREATE INDEX pay_notifications_by_merchant ON pay_notifications (merchant, created_at, event_id);

@@ -200,6 +200,26 @@ fn due_can_leave_busy_merchants_out() {
         most[EXCLUDED_MAX - 1] = "m2";
         let due = tx.run(|sql| due_excluding(sql, 100, &most, 10)).unwrap();
         assert_eq!(ids(&due), ["e0", "e2", "e3"], "the last place counts too");
+
+        // One merchant's: also only the first pending of each order.
+        let m1 = tx.run(|sql| due_for(sql, "m1", 100, 10)).unwrap();
+        assert_eq!(ids(&m1), ["e0", "e2"]);
+        assert_eq!(
+            ids(&tx.run(|sql| due_for(sql, "m1", 100, 1)).unwrap()),
+            ["e0"]
+        );
+        assert!(tx.run(|sql| due_for(sql, "m1", 9, 10)).unwrap().is_empty());
+        let mut later = new("e5", "t0", 11);
+        later.merchant = "m1".into();
+        tx.run(|sql| insert(sql, &later)).unwrap();
+        assert_eq!(
+            ids(&tx.run(|sql| due_for(sql, "m1", 100, 10)).unwrap()),
+            ["e0", "e2"]
+        );
+        assert!(tx
+            .run(|sql| due_for(sql, "m9", 100, 10))
+            .unwrap()
+            .is_empty());
     });
 }
 
@@ -222,6 +242,11 @@ fn a_claim_hides_a_notification_until_it_lapses_and_is_taken_once() {
         assert_eq!(ids(&tx.run(|sql| due(sql, 1_000, 10)).unwrap()), ["e1"]);
         assert!(tx.run(|sql| claim(sql, "e1", 0, 1_000, 2_000)).unwrap());
         assert!(tx.run(|sql| claim(sql, "e1", 0, 5, 5)).is_err());
+        // A claim given back unused makes it due at once; only a claim can be given back.
+        assert!(tx.run(|sql| release(sql, "e1", 0, 1_001)).unwrap());
+        assert!(!tx.run(|sql| release(sql, "e1", 0, 1_001)).unwrap());
+        assert_eq!(ids(&tx.run(|sql| due(sql, 1_001, 10)).unwrap()), ["e1"]);
+        assert!(tx.run(|sql| claim(sql, "e1", 0, 1_001, 2_000)).unwrap());
         // Recording ends the claim.
         tx.run(|sql| record_attempt(sql, "e1", 0, &failed(1_001), Next::RetryAt(1_500)))
             .unwrap();

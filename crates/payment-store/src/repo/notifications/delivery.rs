@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use super::{
-    attempts_json, from_row, get, select_notifications, Attempt, Notification, Status,
+    attempts_json, from_row, select_notifications, Attempt, Notification, Status,
     ATTEMPTS_KEPT_MAX, PAGE_MAX, REASON_BYTES_MAX,
 };
 use crate::sql::{Sql, Value};
@@ -13,6 +13,22 @@ use crate::StoreError;
 
 /// Most merchants `due_excluding` leaves out.
 pub const EXCLUDED_MAX: usize = 128;
+
+/// Pending notifications due by `$1`, that are the first pending one of their order and meet
+/// `$cond`, soonest first, at most `$2`.
+macro_rules! first_due {
+    ($cond:literal) => {
+        select_notifications!(
+            "WHERE status = 'pending' AND next_attempt_at <= $1 AND ",
+            $cond,
+            " AND NOT EXISTS (SELECT 1 FROM pay_notifications earlier \
+               WHERE earlier.order_id = pay_notifications.order_id \
+               AND earlier.order_seq < pay_notifications.order_seq \
+               AND earlier.status = 'pending') \
+             ORDER BY next_attempt_at, event_id LIMIT $2"
+        )
+    };
+}
 
 /// Pending notifications due by `now`, soonest first — of each order only the one with the
 /// lowest pending `order_seq` (a later one waits until it is delivered or dead).
@@ -35,30 +51,41 @@ pub fn due_excluding(
     }
     let mut params = vec![Value::uint(now), Value::uint(limit.min(PAGE_MAX))];
     // Unused places hold '', which no merchant id is.
-    params.extend((0..EXCLUDED_MAX).map(|i| Value::text(merchants.get(i).copied().unwrap_or(""))));
-    sql.query(due_statement().as_str(), &params)?
+    let place = |i: usize| Value::text(merchants.get(i).copied().unwrap_or(""));
+    params.extend((0..EXCLUDED_MAX).map(place));
+    sql.query(due_excluding_statement().as_str(), &params)?
         .iter()
         .map(from_row)
         .collect()
 }
 
-/// The due query with `EXCLUDED_MAX` places for merchants left out ($3…), built once.
-fn due_statement() -> &'static String {
+/// The query of `due_excluding`, with `EXCLUDED_MAX` places ($3…), built once.
+fn due_excluding_statement() -> &'static String {
     static STATEMENT: OnceLock<String> = OnceLock::new();
     STATEMENT.get_or_init(|| {
         let places: Vec<String> = (0..EXCLUDED_MAX).map(|i| format!("${}", i + 3)).collect();
-        format!(
-            "{} WHERE status = 'pending' AND next_attempt_at <= $1 \
-             AND merchant NOT IN ({}) \
-             AND NOT EXISTS (SELECT 1 FROM pay_notifications earlier \
-               WHERE earlier.order_id = pay_notifications.order_id \
-               AND earlier.order_seq < pay_notifications.order_seq \
-               AND earlier.status = 'pending') \
-             ORDER BY next_attempt_at, event_id LIMIT $2",
-            select_notifications!(),
-            places.join(", ")
-        )
+        format!(first_due!("merchant NOT IN ({})"), places.join(", "))
     })
+}
+
+/// `due` for one merchant (the dispatcher's look when one of its connections came free).
+pub fn due_for(
+    sql: &mut dyn Sql,
+    merchant: &str,
+    now: u64,
+    limit: u64,
+) -> Result<Vec<Notification>, StoreError> {
+    sql.query(
+        first_due!("merchant = $3"),
+        &[
+            Value::uint(now),
+            Value::uint(limit.min(PAGE_MAX)),
+            Value::text(merchant),
+        ],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
 }
 
 /// When the next pending notification falls due after `now` (claims included: a lapsed
@@ -103,6 +130,27 @@ pub fn claim(
     Ok(changed == 1)
 }
 
+/// Gives back a claim that was not used (a dispatcher stopping with notifications it claimed
+/// but did not send): the notification is due again at `now`. False if it moved meanwhile.
+pub fn release(
+    sql: &mut dyn Sql,
+    event_id: &str,
+    attempt_count: u32,
+    now: u64,
+) -> Result<bool, StoreError> {
+    let changed = sql.exec(
+        "UPDATE pay_notifications SET next_attempt_at = $3, claimed_until = NULL \
+         WHERE event_id = $1 AND status = 'pending' AND attempt_count = $2 \
+         AND claimed_until IS NOT NULL",
+        &[
+            Value::text(event_id),
+            Value::uint(u64::from(attempt_count)),
+            Value::uint(now),
+        ],
+    )?;
+    Ok(changed == 1)
+}
+
 /// What follows an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Next {
@@ -124,13 +172,18 @@ pub fn record_attempt(
     attempt: &Attempt,
     next: Next,
 ) -> Result<Option<Status>, StoreError> {
-    let Some(n) = get(sql, event_id)? else {
+    // Only what the record changes (not the body).
+    let row = sql.query_opt(
+        "SELECT status, attempt_count, attempts FROM pay_notifications WHERE event_id = $1",
+        &[Value::text(event_id)],
+    )?;
+    let Some(row) = row else {
         return Ok(None);
     };
-    if n.status != Status::Pending || n.attempt_count != attempts_before {
+    if row.text(0)? != Status::Pending.name() || row.uint(1)? != u64::from(attempts_before) {
         return Ok(None);
     }
-    let attempts = appended(n.attempts, attempt);
+    let attempts = appended(attempts_json::decode(&row.text(2)?)?, attempt);
     let (status, next_attempt_at, delivered_at) = match next {
         Next::Delivered => (Status::Delivered, None, Some(attempt.at)),
         Next::RetryAt(at) => (Status::Pending, Some(at), None),

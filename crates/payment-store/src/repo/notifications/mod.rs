@@ -16,7 +16,9 @@ mod delivery;
 mod outbox;
 pub mod secrets;
 
-pub use delivery::{claim, due, due_excluding, next_due_at, record_attempt, Next, EXCLUDED_MAX};
+pub use delivery::{
+    claim, due, due_excluding, due_for, next_due_at, record_attempt, release, Next, EXCLUDED_MAX,
+};
 pub use outbox::{get, insert, list, retry_now, stats, Filter, Inserted, Retry, Stats};
 
 /// Longest event id, merchant id, order id and event type.
