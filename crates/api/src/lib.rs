@@ -2,7 +2,8 @@
 //! (which maps them to and from the domain) and the command-line client. Core types never
 //! derive serde; these are the only JSON shapes.
 
-pub mod payments;
+pub mod adjustments;
 mod patch;
+pub mod payments;
 
 pub use patch::double_option;

@@ -74,13 +74,25 @@ pub struct PatchChannelRequest {
     #[schema(minimum = 0, maximum = 1000000)]
     pub weight: Option<u32>,
     pub enabled: Option<bool>,
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<u64>)]
     pub min_amount: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<u64>)]
     pub max_amount: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "double_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(value_type = Option<u32>)]
     pub rate_limit_per_s: Option<Option<u32>>,
 }
@@ -181,10 +193,57 @@ pub struct CreatePaymentRequest {
     /// Idempotency key, unique across payments (1–48 of `A-Z a-z 0-9 _ - . :`).
     #[schema(pattern = "^[A-Za-z0-9_.:-]{1,48}$")]
     pub id: String,
-    /// quickpay or netbank.
+    /// quickpay, netbank, balance (from `payer_account`, no channel) or combined (the trade's
+    /// amount less `balance_amount` through a channel first, then `balance_amount` from
+    /// `payer_account`).
     pub method: String,
     /// Route to this channel (the filters still apply).
     pub channel: Option<String>,
+    /// The ledger account a balance or combined payment debits.
+    pub payer_account: Option<String>,
+    /// A combined payment's part paid from `payer_account` (minor units).
+    pub balance_amount: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefundRequest {
+    /// Idempotency key, unique across refunds (1–64 of `A-Z a-z 0-9 _ - . :`).
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
+    pub id: String,
+    /// Minor units; the refunds of a payment never add up to more than it paid.
+    pub amount: u64,
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct RefundResponse {
+    pub id: String,
+    pub payment_id: String,
+    pub trade_id: String,
+    pub merchant: String,
+    pub amount: u64,
+    pub currency: String,
+    pub reason: String,
+    /// processing, succeeded (posted in the ledger), failed or unknown (asked again until
+    /// the channel says).
+    pub status: String,
+    /// merchant (a refund the merchant asked for, held on its account first) or suspense
+    /// (money a payment did not keep, returned by paycore).
+    pub source: String,
+    pub channel: String,
+    /// The refund's own order number at the channel.
+    pub channel_order_no: String,
+    /// The paid channel order it refunds.
+    pub paid_order_no: String,
+    /// The ledger hold on the merchant's account: none, pending, placed, refused, captured
+    /// or released.
+    pub hold: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub bank_ref: Option<String>,
+    pub failure: Option<FailureResponse>,
+    pub anomalies: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default)]
@@ -254,18 +313,27 @@ pub struct PaymentResponse {
     pub id: String,
     pub trade_id: String,
     pub merchant: String,
-    /// processing, succeeded (posted in the ledger), failed or unknown.
+    /// processing, succeeded (posted in the ledger), failed, unknown, refunding or refunded
+    /// (its money went back: see `refund_reason`).
     pub status: String,
     pub method: String,
     pub amount: u64,
     pub currency: String,
     pub fee: u64,
-    /// The current channel order's channel and number.
-    pub channel: String,
-    pub channel_order_no: String,
+    /// The current channel order's channel and number (none for a balance payment).
+    pub channel: Option<String>,
+    pub channel_order_no: Option<String>,
     pub attempts: Vec<AttemptResponse>,
     /// The current channel order's routing decision.
-    pub route: RouteResponse,
+    pub route: Option<RouteResponse>,
+    pub payer_account: Option<String>,
+    /// The part paid from `payer_account`.
+    pub balance_amount: u64,
+    /// Why the money this payment received went back: duplicate_payment, trade_expired,
+    /// trade_closed, balance_failed or ledger_rejected.
+    pub refund_reason: Option<String>,
+    /// The automatic refund of that money.
+    pub refund_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub succeeded_at: Option<String>,

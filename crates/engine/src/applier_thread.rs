@@ -44,7 +44,14 @@ fn run(
     let mut out = BatchOutput::default();
     let mut since_snapshot = 0u64;
     let mut last: Option<(u64, u128)> = None;
+    let mut applied_sequence = shared.metrics.applied_sequence.load(Relaxed);
     for batch in durable {
+        assert_eq!(
+            batch.sequence,
+            applied_sequence + 1,
+            "durable batches must be applied in order, none skipped or repeated"
+        );
+        applied_sequence = batch.sequence;
         let started = Instant::now();
         {
             let mut ledger = shared.ledger.write();
@@ -78,8 +85,10 @@ fn run(
             }
         }
     }
-    // Shutdown: a final snapshot makes the next start fast.
-    let wanted = shared.config.snapshot_on_shutdown && since_snapshot > 0;
+    // Shutdown: a final snapshot makes the next start fast — unless a log failure stopped the
+    // engine, which then writes nothing more (the restart replays the log instead).
+    let wanted =
+        shared.config.snapshot_on_shutdown && since_snapshot > 0 && shared.check_running().is_ok();
     if let (Some((sequence, checksum)), true) = (last, wanted) {
         let _ = snapshots.send(job(&shared, sequence, checksum));
     }

@@ -5,7 +5,7 @@
 use std::fs::{File, TryLockError};
 use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
 use parking_lot::{Mutex, RwLock};
@@ -32,6 +32,25 @@ pub(crate) struct Shared {
     pub config: EngineConfig,
     /// First batch sequence of each log segment holding records (for retention).
     pub segments: Mutex<Vec<(u64, u64)>>,
+    /// Set once, by the writer, when a failed log write or fsync stopped it: why.
+    pub stopped: OnceLock<String>,
+}
+
+impl Shared {
+    /// Marks the engine stopped for good (the first reason is kept).
+    pub fn stop(&self, reason: String) {
+        let _ = self.stopped.set(reason);
+    }
+
+    /// `EngineError::Stopped` once the writer has stopped.
+    pub fn check_running(&self) -> Result<(), EngineError> {
+        match self.stopped.get() {
+            Some(reason) => Err(EngineError::Stopped {
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 pub struct Engine {
@@ -40,7 +59,7 @@ pub struct Engine {
     requests: Mutex<Option<mpsc::Sender<Request>>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     report: RecoveryReport,
-    _lock: File,
+    _lock: DataDirLock,
 }
 
 impl Engine {
@@ -84,6 +103,7 @@ impl Engine {
             ledger: RwLock::new(recovered.ledger),
             metrics,
             segments: Mutex::new(recovered.segment_first_sequences),
+            stopped: OnceLock::new(),
             config,
         });
         let (request_tx, request_rx) = mpsc::channel(shared.config.queue_requests_max);
@@ -120,8 +140,15 @@ impl Engine {
         &self.shared.config
     }
 
+    /// Whether the engine still accepts commands: `EngineError::Stopped` (with the failure)
+    /// once a failed log write or fsync stopped it. Only a restart brings it back.
+    pub fn health(&self) -> Result<(), EngineError> {
+        self.shared.check_running()
+    }
+
     /// Submits commands and waits (asynchronously) until they are durable and applied.
     pub async fn submit(&self, commands: Vec<Command>) -> Reply {
+        self.shared.check_running()?;
         let Some((request, reply)) = self.request(commands)? else {
             return Ok(Vec::new());
         };
@@ -136,6 +163,7 @@ impl Engine {
 
     /// Like `submit`, for plain threads. Must not be called from inside an async runtime.
     pub fn submit_blocking(&self, commands: Vec<Command>) -> Reply {
+        self.shared.check_running()?;
         let Some((request, reply)) = self.request(commands)? else {
             return Ok(Vec::new());
         };
@@ -211,8 +239,17 @@ impl Drop for Engine {
     }
 }
 
-/// One process per data directory: a second would write the same log.
-fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
+/// The exclusive lock on a data directory (`DIR/LOCK`), released when dropped. An open
+/// `Engine` holds it for its whole life.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+}
+
+/// Takes a data directory's lock without waiting: one process per data directory, as a second
+/// would write the same log — and offline tools (`paycore keys reset-admin`) take it so they
+/// never change files under a running server. `EngineError::Locked` if another holds it.
+pub fn lock_data_dir(dir: &Path) -> Result<DataDirLock, EngineError> {
     let path = dir.join("LOCK");
     let file = File::options()
         .create(true)
@@ -221,7 +258,7 @@ fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
         .open(&path)
         .map_err(EngineError::io("opening the lock file", &path))?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => Ok(DataDirLock { _file: file }),
         Err(TryLockError::WouldBlock) => Err(EngineError::Locked {
             path: dir.to_owned(),
         }),
@@ -231,4 +268,10 @@ fn lock_data_dir(dir: &Path) -> Result<File, EngineError> {
             source,
         }),
     }
+}
+
+/// `Ok` if `dir` is an engine's data directory (it has valid `engine.meta`); never creates
+/// anything.
+pub fn check_data_dir(dir: &Path) -> Result<(), EngineError> {
+    crate::meta::load(dir).map(|_| ())
 }

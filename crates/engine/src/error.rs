@@ -20,8 +20,15 @@ pub enum EngineError {
     Locked { path: PathBuf },
     #[error("data directory {path}: {reason}")]
     BadDataDir { path: PathBuf, reason: String },
-    #[error("the log write for this batch failed ({0}); nothing was applied, retry later")]
+    #[error(
+        "the log write for this batch failed ({0}); it was not applied: retry it with the same ids"
+    )]
     Storage(String),
+    #[error(
+        "the engine stopped writing after a failed log write or fsync ({reason}); nothing is \
+         accepted until it is restarted, which recovers every acknowledged batch from the log"
+    )]
+    Stopped { reason: String },
     #[error("too many commands in one request: {count} (at most {max})")]
     RequestTooLarge { count: usize, max: usize },
     #[error("the engine is shutting down")]
@@ -46,7 +53,7 @@ impl EngineError {
         match self {
             EngineError::Storage(_) | EngineError::Io { .. } => "storage_error",
             EngineError::RequestTooLarge { .. } => "request_too_large",
-            EngineError::ShuttingDown => "engine_unavailable",
+            EngineError::ShuttingDown | EngineError::Stopped { .. } => "engine_unavailable",
             EngineError::Log(_)
             | EngineError::Snapshot { .. }
             | EngineError::Locked { .. }

@@ -103,9 +103,14 @@ impl Follower {
         &mut self,
         durable_sequence: u64,
     ) -> Result<Option<FollowedBatch<'_>>, EngineError> {
+        let expected = self.applied_sequence() + 1;
         let Some((header, body)) = self.tail.next(durable_sequence)? else {
             return Ok(None);
         };
+        assert_eq!(
+            header.sequence, expected,
+            "the follower skipped or repeated a batch"
+        );
         let corrupt = |reason: String| {
             EngineError::Log(LogError::Corrupt {
                 path: Default::default(),

@@ -24,7 +24,7 @@ mod verify;
 mod writer_thread;
 
 pub use config::{EngineConfig, Retention};
-pub use engine::{Engine, Reply};
+pub use engine::{check_data_dir, lock_data_dir, DataDirLock, Engine, Reply};
 pub use error::EngineError;
 pub use faults::Faults;
 pub use follower::{FollowedBatch, Follower};

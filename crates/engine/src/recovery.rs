@@ -81,7 +81,8 @@ fn replay_log(
     report: &mut RecoveryReport,
 ) -> Result<ScanOutcome, LogError> {
     let hasher = *ledger.hasher();
-    let (decoded_tx, decoded_rx) = mpsc::sync_channel::<(u64, Vec<Command>)>(DECODED_BATCHES_AHEAD);
+    let (decoded_tx, decoded_rx) =
+        mpsc::sync_channel::<(u64, u64, Vec<Command>)>(DECODED_BATCHES_AHEAD);
     let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Command>>();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
@@ -107,13 +108,19 @@ fn replay_log(
                     .map_err(corrupt)?;
                     // The applier stopped (it found an error): stop reading.
                     decoded_tx
-                        .send((header.timestamp, commands))
+                        .send((header.sequence, header.timestamp, commands))
                         .map_err(|_| corrupt("replay stopped".into()))
                 },
             )
         });
         let mut out = BatchOutput::default();
-        for (timestamp, commands) in decoded_rx {
+        let mut previous: Option<u64> = None;
+        for (sequence, timestamp, commands) in decoded_rx {
+            // The scan checks the chain; this checks that replay saw every link of it once.
+            if let Some(previous) = previous {
+                assert_eq!(sequence, previous + 1, "replay skipped or repeated a batch");
+            }
+            previous = Some(sequence);
             if timestamp <= ledger.last_timestamp() {
                 drop(reader);
                 return Err(LogError::Corrupt {

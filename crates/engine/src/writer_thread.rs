@@ -1,6 +1,8 @@
 //! The writer thread: takes every request waiting (up to a batch), stamps the batch with
 //! engine time, appends it to the log and fsyncs — one fsync for the whole batch — then hands
 //! it to the applier. A batch whose write fails is answered with an error and never applied.
+//! A failed write or fsync of the log also stops the writer for good: from then on every
+//! request is refused with `EngineError::Stopped` until a restart recovers from the disk.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -14,7 +16,7 @@ use tracing::error;
 
 use crate::codec;
 use crate::engine::{Reply, Request, Shared};
-use crate::log::writer::LogWriter;
+use crate::log::writer::{AppendError, Appended, LogWriter};
 use crate::EngineError;
 
 /// A batch that is durable in the log, on its way to be applied.
@@ -35,6 +37,7 @@ pub(crate) fn spawn(
     recycled: Receiver<Vec<Command>>,
     last_timestamp: u64,
 ) -> JoinHandle<()> {
+    let durable_sequence = log.next_sequence() - 1;
     std::thread::Builder::new()
         .name("paycore-writer".into())
         .spawn(move || {
@@ -45,6 +48,7 @@ pub(crate) fn spawn(
                 durable,
                 recycled,
                 last_timestamp,
+                durable_sequence,
                 pending: None,
                 body: Vec::new(),
             }
@@ -62,6 +66,8 @@ struct Writer {
     recycled: Receiver<Vec<Command>>,
     /// Timestamp of the last command made durable; the next batch starts after it.
     last_timestamp: u64,
+    /// Last batch sequence made durable (counted here, checked against the log's own count).
+    durable_sequence: u64,
     /// A request taken from the queue that did not fit in the previous batch.
     pending: Option<Request>,
     body: Vec<u8>,
@@ -70,7 +76,26 @@ struct Writer {
 impl Writer {
     fn run(mut self) {
         while let Some(batch) = self.next_batch() {
-            self.write(batch);
+            if let Err(reason) = self.write(batch) {
+                self.refuse_until_shutdown(&reason);
+                return;
+            }
+        }
+    }
+
+    /// After a fatal log failure: answers every request still queued or yet to come with
+    /// `EngineError::Stopped`, until the engine shuts down.
+    fn refuse_until_shutdown(&mut self, reason: &str) {
+        let refuse = |request: Request| {
+            let _ = request.reply.send(Err(EngineError::Stopped {
+                reason: reason.to_owned(),
+            }));
+        };
+        if let Some(request) = self.pending.take() {
+            refuse(request);
+        }
+        while let Some(request) = self.take_from_queue() {
+            refuse(request);
         }
     }
 
@@ -105,7 +130,9 @@ impl Writer {
         Some(request)
     }
 
-    fn write(&mut self, batch: Vec<Request>) {
+    /// Appends one batch and hands it to the applier, or answers its callers with the error.
+    /// `Err` (with the reason) when the failure is fatal: the writer must stop.
+    fn write(&mut self, batch: Vec<Request>) -> Result<(), String> {
         let started = Instant::now();
         let count: usize = batch.iter().map(|r| r.commands.len()).sum();
         self.body.clear();
@@ -123,32 +150,19 @@ impl Writer {
             replies.push((request.commands.len(), request.reply));
         }
         let timestamp = now_nanos().max(self.last_timestamp + 1);
+        assert_eq!(
+            self.log.next_sequence(),
+            self.durable_sequence + 1,
+            "the next log record must follow the last durable batch"
+        );
         match self.log.append(timestamp, count as u32, &self.body) {
             Ok(appended) => {
+                assert_eq!(appended.sequence, self.durable_sequence + 1);
+                self.durable_sequence = appended.sequence;
                 self.last_timestamp = timestamp + count as u64 - 1;
-                let metrics = &self.shared.metrics;
-                metrics.batches.fetch_add(1, Relaxed);
-                metrics.commands.fetch_add(count as u64, Relaxed);
-                metrics.fsyncs.fetch_add(1, Relaxed);
-                metrics
-                    .fsync_nanos_last
-                    .store(appended.sync_time.as_nanos() as u64, Relaxed);
-                metrics
-                    .fsync_nanos_total
-                    .fetch_add(appended.sync_time.as_nanos() as u64, Relaxed);
-                metrics.last_batch_commands.store(count as u64, Relaxed);
-                metrics.log_bytes.fetch_add(appended.bytes, Relaxed);
-                let write_nanos = started
-                    .elapsed()
-                    .saturating_sub(appended.sync_time)
-                    .as_nanos() as u64;
-                metrics.write_nanos_total.fetch_add(write_nanos, Relaxed);
-                metrics.durable_sequence.store(appended.sequence, Relaxed);
+                self.count_durable(&appended, count, started);
                 if appended.rolled_over {
-                    self.shared
-                        .segments
-                        .lock()
-                        .push((self.log.segment(), appended.sequence));
+                    self.started_segment(appended.sequence);
                 }
                 let batch = Durable {
                     sequence: appended.sequence,
@@ -160,15 +174,69 @@ impl Writer {
                 if self.durable.send(batch).is_err() {
                     error!("the applier stopped; durable batches can no longer be applied");
                 }
+                Ok(())
             }
-            Err(io_error) => {
-                error!(%io_error, "log append failed; the batch is refused and nothing applied");
-                self.shared.metrics.failed_batches.fetch_add(1, Relaxed);
-                for (_, reply) in replies {
-                    let _ = reply.send(Err(EngineError::Storage(io_error.to_string())));
-                }
+            Err(failure) => self.failed(failure, replies),
+        }
+    }
+
+    fn count_durable(&self, appended: &Appended, count: usize, started: Instant) {
+        let metrics = &self.shared.metrics;
+        metrics.batches.fetch_add(1, Relaxed);
+        metrics.commands.fetch_add(count as u64, Relaxed);
+        metrics.fsyncs.fetch_add(1, Relaxed);
+        let sync_nanos = appended.sync_time.as_nanos() as u64;
+        metrics.fsync_nanos_last.store(sync_nanos, Relaxed);
+        metrics.fsync_nanos_total.fetch_add(sync_nanos, Relaxed);
+        metrics.last_batch_commands.store(count as u64, Relaxed);
+        metrics.log_bytes.fetch_add(appended.bytes, Relaxed);
+        let write_nanos = started
+            .elapsed()
+            .saturating_sub(appended.sync_time)
+            .as_nanos() as u64;
+        metrics.write_nanos_total.fetch_add(write_nanos, Relaxed);
+        metrics.durable_sequence.store(appended.sequence, Relaxed);
+    }
+
+    /// Lists the segment the log moved on to, whose first batch is `sequence` (for retention).
+    fn started_segment(&self, sequence: u64) {
+        self.shared
+            .segments
+            .lock()
+            .push((self.log.segment(), sequence));
+    }
+
+    /// Answers a failed batch's callers. A segment that could not be created is retried with
+    /// the next batch; any other failure stops the engine (returned as `Err`).
+    fn failed(
+        &self,
+        failure: AppendError,
+        replies: Vec<(usize, oneshot::Sender<Reply>)>,
+    ) -> Result<(), String> {
+        self.shared.metrics.failed_batches.fetch_add(1, Relaxed);
+        let fatal = failure.is_fatal();
+        if fatal {
+            // Before anyone is answered: a caller that sees the error sees the engine stopped.
+            self.shared.stop(failure.to_string());
+            if failure.rolled_over() {
+                self.started_segment(self.durable_sequence + 1);
             }
         }
+        for (_, reply) in replies {
+            let _ = reply.send(Err(EngineError::Storage(failure.to_string())));
+        }
+        if !fatal {
+            error!(%failure, "log append failed; the batch is refused and nothing applied");
+            return Ok(());
+        }
+        error!(
+            %failure,
+            last_durable_batch = self.durable_sequence,
+            "the engine stopped writing: the log could not be written or synced, so nothing more is \
+             accepted or acknowledged; restart paycore to recover every acknowledged batch from \
+             what is on disk"
+        );
+        Err(failure.to_string())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The engine's durability contract, with real files: restart keeps everything, torn final
-//! records are dropped, corruption anywhere else refuses to start, snapshots fall back, and a
-//! failing disk fails only the batches it touched.
+//! records are dropped, corruption anywhere else refuses to start, snapshots fall back, a
+//! failed log write or fsync stops the engine with every acknowledged batch recoverable, and a
+//! full disk at segment rollover refuses only the batches that needed the new segment.
 
 mod common;
 
@@ -262,8 +263,228 @@ fn a_damaged_snapshot_falls_back_to_an_older_one_or_the_full_log() {
     );
 }
 
+/// What each posting thread saw while a storage fault hit the engine.
+#[derive(Default)]
+struct Seen {
+    /// Ids whose batch was acknowledged (durable and applied).
+    acknowledged: Vec<String>,
+    /// Ids of the batch whose write or fsync failed: answered `storage_error`.
+    failed: Vec<String>,
+    /// Ids refused because the engine had stopped: answered `engine_unavailable`.
+    refused: Vec<String>,
+}
+
+/// Requests each thread sends after its first error, to show they are all refused.
+const SUBMITS_AFTER_AN_ERROR: usize = 5;
+
+/// Transfer `p{thread}-{i}`: 1 from C{thread} to the next customer.
+fn posted(h: &IdHasher, id: &str) -> Command {
+    let thread: usize = id[1..id.find('-').unwrap()].parse().unwrap();
+    let (debit, credit) = (format!("C{thread}"), format!("C{}", (thread + 1) % 4));
+    transfer(h, id, &debit, &credit, 1, TransferKind::Transfer)
+}
+
+/// Posts transfers of 1 from C{thread} to the next customer until an error comes back, then a
+/// few more, which must all be refused.
+fn post_until_refused(engine: &Engine, thread: usize) -> Seen {
+    let h = engine.hasher();
+    let mut seen = Seen::default();
+    let mut after_error = 0;
+    for i in 0..1_000_000 {
+        let id = format!("p{thread}-{i}");
+        match engine.submit_blocking(vec![posted(&h, &id)]) {
+            Ok(outcomes) => {
+                assert_eq!(after_error, 0, "{id} acknowledged after an error");
+                assert_eq!(outcomes[0].result, Ok(()));
+                seen.acknowledged.push(id);
+            }
+            Err(error) => {
+                match (&error, after_error) {
+                    (EngineError::Storage(_), 0) => seen.failed.push(id),
+                    (EngineError::Stopped { .. }, _) => seen.refused.push(id),
+                    _ => panic!("{id}: unexpected {error}"),
+                }
+                after_error += 1;
+                if after_error > SUBMITS_AFTER_AN_ERROR {
+                    return seen;
+                }
+            }
+        }
+    }
+    panic!("thread {thread} never saw the injected fault")
+}
+
+/// Four threads post while `arm` injects a fault into the log once posting is under way.
+/// Returns what they saw, merged, and the state the stopped engine had applied.
+fn post_through_a_fault(engine: &Engine, arm: impl FnOnce()) -> (Seen, u128) {
+    let seen = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..4)
+            .map(|t| s.spawn(move || post_until_refused(engine, t)))
+            .collect();
+        while engine.metrics().batches < 20 {
+            std::thread::yield_now();
+        }
+        arm();
+        let mut all = Seen::default();
+        for thread in threads {
+            let seen = thread.join().unwrap();
+            all.acknowledged.extend(seen.acknowledged);
+            all.failed.extend(seen.failed);
+            all.refused.extend(seen.refused);
+        }
+        all
+    });
+    assert!(!seen.failed.is_empty(), "some caller saw the failing batch");
+    assert!(seen.refused.len() >= 4 * SUBMITS_AFTER_AN_ERROR);
+    let error = engine.health().unwrap_err();
+    assert!(matches!(error, EngineError::Stopped { .. }), "{error}");
+    assert_eq!(error.code(), "engine_unavailable");
+    let stopped = engine.metrics();
+    assert_eq!(stopped.applied_sequence, stopped.durable_sequence);
+    assert!(stopped.failed_batches >= 1);
+    (seen, digest(engine))
+}
+
+/// The engine after a restart: every acknowledged command is there; no refused command is;
+/// a failed one is there exactly if `failed_batch_kept`. Then it posts again.
+fn check_recovered(engine: &Engine, seen: &Seen, failed_batch_kept: bool) {
+    let h = engine.hasher();
+    let present = |id: &String| engine.read(|l| l.find_record(&h.client_id(id).unwrap()).is_some());
+    assert!(
+        seen.acknowledged.iter().all(present),
+        "an acknowledged command was lost"
+    );
+    assert!(
+        !seen.refused.iter().any(present),
+        "a refused command was written"
+    );
+    assert!(seen
+        .failed
+        .iter()
+        .all(|id| present(id) == failed_batch_kept));
+    engine.read(|l| l.check_invariants()).unwrap();
+    engine.health().unwrap();
+    let again = engine
+        .submit_blocking(vec![transfer(
+            &h,
+            "after",
+            "C0",
+            "C1",
+            1,
+            TransferKind::Transfer,
+        )])
+        .unwrap();
+    assert_eq!((again[0].result, again[0].replayed), (Ok(()), false));
+    let retried = engine
+        .submit_blocking(vec![posted(&h, &seen.failed[0])])
+        .unwrap();
+    assert_eq!(
+        (retried[0].result, retried[0].replayed),
+        (Ok(()), failed_batch_kept),
+        "a retry of the failed batch"
+    );
+}
+
 #[test]
-fn a_failing_disk_fails_only_its_batches_and_the_engine_recovers() {
+fn a_failed_fsync_stops_the_engine_and_a_restart_recovers_every_acknowledged_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let faults = cfg.faults.clone();
+    let engine = Engine::open(cfg.clone()).unwrap();
+    setup(&engine, 4, 1_000_000);
+    let (seen, _) = post_through_a_fault(&engine, || faults.fail_syncs.store(1, Ordering::SeqCst));
+    drop(engine);
+
+    let engine = Engine::open(cfg).unwrap();
+    // The injected fault fails the fsync after a complete write, and nothing drops the page
+    // cache here: the failed batch is in the log, as a real failure may or may not leave it.
+    check_recovered(&engine, &seen, true);
+    drop(engine);
+    assert!(verify_log(dir.path()).unwrap().torn_tail.is_none());
+}
+
+#[test]
+fn a_failed_write_stops_the_engine_and_a_restart_recovers_every_acknowledged_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let faults = cfg.faults.clone();
+    let engine = Engine::open(cfg.clone()).unwrap();
+    setup(&engine, 4, 1_000_000);
+    let (seen, stopped_state) =
+        post_through_a_fault(&engine, || faults.fail_writes.store(1, Ordering::SeqCst));
+    drop(engine);
+
+    let engine = Engine::open(cfg).unwrap();
+    // The injected write is torn half-way: recovery drops it, and the state is exactly what
+    // the stopped engine had acknowledged.
+    assert!(engine.recovery_report().torn_tail.is_some());
+    assert_eq!(digest(&engine), stopped_state);
+    check_recovered(&engine, &seen, false);
+}
+
+/// 800 transfers of 1 from C2 to C3: a record of 32–64 KiB, so two do not fit in one
+/// 64 KiB segment.
+fn large_batch(h: &IdHasher, name: &str) -> Vec<Command> {
+    (0..800)
+        .map(|j| {
+            transfer(
+                h,
+                &format!("{name}-{j}"),
+                "C2",
+                "C3",
+                1,
+                TransferKind::Transfer,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_failed_write_into_a_new_segment_recovers_and_the_log_continues_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.segment_bytes = 64 << 10;
+    let faults = cfg.faults.clone();
+    let segments = || fs::read_dir(dir.path().join("log")).unwrap().count();
+    let engine = Engine::open(cfg.clone()).unwrap();
+    setup(&engine, 4, 1_000_000);
+    let h = engine.hasher();
+    engine.submit_blocking(large_batch(&h, "first")).unwrap();
+    assert_eq!(segments(), 1);
+    faults.fail_writes.store(1, Ordering::SeqCst);
+    let error = engine
+        .submit_blocking(large_batch(&h, "second"))
+        .unwrap_err();
+    assert!(matches!(error, EngineError::Storage(_)), "{error}");
+    assert_eq!(
+        segments(),
+        2,
+        "the failed write was the first into a new segment"
+    );
+    let stopped_state = digest(&engine);
+    drop(engine);
+
+    let engine = Engine::open(cfg.clone()).unwrap();
+    let (torn, _) = engine.recovery_report().torn_tail.clone().unwrap();
+    assert!(
+        torn.ends_with("00000000000000000002.seg"),
+        "{}",
+        torn.display()
+    );
+    assert_eq!(digest(&engine), stopped_state);
+    // The retry rolls over into the same segment again and overwrites the torn write.
+    let h = engine.hasher();
+    let retried = engine.submit_blocking(large_batch(&h, "second")).unwrap();
+    assert!(retried.iter().all(|o| o.result.is_ok() && !o.replayed));
+    drop(engine);
+    let report = verify_log(dir.path()).unwrap();
+    assert_eq!((report.records, report.torn_tail), (4, None));
+    let engine = Engine::open(cfg).unwrap();
+    assert_eq!(balance(&engine, "C3"), 1_000_000 + 1_600);
+}
+
+#[test]
+fn a_full_disk_at_segment_rollover_refuses_only_its_batches() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path());
     cfg.segment_bytes = 64 << 10;
@@ -271,50 +492,9 @@ fn a_failing_disk_fails_only_its_batches_and_the_engine_recovers() {
     let engine = Engine::open(cfg.clone()).unwrap();
     setup(&engine, 4, 1_000_000);
     let h = engine.hasher();
-    let before = digest(&engine);
 
-    faults.fail_writes.store(1, Ordering::SeqCst);
-    let error = engine
-        .submit_blocking(vec![transfer(
-            &h,
-            "w1",
-            "C0",
-            "C1",
-            10,
-            TransferKind::Transfer,
-        )])
-        .unwrap_err();
-    assert!(matches!(error, EngineError::Storage(_)), "{error}");
-    assert_eq!(error.code(), "storage_error");
-    assert_eq!(digest(&engine), before, "nothing applied");
-
-    faults.fail_syncs.store(1, Ordering::SeqCst);
-    assert!(engine
-        .submit_blocking(vec![transfer(
-            &h,
-            "w1",
-            "C0",
-            "C1",
-            10,
-            TransferKind::Transfer
-        )])
-        .is_err());
-    assert_eq!(digest(&engine), before);
-
-    // Space returns: the same id goes through, exactly once.
-    let ok = engine
-        .submit_blocking(vec![transfer(
-            &h,
-            "w1",
-            "C0",
-            "C1",
-            10,
-            TransferKind::Transfer,
-        )])
-        .unwrap();
-    assert_eq!((ok[0].result, ok[0].replayed), (Ok(()), false));
-
-    // Segment rollover with a full disk: refused until a segment can be created.
+    // No new segment can be created: the batches that needed one are refused (nothing was
+    // written, so the engine goes on), then space returns.
     faults.fail_creates.store(2, Ordering::SeqCst);
     let mut refused = 0;
     for i in 0..200 {
@@ -337,7 +517,8 @@ fn a_failing_disk_fails_only_its_batches_and_the_engine_recovers() {
         }
     }
     assert_eq!(refused, 2);
-    assert!(engine.metrics().failed_batches >= 4);
+    assert_eq!(engine.metrics().failed_batches, 2);
+    engine.health().unwrap();
     let expected = digest(&engine);
     drop(engine);
 
@@ -347,7 +528,6 @@ fn a_failing_disk_fails_only_its_batches_and_the_engine_recovers() {
         expected,
         "the log holds exactly the acknowledged batches"
     );
-    assert_eq!(balance(&engine, "C1"), 1_000_010);
     assert_eq!(balance(&engine, "C3"), 1_000_000 + 198 * 20);
     assert!(verify_log(dir.path()).unwrap().records > 10);
 }

@@ -68,6 +68,7 @@ pub fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
                 bootstrap_key: Some(BENCH_KEY.into()),
                 store: paycore_server::StoreUrl::default_in(temp.path()),
                 day_end_at: None,
+                payments: Default::default(),
             };
             let server = server_runtime.block_on(Server::bind(config))?;
             let url = format!("http://{}", server.local_addr());

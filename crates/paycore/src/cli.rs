@@ -13,9 +13,12 @@ use crate::client::{self, body, finish, generated_id, minor_units, Client, Conne
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code of `verify-log` when the log is broken.
 pub const EXIT_CORRUPT: u8 = 3;
+/// Exit code of a local command refused because a running server holds the data directory.
+pub const EXIT_IN_USE: u8 = 10;
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 error, 2 usage, 3 log corrupt (verify-log), 4 rejected by a ledger rule (422), \
-5 not found, 6 conflict (id_conflict, account_exists), 7 unauthorized or forbidden, 8 invalid request, 9 server unavailable.";
+5 not found, 6 conflict (id_conflict, account_exists, last_admin_key), 7 unauthorized or forbidden, 8 invalid request, 9 server unavailable, \
+10 data directory in use by a running server (keys reset-admin).";
 
 #[derive(Parser, Debug)]
 #[command(name = "paycore", version, about = "paycore: the ledger and payment core", after_help = EXIT_CODES)]
@@ -66,7 +69,7 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
-    /// API keys (admin): create, list, revoke.
+    /// API keys (admin): create, list, revoke; `keys reset-admin` on a stopped server's data.
     Keys {
         #[command(subcommand)]
         action: KeysAction,
@@ -136,6 +139,56 @@ pub enum Command {
         #[arg(long, env = "PAYCORE_DATA_DIR", default_value = "./paycore-data")]
         data_dir: std::path::PathBuf,
     },
+    /// Merchants (商户): create (admin), show.
+    Merchant {
+        #[command(subcommand)]
+        action: crate::payments_cli::MerchantAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Channels (渠道): add, list, show, set (admin).
+    Channel {
+        #[command(subcommand)]
+        action: crate::payments_cli::ChannelAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Trade orders (交易订单): create, show.
+    Trade {
+        #[command(subcommand)]
+        action: crate::payments_cli::TradeAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Pay a trade through a routed channel: `paycore pay TRADE_ID --method quickpay`.
+    Pay {
+        #[command(flatten)]
+        args: crate::payments_cli::PayArgs,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Adjustments (调账) with maker-checker: create, list, show, approve, reject.
+    Adjust {
+        #[command(subcommand)]
+        action: crate::adjust_cli::AdjustAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Payment orders: show, resend, reroute.
+    Payment {
+        #[command(subcommand)]
+        action: crate::payments_cli::PaymentAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Run the bank simulator (both channel protocols) for local runs and tests.
+    ChannelSim {
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: std::net::SocketAddr,
+        /// Seed of every order's outcome (same seed, same outcomes).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Write a CNY amount in Chinese capital numerals (大写金额), e.g. `paycore words 1005.30`.
     Words {
         /// Amount in yuan with up to two decimals, e.g. 1005.30 or -12.5.
@@ -165,6 +218,9 @@ pub enum BenchTarget {
     /// A hot account end to end (engine + query store) against uniform traffic, and a
     /// PostgreSQL row-lock baseline of the same workloads.
     Hot(crate::bench_hot::HotBenchArgs),
+    /// Pay-ins end to end over HTTP against the bank simulator: payments/s and paycore's own
+    /// time per payment.
+    Payments(crate::bench_payments::PaymentsBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -233,7 +289,8 @@ pub struct TransferArgs {
     amount: String,
     #[arg(long, default_value = "CNY")]
     currency: String,
-    /// transfer, payment, refund, fee, settlement, adjustment, reversal.
+    /// transfer, payment, refund, fee, settlement, reversal (an adjustment goes through
+    /// `paycore adjust`).
     #[arg(long)]
     kind: Option<String>,
     #[arg(long)]
@@ -316,10 +373,20 @@ pub enum KeysAction {
         /// admin, operator or auditor.
         #[arg(long)]
         role: String,
+        /// The person the key belongs to (default: its name); maker-checker compares operators.
+        #[arg(long)]
+        operator: Option<String>,
     },
     List,
+    /// Revoke a key (never the last active admin key).
     Revoke {
         id: String,
+    },
+    /// Offline, on a stopped server's data directory: add an admin key named recovered-admin
+    /// to keys.json and print it (shown once). Refused while a server runs on the directory.
+    ResetAdmin {
+        #[arg(long, env = "PAYCORE_DATA_DIR", default_value = "./paycore-data")]
+        data_dir: std::path::PathBuf,
     },
 }
 
@@ -342,8 +409,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target: Some(BenchTarget::Accounting(args)),
             ..
         } => crate::bench_accounting::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            target: Some(BenchTarget::Payments(args)),
+            ..
+        } => crate::bench_payments::run(args).map(|()| ExitCode::SUCCESS),
         Command::Bench { args, .. } => crate::bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::VerifyLog { data_dir } => verify_log(&data_dir),
+        Command::ChannelSim { listen, seed } => {
+            crate::serve::init_logging("text")?;
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let shutdown = paycore_channel_sim::shutdown_signal();
+            runtime.block_on(paycore_channel_sim::run(listen, seed, shutdown))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Words { amount } => {
             let fen = parse_minor(&amount, Currency::CNY, Sign::Any)
                 .with_context(|| format!("cannot read {amount:?} as a CNY amount"))?;
@@ -424,6 +502,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Hold { action, conn } => hold(&Client::new(conn)?, action),
         Command::Keys { action, conn } => keys(&Client::new(conn)?, action),
+        Command::Merchant { action, conn } => {
+            crate::payments_cli::merchant(&Client::new(conn)?, action)
+        }
+        Command::Channel { action, conn } => {
+            crate::payments_cli::channel(&Client::new(conn)?, action)
+        }
+        Command::Trade { action, conn } => crate::payments_cli::trade(&Client::new(conn)?, action),
+        Command::Pay { args, conn } => crate::payments_cli::pay(&Client::new(conn)?, args),
+        Command::Adjust { action, conn } => crate::adjust_cli::adjust(&Client::new(conn)?, action),
+        Command::Payment { action, conn } => {
+            crate::payments_cli::payment(&Client::new(conn)?, action)
+        }
     }
 }
 
@@ -574,9 +664,16 @@ fn hold(client: &Client, action: HoldAction) -> anyhow::Result<ExitCode> {
 
 fn keys(client: &Client, action: KeysAction) -> anyhow::Result<ExitCode> {
     match action {
-        KeysAction::Create { name, role } => finish(
+        KeysAction::Create {
+            name,
+            role,
+            operator,
+        } => finish(
             client,
-            client.post("/v1/keys", json!({"name": name, "role": role})),
+            client.post(
+                "/v1/keys",
+                body(json!({"name": name, "role": role, "operator": operator})),
+            ),
             client::print_key,
         ),
         KeysAction::List => finish(client, client.get("/v1/keys"), client::print_keys),
@@ -585,6 +682,7 @@ fn keys(client: &Client, action: KeysAction) -> anyhow::Result<ExitCode> {
             client.post(&format!("/v1/keys/{}/revoke", path_segment(&id)), json!({})),
             client::print_key,
         ),
+        KeysAction::ResetAdmin { data_dir } => crate::reset_admin::run(&data_dir),
     }
 }
 

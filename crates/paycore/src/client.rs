@@ -240,6 +240,7 @@ pub fn print_key(k: KeyResponse) {
         k.role,
         if k.revoked { " REVOKED" } else { "" }
     );
+    println!("operator   {}", k.operator);
     if let Some(secret) = k.key {
         println!("secret     {secret}");
         println!("           shown once: store it now");
@@ -248,14 +249,15 @@ pub fn print_key(k: KeyResponse) {
 
 pub fn print_keys(list: KeyList) {
     println!(
-        "{:<18} {:<24} {:<9} {:<8} CREATED",
-        "ID", "NAME", "ROLE", "STATE"
+        "{:<18} {:<24} {:<24} {:<9} {:<8} CREATED",
+        "ID", "NAME", "OPERATOR", "ROLE", "STATE"
     );
     for k in list.keys {
         println!(
-            "{:<18} {:<24} {:<9} {:<8} {}",
+            "{:<18} {:<24} {:<24} {:<9} {:<8} {}",
             k.id,
             k.name,
+            k.operator,
             k.role.to_string(),
             if k.revoked { "revoked" } else { "active" },
             k.created_at

@@ -2,14 +2,18 @@
 //! library crates; errors are reported here, once, with `anyhow`.
 
 mod accounting_cli;
+mod adjust_cli;
 mod bench;
 mod bench_accounting;
 mod bench_hot;
 mod bench_http;
+mod bench_payments;
 mod bench_store;
 mod cli;
 mod client;
 mod journal_cli;
+mod payments_cli;
+mod reset_admin;
 mod serve;
 
 use std::process::ExitCode;

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use paycore_engine::{EngineConfig, Retention};
 use paycore_money::Currency;
-use paycore_server::{Server, ServerConfig, StoreUrl};
+use paycore_server::{
+    AdjustmentConfig, AdjustmentPolicy, HealthPolicy, PaymentOptions, QuerySchedule, Server,
+    ServerConfig, StoreUrl,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -50,6 +53,41 @@ pub struct ServeArgs {
         allow_hyphen_values = true
     )]
     pub utc_offset: String,
+    /// How long a channel (bank) call may take before its outcome is `unknown` (then asked
+    /// again until the bank says).
+    #[arg(long, env = "PAYCORE_CHANNEL_TIMEOUT_MS", default_value_t = 5_000)]
+    pub channel_timeout_ms: u64,
+    /// The base URL banks send callbacks to (default: http://<listen address>).
+    #[arg(long, env = "PAYCORE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Delays between status queries of an unknown outcome, e.g. 1s,2s,5s,10s (the last
+    /// repeats; default 1s,2s,5s,10s,30s,1m,2m,5m,10m).
+    #[arg(long, env = "PAYCORE_QUERY_SCHEDULE", value_delimiter = ',')]
+    pub query_schedule: Vec<String>,
+    /// A status query that finds no such order fails it only this long after it was sent.
+    #[arg(long, env = "PAYCORE_NOT_FOUND_GRACE_MS", default_value_t = 60_000)]
+    pub not_found_grace_ms: u64,
+    /// A quick payment is refused (payment_pending) while an earlier payment of its trade is
+    /// in flight and younger than this many seconds (0: never)
+    #[arg(long, env = "PAYCORE_QUICKPAY_BLOCK_S", default_value_t = 180)]
+    pub quickpay_block_s: u64,
+    /// Hours an adjustment (调账) waits for its approvals before it expires.
+    #[arg(long, env = "PAYCORE_ADJUSTMENT_TTL_H", default_value_t = 72)]
+    pub adjustment_ttl_h: u64,
+    /// Adjustments above this amount (minor units, any currency) need two approvers besides
+    /// the maker (default: 1,000,000.00 CNY).
+    #[arg(
+        long,
+        env = "PAYCORE_ADJUSTMENT_DUAL_APPROVAL_ABOVE",
+        default_value_t = 100_000_000
+    )]
+    pub adjustment_dual_approval_above: u64,
+    /// Consecutive failures or timeouts that rest a channel (0: never).
+    #[arg(long, env = "PAYCORE_CHANNEL_HEALTH_FAILURES", default_value_t = 10)]
+    pub channel_health_failures: u32,
+    /// How long a channel rests.
+    #[arg(long, env = "PAYCORE_CHANNEL_REST_MS", default_value_t = 30_000)]
+    pub channel_rest_ms: u64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -76,6 +114,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         bootstrap_key: std::env::var("PAYCORE_BOOTSTRAP_KEY").ok(),
         store,
         day_end_at,
+        payments: PaymentOptions {
+            channel_timeout: std::time::Duration::from_millis(args.channel_timeout_ms.max(1)),
+            callback_base_url: args.public_url.clone(),
+            query_schedule: query_schedule(&args.query_schedule)?,
+            health: HealthPolicy {
+                failures_max: args.channel_health_failures,
+                rest_ms: args.channel_rest_ms,
+            },
+            not_found_grace: std::time::Duration::from_millis(args.not_found_grace_ms),
+            quickpay_block: std::time::Duration::from_secs(args.quickpay_block_s),
+            adjustments: adjustment_config(&args)?,
+        },
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -132,6 +182,36 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests and batches");
 }
 
+/// `--adjustment-ttl-h` and `--adjustment-dual-approval-above`, checked.
+fn adjustment_config(args: &ServeArgs) -> anyhow::Result<AdjustmentConfig> {
+    anyhow::ensure!(
+        args.adjustment_ttl_h > 0,
+        "--adjustment-ttl-h must be at least 1"
+    );
+    let ttl_ms = args
+        .adjustment_ttl_h
+        .checked_mul(3_600_000)
+        .ok_or_else(|| {
+            anyhow::anyhow!("--adjustment-ttl-h {} is too long", args.adjustment_ttl_h)
+        })?;
+    let config = AdjustmentConfig {
+        policy: AdjustmentPolicy {
+            ttl_ms,
+            dual_approval_above: args.adjustment_dual_approval_above,
+        },
+        ..AdjustmentConfig::default()
+    };
+    // Test only: stop every posting at one point so a test can kill -9 the process there.
+    if let Ok(point) = std::env::var("PAYCORE_TEST_HOLD_ADJUSTMENT_POSTING") {
+        anyhow::ensure!(
+            config.faults.arm_hold(&point),
+            "PAYCORE_TEST_HOLD_ADJUSTMENT_POSTING must be after_intent or after_post"
+        );
+        tracing::warn!(point, "adjustment postings are held (crash test)");
+    }
+    Ok(config)
+}
+
 /// `+08:00`, `-05:30`, `Z` → seconds east of UTC.
 fn parse_offset(text: &str) -> anyhow::Result<i32> {
     if text == "Z" || text == "UTC" {
@@ -161,4 +241,40 @@ fn parse_time(text: &str) -> anyhow::Result<time::Time> {
         return Err(invalid());
     };
     time::Time::from_hms(h, m, s).map_err(|_| invalid())
+}
+
+/// `1s,500ms,2m` → delays in milliseconds (empty: the default schedule).
+fn query_schedule(items: &[String]) -> anyhow::Result<QuerySchedule> {
+    if items.is_empty() {
+        return Ok(QuerySchedule::default());
+    }
+    let delays_ms = items
+        .iter()
+        .map(|item| parse_duration_ms(item.trim()))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .context("--query-schedule")?;
+    Ok(QuerySchedule { delays_ms })
+}
+
+/// `250ms`, `15s`, `3m`, `6h` → milliseconds (at least 1).
+pub(crate) fn parse_duration_ms(text: &str) -> anyhow::Result<u64> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| anyhow::anyhow!("{text:?} needs a unit: ms, s, m or h"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{text:?} is not a duration like 15s"))?;
+    let factor = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => anyhow::bail!("{text:?}: the unit must be ms, s, m or h"),
+    };
+    let ms = number
+        .checked_mul(factor)
+        .ok_or_else(|| anyhow::anyhow!("{text:?} is too long"))?;
+    anyhow::ensure!(ms > 0, "{text:?} must be longer than zero");
+    Ok(ms)
 }

@@ -338,6 +338,79 @@ fn a_newcomer_session_from_open_to_shutdown() {
     server.child.wait().unwrap();
 }
 
+fn reset_admin(dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paycore"))
+        .args(["keys", "reset-admin", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+/// Locked out: `keys reset-admin` is refused while the server runs, and after SIGTERM prints a
+/// new admin key that works once the server is back; the other keys stay.
+#[test]
+fn keys_reset_admin_recovers_administration_of_a_stopped_server() {
+    let not_a_data_dir = tempfile::tempdir().unwrap();
+    let refused = reset_admin(not_a_data_dir.path());
+    assert_eq!(code(&refused), 1);
+    let message = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(
+        message.contains("not a paycore data directory"),
+        "{message}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = serve(dir.path());
+    let keys_before = std::fs::read(dir.path().join("keys.json")).unwrap();
+    let refused = reset_admin(dir.path());
+    assert_eq!(code(&refused), 10, "data directory in use");
+    let message = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(
+        message.contains("in use by a running paycore server"),
+        "{message}"
+    );
+    assert!(stdout(&refused).is_empty(), "no key printed");
+    assert_eq!(
+        std::fs::read(dir.path().join("keys.json")).unwrap(),
+        keys_before
+    );
+
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(server.child.id() as i32, libc::SIGTERM);
+    }
+    assert!(server.child.wait().unwrap().success());
+    let reset = reset_admin(dir.path());
+    let audit = String::from_utf8_lossy(&reset.stderr).into_owned();
+    assert_eq!(code(&reset), 0, "{audit}");
+    assert!(
+        audit.contains("audit:") && audit.contains("recovered-admin"),
+        "{audit}"
+    );
+    let key = stdout(&reset).trim().to_owned();
+    assert!(key.starts_with("pck_"), "{key}");
+
+    let mut server = serve(dir.path());
+    let listed = paycore(&server.url, &key, &["keys", "list", "--json"]);
+    assert_eq!(
+        code(&listed),
+        0,
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let names: Vec<_> = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["bootstrap-admin", "recovered-admin"]);
+    assert_eq!(code(&paycore(&server.url, KEY, &["keys", "list"])), 0);
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
 /// kill -9 of the server while it posts heavily: after a restart the query store catches up
 /// with no gap and no duplicate, and its journal reproduces every balance.
 #[test]

@@ -1,5 +1,6 @@
 //! Storage of paycore's payment side: merchants, channels, trades, payments and their
-//! channel orders, the router's split state and counters.
+//! channel orders, the router's split state and counters, and adjustments (调账) with their
+//! history.
 //!
 //! One schema (`migrations/`) and one set of queries (`repo/`) for both backends: statements
 //! are written once against `sql::Sql` over BIGINT and TEXT columns, which SQLite
@@ -11,8 +12,8 @@
 //! *Invariant: a job's answer is given only after its transaction committed durably.*
 
 mod postgres;
-pub mod repo;
 mod readers;
+pub mod repo;
 pub mod sql;
 mod sqlite;
 mod writer;
@@ -72,7 +73,9 @@ impl Location {
     pub fn connect(&self, migrate: bool) -> Result<Box<dyn Connection>, StoreError> {
         Ok(match self {
             Location::Sqlite(path) => Box::new(sqlite::SqliteConnection::open(path, migrate)?),
-            Location::Postgres(url) => Box::new(postgres::PostgresConnection::connect(url, migrate)?),
+            Location::Postgres(url) => {
+                Box::new(postgres::PostgresConnection::connect(url, migrate)?)
+            }
         })
     }
 

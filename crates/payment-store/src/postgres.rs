@@ -11,8 +11,33 @@ use crate::sql::{Connection, Row, Sql, Value};
 use crate::StoreError;
 
 pub struct PostgresConnection {
-    client: Client,
+    /// Only `None` while being dropped.
+    client: Option<Client>,
     prepared: HashMap<usize, Statement>,
+}
+
+impl PostgresConnection {
+    fn client(&mut self) -> &mut Client {
+        self.client
+            .as_mut()
+            .expect("the client is only taken when dropped")
+    }
+}
+
+impl Drop for PostgresConnection {
+    /// The synchronous client runs a runtime of its own to close; inside tokio (the server
+    /// dropping its payment service) that must happen on a thread outside the runtime.
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let closing = std::thread::spawn(move || drop(client));
+            if closing.join().is_err() {
+                tracing::warn!("closing a PostgreSQL connection panicked");
+            }
+        }
+    }
 }
 
 mod migrations {
@@ -30,7 +55,7 @@ impl PostgresConnection {
                 .run(&mut client)?;
         }
         Ok(PostgresConnection {
-            client,
+            client: Some(client),
             prepared: HashMap::new(),
         })
     }
@@ -40,7 +65,7 @@ impl PostgresConnection {
         if let Some(statement) = self.prepared.get(&key) {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare(sql)?;
+        let statement = self.client().prepare(sql)?;
         self.prepared.insert(key, statement.clone());
         Ok(statement)
     }
@@ -78,12 +103,12 @@ fn read_row(row: &postgres::Row) -> Result<Row, StoreError> {
 impl Sql for PostgresConnection {
     fn exec(&mut self, sql: &'static str, params: &[Value]) -> Result<u64, StoreError> {
         let statement = self.statement(sql)?;
-        Ok(self.client.execute(&statement, &bound(params))?)
+        Ok(self.client().execute(&statement, &bound(params))?)
     }
 
     fn query(&mut self, sql: &'static str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let statement = self.statement(sql)?;
-        let rows = self.client.query(&statement, &bound(params))?;
+        let rows = self.client().query(&statement, &bound(params))?;
         rows.iter().map(read_row).collect()
     }
 }
@@ -95,17 +120,17 @@ impl Connection for PostgresConnection {
         } else {
             "BEGIN"
         };
-        self.client.batch_execute(begin)?;
+        self.client().batch_execute(begin)?;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
-        self.client.batch_execute("COMMIT")?;
+        self.client().batch_execute("COMMIT")?;
         Ok(())
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
-        self.client.batch_execute("ROLLBACK")?;
+        self.client().batch_execute("ROLLBACK")?;
         Ok(())
     }
 

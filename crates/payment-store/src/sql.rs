@@ -55,9 +55,9 @@ impl Row {
         match self.get(i)? {
             Value::Int(v) => Ok(*v),
             Value::Text(None) => Ok(None),
-            Value::Text(Some(_)) => Err(StoreError::Corrupt(format!(
-                "column {i} is not an integer"
-            ))),
+            Value::Text(Some(_)) => {
+                Err(StoreError::Corrupt(format!("column {i} is not an integer")))
+            }
         }
     }
 

@@ -64,9 +64,9 @@ fn read_value(value: ValueRef<'_>) -> Result<Value, StoreError> {
     Ok(match value {
         ValueRef::Null => Value::Int(None),
         ValueRef::Integer(v) => Value::int(v),
-        ValueRef::Text(t) => Value::text(
-            std::str::from_utf8(t).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        ),
+        ValueRef::Text(t) => {
+            Value::text(std::str::from_utf8(t).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        }
         other => return Err(StoreError::Corrupt(format!("unexpected value {other:?}"))),
     })
 }
@@ -96,7 +96,11 @@ impl Sql for SqliteConnection {
 
 impl Connection for SqliteConnection {
     fn begin(&mut self, read_only: bool) -> Result<(), StoreError> {
-        let begin = if read_only { "BEGIN DEFERRED" } else { "BEGIN IMMEDIATE" };
+        let begin = if read_only {
+            "BEGIN DEFERRED"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
         self.conn.execute_batch(begin)?;
         Ok(())
     }

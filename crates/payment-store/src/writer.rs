@@ -6,8 +6,11 @@
 //! earlier job's writes and nothing runs between its read and its write), and nothing a
 //! caller was told is lost.
 //!
-//! If a transaction fails, every job in it fails with the error, and the state is rebuilt
-//! from the database (`init`), as its in-memory changes were rolled back with the rows.
+//! If a job fails (a store error: its statement failed, or the data read is corrupt) or the
+//! commit fails, the whole transaction fails: every job in it is answered with that error,
+//! and the state is rebuilt from the database (`init`), as its in-memory changes were rolled
+//! back with the rows. One rule for both backends: PostgreSQL aborts a transaction at the
+//! first failed statement anyway, and a job that failed halfway may have written half.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -20,8 +23,9 @@ pub const JOBS_PER_TRANSACTION_MAX: usize = 4_096;
 
 type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// A job runs with the state and the transaction, or is told (`None`) that it will not run
-/// because the transaction could not start; either way it gives back how to answer it.
-type Job<S> = Box<dyn FnOnce(Option<(&mut S, &mut dyn Sql)>) -> Done + Send>;
+/// (the transaction could not start, or an earlier job in it failed); either way it gives
+/// back its own error, if it failed, and how to answer it.
+type Job<S> = Box<dyn FnOnce(Option<(&mut S, &mut dyn Sql)>) -> (Option<StoreError>, Done) + Send>;
 
 /// Builds the writer's state from the database (at start and after a failed transaction).
 pub type Init<S> = Box<dyn FnMut(&mut dyn Sql) -> Result<S, StoreError> + Send>;
@@ -61,7 +65,8 @@ impl<S: Send + 'static> Writer<S> {
     }
 
     /// Runs `job` in the next transaction and returns its result once that committed. A job
-    /// that returns an error must not have written anything (check, then write).
+    /// that returns an error fails its whole transaction, so refusals the caller expects
+    /// (a duplicate id, a closed trade) belong in `R`, not in the error.
     pub async fn run<R: Send + 'static>(
         &self,
         job: impl FnOnce(&mut S, &mut dyn Sql) -> Result<R, StoreError> + Send + 'static,
@@ -88,14 +93,19 @@ impl<S: Send + 'static> Writer<S> {
     ) -> Result<(), StoreError> {
         let job: Job<S> = Box::new(move |context| {
             let result = context.map(|(state, sql)| job(state, sql));
-            Box::new(move |committed: Result<(), StoreError>| {
+            let failed = match &result {
+                Some(Err(error)) => Some(error.clone()),
+                _ => None,
+            };
+            let done: Done = Box::new(move |committed: Result<(), StoreError>| {
                 let answer = match (committed, result) {
                     (Ok(()), Some(result)) => result,
                     (Err(error), _) => Err(error),
                     (Ok(()), None) => Err(StoreError::Closed),
                 };
                 let _ = reply.send(answer);
-            })
+            });
+            (failed, done)
         });
         self.jobs
             .as_ref()
@@ -167,11 +177,21 @@ impl<S> WriterThread<S> {
     fn run_batch(&mut self, batch: Vec<Job<S>>, done: &mut Vec<Done>) -> Result<(), StoreError> {
         if let Err(error) = self.conn.begin(false) {
             // Every job is still answered: none runs, all fail with the error.
-            done.extend(batch.into_iter().map(|job| job(None)));
+            done.extend(batch.into_iter().map(|job| job(None).1));
             return Err(error);
         }
+        let mut failed = None;
         for job in batch {
-            done.push(job(Some((&mut self.state, self.conn.sql()))));
+            if failed.is_some() {
+                done.push(job(None).1);
+                continue;
+            }
+            let (error, answer) = job(Some((&mut self.state, self.conn.sql())));
+            done.push(answer);
+            failed = error;
+        }
+        if let Some(error) = failed {
+            return Err(error);
         }
         (self.before_commit)(&mut self.state, self.conn.sql())?;
         self.conn.commit()

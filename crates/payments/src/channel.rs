@@ -16,16 +16,38 @@ pub enum Method {
     Netbank,
     /// 出款: money out to a bank account.
     Payout,
+    /// From the payer's paycore balance: no channel.
+    Balance,
+    /// 组合支付: the external part through a channel (quick pay) first, then the balance part.
+    Combined,
 }
 
 impl Method {
-    pub const ALL: [Method; 3] = [Method::Quickpay, Method::Netbank, Method::Payout];
+    pub const ALL: [Method; 5] = [
+        Method::Quickpay,
+        Method::Netbank,
+        Method::Payout,
+        Method::Balance,
+        Method::Combined,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Method::Quickpay => "quickpay",
             Method::Netbank => "netbank",
             Method::Payout => "payout",
+            Method::Balance => "balance",
+            Method::Combined => "combined",
+        }
+    }
+
+    /// What a channel is asked to do for a payment of this method (none for balance).
+    pub fn channel_method(self) -> Option<Method> {
+        match self {
+            Method::Quickpay | Method::Combined => Some(Method::Quickpay),
+            Method::Netbank => Some(Method::Netbank),
+            Method::Payout => Some(Method::Payout),
+            Method::Balance => None,
         }
     }
 
@@ -100,6 +122,9 @@ impl NewChannel {
         }
         if self.methods.is_empty() {
             return Err(PayError::invalid("methods", "at least one method"));
+        }
+        if self.methods.iter().any(|m| m.channel_method() != Some(*m)) {
+            return Err(PayError::invalid("methods", "quickpay, netbank or payout"));
         }
         if self.currencies.is_empty() {
             return Err(PayError::invalid("currencies", "at least one currency"));

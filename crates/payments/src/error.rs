@@ -50,6 +50,24 @@ pub enum PayError {
     TradeClosed,
     #[error("amount overflow")]
     AmountOverflow,
+    #[error(
+        "a payment of this trade is still in flight (or being posted); try again when it is final"
+    )]
+    PaymentPending,
+    #[error("refund {0:?} not found")]
+    RefundNotFound(String),
+    #[error("payout {0:?} not found")]
+    PayoutNotFound(String),
+    #[error("refunds of this payment would come to {total}, more than the {paid} it paid")]
+    RefundExceedsPayment { total: u64, paid: u64 },
+    #[error("only a succeeded payment can be refunded (this one is {status})")]
+    PaymentNotRefundable { status: &'static str },
+    #[error("the payout's outcome at the channel is not known yet; it cannot be rerouted")]
+    PayoutOutcomeUnknown,
+    #[error("the payout already succeeded")]
+    PayoutAlreadySucceeded,
+    #[error("the order's outcome is final ({status}); there is nothing to resend")]
+    OrderFinal { status: &'static str },
 }
 
 impl PayError {
@@ -79,6 +97,14 @@ impl PayError {
             PayError::TradeExpired { .. } => "trade_expired",
             PayError::TradeClosed => "trade_closed",
             PayError::AmountOverflow => "amount_overflow",
+            PayError::PaymentPending => "payment_pending",
+            PayError::RefundNotFound(_) => "refund_not_found",
+            PayError::PayoutNotFound(_) => "payout_not_found",
+            PayError::RefundExceedsPayment { .. } => "refund_exceeds_payment",
+            PayError::PaymentNotRefundable { .. } => "payment_not_refundable",
+            PayError::PayoutOutcomeUnknown => "payout_outcome_unknown",
+            PayError::PayoutAlreadySucceeded => "payout_already_succeeded",
+            PayError::OrderFinal { .. } => "order_final",
         }
     }
 
@@ -88,18 +114,26 @@ impl PayError {
             PayError::MerchantNotFound(_)
             | PayError::ChannelNotFound(_)
             | PayError::TradeNotFound(_)
-            | PayError::PaymentNotFound(_) => ErrorKind::NotFound,
+            | PayError::PaymentNotFound(_)
+            | PayError::RefundNotFound(_)
+            | PayError::PayoutNotFound(_) => ErrorKind::NotFound,
             PayError::IdConflict(_)
             | PayError::PaymentOutcomeUnknown
             | PayError::PaymentAlreadySucceeded
             | PayError::PaymentFinal { .. }
             | PayError::TradeAlreadyPaid
             | PayError::TradeExpired { .. }
-            | PayError::TradeClosed => ErrorKind::Conflict,
+            | PayError::TradeClosed
+            | PayError::PaymentPending
+            | PayError::PaymentNotRefundable { .. }
+            | PayError::PayoutOutcomeUnknown
+            | PayError::PayoutAlreadySucceeded
+            | PayError::OrderFinal { .. } => ErrorKind::Conflict,
             PayError::NotifyUrlNotAllowed { .. }
             | PayError::CurrencyMismatch { .. }
             | PayError::NoChannelAvailable { .. }
-            | PayError::AmountOverflow => ErrorKind::Unprocessable,
+            | PayError::AmountOverflow
+            | PayError::RefundExceedsPayment { .. } => ErrorKind::Unprocessable,
         }
     }
 }

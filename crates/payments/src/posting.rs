@@ -1,12 +1,20 @@
-//! What the ledger posts for the payment side. Every ledger id is derived from the order
-//! (`payment:<id>`, `fee:<id>`), so a retry, a second callback or a crash and restart asks the
-//! ledger for the same command again and the ledger's idempotency makes it a replay.
+//! What the ledger posts for the payment side, and under which ids. Every id is derived from
+//! the order and the step (`payment:<id>`, `received:<id>`, `refund:<id>`, …), so a retry, a
+//! second callback or a crash and restart asks the ledger for the same command again and the
+//! ledger's idempotency makes it a replay. A step that was refused keeps its ids (the ledger
+//! records rejections too); a different step uses different ids.
 //!
-//! A succeeded payment posts, as one linked batch (组合记账), from the channel's clearing
-//! account (应收渠道款: the channel owes us the full amount):
-//! - the amount less the fee to the merchant (kind `payment`): net settlement, so a merchant
-//!   account that buffers its credits (hot) is only ever credited here, never debited;
-//! - the fee to the fee income account of the currency (kind `fee`), if there is one.
+//! - A kept channel payment (one linked batch, 组合记账), from the channel's clearing account
+//!   (应收渠道款: the channel owes us the full amount): the amount less the fee to the merchant
+//!   (kind `payment`) — net settlement, so a merchant account that buffers its credits (hot)
+//!   is only ever credited here — and the fee to the fee income account (kind `fee`).
+//! - Money not kept (a duplicate, a late success) and a combined payment's external part go
+//!   from the clearing account into the suspense account (a transit account: 中间过渡户), out
+//!   of which the automatic refund is paid (kind `refund`) — or, for a combined payment, the
+//!   merchant once the balance part is in. A suspense balance left over is money on its way
+//!   back or a step not finished: the day-end report lists it (挂账).
+//! - Refunds a merchant asks for and payouts are holds on the merchant's account, captured to
+//!   the clearing account (kinds `refund`, `withdrawal`) or released.
 
 use paycore_money::Currency;
 
@@ -39,46 +47,180 @@ pub fn fee_account(currency: Currency) -> String {
     format!("FEE-INCOME-{}", currency.code())
 }
 
-/// The ledger id of a payment's posting; also how a ledger record is traced to its payment.
+/// The transit account money not (yet) kept waits in.
+pub fn suspense_account(currency: Currency) -> String {
+    format!("PAY-SUSPENSE-{}", currency.code())
+}
+
+/// The ledger id of a kept payment's posting; also how a ledger record is traced to it.
 pub fn payment_ledger_id(payment_id: &str) -> String {
     format!("payment:{payment_id}")
 }
 
-/// The transfers a succeeded payment posts (linked: all or none).
-pub fn payment_postings(payment: &Payment, merchant_account: &str) -> Vec<LedgerTransfer> {
+/// Ledger ids of a refund's hold, capture (or suspense posting) and release.
+pub fn refund_ids(refund_id: &str) -> (String, String, String) {
+    (
+        format!("refund-hold:{refund_id}"),
+        format!("refund:{refund_id}"),
+        format!("refund-free:{refund_id}"),
+    )
+}
+
+/// Ledger ids of a payout attempt's hold, capture and release (attempt numbers from 1).
+pub fn payout_ids(payout_id: &str, attempt: usize) -> (String, String, String) {
+    (
+        crate::payout::hold_id(payout_id, attempt),
+        format!("payout:{payout_id}:{attempt}"),
+        format!("payout-free:{payout_id}:{attempt}"),
+    )
+}
+
+fn transfer(
+    client_id: String,
+    debit: &str,
+    credit: &str,
+    amount: u64,
+    payment: &Payment,
+    kind: LedgerKind,
+) -> LedgerTransfer {
+    LedgerTransfer {
+        client_id,
+        debit: debit.to_owned(),
+        credit: credit.to_owned(),
+        amount,
+        currency: payment.currency,
+        kind,
+        reference: reference_for(&payment.trade_id),
+    }
+}
+
+/// `debit` pays the merchant the amount less the fee and the fee income the fee; transfers
+/// of zero are left out.
+fn pay_merchant(
+    payment: &Payment,
+    debit: &str,
+    merchant: &str,
+    ids: [String; 2],
+) -> Vec<LedgerTransfer> {
     assert!(payment.fee <= payment.amount);
-    let clearing = clearing_account(&payment.current().channel, payment.currency);
-    let reference = reference_for(&payment.trade_id);
+    let [net_id, fee_id] = ids;
     let net = payment.amount - payment.fee;
     let mut transfers = Vec::with_capacity(2);
     if net > 0 {
-        transfers.push(LedgerTransfer {
-            client_id: payment_ledger_id(&payment.id),
-            debit: clearing.clone(),
-            credit: merchant_account.to_owned(),
-            amount: net,
-            currency: payment.currency,
-            kind: LedgerKind::Payment,
-            reference: reference.clone(),
-        });
+        transfers.push(transfer(
+            net_id,
+            debit,
+            merchant,
+            net,
+            payment,
+            LedgerKind::Payment,
+        ));
     }
     if payment.fee > 0 {
-        transfers.push(LedgerTransfer {
-            client_id: format!("fee:{}", payment.id),
-            debit: clearing,
-            credit: fee_account(payment.currency),
-            amount: payment.fee,
-            currency: payment.currency,
-            kind: LedgerKind::Fee,
-            reference,
-        });
+        let fee = fee_account(payment.currency);
+        transfers.push(transfer(
+            fee_id,
+            debit,
+            &fee,
+            payment.fee,
+            payment,
+            LedgerKind::Fee,
+        ));
     }
-    let posted: u64 = transfers.iter().map(|t| t.amount).sum();
+    transfers
+}
+
+fn clearing_of(payment: &Payment) -> String {
+    let attempt = payment
+        .received_by()
+        .expect("the channel received the money");
+    clearing_account(&attempt.order.channel, payment.currency)
+}
+
+/// A kept channel payment: clearing → merchant (net), → fee income. Linked.
+pub fn payment_postings(payment: &Payment, merchant_account: &str) -> Vec<LedgerTransfer> {
+    let clearing = clearing_of(payment);
+    let ids = [
+        payment_ledger_id(&payment.id),
+        format!("fee:{}", payment.id),
+    ];
+    let transfers = pay_merchant(payment, &clearing, merchant_account, ids);
     assert_eq!(
-        posted, payment.amount,
+        sum(&transfers),
+        payment.amount,
         "the clearing account is debited the full amount"
     );
     transfers
+}
+
+/// What the channel received, into suspense.
+pub fn suspense_posting(payment: &Payment) -> LedgerTransfer {
+    let clearing = clearing_of(payment);
+    let suspense = suspense_account(payment.currency);
+    let id = format!("received:{}", payment.id);
+    transfer(
+        id,
+        &clearing,
+        &suspense,
+        payment.external_amount(),
+        payment,
+        LedgerKind::Payment,
+    )
+}
+
+/// A combined payment's balance part into suspense, then the merchant paid from it. Linked:
+/// the payer's part first, so suspense never goes below zero.
+pub fn combined_postings(payment: &Payment, merchant_account: &str) -> Vec<LedgerTransfer> {
+    let payer = payment
+        .payer_account
+        .as_deref()
+        .expect("a combined payment has a payer");
+    let suspense = suspense_account(payment.currency);
+    let mut transfers = vec![transfer(
+        format!("comb-payer:{}", payment.id),
+        payer,
+        &suspense,
+        payment.balance_amount,
+        payment,
+        LedgerKind::Payment,
+    )];
+    let ids = [
+        format!("comb-net:{}", payment.id),
+        format!("comb-fee:{}", payment.id),
+    ];
+    transfers.extend(pay_merchant(payment, &suspense, merchant_account, ids));
+    transfers
+}
+
+/// A balance payment: payer → merchant (net), → fee income. Linked.
+pub fn balance_postings(payment: &Payment, merchant_account: &str) -> Vec<LedgerTransfer> {
+    let payer = payment
+        .payer_account
+        .as_deref()
+        .expect("a balance payment has a payer");
+    let ids = [
+        payment_ledger_id(&payment.id),
+        format!("fee:{}", payment.id),
+    ];
+    pay_merchant(payment, payer, merchant_account, ids)
+}
+
+/// An automatic refund out of suspense, to the channel's clearing account.
+pub fn suspense_refund_posting(payment: &Payment, refund_id: &str, amount: u64) -> LedgerTransfer {
+    let clearing = clearing_of(payment);
+    let suspense = suspense_account(payment.currency);
+    transfer(
+        refund_ids(refund_id).1,
+        &suspense,
+        &clearing,
+        amount,
+        payment,
+        LedgerKind::Refund,
+    )
+}
+
+fn sum(transfers: &[LedgerTransfer]) -> u64 {
+    transfers.iter().map(|t| t.amount).sum()
 }
 
 fn reference_for(trade_id: &str) -> String {
@@ -88,66 +230,4 @@ fn reference_for(trade_id: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::channel::Method;
-    use crate::payment::NewPayment;
-    use crate::routing::{RouteDecision, Strategy};
-
-    fn payment(amount: u64, fee: u64) -> Payment {
-        let route = RouteDecision {
-            chosen: Some("bank-a".into()),
-            strategy: Strategy::Weighted,
-            candidates: Vec::new(),
-            split_key: None,
-            at: 0,
-        };
-        let request = NewPayment {
-            id: "p-1".into(),
-            trade_id: "T1".into(),
-            merchant: "shop".into(),
-            method: Method::Quickpay,
-            amount,
-            currency: Currency::CNY,
-            fee,
-            requested_channel: None,
-        };
-        Payment::new(request, "2026120100000001".into(), route, 0, 1)
-    }
-
-    #[test]
-    fn a_payment_posts_net_to_the_merchant_and_the_fee_to_income() {
-        let t = payment_postings(&payment(10_000, 60), "M-shop");
-        assert_eq!(t.len(), 2);
-        assert_eq!(
-            (
-                t[0].client_id.as_str(),
-                t[0].debit.as_str(),
-                t[0].credit.as_str(),
-                t[0].amount
-            ),
-            ("payment:p-1", "CLR-bank-a-CNY", "M-shop", 9_940)
-        );
-        assert_eq!(
-            (
-                t[1].client_id.as_str(),
-                t[1].credit.as_str(),
-                t[1].amount,
-                t[1].kind
-            ),
-            ("fee:p-1", "FEE-INCOME-CNY", 60, LedgerKind::Fee)
-        );
-        assert_eq!(t[0].reference, "trade T1");
-    }
-
-    #[test]
-    fn no_fee_and_all_fee_post_one_transfer() {
-        let t = payment_postings(&payment(500, 0), "M-shop");
-        assert_eq!(
-            (t.len(), t[0].kind, t[0].amount),
-            (1, LedgerKind::Payment, 500)
-        );
-        let t = payment_postings(&payment(500, 500), "M-shop");
-        assert_eq!((t.len(), t[0].kind, t[0].amount), (1, LedgerKind::Fee, 500));
-    }
-}
+mod tests;

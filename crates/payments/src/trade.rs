@@ -1,11 +1,14 @@
 //! Trade orders (交易订单): what a merchant wants paid. A trade is unique per merchant by its
-//! `merchant_order_no`, payable until it expires, and paid by exactly one payment.
+//! `merchant_order_no`, payable until it expires, and paid by exactly one payment: the first
+//! whose money arrives claims it (`claim`), and every later success is returned
+//! (`ReturnReason`).
 
 use paycore_money::Currency;
 
 use crate::error::PayError;
 use crate::ids::{self, Millis};
 use crate::merchant::Merchant;
+use crate::payment::ReturnReason;
 
 /// A trade is payable for 15 minutes unless it asks otherwise (the seed's lock period).
 pub const EXPIRES_IN_S_DEFAULT: u64 = 15 * 60;
@@ -57,6 +60,8 @@ pub struct Trade {
     /// The payment that paid it.
     pub paid_by: Option<String>,
     pub paid_at: Option<Millis>,
+    /// The payment whose money arrived and is being posted (it pays the trade next).
+    pub claimed_by: Option<String>,
 }
 
 /// A request to create a trade, as the edge parsed it.
@@ -94,6 +99,7 @@ impl NewTrade {
             expires_at: now + expires_in_s * 1000,
             paid_by: None,
             paid_at: None,
+            claimed_by: None,
         })
     }
 
@@ -149,21 +155,72 @@ impl Trade {
             TradeStatus::Open if now >= self.expires_at => Err(PayError::TradeExpired {
                 expires_at: self.expires_at,
             }),
+            TradeStatus::Open if self.claimed_by.is_some() => Err(PayError::PaymentPending),
             TradeStatus::Open => Ok(()),
         }
     }
 
-    /// Marks the trade paid by `payment`. Only an open trade can be paid (a payment that
-    /// started before the expiry still pays it); otherwise its status is returned.
+    /// Marks a trade found past its expiry `expired`; whether it did.
+    pub fn expire_if_due(&mut self, now: Millis) -> bool {
+        let due =
+            self.status == TradeStatus::Open && self.claimed_by.is_none() && now >= self.expires_at;
+        if due {
+            self.status = TradeStatus::Expired;
+        }
+        due
+    }
+
+    /// `payment`'s money arrived: it pays the trade, unless the trade is paid (or being paid)
+    /// by another payment, expired or closed — then the money goes back, for that reason.
+    pub fn claim(&mut self, payment: &str, now: Millis) -> Result<(), ReturnReason> {
+        if self.claimed_by.as_deref() == Some(payment) || self.paid_by.as_deref() == Some(payment) {
+            return Ok(());
+        }
+        self.expire_if_due(now);
+        match self.status {
+            TradeStatus::Open if self.claimed_by.is_none() => {
+                self.claimed_by = Some(payment.to_owned());
+                Ok(())
+            }
+            TradeStatus::Open | TradeStatus::Paid => Err(ReturnReason::DuplicatePayment),
+            TradeStatus::Expired => Err(ReturnReason::TradeExpired),
+            TradeStatus::Closed => Err(ReturnReason::TradeClosed),
+        }
+    }
+
+    /// Gives up `payment`'s claim (its posting was refused): the trade is payable again.
+    pub fn unclaim(&mut self, payment: &str) {
+        if self.claimed_by.as_deref() == Some(payment) {
+            self.claimed_by = None;
+        }
+    }
+
+    /// The claiming payment was posted: the trade is paid by it.
     pub fn mark_paid(&mut self, payment: &str, now: Millis) -> Result<(), TradeStatus> {
-        if self.status != TradeStatus::Open {
+        if self.paid_by.as_deref() == Some(payment) {
+            return Ok(());
+        }
+        if self.status != TradeStatus::Open || self.claimed_by.as_deref() != Some(payment) {
             return Err(self.status);
         }
-        assert!(self.paid_by.is_none());
         self.status = TradeStatus::Paid;
         self.paid_by = Some(payment.to_owned());
         self.paid_at = Some(now);
+        self.claimed_by = None;
         Ok(())
+    }
+
+    /// Closes an unpaid trade. `in_flight`: a payment of it is still open at its bank.
+    pub fn close(&mut self, in_flight: bool) -> Result<(), PayError> {
+        match self.status {
+            TradeStatus::Paid => Err(PayError::TradeAlreadyPaid),
+            TradeStatus::Closed => Ok(()),
+            _ if in_flight || self.claimed_by.is_some() => Err(PayError::PaymentPending),
+            TradeStatus::Open | TradeStatus::Expired => {
+                self.status = TradeStatus::Closed;
+                Ok(())
+            }
+        }
     }
 }
 
@@ -208,11 +265,47 @@ mod tests {
             t.check_payable(901_000).unwrap_err().code(),
             "trade_expired"
         );
+        assert_eq!(
+            t.mark_paid("p1", 2_000),
+            Err(TradeStatus::Open),
+            "only a claim is paid"
+        );
+        t.claim("p1", 1_500).unwrap();
+        assert_eq!(
+            t.check_payable(1_600).unwrap_err().code(),
+            "payment_pending"
+        );
+        assert_eq!(t.claim("p2", 1_600), Err(ReturnReason::DuplicatePayment));
         t.mark_paid("p1", 2_000).unwrap();
-        assert_eq!(t.mark_paid("p2", 2_002), Err(TradeStatus::Paid));
+        assert_eq!(t.claim("p2", 2_001), Err(ReturnReason::DuplicatePayment));
+        assert_eq!(
+            t.claim("p1", 2_001),
+            Ok(()),
+            "the payer's own claim is idempotent"
+        );
+        assert_eq!(t.close(false).unwrap_err().code(), "trade_already_paid");
         assert_eq!(
             t.check_payable(2_001).unwrap_err().code(),
             "trade_already_paid"
+        );
+    }
+
+    #[test]
+    fn late_successes_are_returned_and_closing_waits_for_payments_in_flight() {
+        let m = merchant();
+        let mut t = request().into_trade(&m, "T1".into(), 0).unwrap();
+        assert_eq!(t.close(true).unwrap_err().code(), "payment_pending");
+        t.close(false).unwrap();
+        assert_eq!(t.claim("p1", 1), Err(ReturnReason::TradeClosed));
+        let mut t = request().into_trade(&m, "T2".into(), 0).unwrap();
+        assert_eq!(t.claim("p1", 900_000), Err(ReturnReason::TradeExpired));
+        assert_eq!(t.status, TradeStatus::Expired);
+        let mut t = request().into_trade(&m, "T3".into(), 0).unwrap();
+        t.claim("p1", 10).unwrap();
+        t.unclaim("p1");
+        assert!(
+            t.check_payable(11).is_ok(),
+            "a refused posting gives the trade back"
         );
     }
 

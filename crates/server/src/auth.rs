@@ -3,6 +3,10 @@
 //!
 //! Roles: `admin` — everything, including keys and opening/closing accounts; `operator` —
 //! money movements and reads; `auditor` — reads only.
+//!
+//! Every key belongs to a person, its `operator` (one person may hold several keys): writes
+//! record the operator, and maker-checker compares operators, not keys. A key stored before
+//! operators existed belongs to its name.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -75,13 +79,50 @@ impl fmt::Debug for Secret {
 pub struct KeyRecord {
     pub id: String,
     pub name: String,
+    /// The person the key belongs to; absent in keys made before operators existed, whose
+    /// operator is their name (`KeyRecord::operator`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
     pub role: Role,
     /// SHA-256 of the key, hex.
     #[schema(ignore)]
     #[serde(rename = "sha256")]
     pub hash: String,
     pub created_at: String,
+    /// The operator who created it (absent for the bootstrap key and older keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
     pub revoked: bool,
+    /// The operator who revoked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
+}
+
+impl KeyRecord {
+    /// The person the key belongs to.
+    pub fn operator(&self) -> &str {
+        self.operator.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// Who a new key is, and who made it.
+#[derive(Clone, Debug)]
+pub struct NewKey<'a> {
+    pub name: &'a str,
+    pub operator: Option<&'a str>,
+    pub role: Role,
+    pub created_by: Option<&'a str>,
+}
+
+impl<'a> NewKey<'a> {
+    pub fn named(name: &'a str, role: Role) -> NewKey<'a> {
+        NewKey {
+            name,
+            operator: None,
+            role,
+            created_by: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +141,20 @@ pub enum KeyStoreError {
     Random(String),
 }
 
+/// Why a key was not revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("no API key {0:?}")]
+    NotFound(String),
+    #[error(
+        "{0} is the last active admin key: revoking it would lock administration out; create \
+         another admin key first (a stopped server: `paycore keys reset-admin`)"
+    )]
+    LastAdminKey(String),
+    #[error(transparent)]
+    Store(#[from] KeyStoreError),
+}
+
 pub struct KeyStore {
     path: PathBuf,
     keys: RwLock<Vec<KeyRecord>>,
@@ -110,6 +165,8 @@ pub struct KeyStore {
 pub struct Principal {
     pub key_id: String,
     pub name: String,
+    /// The person behind the key: what writes record, what maker-checker compares.
+    pub operator: String,
     pub role: Role,
 }
 
@@ -126,7 +183,8 @@ impl Principal {
     }
 }
 
-const FILE: &str = "keys.json";
+/// The key store's file in the data directory.
+pub const KEYS_FILE: &str = "keys.json";
 const KEY_PREFIX: &str = "pck_";
 
 impl KeyStore {
@@ -136,7 +194,7 @@ impl KeyStore {
         data_dir: &Path,
         bootstrap: Option<&str>,
     ) -> Result<(KeyStore, Option<Secret>), KeyStoreError> {
-        let path = data_dir.join(FILE);
+        let path = data_dir.join(KEYS_FILE);
         if path.exists() {
             let text = std::fs::read_to_string(&path).map_err(|source| KeyStoreError::Io {
                 path: path.clone(),
@@ -162,27 +220,30 @@ impl KeyStore {
             Some(given) => Secret(given.to_owned()),
             None => random_key()?,
         };
-        store.add("bootstrap-admin", Role::Admin, &secret)?;
+        store.add(NewKey::named("bootstrap-admin", Role::Admin), &secret)?;
         Ok((store, Some(secret)))
     }
 
     /// Creates a key; the returned secret is the only copy.
-    pub fn create(&self, name: &str, role: Role) -> Result<(KeyRecord, Secret), KeyStoreError> {
+    pub fn create(&self, key: NewKey<'_>) -> Result<(KeyRecord, Secret), KeyStoreError> {
         let secret = random_key()?;
-        let record = self.add(name, role, &secret)?;
+        let record = self.add(key, &secret)?;
         Ok((record, secret))
     }
 
-    fn add(&self, name: &str, role: Role, secret: &Secret) -> Result<KeyRecord, KeyStoreError> {
+    fn add(&self, key: NewKey<'_>, secret: &Secret) -> Result<KeyRecord, KeyStoreError> {
         let mut id_bytes = [0u8; 6];
         getrandom::fill(&mut id_bytes).map_err(|e| KeyStoreError::Random(e.to_string()))?;
         let record = KeyRecord {
             id: format!("key_{}", hex(&id_bytes)),
-            name: name.to_owned(),
-            role,
+            name: key.name.to_owned(),
+            operator: key.operator.map(str::to_owned),
+            role: key.role,
             hash: hash(secret.expose()),
             created_at: crate::render::now_rfc3339(),
+            created_by: key.created_by.map(str::to_owned),
             revoked: false,
+            revoked_by: None,
         };
         let mut keys = self.keys.write();
         keys.push(record.clone());
@@ -194,16 +255,27 @@ impl KeyStore {
         self.keys.read().clone()
     }
 
-    /// Revokes a key; `None` if there is no such key.
-    pub fn revoke(&self, id: &str) -> Result<Option<KeyRecord>, KeyStoreError> {
+    /// Revokes a key — never the last active admin key: checked under the same write lock as
+    /// the change, so two concurrent revocations cannot remove the last two admin keys.
+    /// Revoking a revoked key changes nothing and answers its record.
+    pub fn revoke(&self, id: &str, by: &str) -> Result<KeyRecord, RevokeError> {
         let mut keys = self.keys.write();
-        let Some(record) = keys.iter_mut().find(|k| k.id == id) else {
-            return Ok(None);
-        };
-        record.revoked = true;
-        let revoked = record.clone();
+        let index = keys
+            .iter()
+            .position(|k| k.id == id)
+            .ok_or_else(|| RevokeError::NotFound(id.to_owned()))?;
+        let active_admins = keys.iter().filter(|k| is_active_admin(k)).count();
+        if is_active_admin(&keys[index]) && active_admins == 1 {
+            return Err(RevokeError::LastAdminKey(id.to_owned()));
+        }
+        if !keys[index].revoked {
+            keys[index].revoked = true;
+            keys[index].revoked_by = Some(by.to_owned());
+        }
+        let revoked = keys[index].clone();
         self.save(&keys)?;
-        Ok(Some(revoked))
+        debug_assert!(active_admins == 0 || keys.iter().any(is_active_admin));
+        Ok(revoked)
     }
 
     /// The principal a presented key belongs to, if it is valid and not revoked.
@@ -215,6 +287,7 @@ impl KeyStore {
             .map(|k| Principal {
                 key_id: k.id.clone(),
                 name: k.name.clone(),
+                operator: k.operator().to_owned(),
                 role: k.role,
             })
     }
@@ -233,6 +306,10 @@ impl KeyStore {
             .and_then(|d| d.sync_all())
             .map_err(io)
     }
+}
+
+fn is_active_admin(key: &KeyRecord) -> bool {
+    key.role == Role::Admin && !key.revoked
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -277,10 +354,19 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be `Bearer <key>`")
             })?;
-        state
+        let principal = state
             .keys
             .authenticate(token)
-            .ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))
+            .ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
+        // Every write names its operator in the audit log (the records themselves carry it
+        // where they have a field for it: accounts' opened_by, keys, adjustments' history).
+        if !matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD
+        ) {
+            tracing::info!(target: "paycore::audit", operator = %principal.operator, key = %principal.key_id, method = %parts.method, path = %parts.uri.path(), "write");
+        }
+        Ok(principal)
     }
 }
 
@@ -301,17 +387,57 @@ mod tests {
         let (store, bootstrap) = KeyStore::open(dir.path(), Some("pck_given")).unwrap();
         assert_eq!(bootstrap.unwrap().expose(), "pck_given");
         assert_eq!(store.authenticate("pck_given").unwrap().role, Role::Admin);
-        let (record, secret) = store.create("ops", Role::Operator).unwrap();
-        let text = std::fs::read_to_string(dir.path().join(FILE)).unwrap();
+        let (record, secret) = store
+            .create(NewKey {
+                operator: Some("Li Lei"),
+                created_by: Some("bootstrap-admin"),
+                ..NewKey::named("ops", Role::Operator)
+            })
+            .unwrap();
+        let text = std::fs::read_to_string(dir.path().join(KEYS_FILE)).unwrap();
         assert!(!text.contains(secret.expose()) && !text.contains("pck_given"));
         assert_eq!(format!("{secret:?}"), "Secret(****)");
 
         let (reopened, again) = KeyStore::open(dir.path(), Some("ignored")).unwrap();
         assert!(again.is_none());
-        assert_eq!(reopened.authenticate(secret.expose()).unwrap().name, "ops");
-        reopened.revoke(&record.id).unwrap().unwrap();
+        let principal = reopened.authenticate(secret.expose()).unwrap();
+        assert_eq!(
+            (principal.name.as_str(), principal.operator.as_str()),
+            ("ops", "Li Lei")
+        );
+        let admin = reopened.authenticate("pck_given").unwrap();
+        assert_eq!(
+            admin.operator, "bootstrap-admin",
+            "an older key is its name's"
+        );
+        let revoked = reopened.revoke(&record.id, "auditor-x").unwrap();
+        assert_eq!(revoked.revoked_by.as_deref(), Some("auditor-x"));
+        assert_eq!(revoked.created_by.as_deref(), Some("bootstrap-admin"));
         assert!(reopened.authenticate(secret.expose()).is_none());
         assert!(reopened.authenticate("nope").is_none());
         assert_eq!(reopened.list().len(), 2);
+        assert!(matches!(
+            reopened.revoke("key_nope", "x"),
+            Err(RevokeError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn the_last_active_admin_key_is_never_revoked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = KeyStore::open(dir.path(), Some("pck_first")).unwrap();
+        let first = store.authenticate("pck_first").unwrap().key_id;
+        let (second, _) = store.create(NewKey::named("second", Role::Admin)).unwrap();
+        let (operator, _) = store.create(NewKey::named("ops", Role::Operator)).unwrap();
+        store.revoke(&first, "admin").unwrap();
+        let refused = store.revoke(&second.id, "admin").unwrap_err();
+        assert!(matches!(refused, RevokeError::LastAdminKey(_)), "{refused}");
+        // The refusal changed nothing on disk either.
+        let (reopened, _) = KeyStore::open(dir.path(), None).unwrap();
+        let listed = reopened.list();
+        assert!(!listed.iter().find(|k| k.id == second.id).unwrap().revoked);
+        // Other roles and already revoked keys are not guarded.
+        reopened.revoke(&operator.id, "admin").unwrap();
+        assert!(reopened.revoke(&first, "admin").unwrap().revoked);
     }
 }

@@ -93,6 +93,8 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> ApiError {
         let status = match error {
             EngineError::RequestTooLarge { .. } => StatusCode::BAD_REQUEST,
+            // `engine_unavailable` (stopped after a log failure, shutting down, not open) and
+            // `storage_error` (this batch's log write failed): try again later.
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, error.code(), error.to_string())
@@ -106,6 +108,54 @@ impl From<paycore_store::StoreError> for ApiError {
             "store_unavailable",
             format!("query store: {error}"),
         )
+    }
+}
+
+impl From<paycore_payment_service::ServiceError> for ApiError {
+    fn from(error: paycore_payment_service::ServiceError) -> ApiError {
+        use paycore_payment_service::ServiceError;
+        use paycore_payments::ErrorKind;
+        match error {
+            ServiceError::Pay(e) => {
+                let status = match e.kind() {
+                    ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+                    ErrorKind::NotFound => StatusCode::NOT_FOUND,
+                    ErrorKind::Conflict => StatusCode::CONFLICT,
+                    ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, e.code(), e.to_string())
+            }
+            ServiceError::Adjust(e) => {
+                use paycore_adjustments::ErrorKind as Kind;
+                let status = match e.kind() {
+                    Kind::Invalid => StatusCode::BAD_REQUEST,
+                    Kind::Forbidden => StatusCode::FORBIDDEN,
+                    Kind::NotFound => StatusCode::NOT_FOUND,
+                    Kind::Conflict => StatusCode::CONFLICT,
+                    // The ledger's refusal of an adjustment, whatever its code (also
+                    // account_not_found): the adjustment exists, its posting is refused.
+                    Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, e.code(), e.to_string())
+            }
+            ServiceError::Store(e) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!("payment store: {e}"),
+            ),
+            ServiceError::Engine(e) => ApiError::from(e),
+            ServiceError::Ledger { what, code } => ApiError::new(
+                status_of(code),
+                code.code(),
+                format!("the ledger refused {what}: {code}"),
+            ),
+            ServiceError::BadCallback(reason) => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+                format!("callback refused: {reason}"),
+            ),
+            ServiceError::Internal(reason) => ApiError::internal(reason),
+        }
     }
 }
 

@@ -14,6 +14,17 @@ pub fn client_id(hasher: &IdHasher, id: &str) -> Result<ClientId, ApiError> {
     Ok(hasher.client_id(id)?)
 }
 
+/// The id of a write: ids under `adjustment:` belong to approved adjustments' postings.
+pub fn command_id(hasher: &IdHasher, id: &str) -> Result<ClientId, ApiError> {
+    if id.starts_with(paycore_adjustments::LEDGER_ID_PREFIX) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("field `id`: ids starting with `{}` are reserved for the postings of approved adjustments", paycore_adjustments::LEDGER_ID_PREFIX),
+        ));
+    }
+    client_id(hasher, id)
+}
+
 pub fn account_no(text: &str) -> Result<AccountNo, ApiError> {
     Ok(AccountNo::new(text)?)
 }
@@ -36,8 +47,16 @@ pub fn account_type(name: &str) -> Result<AccountType, ApiError> {
     })
 }
 
+/// A posting's kind; `adjustment` only through the approval flow (`/v1/adjustments`).
 pub fn kind(name: Option<&str>, default: TransferKind) -> Result<TransferKind, ApiError> {
     let Some(name) = name else { return Ok(default) };
+    if TransferKind::from_name(name) == Some(TransferKind::Adjustment) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "adjustment_requires_approval",
+            "an adjustment (调账) is posted only when approved: propose it with POST /v1/adjustments and have another person approve it",
+        ));
+    }
     TransferKind::from_name(name).ok_or_else(|| {
         let known: Vec<_> = TransferKind::ALL.iter().map(|k| k.name()).collect();
         ApiError::bad_request(

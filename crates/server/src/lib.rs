@@ -3,8 +3,10 @@
 //!
 //! Layout: `routes/` (handlers per resource), `model` (wire types), `input` (request fields
 //! to ledger values), `render` (ledger values to responses), `error` (codes and statuses),
-//! `auth` (API keys, roles), `openapi` (the generated document).
+//! `auth` (API keys, their operators, roles), `admin_reset` (offline recovery of an admin key), `openapi` (the
+//! generated document).
 
+mod admin_reset;
 mod auth;
 mod error;
 mod input;
@@ -29,14 +31,21 @@ use axum::routing::{get, patch, post, put};
 use axum::serve::ListenerExt;
 use axum::Router;
 use paycore_accounting::{Books, Feed};
+pub use paycore_adjustments::Policy as AdjustmentPolicy;
 use paycore_engine::{Engine, EngineConfig, EngineError};
 use paycore_ledger::{
     AccountNo, AccountType, Command, ErrorCode, Op, OpenAccount, Operator, Reference,
 };
 use paycore_money::Currency;
+pub use paycore_payment_service::{AdjustmentConfig, AdjustmentFaults};
+use paycore_payment_service::{PaymentConfig, PaymentService};
+use paycore_payment_store::Location;
+pub use paycore_payments::schedule::QuerySchedule;
+pub use paycore_payments::HealthPolicy;
 use paycore_store::{open_store, Projector, ProjectorStatus};
 use tokio::net::TcpListener;
 
+pub use admin_reset::{reset_admin, RecoveredKey, ResetAdminError, RECOVERED_ADMIN_NAME};
 pub use auth::{Role, Secret};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use model::*;
@@ -62,6 +71,40 @@ pub struct ServerConfig {
     pub store: StoreUrl,
     /// Local time (engine UTC offset) of the automatic day-end cutover, if any.
     pub day_end_at: Option<time::Time>,
+    pub payments: PaymentOptions,
+}
+
+/// The payment side's settings (see `paycore serve --help`).
+#[derive(Clone, Debug)]
+pub struct PaymentOptions {
+    /// How long a channel call may take before its outcome is unknown.
+    pub channel_timeout: std::time::Duration,
+    /// The base URL banks send callbacks to; default `http://<listen address>`.
+    pub callback_base_url: Option<String>,
+    /// Delays between status queries of an unknown outcome (the last repeats).
+    pub query_schedule: QuerySchedule,
+    /// When a run of failures rests a channel, and for how long.
+    pub health: HealthPolicy,
+    /// A status query that finds no such order fails it only this long after it was sent.
+    pub not_found_grace: std::time::Duration,
+    /// A quick payment waits this long for an earlier in-flight payment of its trade.
+    pub quickpay_block: std::time::Duration,
+    /// Adjustments (调账): expiry, the dual-approval threshold, the sweep.
+    pub adjustments: AdjustmentConfig,
+}
+
+impl Default for PaymentOptions {
+    fn default() -> Self {
+        PaymentOptions {
+            channel_timeout: std::time::Duration::from_millis(5_000),
+            callback_base_url: None,
+            query_schedule: QuerySchedule::default(),
+            health: HealthPolicy::default(),
+            not_found_grace: std::time::Duration::from_secs(60),
+            quickpay_block: std::time::Duration::from_secs(180),
+            adjustments: AdjustmentConfig::default(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +126,8 @@ pub enum ServerError {
     Store(#[from] paycore_store::StoreError),
     #[error(transparent)]
     Accounting(#[from] paycore_accounting::AccountingError),
+    #[error("payments: {0}")]
+    Payments(#[from] paycore_payment_service::ServiceError),
 }
 
 /// A bound, ready server. `bootstrap_key` holds the admin key created on first start (shown
@@ -144,7 +189,10 @@ impl Server {
                 addr: listen,
                 source,
             })?;
+        let payments = start_payments(&config, &engine, &listener).await?;
         let state = AppState {
+            payments,
+            default_currency: config.currencies.first().copied().unwrap_or(Currency::CNY),
             engine,
             store: Arc::new(parking_lot::Mutex::new(reader)),
             projection,
@@ -186,9 +234,11 @@ impl Server {
                 tracing::debug!(%error, "TCP_NODELAY not set");
             }
         });
+        let payments = self.state.payments.clone();
         let served = axum::serve(listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await;
+        payments.shutdown().await;
         let (mut projector, mut feed) = (self.projector, self.feed);
         let stopped = tokio::task::spawn_blocking(move || {
             engine.shutdown();
@@ -206,6 +256,7 @@ impl Server {
 pub fn router(state: AppState) -> Router {
     use routes::{accounting, accounts, dayend, holds, journal, keys, system, transfers, verify};
     Router::new()
+        .merge(payment_routes())
         .route(
             "/v1/accounting/accounts",
             get(accounting::chart).post(accounting::create_account),
@@ -296,10 +347,39 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             count_responses,
         ))
+        .layer(middleware::from_fn(own_time))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::internal("internal error").into_response()
         }))
         .with_state(state)
+}
+
+/// Starts the payment service on the query store's database (SQLite: a file of its own beside
+/// it, `payments.sqlite`, as SQLite has one writer per file).
+async fn start_payments(
+    config: &ServerConfig,
+    engine: &Arc<Engine>,
+    listener: &TcpListener,
+) -> Result<PaymentService, ServerError> {
+    let location = match &config.store {
+        StoreUrl::Sqlite(_) => Location::Sqlite(config.engine.data_dir.join("payments.sqlite")),
+        StoreUrl::Postgres(url) => Location::Postgres(url.clone()),
+    };
+    let callback_base = match &config.payments.callback_base_url {
+        Some(url) => url.clone(),
+        None => {
+            let addr = listener.local_addr().map_err(ServerError::Serve)?;
+            format!("http://{addr}")
+        }
+    };
+    let mut payments = PaymentConfig::new(location, callback_base);
+    payments.channel_timeout = config.payments.channel_timeout;
+    payments.query_schedule = config.payments.query_schedule.clone();
+    payments.health = config.payments.health;
+    payments.timing.not_found_grace_ms = config.payments.not_found_grace.as_millis() as u64;
+    payments.quickpay_block = config.payments.quickpay_block;
+    payments.adjustments = config.payments.adjustments.clone();
+    Ok(PaymentService::start(payments, engine.clone()).await?)
 }
 
 async fn not_found() -> ApiError {
@@ -312,6 +392,56 @@ async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this endpoint does not accept this method",
     )
+}
+
+/// The payment side's routes.
+fn payment_routes() -> Router<AppState> {
+    use routes::adjustments;
+    use routes::pay::{channels, merchants, notify, payments, refunds, trades};
+    Router::new()
+        .route(
+            "/v1/adjustments",
+            post(adjustments::create).get(adjustments::list),
+        )
+        .route("/v1/adjustments/{id}", get(adjustments::show))
+        .route("/v1/adjustments/{id}/approve", post(adjustments::approve))
+        .route("/v1/adjustments/{id}/reject", post(adjustments::reject))
+        .route(
+            "/v1/merchants",
+            post(merchants::create).get(merchants::list),
+        )
+        .route("/v1/merchants/{id}", get(merchants::show))
+        .route("/v1/channels", post(channels::create).get(channels::list))
+        .route(
+            "/v1/channels/{id}",
+            get(channels::show).patch(channels::patch),
+        )
+        .route("/v1/channels/{id}/notify", post(notify::notify))
+        .route("/v1/trades", post(trades::create).get(trades::find))
+        .route("/v1/trades/{trade_id}", get(trades::show))
+        .route("/v1/trades/{trade_id}/payments", post(payments::create))
+        .route("/v1/payments/{id}", get(payments::show))
+        .route("/v1/payments/{id}/resend", post(payments::resend))
+        .route("/v1/payments/{id}/reroute", post(payments::reroute))
+        .route("/v1/payments/{id}/refunds", post(refunds::create))
+        .route("/v1/refunds/{id}", get(refunds::show))
+        .route("/v1/trades/{trade_id}/close", post(trades::close))
+}
+
+/// Header on every response: paycore's own time on the request, in milliseconds — the whole
+/// time less what it spent waiting for channels (banks).
+pub const OWN_TIME_HEADER: &str = "paycore-own-time-ms";
+
+async fn own_time(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let (mut response, channel_wait) =
+        paycore_payment_service::with_channel_clock(next.run(request)).await;
+    let own = started.elapsed().saturating_sub(channel_wait);
+    let millis = format!("{:.3}", own.as_secs_f64() * 1e3);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&millis) {
+        response.headers_mut().insert(OWN_TIME_HEADER, value);
+    }
+    response
 }
 
 async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -242,15 +242,25 @@ pub struct HoldResponse {
 pub struct CreateKeyRequest {
     pub name: String,
     pub role: Role,
+    /// The person the key belongs to (1–32 bytes; not `system`); one person may hold several
+    /// keys. Default: the key's name. Maker-checker compares operators, not keys.
+    pub operator: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct KeyResponse {
     pub id: String,
     pub name: String,
+    /// The person the key belongs to.
+    pub operator: String,
     pub role: Role,
     pub created_at: String,
+    /// The operator who created it (absent for the bootstrap key and older keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
     pub revoked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
     /// Only in the response that created it: store it now, it is not kept.
     pub key: Option<String>,
 }
@@ -262,7 +272,10 @@ pub struct KeyList {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Health {
+    /// `ok`, or `engine_stopped` (HTTP 503) once a failed log write or fsync stopped the engine.
     pub status: String,
+    /// Why the engine stopped, if it did.
+    pub engine_error: Option<String>,
     pub applied_sequence: u64,
     pub durable_sequence: u64,
     pub accounting_date: String,

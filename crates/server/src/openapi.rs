@@ -8,7 +8,7 @@ use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "paycore", description = "Ledger API: accounts, transfers, holds. Amounts are integers in minor units. Every write carries an idempotency `id`."),
+    info(title = "paycore", description = "paycore API: the ledger (accounts, transfers, holds), accounting, payments (merchants, channels, trades, payments) and adjustments (调账, maker-checker). Amounts are integers in minor units. Every write carries an idempotency `id`."),
     paths(
         routes::accounts::open, routes::accounts::list, routes::accounts::show, routes::accounts::close,
         routes::accounts::freeze, routes::accounts::unfreeze, routes::accounts::set_hot,
@@ -25,6 +25,15 @@ use crate::routes;
         routes::accounting::gl_check, routes::accounting::reserve_report, routes::accounting::status,
         routes::accounting::exceptions, routes::accounting::retry_exceptions, routes::accounting::rules,
         routes::accounting::replace_rules, routes::accounting::periods, routes::accounting::close_period,
+        routes::pay::merchants::create, routes::pay::merchants::show, routes::pay::merchants::list,
+        routes::pay::channels::create, routes::pay::channels::patch, routes::pay::channels::show,
+        routes::pay::channels::list, routes::pay::notify::notify,
+        routes::pay::trades::create, routes::pay::trades::show, routes::pay::trades::find,
+        routes::pay::payments::create, routes::pay::payments::show, routes::pay::payments::resend,
+        routes::pay::payments::reroute, routes::pay::refunds::create, routes::pay::refunds::show,
+        routes::pay::trades::close,
+        routes::adjustments::create, routes::adjustments::list, routes::adjustments::show,
+        routes::adjustments::approve, routes::adjustments::reject,
     ),
     modifiers(&BearerAuth),
 )]

@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use paycore_accounting::Books;
 use paycore_engine::Engine;
 use paycore_ledger::{AccountNo, Currency};
+use paycore_payment_service::PaymentService;
 use paycore_store::{ProjectorStatus, Store};
 
 use crate::auth::KeyStore;
@@ -25,6 +26,16 @@ pub struct AppState {
     /// The settlement (备付金) account used by deposits and withdrawals that name none.
     pub settlements: Arc<BTreeMap<Currency, AccountNo>>,
     pub http: Arc<HttpCounters>,
+    /// The payment side: merchants, channels, trades, payments.
+    pub payments: PaymentService,
+    pub default_currency: Currency,
+}
+
+impl AppState {
+    /// The currency of accounts a request does not give one for (the first configured).
+    pub fn default_currency(&self) -> Currency {
+        self.default_currency
+    }
 }
 
 /// Responses by status class, for `/metrics`.

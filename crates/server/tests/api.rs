@@ -572,6 +572,132 @@ async fn keys_and_roles() {
     s.stop().await;
 }
 
+/// The id of the (only) key named `name`.
+async fn key_id(s: &TestServer, name: &str) -> String {
+    let list = s.get("/v1/keys").await;
+    let keys = list.body["keys"].as_array().unwrap();
+    let key = keys.iter().find(|k| k["name"] == name).unwrap();
+    key["id"].as_str().unwrap().to_owned()
+}
+
+async fn revoke(s: &TestServer, id: &str, key: &str) -> Reply {
+    s.post_as(key, &format!("/v1/keys/{id}/revoke"), json!({}))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_active_admin_key_cannot_be_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path()).await;
+    let bootstrap = key_id(&s, "bootstrap-admin").await;
+    // Alone, even next to an operator key, the bootstrap admin key stays.
+    let operator = s.key_for("operator").await;
+    let refused = revoke(&s, &bootstrap, ADMIN_KEY).await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.code()),
+        (409, "last_admin_key")
+    );
+    assert!(refused.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("reset-admin"));
+    assert_eq!(s.get("/v1/keys").await.status, 200, "the key still works");
+    assert_eq!(
+        s.get_as(Some(&operator), "/v1/accounts/SETTLEMENT-CNY")
+            .await
+            .status,
+        200
+    );
+
+    // With a second admin key one of them can go; then the other is the last.
+    let second = s.key_for("admin").await;
+    let second_id = key_id(&s, "admin-key").await;
+    assert_eq!(revoke(&s, &bootstrap, &second).await.status, 200);
+    assert_eq!(s.get("/v1/keys").await.status, 401, "revoked");
+    let refused = revoke(&s, &second_id, &second).await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.code()),
+        (409, "last_admin_key"),
+        "a revoked admin key does not count"
+    );
+    // Revoking the revoked key again changes nothing and is allowed.
+    assert_eq!(revoke(&s, &bootstrap, &second).await.body["revoked"], true);
+    let listed = s.get_as(Some(&second), "/v1/keys").await;
+    assert_eq!(listed.status, 200);
+    let still_active = listed.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["role"] == "admin" && k["revoked"] == false)
+        .count();
+    assert_eq!(still_active, 1);
+    s.stop().await;
+
+    // The refusal was not only in memory: after a restart the second key still administers.
+    let mut s = start(dir.path()).await;
+    s.key = second;
+    assert_eq!(s.get("/v1/keys").await.status, 200);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_log_fsync_stops_the_engine_until_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = std::sync::Arc::new(paycore_engine::Faults::default());
+    let s = start_with(dir.path(), |engine| engine.faults = faults.clone()).await;
+    s.open("a", "customer").await;
+    s.open("b", "customer").await;
+    assert_eq!(s.deposit("dep", "a", 1_000).await.status, 201);
+
+    faults
+        .fail_syncs
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let failed = s.transfer("t1", "a", "b", 10).await;
+    assert_eq!(
+        (failed.status.as_u16(), failed.code()),
+        (503, "storage_error")
+    );
+    let refused = s.transfer("t2", "a", "b", 10).await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.code()),
+        (503, "engine_unavailable")
+    );
+    assert!(refused.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("restart"));
+    let health = s.get_as(None, "/healthz").await;
+    assert_eq!(health.status, 503);
+    assert_eq!(health.body["status"], "engine_stopped");
+    assert!(
+        health.body["engine_error"]
+            .as_str()
+            .unwrap()
+            .contains("fdatasync"),
+        "{}",
+        health.body
+    );
+    let metrics = s.get_as(None, "/metrics").await;
+    assert!(metrics
+        .body
+        .as_str()
+        .unwrap()
+        .contains("paycore_engine_stopped 1"));
+    assert_eq!(s.balance("a").await, 1_000, "reads still answer");
+    s.stop().await;
+
+    let s = start(dir.path()).await;
+    let health = s.get_as(None, "/healthz").await;
+    assert_eq!(
+        (health.status.as_u16(), &health.body["engine_error"]),
+        (200, &json!(null))
+    );
+    assert_eq!(s.transfer("t1", "a", "b", 10).await.status, 201);
+    assert_eq!(s.transfer("t2", "a", "b", 10).await.status, 201);
+    assert_eq!((s.balance("a").await, s.balance("b").await), (980, 20));
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn system_endpoints_and_unknown_routes() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,8 @@
 //! Appending batches to the log: build the record, write it at the tail of the current
-//! segment, fdatasync, and only then advance. A failed append leaves the writer where it was,
-//! so the next batch overwrites whatever a half-finished write left behind.
+//! segment, fdatasync, and only then advance. A failed write or fdatasync breaks the writer for
+//! good (`AppendError::Storage`): after a failed fdatasync Linux may already have dropped the
+//! dirty pages, so a later fdatasync could succeed without them. Only a segment that could not
+//! be created (a full disk at rollover) leaves the writer where it was, to try again.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -34,6 +36,46 @@ pub struct Appended {
     pub rolled_over: bool,
 }
 
+/// Why an append made nothing durable.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// The next segment could not be created (e.g. the disk is full): nothing was written and
+    /// the writer is where it was, so a later append may succeed.
+    #[error("cannot start log segment {segment}: {source}")]
+    NoSegment { segment: u64, source: io::Error },
+    /// A write or an fdatasync failed: what the file holds is unknown, and pages the kernel
+    /// dropped would not be reported by a later fdatasync. The writer refuses every later
+    /// append; a restart recovers from what is on disk.
+    #[error("log {operation} for batch {sequence} failed: {source}")]
+    Storage {
+        operation: &'static str,
+        sequence: u64,
+        /// The failed append had already moved on to a new segment (`LogWriter::segment`),
+        /// whose first batch is `sequence`.
+        rolled_over: bool,
+        source: io::Error,
+    },
+}
+
+impl AppendError {
+    /// The writer can no longer be used.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, AppendError::Storage { .. })
+    }
+
+    /// The failed append had already moved on to a new segment, which the batch it failed
+    /// for would have started.
+    pub fn rolled_over(&self) -> bool {
+        matches!(
+            self,
+            AppendError::Storage {
+                rolled_over: true,
+                ..
+            }
+        )
+    }
+}
+
 pub struct LogWriter {
     dir: PathBuf,
     segment_bytes: u64,
@@ -44,6 +86,8 @@ pub struct LogWriter {
     last_checksum: u128,
     record: Vec<u8>,
     faults: Arc<Faults>,
+    /// A write or fdatasync failed: nothing may be appended any more.
+    broken: bool,
 }
 
 impl LogWriter {
@@ -54,6 +98,7 @@ impl LogWriter {
         faults: Arc<Faults>,
     ) -> io::Result<LogWriter> {
         let file = open_segment(dir, tail.segment, segment_bytes, &faults)?;
+        sync_segment(&file, dir)?;
         Ok(LogWriter {
             dir: dir.to_owned(),
             segment_bytes,
@@ -64,6 +109,7 @@ impl LogWriter {
             last_checksum: tail.last_checksum,
             record: Vec::new(),
             faults,
+            broken: false,
         })
     }
 
@@ -76,14 +122,19 @@ impl LogWriter {
         self.segment
     }
 
-    /// Makes one batch durable. On error nothing advanced: the same sequence number goes to
-    /// the next batch, written at the same place.
+    /// Makes one batch durable. After `AppendError::NoSegment` nothing advanced: the same
+    /// sequence number goes to the next batch. After `AppendError::Storage` the writer is
+    /// broken and must not be used again (asserted).
     pub fn append(
         &mut self,
         timestamp: u64,
         command_count: u32,
         body: &[u8],
-    ) -> io::Result<Appended> {
+    ) -> Result<Appended, AppendError> {
+        assert!(
+            !self.broken,
+            "append after a failed log write or fdatasync: the file's contents are unknown"
+        );
         let sequence = self.next_sequence;
         let checksum = record::build(
             &mut self.record,
@@ -100,12 +151,17 @@ impl LogWriter {
         );
         let rolled_over = self.offset + len > self.segment_bytes;
         if rolled_over {
-            self.roll_over()?;
+            self.roll_over(sequence)?;
         }
-        self.write(len)?;
-        let sync_start = Instant::now();
-        self.sync()?;
-        let sync_time = sync_start.elapsed();
+        let sync_time = self.write_and_sync(len).map_err(|(operation, source)| {
+            self.broken = true;
+            AppendError::Storage {
+                operation,
+                sequence,
+                rolled_over,
+                source,
+            }
+        })?;
         self.offset += len;
         self.next_sequence += 1;
         self.last_checksum = checksum;
@@ -116,6 +172,15 @@ impl LogWriter {
             sync_time,
             rolled_over,
         })
+    }
+
+    /// Writes the record at the tail and fdatasyncs; returns the time the fdatasync took, or
+    /// which of the two failed.
+    fn write_and_sync(&mut self, len: u64) -> Result<Duration, (&'static str, io::Error)> {
+        self.write(len).map_err(|error| ("write", error))?;
+        let sync_start = Instant::now();
+        self.sync().map_err(|error| ("fdatasync", error))?;
+        Ok(sync_start.elapsed())
     }
 
     fn write(&mut self, len: u64) -> io::Result<()> {
@@ -136,10 +201,26 @@ impl LogWriter {
     }
 
     /// Continues in the next segment (created and preallocated if needed). The rest of the
-    /// current one stays zeros, which readers take as "continue in the next segment".
-    fn roll_over(&mut self) -> io::Result<()> {
+    /// current one stays zeros, which readers take as "continue in the next segment". Failing
+    /// to create it changes nothing; failing to make it durable breaks the writer.
+    fn roll_over(&mut self, sequence: u64) -> Result<(), AppendError> {
         let next = self.segment + 1;
-        let file = open_segment(&self.dir, next, self.segment_bytes, &self.faults)?;
+        let file =
+            open_segment(&self.dir, next, self.segment_bytes, &self.faults).map_err(|source| {
+                AppendError::NoSegment {
+                    segment: next,
+                    source,
+                }
+            })?;
+        sync_segment(&file, &self.dir).map_err(|source| {
+            self.broken = true;
+            AppendError::Storage {
+                operation: "fsync of a new segment",
+                sequence,
+                rolled_over: false,
+                source,
+            }
+        })?;
         self.file = file;
         self.segment = next;
         self.offset = 0;
@@ -147,7 +228,8 @@ impl LogWriter {
     }
 }
 
-/// Opens segment `index`, creating and preallocating it (and syncing the directory) if new.
+/// Opens segment `index`, creating and preallocating it if new (a segment that cannot be
+/// preallocated is removed again).
 fn open_segment(dir: &Path, index: u64, segment_bytes: u64, faults: &Faults) -> io::Result<File> {
     let path = segment_path(dir, index);
     if path.exists() {
@@ -166,9 +248,15 @@ fn open_segment(dir: &Path, index: u64, segment_bytes: u64, faults: &Faults) -> 
         let _ = std::fs::remove_file(&path);
         return Err(error);
     }
-    file.sync_all()?;
-    sync_dir(dir)?;
     Ok(file)
+}
+
+/// Makes a segment and its directory entry durable before anything is appended to it — also
+/// one found already there (left by an attempt that failed before or a process that stopped
+/// before writing to it), whose creation may never have been synced.
+fn sync_segment(file: &File, dir: &Path) -> io::Result<()> {
+    file.sync_all()?;
+    sync_dir(dir)
 }
 
 /// Reserves the segment's blocks up front, so that a full disk shows up when a segment is
@@ -186,4 +274,95 @@ fn preallocate(file: &File, len: u64) -> io::Result<()> {
 /// Makes a directory's entries (new or renamed files) durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering::SeqCst;
+
+    use super::*;
+
+    const SEGMENT_BYTES: u64 = 4096;
+    /// 1,064 bytes as a record: three fit in a segment, the fourth starts the next one.
+    const BODY: [u8; 1000] = [7; 1000];
+
+    fn writer(dir: &Path) -> (LogWriter, Arc<Faults>) {
+        let faults = Arc::new(Faults::default());
+        let tail = Tail {
+            segment: 1,
+            offset: 0,
+            next_sequence: 1,
+            last_checksum: 0,
+        };
+        let log = LogWriter::open(dir, SEGMENT_BYTES, tail, faults.clone()).unwrap();
+        (log, faults)
+    }
+
+    fn fill_first_segment(log: &mut LogWriter) {
+        for timestamp in 1..=3 {
+            let appended = log.append(timestamp, 1, &BODY).unwrap();
+            assert_eq!(
+                (appended.sequence, appended.rolled_over),
+                (timestamp, false)
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_write_after_a_rollover_reports_the_new_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, faults) = writer(dir.path());
+        fill_first_segment(&mut log);
+        faults.fail_writes.store(1, SeqCst);
+        let error = log.append(4, 1, &BODY).unwrap_err();
+        assert!(error.is_fatal() && error.rolled_over(), "{error}");
+        assert!(
+            matches!(
+                error,
+                AppendError::Storage {
+                    sequence: 4,
+                    operation: "write",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert_eq!((log.segment(), log.next_sequence()), (2, 4));
+    }
+
+    #[test]
+    fn a_segment_that_cannot_be_created_changes_nothing_and_the_next_append_rolls_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, faults) = writer(dir.path());
+        fill_first_segment(&mut log);
+        faults.fail_creates.store(1, SeqCst);
+        let error = log.append(4, 1, &BODY).unwrap_err();
+        assert!(!error.is_fatal() && !error.rolled_over(), "{error}");
+        assert_eq!((log.segment(), log.next_sequence()), (1, 4));
+        let appended = log.append(5, 1, &BODY).unwrap();
+        assert_eq!((appended.sequence, appended.rolled_over), (4, true));
+        assert_eq!(log.segment(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "append after a failed log write or fdatasync")]
+    fn a_writer_whose_fdatasync_failed_never_appends_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, faults) = writer(dir.path());
+        faults.fail_syncs.store(1, SeqCst);
+        let error = log.append(1, 1, &BODY).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                AppendError::Storage {
+                    sequence: 1,
+                    operation: "fdatasync",
+                    rolled_over: false,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        let _ = log.append(2, 1, &BODY);
+    }
 }

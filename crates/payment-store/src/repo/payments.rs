@@ -1,9 +1,12 @@
 //! `pay_payments` and their channel orders in `pay_attempts`. A payment is always read and
 //! written whole (its row and every attempt), so a reader never sees half of a change.
 
-use paycore_payments::{Attempt, AttemptStatus, Failure, Method, Payment, PaymentStatus};
+use paycore_payments::{
+    Attempt, ChannelOrder, Disposition, Method, OrderStatus, Payment, PaymentStatus, Posted,
+    ReturnReason,
+};
 
-use super::{currency, route_json};
+use super::{currency, failure, route_json, small};
 use crate::sql::{Row, Sql, Value};
 use crate::StoreError;
 
@@ -12,7 +15,8 @@ macro_rules! select_payments {
         concat!(
             "SELECT id, trade_id, merchant, method, amount, currency, fee, status, \
              requested_channel, created_at, updated_at, succeeded_at, failure_code, \
-             failure_message, anomalies FROM pay_payments ",
+             failure_message, anomalies, payer_account, balance_amount, disposition, posted, \
+             refund_id, next_check_at FROM pay_payments ",
             $rest
         )
     };
@@ -24,12 +28,16 @@ pub fn save(sql: &mut dyn Sql, p: &Payment) -> Result<(), StoreError> {
     sql.exec(
         "INSERT INTO pay_payments (id, trade_id, merchant, method, amount, currency, fee, \
          status, requested_channel, created_at, updated_at, succeeded_at, failure_code, \
-         failure_message, anomalies) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         failure_message, anomalies, payer_account, balance_amount, disposition, posted, \
+         refund_id, next_check_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21) \
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
          updated_at = excluded.updated_at, succeeded_at = excluded.succeeded_at, \
          failure_code = excluded.failure_code, failure_message = excluded.failure_message, \
-         anomalies = excluded.anomalies",
+         anomalies = excluded.anomalies, disposition = excluded.disposition, \
+         posted = excluded.posted, refund_id = excluded.refund_id, \
+         next_check_at = excluded.next_check_at",
         &[
             Value::text(&p.id),
             Value::text(&p.trade_id),
@@ -46,6 +54,12 @@ pub fn save(sql: &mut dyn Sql, p: &Payment) -> Result<(), StoreError> {
             Value::opt_text(p.failure.as_ref().map(|f| f.code.as_str())),
             Value::opt_text(p.failure.as_ref().map(|f| f.message.as_str())),
             Value::text(anomalies),
+            Value::opt_text(p.payer_account.as_deref()),
+            Value::uint(p.balance_amount),
+            Value::opt_text(p.disposition.map(disposition_name).as_deref()),
+            Value::text(p.posted.name()),
+            Value::opt_text(p.refund_id.as_deref()),
+            Value::opt_uint(p.next_check_at),
         ],
     )?;
     for (index, attempt) in p.attempts.iter().enumerate() {
@@ -54,34 +68,50 @@ pub fn save(sql: &mut dyn Sql, p: &Payment) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn disposition_name(d: Disposition) -> String {
+    match d {
+        Disposition::Keep => "keep".to_owned(),
+        Disposition::Return(reason) => format!("return:{}", reason.name()),
+    }
+}
+
+fn disposition_from(name: &str) -> Result<Disposition, StoreError> {
+    let parsed = match name.strip_prefix("return:") {
+        None if name == "keep" => Some(Disposition::Keep),
+        None => None,
+        Some(reason) => ReturnReason::from_name(reason).map(Disposition::Return),
+    };
+    parsed.ok_or_else(|| StoreError::Corrupt(format!("disposition {name:?}")))
+}
+
 fn save_attempt(sql: &mut dyn Sql, payment: &str, no: u64, a: &Attempt) -> Result<(), StoreError> {
+    let o = &a.order;
     sql.exec(
         "INSERT INTO pay_attempts (channel_order_no, payment_id, attempt, channel, status, \
-         route, created_at, updated_at, sent_at, sends, queries, next_check_at, bank_ref, \
+         route, created_at, updated_at, sent_at, sends, queries, bank_ref, \
          failure_code, failure_message, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT (channel_order_no) DO UPDATE SET status = excluded.status, \
          updated_at = excluded.updated_at, sent_at = excluded.sent_at, sends = excluded.sends, \
-         queries = excluded.queries, next_check_at = excluded.next_check_at, \
-         bank_ref = excluded.bank_ref, failure_code = excluded.failure_code, \
+         queries = excluded.queries, bank_ref = excluded.bank_ref, \
+         failure_code = excluded.failure_code, \
          failure_message = excluded.failure_message, note = excluded.note",
         &[
-            Value::text(&a.channel_order_no),
+            Value::text(&o.order_no),
             Value::text(payment),
             Value::uint(no),
-            Value::text(&a.channel),
-            Value::text(a.status.name()),
+            Value::text(&o.channel),
+            Value::text(o.status.name()),
             Value::text(route_json::encode(&a.route)),
-            Value::uint(a.created_at),
-            Value::uint(a.updated_at),
-            Value::uint(a.sent_at),
-            Value::uint(a.sends as u64),
-            Value::uint(a.queries as u64),
-            Value::opt_uint(a.next_check_at),
-            Value::opt_text(a.bank_ref.as_deref()),
-            Value::opt_text(a.failure.as_ref().map(|f| f.code.as_str())),
-            Value::opt_text(a.failure.as_ref().map(|f| f.message.as_str())),
-            Value::opt_text(a.note.as_deref()),
+            Value::uint(o.created_at),
+            Value::uint(o.updated_at),
+            Value::uint(o.sent_at),
+            Value::uint(o.sends as u64),
+            Value::uint(o.queries as u64),
+            Value::opt_text(o.bank_ref.as_deref()),
+            Value::opt_text(o.failure.as_ref().map(|f| f.code.as_str())),
+            Value::opt_text(o.failure.as_ref().map(|f| f.message.as_str())),
+            Value::opt_text(o.note.as_deref()),
         ],
     )?;
     Ok(())
@@ -121,26 +151,18 @@ pub fn by_channel_order(sql: &mut dyn Sql, order_no: &str) -> Result<Option<Paym
     }
 }
 
-/// Channel orders whose outcome is open, due for a status query by `until` (or all of
-/// them), soonest first: (payment id, channel order number, next check).
+/// Payments with something left to do (an open outcome to ask about, a step to finish),
+/// due by `until`, soonest first: (payment id, next check).
 pub fn due_checks(
     sql: &mut dyn Sql,
     until: u64,
     limit: u64,
-) -> Result<Vec<(String, String, u64)>, StoreError> {
-    sql.query(
-        "SELECT payment_id, channel_order_no, next_check_at FROM pay_attempts \
-         WHERE next_check_at IS NOT NULL AND next_check_at <= $1 \
-         ORDER BY next_check_at LIMIT $2",
-        &[Value::uint(until), Value::uint(limit)],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.text(1)?, r.uint(2)?)))
-    .collect()
+) -> Result<Vec<(String, u64)>, StoreError> {
+    super::due_checks(sql, super::due_checks_sql!("pay_payments"), until, limit)
 }
 
 const ATTEMPTS: &str = "SELECT channel_order_no, channel, status, route, created_at, updated_at, \
-     sent_at, sends, queries, next_check_at, bank_ref, failure_code, failure_message, note \
+     sent_at, sends, queries, bank_ref, failure_code, failure_message, note \
      FROM pay_attempts WHERE payment_id = $1 ORDER BY attempt";
 
 fn attempts_of(sql: &mut dyn Sql, payment: &str) -> Result<Vec<Attempt>, StoreError> {
@@ -150,41 +172,29 @@ fn attempts_of(sql: &mut dyn Sql, payment: &str) -> Result<Vec<Attempt>, StoreEr
         .collect()
 }
 
-fn failure(code: Option<String>, message: Option<String>) -> Option<Failure> {
-    code.map(|code| Failure {
-        code,
-        message: message.unwrap_or_default(),
-    })
-}
-
-fn small(v: u64) -> Result<u32, StoreError> {
-    u32::try_from(v).map_err(|_| StoreError::Corrupt("a count above u32".into()))
-}
-
 fn attempt_from_row(r: &Row) -> Result<Attempt, StoreError> {
     let status = r.text(2)?;
-    Ok(Attempt {
-        channel_order_no: r.text(0)?,
+    let order = ChannelOrder {
+        order_no: r.text(0)?,
         channel: r.text(1)?,
-        status: AttemptStatus::from_name(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("attempt status {status:?}")))?,
-        route: route_json::decode(&r.text(3)?)?,
+        status: OrderStatus::from_name(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("order status {status:?}")))?,
         created_at: r.uint(4)?,
         updated_at: r.uint(5)?,
         sent_at: r.uint(6)?,
         sends: small(r.uint(7)?)?,
         queries: small(r.uint(8)?)?,
-        next_check_at: r.opt_uint(9)?,
-        bank_ref: r.opt_text(10)?,
-        failure: failure(r.opt_text(11)?, r.opt_text(12)?),
-        note: r.opt_text(13)?,
+        bank_ref: r.opt_text(9)?,
+        failure: failure(r.opt_text(10)?, r.opt_text(11)?),
+        note: r.opt_text(12)?,
+    };
+    Ok(Attempt {
+        order,
+        route: route_json::decode(&r.text(3)?)?,
     })
 }
 
 fn from_row(r: &Row, attempts: Vec<Attempt>) -> Result<Payment, StoreError> {
-    if attempts.is_empty() {
-        return Err(StoreError::Corrupt(format!("payment {} has no attempt", r.text(0)?)));
-    }
     let method = r.text(3)?;
     let status = r.text(7)?;
     let anomalies: Vec<String> = serde_json::from_str(&r.text(14)?)
@@ -207,5 +217,12 @@ fn from_row(r: &Row, attempts: Vec<Attempt>) -> Result<Payment, StoreError> {
         succeeded_at: r.opt_uint(11)?,
         failure: failure(r.opt_text(12)?, r.opt_text(13)?),
         anomalies,
+        payer_account: r.opt_text(15)?,
+        balance_amount: r.uint(16)?,
+        disposition: r.opt_text(17)?.map(|d| disposition_from(&d)).transpose()?,
+        posted: Posted::from_name(&r.text(18)?)
+            .ok_or_else(|| StoreError::Corrupt("posted".into()))?,
+        refund_id: r.opt_text(19)?,
+        next_check_at: r.opt_uint(20)?,
     })
 }

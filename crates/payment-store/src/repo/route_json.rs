@@ -83,8 +83,12 @@ fn decode_reason(d: &Json) -> Option<DropReason> {
         "disabled" => DropReason::Disabled,
         "method_not_supported" => DropReason::MethodNotSupported,
         "currency_not_supported" => DropReason::CurrencyNotSupported,
-        "below_min_amount" => DropReason::BelowMinAmount { min: number("min")? },
-        "above_max_amount" => DropReason::AboveMaxAmount { max: number("max")? },
+        "below_min_amount" => DropReason::BelowMinAmount {
+            min: number("min")?,
+        },
+        "above_max_amount" => DropReason::AboveMaxAmount {
+            max: number("max")?,
+        },
         "rate_limited" => DropReason::RateLimited {
             per_s: u32::try_from(number("per_s")?).ok()?,
         },

@@ -10,7 +10,7 @@ macro_rules! select {
     ($rest:literal) => {
         concat!(
             "SELECT trade_id, merchant, merchant_order_no, amount, currency, subject, notify_url, \
-             status, created_at, expires_at, paid_by, paid_at FROM pay_trades ",
+             status, created_at, expires_at, paid_by, paid_at, claimed_by FROM pay_trades ",
             $rest
         )
     };
@@ -19,8 +19,8 @@ macro_rules! select {
 pub fn insert(sql: &mut dyn Sql, t: &Trade) -> Result<(), StoreError> {
     sql.exec(
         "INSERT INTO pay_trades (trade_id, merchant, merchant_order_no, amount, currency, \
-         subject, notify_url, status, created_at, expires_at, paid_by, paid_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         subject, notify_url, status, created_at, expires_at, paid_by, paid_at, claimed_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         &[
             Value::text(&t.trade_id),
             Value::text(&t.merchant),
@@ -34,6 +34,7 @@ pub fn insert(sql: &mut dyn Sql, t: &Trade) -> Result<(), StoreError> {
             Value::uint(t.expires_at),
             Value::opt_text(t.paid_by.as_deref()),
             Value::opt_uint(t.paid_at),
+            Value::opt_text(t.claimed_by.as_deref()),
         ],
     )?;
     Ok(())
@@ -42,16 +43,21 @@ pub fn insert(sql: &mut dyn Sql, t: &Trade) -> Result<(), StoreError> {
 /// Writes the fields that change over a trade's life.
 pub fn update(sql: &mut dyn Sql, t: &Trade) -> Result<(), StoreError> {
     let changed = sql.exec(
-        "UPDATE pay_trades SET status = $2, paid_by = $3, paid_at = $4 WHERE trade_id = $1",
+        "UPDATE pay_trades SET status = $2, paid_by = $3, paid_at = $4, claimed_by = $5 \
+         WHERE trade_id = $1",
         &[
             Value::text(&t.trade_id),
             Value::text(t.status.name()),
             Value::opt_text(t.paid_by.as_deref()),
             Value::opt_uint(t.paid_at),
+            Value::opt_text(t.claimed_by.as_deref()),
         ],
     )?;
     if changed != 1 {
-        return Err(StoreError::Corrupt(format!("trade {} is not stored", t.trade_id)));
+        return Err(StoreError::Corrupt(format!(
+            "trade {} is not stored",
+            t.trade_id
+        )));
     }
     Ok(())
 }
@@ -84,7 +90,11 @@ pub fn list(
 ) -> Result<Vec<Trade>, StoreError> {
     sql.query(
         select!("WHERE merchant = $1 AND trade_id > $2 ORDER BY trade_id LIMIT $3"),
-        &[Value::text(merchant), Value::text(after), Value::uint(limit)],
+        &[
+            Value::text(merchant),
+            Value::text(after),
+            Value::uint(limit),
+        ],
     )?
     .iter()
     .map(from_row)
@@ -107,5 +117,6 @@ fn from_row(r: &Row) -> Result<Trade, StoreError> {
         expires_at: r.uint(9)?,
         paid_by: r.opt_text(10)?,
         paid_at: r.opt_uint(11)?,
+        claimed_by: r.opt_text(12)?,
     })
 }

@@ -1,11 +1,11 @@
-//! The payment state machine: a table of reports and what each does, and a property test
-//! of random report sequences against the rules (final never changes, posted once).
+//! The payment state machine: what reports do, the keep-or-return decision, the steps after
+//! it, reroute and resend.
 
 use paycore_money::Currency;
-use proptest::prelude::*;
 
 use super::*;
 use crate::routing::Strategy as RouteStrategy;
+use crate::trade::{Trade, TradeStatus};
 
 const TIMING: Timing = Timing {
     not_found_grace_ms: 10_000,
@@ -21,32 +21,61 @@ fn route(channel: &str) -> RouteDecision {
     }
 }
 
-fn payment() -> Payment {
-    let request = NewPayment {
-        id: "p".into(),
+fn trade() -> Trade {
+    Trade {
         trade_id: "T".into(),
         merchant: "m".into(),
-        method: Method::Quickpay,
+        merchant_order_no: "o".into(),
+        amount: 100,
+        currency: Currency::CNY,
+        subject: String::new(),
+        notify_url: None,
+        status: TradeStatus::Open,
+        created_at: 0,
+        expires_at: 900_000,
+        paid_by: None,
+        paid_at: None,
+        claimed_by: None,
+    }
+}
+
+fn request(id: &str, method: Method, balance: u64) -> NewPayment {
+    NewPayment {
+        id: id.into(),
+        trade_id: "T".into(),
+        merchant: "m".into(),
+        method,
         amount: 100,
         currency: Currency::CNY,
         fee: 1,
         requested_channel: None,
-    };
-    Payment::new(request, "co-1".into(), route("a"), 0, 6_000)
+        payer_account: (balance > 0).then(|| "payer".to_owned()),
+        balance_amount: balance,
+    }
 }
 
-fn report(source: ReportSource, result: BankResult) -> BankReport {
+fn payment(id: &str) -> Payment {
+    Payment::new(
+        request(id, Method::Quickpay, 0),
+        format!("{id}-o1"),
+        route("a"),
+        0,
+        6_000,
+    )
+}
+
+fn report(order: &str, source: ReportSource, result: BankResult) -> BankReport {
     BankReport {
-        channel_order_no: "co-1".into(),
+        order_no: order.into(),
         source,
         result,
     }
 }
 
-fn success() -> BankResult {
+fn success(amount: u64) -> BankResult {
     BankResult::Succeeded {
         bank_ref: "B1".into(),
-        amount: 100,
+        amount,
     }
 }
 
@@ -64,124 +93,238 @@ fn timeout() -> BankResult {
 }
 
 #[test]
-fn a_timeout_is_unknown_and_a_later_query_decides() {
-    let mut p = payment();
+fn a_timeout_is_unknown_and_a_later_success_is_kept_once_posted() {
+    let (mut t, mut p) = (trade(), payment("p"));
     assert_eq!(
-        p.report(&report(ReportSource::Response, timeout()), 5, TIMING),
+        p.report(
+            &mut t,
+            &report("p-o1", ReportSource::Response, timeout()),
+            5,
+            TIMING
+        ),
         Effect::Changed
     );
-    assert_eq!(p.status, PaymentStatus::Unknown);
-    assert_eq!(p.current().note.as_deref(), Some("timeout"));
+    assert_eq!(
+        (p.status, p.next_step()),
+        (PaymentStatus::Unknown, Step::AskBank)
+    );
     assert_eq!(
         p.check_reroute().unwrap_err().code(),
         "payment_outcome_unknown"
     );
-    assert_eq!(
-        p.report(&report(ReportSource::Query, success()), 9, TIMING),
-        Effect::Post
+    p.report(
+        &mut t,
+        &report("p-o1", ReportSource::Query, success(100)),
+        9,
+        TIMING,
     );
     assert_eq!(
         p.status,
         PaymentStatus::Unknown,
         "not a success before the ledger posted"
     );
-    assert!(p.needs_posting());
-    // Until it is posted, anything that comes next posts again (the ledger makes it once),
-    // and a contradiction changes nothing but is kept.
-    let again = p.report(&report(ReportSource::Callback, success()), 9, TIMING);
-    assert_eq!(again, Effect::Post);
-    let contradiction = p.report(&report(ReportSource::Callback, failed()), 9, TIMING);
-    assert_eq!(contradiction, Effect::Post);
-    assert_eq!(p.anomalies.len(), 1);
-    assert_eq!(p.current().status, AttemptStatus::Succeeded);
-    p.mark_posted(10);
+    assert_eq!(
+        (p.next_step(), p.disposition),
+        (Step::PostKeep, Some(Disposition::Keep))
+    );
+    assert_eq!(t.claimed_by.as_deref(), Some("p"));
+    // A repeat or a contradiction changes nothing; the posting is still next.
+    p.report(
+        &mut t,
+        &report("p-o1", ReportSource::Callback, success(100)),
+        9,
+        TIMING,
+    );
+    let contradiction = p.report(
+        &mut t,
+        &report("p-o1", ReportSource::Callback, failed()),
+        9,
+        TIMING,
+    );
+    assert!(matches!(contradiction, Effect::Anomaly(_)));
+    assert_eq!(p.next_step(), Step::PostKeep);
+    p.kept(&mut t, 10);
+    assert_eq!(
+        (p.status, p.next_step(), p.next_check_at),
+        (PaymentStatus::Succeeded, Step::Done, None)
+    );
+    assert_eq!(
+        (t.status, t.paid_by.as_deref()),
+        (TradeStatus::Paid, Some("p"))
+    );
+}
+
+#[test]
+fn a_second_success_on_the_trade_is_returned_and_refunded() {
+    let mut t = trade();
+    let (mut first, mut second) = (payment("p1"), payment("p2"));
+    first.report(
+        &mut t,
+        &report("p1-o1", ReportSource::Response, success(100)),
+        1,
+        TIMING,
+    );
+    // Both succeed before either is posted: only the first claimed the trade.
+    second.report(
+        &mut t,
+        &report("p2-o1", ReportSource::Callback, success(100)),
+        1,
+        TIMING,
+    );
+    assert_eq!(
+        second.disposition,
+        Some(Disposition::Return(ReturnReason::DuplicatePayment))
+    );
+    assert_eq!(
+        (second.status, second.next_step()),
+        (PaymentStatus::Refunding, Step::PostToSuspense)
+    );
+    first.kept(&mut t, 2);
+    second.in_suspense(3);
+    assert_eq!(second.next_step(), Step::Refund);
+    second.refund_started("auto-p2", 3);
+    assert_eq!(second.next_step(), Step::Done);
+    second.refunded(4);
+    assert_eq!(second.status, PaymentStatus::Refunded);
+    assert_eq!(
+        second.refund_reason().map(ReturnReason::name),
+        Some("duplicate_payment")
+    );
+}
+
+#[test]
+fn a_refused_posting_gives_the_money_and_the_trade_back() {
+    let (mut t, mut p) = (trade(), payment("p"));
+    p.report(
+        &mut t,
+        &report("p-o1", ReportSource::Response, success(100)),
+        1,
+        TIMING,
+    );
+    p.keep_refused(&mut t, "account_closed", 2);
+    assert_eq!(
+        (p.status, p.next_step()),
+        (PaymentStatus::Refunding, Step::PostToSuspense)
+    );
+    assert!(t.check_payable(3).is_ok());
+    p.in_suspense(3);
+    p.refund_started("auto-p", 3);
+    p.refunded(4);
+    assert_eq!(p.status, PaymentStatus::Failed, "it never paid");
+    assert_eq!(p.failure.as_ref().unwrap().code, "ledger_rejected");
+}
+
+#[test]
+fn a_combined_payment_posts_its_external_part_then_its_balance_part() {
+    let mut t = trade();
+    let mut p = Payment::new(
+        request("c", Method::Combined, 30),
+        "c-o1".into(),
+        route("a"),
+        0,
+        1,
+    );
+    assert_eq!(p.external_amount(), 70);
+    let wrong = p.report(
+        &mut t,
+        &report("c-o1", ReportSource::Response, success(100)),
+        1,
+        TIMING,
+    );
+    assert!(
+        matches!(wrong, Effect::Anomaly(_)),
+        "the bank charges only the external part"
+    );
+    p.report(
+        &mut t,
+        &report("c-o1", ReportSource::Query, success(70)),
+        2,
+        TIMING,
+    );
+    assert_eq!(p.next_step(), Step::PostToSuspense);
+    p.in_suspense(3);
+    assert_eq!(p.next_step(), Step::PostCombined);
+    let mut failing = p.clone();
+    p.kept(&mut t, 4);
     assert_eq!(p.status, PaymentStatus::Succeeded);
-    assert_eq!(p.current().queries, 1);
-    assert_eq!(p.current().next_check_at, None);
-    assert_eq!(p.current().bank_ref.as_deref(), Some("B1"));
-}
-
-#[test]
-fn final_states_never_change_and_contradictions_are_kept() {
-    let mut p = payment();
-    p.report(&report(ReportSource::Response, failed()), 1, TIMING);
-    assert_eq!(p.status, PaymentStatus::Failed);
+    // The other ending: the balance part is refused, the external part goes back.
+    let mut t2 = trade();
+    t2.claim("c", 1).unwrap();
+    failing.combined_refused(&mut t2, "insufficient_funds", 4);
     assert_eq!(
-        p.report(&report(ReportSource::Callback, failed()), 2, TIMING),
-        Effect::Nothing
+        (failing.status, failing.next_step()),
+        (PaymentStatus::Refunding, Step::Refund)
     );
-    let late = p.report(&report(ReportSource::Callback, success()), 3, TIMING);
-    assert!(matches!(late, Effect::Anomaly(_)));
-    assert_eq!(p.status, PaymentStatus::Failed);
-    assert_eq!(p.anomalies.len(), 1);
-    p.report(&report(ReportSource::Callback, success()), 4, TIMING);
-    assert_eq!(p.anomalies.len(), 1, "the same contradiction is kept once");
+    failing.refund_started("auto-c", 5);
+    failing.refunded(6);
+    assert_eq!(failing.status, PaymentStatus::Failed);
+    assert_eq!(failing.failure.as_ref().unwrap().code, "balance_failed");
+    assert!(t2.check_payable(7).is_ok());
 }
 
 #[test]
-fn not_found_fails_only_long_after_sending() {
-    let mut p = payment();
-    p.report(&report(ReportSource::Response, timeout()), 5, TIMING);
+fn a_balance_payment_posts_at_once_or_fails() {
+    let mut t = trade();
+    t.claim("b", 0).unwrap();
+    let mut p = Payment::new_balance(request("b", Method::Balance, 100), 0);
+    assert_eq!(p.next_step(), Step::PostBalance);
+    p.balance_refused(&mut t, "insufficient_funds", 1);
+    assert_eq!(
+        (p.status, p.next_step()),
+        (PaymentStatus::Failed, Step::Done)
+    );
+    assert_eq!(p.check_reroute().unwrap_err().code(), "payment_final");
+    assert!(t.claimed_by.is_none());
+}
+
+#[test]
+fn reroute_only_after_a_definitive_failure_and_resend_keeps_the_number() {
+    let (mut t, mut p) = (trade(), payment("p"));
     p.report(
-        &report(ReportSource::Query, BankResult::NotFound),
-        9_999,
+        &mut t,
+        &report("p-o1", ReportSource::Response, timeout()),
+        1,
         TIMING,
     );
-    assert_eq!(p.status, PaymentStatus::Unknown);
-    p.report(
-        &report(ReportSource::Callback, BankResult::NotFound),
-        20_000,
-        TIMING,
-    );
+    let sent = p.resend(2).unwrap();
     assert_eq!(
-        p.status,
-        PaymentStatus::Unknown,
-        "only a query's not-found counts"
+        (sent.order.order_no.as_str(), sent.order.sends),
+        ("p-o1", 2)
     );
     p.report(
-        &report(ReportSource::Query, BankResult::NotFound),
-        10_000,
+        &mut t,
+        &report("p-o1", ReportSource::Query, failed()),
+        3,
         TIMING,
     );
-    assert_eq!(p.status, PaymentStatus::Failed);
-    assert_eq!(p.failure.as_ref().unwrap().code, "order_not_found");
-}
-
-#[test]
-fn a_success_for_another_amount_is_an_anomaly() {
-    let mut p = payment();
-    let wrong = BankResult::Succeeded {
-        bank_ref: "B".into(),
-        amount: 99,
-    };
-    assert!(matches!(
-        p.report(&report(ReportSource::Callback, wrong), 1, TIMING),
-        Effect::Anomaly(_)
-    ));
-    assert_eq!(p.status, PaymentStatus::Unknown);
-}
-
-#[test]
-fn reroute_only_after_a_definitive_failure_with_a_new_order_number() {
-    let mut p = payment();
+    assert_eq!((p.status, p.next_check_at), (PaymentStatus::Failed, None));
+    assert_eq!(p.resend(4).unwrap_err().code(), "payment_final");
+    p.reroute("p-o2".into(), route("b"), 5, 6).unwrap();
     assert_eq!(
-        p.check_reroute().unwrap_err().code(),
-        "payment_outcome_unknown"
+        (p.status, p.tried_channels()),
+        (
+            PaymentStatus::Processing,
+            vec!["a".to_owned(), "b".to_owned()]
+        )
     );
-    p.report(&report(ReportSource::Response, failed()), 1, TIMING);
-    assert_eq!(p.resend(2).unwrap_err().code(), "payment_final");
-    p.reroute("co-2".into(), route("b"), 3, 4).unwrap();
+    let late = p.report(
+        &mut t,
+        &report("p-o1", ReportSource::Callback, success(100)),
+        7,
+        TIMING,
+    );
+    assert!(
+        matches!(late, Effect::Anomaly(_)),
+        "a late word on a failed order is kept, not applied"
+    );
     assert_eq!(p.status, PaymentStatus::Processing);
-    assert_eq!(p.tried_channels(), ["a", "b"]);
-    assert_eq!(p.current().channel_order_no, "co-2");
-    // A late word on the first order changes nothing.
-    let late = p.report(&report(ReportSource::Callback, success()), 5, TIMING);
-    assert!(matches!(late, Effect::Anomaly(_)));
-    assert_eq!(p.status, PaymentStatus::Processing);
-    let mut second = report(ReportSource::Response, success());
-    second.channel_order_no = "co-2".into();
-    assert_eq!(p.report(&second, 6, TIMING), Effect::Post);
-    p.mark_posted(7);
+    p.report(
+        &mut t,
+        &report("p-o2", ReportSource::Response, success(100)),
+        8,
+        TIMING,
+    );
+    p.kept(&mut t, 9);
     assert_eq!(
         p.check_reroute().unwrap_err().code(),
         "payment_already_succeeded"
@@ -189,88 +332,34 @@ fn reroute_only_after_a_definitive_failure_with_a_new_order_number() {
 }
 
 #[test]
-fn a_ledger_refusal_fails_the_payment_but_keeps_the_channels_success() {
-    let mut p = payment();
-    assert_eq!(
-        p.report(&report(ReportSource::Response, success()), 1, TIMING),
-        Effect::Post
+fn a_success_after_the_trade_expired_or_closed_is_returned() {
+    let mut t = trade();
+    let mut p = payment("p");
+    p.report(
+        &mut t,
+        &report("p-o1", ReportSource::Callback, success(100)),
+        900_000,
+        TIMING,
     );
-    p.mark_ledger_rejected("account_closed", 2);
-    assert_eq!(p.status, PaymentStatus::Failed);
-    assert!(p.received_at_channel());
-    assert_eq!(
-        p.check_reroute().unwrap_err().code(),
-        "payment_already_succeeded"
+    assert_eq!(p.refund_reason(), Some(ReturnReason::TradeExpired));
+    let mut closed = trade();
+    closed.close(false).unwrap();
+    let mut q = payment("q");
+    q.report(
+        &mut closed,
+        &report("q-o1", ReportSource::Callback, success(100)),
+        1,
+        TIMING,
     );
+    assert_eq!(q.refund_reason(), Some(ReturnReason::TradeClosed));
 }
 
 #[test]
-fn resend_keeps_the_order_number_and_restarts_the_grace() {
-    let mut p = payment();
-    p.report(&report(ReportSource::Response, timeout()), 1, TIMING);
-    let sent = p.resend(50_000).unwrap();
-    assert_eq!((sent.channel_order_no.as_str(), sent.sends), ("co-1", 2));
-    p.report(
-        &report(ReportSource::Query, BankResult::NotFound),
-        55_000,
-        TIMING,
-    );
-    assert_eq!(p.status, PaymentStatus::Unknown);
-}
-
-fn any_result() -> impl Strategy<Value = BankResult> {
-    prop_oneof![
-        Just(success()),
-        Just(failed()),
-        Just(BankResult::Processing),
-        Just(BankResult::NotFound),
-        Just(timeout()),
-    ]
-}
-
-fn any_source() -> impl Strategy<Value = ReportSource> {
-    prop_oneof![
-        Just(ReportSource::Response),
-        Just(ReportSource::Query),
-        Just(ReportSource::Callback),
-    ]
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 2_000,
-        rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(0x9A7_5EED),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
-
-    /// Whatever the banks say in whatever order: once final, a payment stays as it is; it is
-    /// posted at most once; it succeeds only through a post.
-    #[test]
-    fn random_reports_respect_the_rules(
-        reports in proptest::collection::vec((any_source(), any_result(), 0u64..30_000), 1..40)
-    ) {
-        let mut p = payment();
-        let mut posts = 0;
-        let mut final_seen: Option<PaymentStatus> = None;
-        for (source, result, now) in reports {
-            let effect = p.report(&report(source, result), now, TIMING);
-            if let Some(status) = final_seen {
-                prop_assert_eq!(p.status, status);
-                prop_assert!(effect != Effect::Post);
-            }
-            if effect == Effect::Post {
-                posts += 1;
-                prop_assert!(p.needs_posting());
-                p.mark_posted(now);
-            }
-            prop_assert!(p.status != PaymentStatus::Succeeded || posts == 1);
-            if p.status.is_final() && final_seen.is_none() {
-                final_seen = Some(p.status);
-            }
-            prop_assert_eq!(p.current().next_check_at.is_none() && p.status.is_final(), p.status.is_final());
-        }
-        prop_assert!(posts <= 1);
-    }
+fn a_methods_fields_are_checked() {
+    assert!(request("x", Method::Combined, 30).check_parts().is_ok());
+    assert!(request("x", Method::Combined, 100).check_parts().is_err());
+    assert!(request("x", Method::Quickpay, 30).check_parts().is_err());
+    let mut no_payer = request("x", Method::Balance, 100);
+    no_payer.payer_account = None;
+    assert_eq!(no_payer.check_parts().unwrap_err().code(), "invalid_field");
 }

@@ -38,7 +38,7 @@ pub async fn open(
         currency: input::currency(&request.currency)?,
         allow_negative: request.allow_negative,
         reference: input::reference(request.reference.as_deref())?,
-        opened_by: Operator::new(&principal.name)?,
+        opened_by: Operator::new(&principal.operator)?,
     });
     let hot = request.hot.as_ref().map(input::hot_options).transpose()?;
     if hot.is_some() && request.split.is_some() {
@@ -51,7 +51,7 @@ pub async fn open(
         .id
         .unwrap_or_else(|| format!("open:{}", request.account_no));
     let hasher = state.engine.hasher();
-    let mut commands = vec![Command::new(input::client_id(&hasher, &id)?, op, &hasher)];
+    let mut commands = vec![Command::new(input::command_id(&hasher, &id)?, op, &hasher)];
     if let Some(options) = hot {
         // Right behind the opening, in the same engine batch.
         let set = Op::SetHot {
@@ -202,7 +202,7 @@ pub async fn set_hot(
         .id
         .clone()
         .unwrap_or_else(|| input::hot_id(&account_no, options));
-    let id = input::client_id(&state.engine.hasher(), &id)?;
+    let id = input::command_id(&state.engine.hasher(), &id)?;
     let outcome = submit_one(&state, id, op).await?;
     Ok(decided(&outcome, StatusCode::OK, || {
         state
@@ -246,7 +246,7 @@ async fn account_action(
             input::unique_id("unfreeze")?,
         ),
     };
-    let id = input::client_id(&state.engine.hasher(), &request.id.unwrap_or(default_id))?;
+    let id = input::command_id(&state.engine.hasher(), &request.id.unwrap_or(default_id))?;
     let outcome = submit_one(&state, id, op).await?;
     Ok(decided(&outcome, StatusCode::OK, || {
         state

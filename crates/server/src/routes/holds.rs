@@ -48,7 +48,7 @@ pub async fn create(
             .transpose()?,
         reference: input::reference(request.reference.as_deref())?,
     });
-    let id = input::client_id(&state.engine.hasher(), &request.id)?;
+    let id = input::command_id(&state.engine.hasher(), &request.id)?;
     let outcome = submit_one(&state, id, op).await?;
     Ok(decided(&outcome, StatusCode::CREATED, || {
         state.engine.read(|l| hold_of(l, &id))
@@ -95,7 +95,7 @@ pub async fn release(
         hold: hold_id,
         amount: request.amount,
     });
-    let outcome = submit_one(&state, input::client_id(&hasher, &id)?, op).await?;
+    let outcome = submit_one(&state, input::command_id(&hasher, &id)?, op).await?;
     Ok(decided(&outcome, StatusCode::OK, || {
         state.engine.read(|l| hold_of(l, &hold_id))
     }))
@@ -121,7 +121,7 @@ pub async fn capture(
         kind: input::kind(request.kind.as_deref(), TransferKind::Payment)?,
         reference: input::reference(request.reference.as_deref())?,
     });
-    let outcome = submit_one(&state, input::client_id(&hasher, &id)?, op).await?;
+    let outcome = submit_one(&state, input::command_id(&hasher, &id)?, op).await?;
     Ok(decided(&outcome, StatusCode::OK, || {
         state.engine.read(|l| {
             let transfer = render::transfer(l, outcome.record?)?;

@@ -1,10 +1,11 @@
-//! API keys (admin only): create, list, revoke.
+//! API keys (admin only): create (for an operator, the person it belongs to), list, revoke —
+//! never the last active admin key. Who created and revoked each key is recorded.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 
-use crate::auth::{KeyRecord, Need, Principal};
+use crate::auth::{KeyRecord, Need, NewKey, Principal, RevokeError};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use crate::model::{CreateKeyRequest, KeyList, KeyResponse};
@@ -14,13 +15,27 @@ const KEY_NAME_BYTES_MAX: usize = 32;
 
 fn response(record: KeyRecord, key: Option<String>) -> KeyResponse {
     KeyResponse {
+        operator: record.operator().to_owned(),
         id: record.id,
         name: record.name,
         role: record.role,
         created_at: record.created_at,
+        created_by: record.created_by,
         revoked: record.revoked,
+        revoked_by: record.revoked_by,
         key,
     }
+}
+
+/// 1 to 32 bytes of printable text (the ledger's `opened_by` holds 32).
+fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.is_empty() || value.len() > KEY_NAME_BYTES_MAX || value.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("field `{field}`: 1 to 32 bytes of printable text"),
+        ));
+    }
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateKeyRequest,
@@ -33,17 +48,31 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<KeyResponse>), ApiError> {
     principal.require(Need::Admin)?;
     let name = request.name.trim();
-    if name.is_empty() || name.len() > KEY_NAME_BYTES_MAX || name.chars().any(char::is_control) {
+    check_name("name", name)?;
+    let operator = request.operator.as_deref().map(str::trim);
+    if let Some(operator) = operator {
+        check_name("operator", operator)?;
+    }
+    if paycore_adjustments::same_person(
+        operator.unwrap_or(name),
+        paycore_adjustments::SYSTEM_OPERATOR,
+    ) {
         return Err(ApiError::bad_request(
             "invalid_field",
-            "field `name`: 1 to 32 bytes of printable text",
+            "field `operator`: `system` is reserved for what paycore does by itself",
         ));
     }
+    let key = NewKey {
+        name,
+        operator,
+        role: request.role,
+        created_by: Some(&principal.operator),
+    };
     let (record, secret) = state
         .keys
-        .create(name, request.role)
+        .create(key)
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    tracing::info!(key = %record.id, name = %record.name, role = %record.role, by = %principal.key_id, "API key created");
+    tracing::info!(key = %record.id, name = %record.name, operator = record.operator(), role = %record.role, by = %principal.operator, "API key created");
     Ok((
         StatusCode::CREATED,
         Json(response(record, Some(secret.expose().to_owned()))),
@@ -67,7 +96,12 @@ pub async fn list(
 }
 
 #[utoipa::path(post, path = "/v1/keys/{id}/revoke", tag = "keys", params(("id" = String, Path)),
-    responses((status = 200, body = KeyResponse), (status = 404, description = "key_not_found", body = ErrorBody)),
+    description = "Revokes a key at once. The last active (not revoked) admin key cannot be revoked: \
+create another admin key first. If every admin key is lost, stop the server and run \
+`paycore keys reset-admin --data-dir DIR`.",
+    responses((status = 200, body = KeyResponse), (status = 403, body = ErrorBody),
+        (status = 404, description = "key_not_found", body = ErrorBody),
+        (status = 409, description = "last_admin_key: the key is the last active admin key", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
@@ -75,12 +109,23 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<KeyResponse>, ApiError> {
     principal.require(Need::Admin)?;
-    let revoked = state
-        .keys
-        .revoke(&id)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let record = revoked
-        .ok_or_else(|| ApiError::not_found("key_not_found", format!("no API key {id:?}")))?;
-    tracing::info!(key = %record.id, by = %principal.key_id, "API key revoked");
+    let record = state.keys.revoke(&id, &principal.operator).map_err(|error| {
+        if let RevokeError::LastAdminKey(_) = error {
+            tracing::warn!(key = %id, by = %principal.key_id, "refused to revoke the last active admin key");
+        }
+        revoke_error(error)
+    })?;
+    tracing::info!(key = %record.id, by = %principal.operator, by_key = %principal.key_id, "API key revoked");
     Ok(Json(response(record, None)))
+}
+
+fn revoke_error(error: RevokeError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        RevokeError::NotFound(_) => ApiError::not_found("key_not_found", message),
+        RevokeError::LastAdminKey(_) => {
+            ApiError::new(StatusCode::CONFLICT, "last_admin_key", message)
+        }
+        RevokeError::Store(_) => ApiError::internal(message),
+    }
 }

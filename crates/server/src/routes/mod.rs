@@ -3,10 +3,12 @@
 
 pub mod accounting;
 pub mod accounts;
+pub mod adjustments;
 pub mod dayend;
 pub mod holds;
 pub mod journal;
 pub mod keys;
+pub mod pay;
 pub mod system;
 pub mod transfers;
 pub mod verify;

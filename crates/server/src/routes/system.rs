@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use utoipa::OpenApi;
@@ -12,13 +12,21 @@ use utoipa::OpenApi;
 use crate::model::Health;
 use crate::state::AppState;
 
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
-pub async fn health(State(state): State<AppState>) -> Json<Health> {
+#[utoipa::path(get, path = "/healthz", tag = "system",
+    responses((status = 200, description = "`status` is `ok`", body = Health),
+        (status = 503, description = "`status` is `engine_stopped`: a failed log write or fsync stopped the engine (`engine_error` says which); nothing is accepted until a restart, which recovers every acknowledged batch", body = Health)))]
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let metrics = state.engine.metrics();
+    let engine_error = state.engine.health().err().map(|e| e.to_string());
+    let (status, text) = match engine_error {
+        None => (StatusCode::OK, "ok"),
+        Some(_) => (StatusCode::SERVICE_UNAVAILABLE, "engine_stopped"),
+    };
     let lag = store_lag(&state);
     let feed = super::accounting::feed_lag(&state);
-    Json(Health {
-        status: "ok".into(),
+    let health = Health {
+        status: text.into(),
+        engine_error,
         applied_sequence: metrics.applied_sequence,
         durable_sequence: metrics.durable_sequence,
         accounting_date: state.engine.read(|l| l.accounting_date().to_string()),
@@ -30,7 +38,8 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         accounting_lag_batches: feed.batches,
         accounting_lag_seconds: feed.seconds,
         accounting_error: state.books.status().last_error.lock().clone(),
-    })
+    };
+    (status, Json(health))
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
@@ -61,6 +70,12 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "counter",
         "Batches refused because the log write failed.",
         m.failed_batches,
+    );
+    metric(
+        "engine_stopped",
+        "gauge",
+        "1 once a failed log write or fsync stopped the engine (a restart recovers).",
+        u64::from(state.engine.health().is_err()),
     );
     metric(
         "engine_fsyncs_total",

@@ -25,6 +25,7 @@ use crate::state::AppState;
         (status = 201, description = "posted (a retry answers the same, with header idempotent-replayed: true)", body = TransferResponse),
         (status = 400, body = ErrorBody), (status = 404, description = "account_not_found", body = ErrorBody),
         (status = 409, description = "id_conflict", body = ErrorBody),
+        (status = 403, description = "adjustment_requires_approval: kind `adjustment` is posted only through /v1/adjustments", body = ErrorBody),
         (status = 422, description = "insufficient_funds, currency_mismatch, account_closed, account_frozen, same_account, amount_zero, amount_overflow", body = ErrorBody),
         (status = 503, description = "engine_unavailable, storage_error", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -49,7 +50,7 @@ fn transfer_command(hasher: &IdHasher, request: &TransferRequest) -> Result<Comm
         reference: input::reference(request.reference.as_deref())?,
     });
     Ok(Command::new(
-        input::client_id(hasher, &request.id)?,
+        input::command_id(hasher, &request.id)?,
         op,
         hasher,
     ))
@@ -199,7 +200,7 @@ async fn settle(
         kind,
         reference: input::reference(request.reference.as_deref())?,
     });
-    let id = input::client_id(&state.engine.hasher(), &request.id)?;
+    let id = input::command_id(&state.engine.hasher(), &request.id)?;
     let outcome = submit_one(&state, id, op).await?;
     Ok(transfer_response(&state, &outcome))
 }

@@ -24,9 +24,31 @@ pub struct TestServer {
 }
 
 pub async fn start(dir: &Path) -> TestServer {
+    start_configured(dir, |_| {}, paycore_server::PaymentOptions::default()).await
+}
+
+/// Like `start`, with the engine's configuration adjusted first (e.g. to inject faults).
+pub async fn start_with(dir: &Path, adjust: impl FnOnce(&mut EngineConfig)) -> TestServer {
+    start_configured(dir, adjust, paycore_server::PaymentOptions::default()).await
+}
+
+/// A server whose payment side uses `payments` (short timeouts and schedules in tests).
+pub async fn start_with_payments(
+    dir: &Path,
+    payments: paycore_server::PaymentOptions,
+) -> TestServer {
+    start_configured(dir, |_| {}, payments).await
+}
+
+async fn start_configured(
+    dir: &Path,
+    adjust: impl FnOnce(&mut EngineConfig),
+    payments: paycore_server::PaymentOptions,
+) -> TestServer {
     let mut engine = EngineConfig::new(dir);
     engine.segment_bytes = 4 << 20;
     engine.retention = Retention::Keep;
+    adjust(&mut engine);
     let config = ServerConfig {
         engine,
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -34,6 +56,7 @@ pub async fn start(dir: &Path) -> TestServer {
         bootstrap_key: Some(ADMIN_KEY.into()),
         store: store_url(dir),
         day_end_at: None,
+        payments,
     };
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addr();
@@ -136,6 +159,11 @@ impl TestServer {
             .await
     }
 
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.patch(self.url(path)).json(&body), Some(&self.key))
+            .await
+    }
+
     pub async fn put(&self, path: &str, body: Value) -> Reply {
         self.send(self.http.put(self.url(path)).json(&body), Some(&self.key))
             .await
@@ -187,6 +215,41 @@ impl TestServer {
         self.get(&format!("/v1/accounts/{account}")).await.body["balance"]
             .as_i64()
             .unwrap()
+    }
+
+    /// Creates a key named `name` for the person `operator` and returns its secret.
+    pub async fn key_of(&self, name: &str, operator: &str, role: &str) -> String {
+        let body = json!({"name": name, "operator": operator, "role": role});
+        let reply = self.post("/v1/keys", body).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        assert_eq!(reply.body["operator"], operator);
+        reply.body["key"].as_str().unwrap().to_owned()
+    }
+
+    /// The sum of every account's balance per currency: zero when the books balance.
+    pub async fn balance_sums(&self) -> std::collections::BTreeMap<String, i64> {
+        let mut sums = std::collections::BTreeMap::new();
+        let mut after = String::new();
+        loop {
+            let path = match after.as_str() {
+                "" => "/v1/accounts?limit=1000".to_owned(),
+                after => format!("/v1/accounts?limit=1000&after={after}"),
+            };
+            let page = self.get(&path).await;
+            assert_eq!(page.status, 200, "{:?}", page.body);
+            for a in page.body["accounts"].as_array().unwrap() {
+                if a["sub_accounts"].as_array().is_none_or(|s| s.is_empty()) {
+                    *sums
+                        .entry(a["currency"].as_str().unwrap().to_owned())
+                        .or_insert(0) +=
+                        a["balance"].as_i64().unwrap() + a["pending_credit"].as_i64().unwrap_or(0);
+                }
+            }
+            match page.body["next"].as_str() {
+                Some(next) => after = next.to_owned(),
+                None => return sums,
+            }
+        }
     }
 
     /// Creates a key of `role` and returns its secret.

@@ -1,6 +1,6 @@
 -- Merchant notifications (异步通知): the outbox the payment service writes in the same
 -- transaction as the state change an event reports, and the secrets that sign them.
--- BIGINT and TEXT only, like V1; times are milliseconds since the Unix epoch.
+-- BIGINT and TEXT only, like V1 and V3; times are milliseconds since the Unix epoch.
 
 CREATE TABLE pay_notifications (
     -- Chosen by the caller and stable (`evt_<order>_<type>`): a merchant dedupes on it.
