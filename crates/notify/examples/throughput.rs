@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use axum::http::HeaderMap;
 use parking_lot::Mutex;
 use paycore_notify::{Dispatcher, DispatcherConfig};
+use paycore_payment_store::repo::merchants;
 use paycore_payment_store::repo::notifications::{self as outbox, secrets, NewNotification};
+use paycore_payments::NewMerchant;
 use paycore_payment_store::{Location, Writer};
 
 struct Options {
@@ -235,8 +237,17 @@ fn main() {
     secret_writer
         .run_blocking(move |_, sql| {
             (0..merchants).try_for_each(|m| {
-                secrets::create(sql, &format!("m{m}"), "whsec_bench_secret_0123456789", 0)
-                    .map(|_| ())
+                let id = format!("m{m}");
+                let merchant = NewMerchant {
+                    id: id.clone(),
+                    name: id.clone(),
+                    callback_hosts: vec!["127.0.0.1".into()],
+                    fee_rate_bp: 0,
+                    currency: paycore_money::Currency::CNY,
+                };
+                let merchant = merchant.into_merchant(0).expect("a valid merchant");
+                merchants::insert(sql, &merchant)?;
+                secrets::create(sql, &id, "whsec_bench_secret_0123456789", 0).map(|_| ())
             })
         })
         .unwrap();

@@ -12,6 +12,7 @@ pub mod event_types {
     pub const TRADE_PAID: &str = "trade.paid";
     pub const PAYMENT_REFUNDED: &str = "payment.refunded";
     pub const REFUND_SUCCEEDED: &str = "refund.succeeded";
+    pub const REFUND_FAILED: &str = "refund.failed";
     pub const PAYOUT_SUCCEEDED: &str = "payout.succeeded";
     pub const PAYOUT_FAILED: &str = "payout.failed";
 }

@@ -13,6 +13,8 @@
 //! - `target`: which addresses may be called (SSRF), checked on the resolved address.
 //! - `deliver`: one HTTP attempt and its outcome.
 //! - `dispatcher`: the task that ties them together, and its `metrics`.
+//! - `outbox`: what the payment service calls in its writer jobs (`trade_paid`,
+//!   `payment_refunded`, `refund_finished`, `payout_finished`).
 //!
 //! *Invariants: at least once, with a stable event id (a duplicate is always the same event);
 //! per order, one notification at a time and in order; the address checked is the address
@@ -22,6 +24,7 @@ pub mod body;
 pub mod deliver;
 pub mod dispatcher;
 pub mod metrics;
+pub mod outbox;
 mod resolver;
 pub mod schedule;
 pub mod secret;
@@ -32,6 +35,7 @@ pub use body::{body, event_id, event_types};
 pub use deliver::{Deliverer, Delivery, Reason};
 pub use dispatcher::{Dispatcher, DispatcherConfig, Waker};
 pub use metrics::MetricsSnapshot;
+pub use outbox::{payout_finished, PayoutNotice};
 pub use schedule::Schedule;
 pub use secret::Secret;
 pub use signature::{sign, signature_header, verify, VerifyError};

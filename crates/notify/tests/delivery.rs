@@ -270,10 +270,28 @@ async fn refused_targets_are_never_contacted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_the_merchant_did_not_register_is_refused_at_send_time() {
+    for backend in backends() {
+        let store = Store::open(backend, "unregistered").await;
+        let merchant = Merchant::start().await;
+        store.merchant("m1", &["shop.example.com"]).await;
+        store.secret("m1", SECRET).await;
+        let mut config = config();
+        config.schedule = "1h".parse().unwrap();
+        let dispatcher = store.dispatcher(config);
+        let n = first_attempt(&store, &merchant, "e1", merchant.url("/ack/e1")).await;
+        assert_eq!(n.attempts[0].reason.as_deref(), Some("target_refused"));
+        assert!(merchant.received().is_empty(), "nothing reached the merchant");
+        dispatcher.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_sent_unsigned() {
     for backend in backends() {
         let store = Store::open(backend, "unsigned").await;
         let merchant = Merchant::start().await;
+        store.merchant("m1", &LOCAL_HOSTS).await;
         let mut config = config();
         config.schedule = "300ms,5s".parse().unwrap();
         let dispatcher = store.dispatcher(config);

@@ -38,6 +38,7 @@ use paycore_ledger::{
 };
 use paycore_money::Currency;
 pub use paycore_payment_service::{AdjustmentConfig, AdjustmentFaults};
+pub use paycore_payment_service::{DispatcherConfig as NotifyConfig, NotifyMetrics};
 use paycore_payment_service::{PaymentConfig, PaymentService};
 use paycore_payment_store::Location;
 pub use paycore_payments::schedule::QuerySchedule;
@@ -91,6 +92,11 @@ pub struct PaymentOptions {
     pub quickpay_block: std::time::Duration,
     /// Adjustments (调账): expiry, the dual-approval threshold, the sweep.
     pub adjustments: AdjustmentConfig,
+    /// Merchant notifications: timeout, schedule, allowed CIDRs (`--notify-*`); `None`
+    /// runs no dispatcher (the outbox still fills).
+    pub notify: Option<NotifyConfig>,
+    /// How long a rotated-out notification secret keeps signing by default.
+    pub notify_secret_grace: std::time::Duration,
 }
 
 impl Default for PaymentOptions {
@@ -103,6 +109,8 @@ impl Default for PaymentOptions {
             not_found_grace: std::time::Duration::from_secs(60),
             quickpay_block: std::time::Duration::from_secs(180),
             adjustments: AdjustmentConfig::default(),
+            notify: Some(NotifyConfig::default()),
+            notify_secret_grace: std::time::Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -379,6 +387,8 @@ async fn start_payments(
     payments.timing.not_found_grace_ms = config.payments.not_found_grace.as_millis() as u64;
     payments.quickpay_block = config.payments.quickpay_block;
     payments.adjustments = config.payments.adjustments.clone();
+    payments.notifications = config.payments.notify.clone();
+    payments.secret_grace = config.payments.notify_secret_grace;
     Ok(PaymentService::start(payments, engine.clone()).await?)
 }
 
@@ -397,7 +407,7 @@ async fn method_not_allowed() -> ApiError {
 /// The payment side's routes.
 fn payment_routes() -> Router<AppState> {
     use routes::adjustments;
-    use routes::pay::{channels, merchants, notify, payments, refunds, trades};
+    use routes::pay::{channels, merchants, notifications, notify, payments, refunds, trades};
     Router::new()
         .route(
             "/v1/adjustments",
@@ -411,6 +421,16 @@ fn payment_routes() -> Router<AppState> {
             post(merchants::create).get(merchants::list),
         )
         .route("/v1/merchants/{id}", get(merchants::show))
+        .route(
+            "/v1/merchants/{id}/secret/rotate",
+            post(merchants::rotate_secret),
+        )
+        .route("/v1/notifications", get(notifications::list))
+        .route("/v1/notifications/{event_id}", get(notifications::show))
+        .route(
+            "/v1/notifications/{event_id}/retry",
+            post(notifications::retry),
+        )
         .route("/v1/channels", post(channels::create).get(channels::list))
         .route(
             "/v1/channels/{id}",

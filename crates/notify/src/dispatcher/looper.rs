@@ -15,6 +15,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use paycore_payment_store::repo::merchants as merchant_rows;
 use paycore_payment_store::repo::notifications::{self as outbox, secrets, Notification};
 use paycore_payment_store::{Readers, Sql, StoreError, Writer};
 use tokio::sync::mpsc;
@@ -42,6 +43,8 @@ struct Page {
     /// The global page was full.
     full: bool,
     secrets: HashMap<String, Vec<Secret>>,
+    /// Each merchant's registered callback hosts as stored now (`None`: no such merchant).
+    hosts: HashMap<String, Option<Vec<String>>>,
     /// After a global look: when the next pending notification falls due.
     next_due_at: Option<u64>,
 }
@@ -153,7 +156,7 @@ impl<S: Send + 'static> Looper<S> {
         }
         let placed = self.place(page.due);
         let more = page.full && !placed.is_empty();
-        self.claim(placed, page.secrets, now).await?;
+        self.claim(placed, page.secrets, page.hosts, now).await?;
         Ok(more)
     }
 
@@ -185,6 +188,7 @@ impl<S: Send + 'static> Looper<S> {
         &mut self,
         placed: Vec<(Notification, Place)>,
         secrets: HashMap<String, Vec<Secret>>,
+        hosts: HashMap<String, Option<Vec<String>>>,
         now: u64,
     ) -> Result<(), StoreError> {
         if placed.is_empty() {
@@ -213,9 +217,11 @@ impl<S: Send + 'static> Looper<S> {
                 continue;
             }
             let signing = secrets.get(&notification.merchant).cloned();
+            let callback_hosts = hosts.get(&notification.merchant).cloned().flatten();
             let claimed = Claimed {
                 notification,
                 secrets: signing.unwrap_or_default(),
+                callback_hosts,
             };
             match place {
                 Place::Send(permits) => self.spawn(claimed, permits),
@@ -327,11 +333,14 @@ fn read_page(sql: &mut dyn Sql, now: u64, wanted: &Wanted) -> Result<Page, Store
         due.extend(outbox::due_for(sql, merchant, now, *room)?);
     }
     let mut signing = HashMap::new();
+    let mut hosts = HashMap::new();
     for n in &due {
         if !signing.contains_key(&n.merchant) {
             let active = secrets::active(sql, &n.merchant, now)?;
             let active = active.into_iter().map(|s| Secret::new(s.secret)).collect();
             signing.insert(n.merchant.clone(), active);
+            let merchant = merchant_rows::get(sql, &n.merchant)?;
+            hosts.insert(n.merchant.clone(), merchant.map(|m| m.callback_hosts));
         }
     }
     let next_due_at = match wanted.global {
@@ -342,6 +351,7 @@ fn read_page(sql: &mut dyn Sql, now: u64, wanted: &Wanted) -> Result<Page, Store
         due,
         full,
         secrets: signing,
+        hosts,
         next_due_at,
     })
 }

@@ -17,10 +17,12 @@ const TRACKED_MAX: usize = 4_096;
 /// Claimed notifications a merchant may have waiting, per connection.
 pub(super) const QUEUED_PER_CONNECTION: usize = 4;
 
-/// A claimed notification and the secrets that sign it.
+/// A claimed notification, the secrets that sign it and its merchant's callback hosts
+/// (`None`: the merchant is unknown).
 pub(super) struct Claimed {
     pub notification: Notification,
     pub secrets: Vec<Secret>,
+    pub callback_hosts: Option<Vec<String>>,
 }
 
 /// A connection of the merchant's (given back once the merchant answered) and a slot of all

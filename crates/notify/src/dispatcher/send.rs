@@ -1,4 +1,5 @@
-//! One attempt of a claimed notification: sign it with the merchant's active secrets at the
+//! One attempt of a claimed notification: check its host is still one of the merchant's
+//! callback hosts, sign it with the merchant's active secrets at the
 //! moment of sending, deliver it, decide what follows (delivered, the schedule's next time, or
 //! dead) and record it through the writer. The merchant's connection is freed as soon as the
 //! merchant answered (the loop is told, and may start its next queued notification), the
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use paycore_payment_store::repo::notifications::Status;
 use paycore_payment_store::repo::notifications::{self as outbox, Attempt, Next, Notification};
 use paycore_payment_store::Writer;
+use paycore_payments::merchant::notify_url_host;
 use tokio::sync::mpsc;
 
 use super::merchants::{Claimed, Permits};
@@ -38,9 +40,15 @@ pub(super) async fn attempt<S: Send + 'static>(
     let Claimed {
         notification: n,
         secrets,
+        callback_hosts,
     } = claimed;
     let at = now_ms();
-    let delivery = send(&context.deliverer, &n, &secrets, at).await;
+    let delivery = if registered(&n.url, callback_hosts.as_deref()) {
+        send(&context.deliverer, &n, &secrets, at).await
+    } else {
+        tracing::warn!(event_id = %n.event_id, merchant = %n.merchant, "notify URL's host is not among the merchant's callback hosts: refused");
+        Delivery::failed(Reason::TargetRefused, None, std::time::Instant::now())
+    };
     permits.release_connection();
     // The loop outlives every attempt; if it is gone there is nobody to tell.
     let _ = context.done.send(n.merchant.clone());
@@ -56,6 +64,16 @@ pub(super) async fn attempt<S: Send + 'static>(
     record(&context, &n, attempt_of(&delivery, at), next).await;
     drop(permits);
     let _ = context.done.send(n.merchant);
+}
+
+/// Whether the URL's host is one of the merchant's registered callback hosts (checked again
+/// at send time: the hosts are the merchant's word as it stands now). A text that is not an
+/// http(s) URL passes here: the deliverer refuses it as `invalid_url`.
+fn registered(url: &str, callback_hosts: Option<&[String]>) -> bool {
+    let Ok(host) = notify_url_host(url) else {
+        return true;
+    };
+    callback_hosts.is_some_and(|hosts| hosts.contains(&host))
 }
 
 async fn send(deliverer: &Deliverer, n: &Notification, secrets: &[Secret], at: u64) -> Delivery {

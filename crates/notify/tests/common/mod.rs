@@ -16,10 +16,15 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 use paycore_notify::{Dispatcher, DispatcherConfig};
+use paycore_payment_store::repo::merchants;
 use paycore_payment_store::repo::notifications::{self as outbox, secrets, NewNotification};
+use paycore_payments::NewMerchant;
 use paycore_payment_store::repo::notifications::{Notification, Status};
 use paycore_payment_store::{Location, Readers, Sql, StoreError, Writer};
 use sha2::{Digest, Sha256};
+
+/// The callback hosts the tests' merchants register: every name of this machine's loopback.
+pub const LOCAL_HOSTS: [&str; 4] = ["127.0.0.1", "localhost", "::1", "::ffff:127.0.0.1"];
 
 pub const SECRET: &str = "whsec_test_secret_one_0123456789";
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -97,10 +102,29 @@ impl Store {
         .await;
     }
 
+    /// Registers `merchant` (callback hosts: `LOCAL_HOSTS`) with its first secret.
     pub async fn secret(&self, merchant: &str, secret: &str) {
+        self.merchant(merchant, &LOCAL_HOSTS).await;
         let (merchant, secret) = (merchant.to_owned(), secret.to_owned());
         self.write(move |sql| secrets::create(sql, &merchant, &secret, now_ms()))
             .await;
+    }
+
+    /// Registers `merchant` with these callback hosts (the send-time check reads them).
+    pub async fn merchant(&self, merchant: &str, hosts: &[&str]) {
+        let new = NewMerchant {
+            id: merchant.to_owned(),
+            name: merchant.to_owned(),
+            callback_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            fee_rate_bp: 0,
+            currency: paycore_money::Currency::CNY,
+        };
+        let merchant = new.into_merchant(now_ms()).unwrap();
+        self.write(move |sql| match merchants::get(sql, &merchant.id)? {
+            Some(_) => Ok(()),
+            None => merchants::insert(sql, &merchant),
+        })
+        .await;
     }
 
     pub async fn get(&self, event_id: &str) -> Notification {
