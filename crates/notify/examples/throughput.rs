@@ -19,8 +19,8 @@ use parking_lot::Mutex;
 use paycore_notify::{Dispatcher, DispatcherConfig};
 use paycore_payment_store::repo::merchants;
 use paycore_payment_store::repo::notifications::{self as outbox, secrets, NewNotification};
-use paycore_payments::NewMerchant;
 use paycore_payment_store::{Location, Writer};
+use paycore_payments::NewMerchant;
 
 struct Options {
     backlog: usize,

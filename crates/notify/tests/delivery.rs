@@ -281,7 +281,10 @@ async fn a_host_the_merchant_did_not_register_is_refused_at_send_time() {
         let dispatcher = store.dispatcher(config);
         let n = first_attempt(&store, &merchant, "e1", merchant.url("/ack/e1")).await;
         assert_eq!(n.attempts[0].reason.as_deref(), Some("target_refused"));
-        assert!(merchant.received().is_empty(), "nothing reached the merchant");
+        assert!(
+            merchant.received().is_empty(),
+            "nothing reached the merchant"
+        );
         dispatcher.stop().await;
     }
 }

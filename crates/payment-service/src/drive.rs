@@ -99,7 +99,8 @@ impl PaymentService {
                 if trade != before {
                     trades::update(sql, &trade)?;
                 }
-                let paid_now = trade.status == TradeStatus::Paid && before.status != TradeStatus::Paid;
+                let paid_now =
+                    trade.status == TradeStatus::Paid && before.status != TradeStatus::Paid;
                 let queued = paid_now && outbox::trade_paid(sql, &trade, &payment, now)?.is_some();
                 Ok(Ok((payment, queued)))
             })
@@ -164,7 +165,9 @@ fn apply_posting(
     now: u64,
 ) {
     match (step, posted) {
-        (Step::PostKeep | Step::PostCombined | Step::PostBalance, Ok(())) => payment.kept(trade, now),
+        (Step::PostKeep | Step::PostCombined | Step::PostBalance, Ok(())) => {
+            payment.kept(trade, now)
+        }
         (Step::PostToSuspense, Ok(())) => payment.in_suspense(now),
         (Step::PostKeep, Err(code)) => payment.keep_refused(trade, code.code(), now),
         (Step::PostCombined, Err(code)) => payment.combined_refused(trade, code.code(), now),

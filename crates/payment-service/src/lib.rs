@@ -56,8 +56,8 @@ pub use channels::ChannelView;
 pub use clock::{now_ms, with_channel_clock};
 pub use error::{Result, ServiceError};
 pub use notifications::{NotificationQuery, RotatedSecret};
-pub use paycore_notify::{DispatcherConfig, MetricsSnapshot as NotifyMetrics};
 pub use pay::PayRequest;
+pub use paycore_notify::{DispatcherConfig, MetricsSnapshot as NotifyMetrics};
 pub use paycore_payment_store::repo::channels::Counters;
 pub use trades::TradeView;
 

@@ -311,8 +311,9 @@ fn notify_finished(
     if refund.next_step() != RefundStep::Done {
         return Ok(false);
     }
-    let trade = trades::get(sql, &refund.trade_id)?
-        .ok_or_else(|| StoreError::Corrupt(format!("refund of missing trade {}", refund.trade_id)))?;
+    let trade = trades::get(sql, &refund.trade_id)?.ok_or_else(|| {
+        StoreError::Corrupt(format!("refund of missing trade {}", refund.trade_id))
+    })?;
     let queued = match refund.source {
         RefundSource::Merchant => {
             let succeeded = refund.status() == OrderStatus::Succeeded;

@@ -18,9 +18,9 @@ use parking_lot::Mutex;
 use paycore_notify::{Dispatcher, DispatcherConfig};
 use paycore_payment_store::repo::merchants;
 use paycore_payment_store::repo::notifications::{self as outbox, secrets, NewNotification};
-use paycore_payments::NewMerchant;
 use paycore_payment_store::repo::notifications::{Notification, Status};
 use paycore_payment_store::{Location, Readers, Sql, StoreError, Writer};
+use paycore_payments::NewMerchant;
 use sha2::{Digest, Sha256};
 
 /// The callback hosts the tests' merchants register: every name of this machine's loopback.

@@ -1,11 +1,11 @@
 //! Payment domain values as the API's JSON.
 
+use paycore_api::notifications::{NotificationAttempt, NotificationResponse};
 use paycore_api::payments::{
     AttemptResponse, CandidateResponse, ChannelCounters, ChannelHealth, ChannelResponse,
     FailureResponse, MerchantResponse, PaymentResponse, RefundResponse, RouteResponse,
     TradeResponse,
 };
-use paycore_api::notifications::{NotificationAttempt, NotificationResponse};
 use paycore_payment_service::{ChannelView, TradeView};
 use paycore_payment_store::repo::notifications::Notification;
 use paycore_payments::channel::clearing_account;
