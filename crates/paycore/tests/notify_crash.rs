@@ -41,7 +41,10 @@ fn start(args: &[&str], ready: &str) -> Process {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = loop {
-        let line = lines.next().expect("the process prints its address").unwrap();
+        let line = lines
+            .next()
+            .expect("the process prints its address")
+            .unwrap();
         if let Some(rest) = line.strip_prefix(ready) {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
@@ -121,7 +124,9 @@ fn answer(mut stream: TcpStream, inbox: &Shared) {
     }
     let reply: &[u8] = match acknowledge {
         true => b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nsuccess",
-        false => b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        false => {
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        }
     };
     let answered = stream.write_all(reply).is_ok();
     inbox
@@ -190,7 +195,12 @@ fn pay_trades(http: &reqwest::blocking::Client, url: &str, notify_url: &str) -> 
 
 fn acknowledged(inbox: &Shared) -> BTreeSet<String> {
     let inbox = inbox.lock().unwrap();
-    inbox.got.iter().filter(|g| g.2).map(|g| g.0.clone()).collect()
+    inbox
+        .got
+        .iter()
+        .filter(|g| g.2)
+        .map(|g| g.0.clone())
+        .collect()
 }
 
 #[test]
@@ -232,7 +242,9 @@ fn kill_9_with_notifications_pending_loses_and_invents_none() {
         assert!(
             Instant::now() < deadline,
             "not every notification arrived: {:?}",
-            expected.difference(&acknowledged(&inbox)).collect::<Vec<_>>()
+            expected
+                .difference(&acknowledged(&inbox))
+                .collect::<Vec<_>>()
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -241,14 +253,25 @@ fn kill_9_with_notifications_pending_loses_and_invents_none() {
     let mut bodies = BTreeMap::<String, String>::new();
     for (event_id, body, _) in &inbox.lock().unwrap().got {
         assert!(expected.contains(event_id), "unexpected event {event_id}");
-        let first = bodies.entry(event_id.clone()).or_insert_with(|| body.clone());
+        let first = bodies
+            .entry(event_id.clone())
+            .or_insert_with(|| body.clone());
         assert_eq!(first, body, "{event_id} came back with another body");
     }
-    let listed = ok(http.get(format!(
-        "{}/v1/notifications?status=delivered&limit=1000",
-        server.url
-    )));
-    assert_eq!(listed["notifications"].as_array().unwrap().len(), TRADES);
+    // The outbox agrees once the last attempts are recorded (an acknowledgement reaches the
+    // merchant just before paycore records it).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = ok(http.get(format!(
+            "{}/v1/notifications?status=delivered&limit=1000",
+            server.url
+        )));
+        if listed["notifications"].as_array().unwrap().len() == TRADES {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{listed}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let pending = ok(http.get(format!("{}/v1/notifications?status=pending", server.url)));
     assert!(pending["notifications"].as_array().unwrap().is_empty());
     eprintln!(
