@@ -169,7 +169,7 @@ impl Merchants {
         let half = self.queue_max / 2;
         self.slots
             .get(merchant)
-            .map_or(true, |s| s.ready.len() <= half)
+            .is_none_or(|s| s.ready.len() <= half)
     }
 
     /// Every queued notification (when stopping: their claims are given back).
