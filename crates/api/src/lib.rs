@@ -3,6 +3,7 @@
 //! derive serde; these are the only JSON shapes.
 
 pub mod adjustments;
+pub mod notifications;
 mod patch;
 pub mod payments;
 pub mod recon;

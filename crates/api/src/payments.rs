@@ -35,6 +35,11 @@ pub struct MerchantResponse {
     /// The merchant's ledger account (type merchant).
     pub account: String,
     pub created_at: String,
+    /// The secret that signs the merchant's notifications (HMAC-SHA256): only in the answer
+    /// that created the merchant, never again (`POST /v1/merchants/{id}/secret/rotate` makes
+    /// a new one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_secret: Option<String>,
 }
 
 // ----- channels ------------------------------------------------------------------------------

@@ -167,6 +167,13 @@ pub enum Command {
         #[command(flatten)]
         conn: Connection,
     },
+    /// Merchant notifications (异步通知): list, show, retry.
+    Notify {
+        #[command(subcommand)]
+        action: crate::notify_cli::NotifyAction,
+        #[command(flatten)]
+        conn: Connection,
+    },
     /// Adjustments (调账) with maker-checker: create, list, show, approve, reject.
     Adjust {
         #[command(subcommand)]
@@ -525,6 +532,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Trade { action, conn } => crate::payments_cli::trade(&Client::new(conn)?, action),
         Command::Pay { args, conn } => crate::payments_cli::pay(&Client::new(conn)?, args),
         Command::Adjust { action, conn } => crate::adjust_cli::adjust(&Client::new(conn)?, action),
+        Command::Notify { action, conn } => crate::notify_cli::notify(&Client::new(conn)?, action),
         Command::Payment { action, conn } => {
             crate::payments_cli::payment(&Client::new(conn)?, action)
         }

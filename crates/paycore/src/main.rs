@@ -12,6 +12,7 @@ mod bench_store;
 mod cli;
 mod client;
 mod journal_cli;
+mod notify_cli;
 mod payments_cli;
 mod payouts_cli;
 mod recon_cli;

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use paycore_api::notifications::RotateSecretResponse;
 use paycore_api::payments::{
     ChannelList, ChannelResponse, MerchantResponse, PaymentResponse, RefundResponse, TradeResponse,
 };
@@ -30,6 +31,14 @@ pub enum MerchantAction {
     },
     Show {
         id: String,
+    },
+    /// A new notification secret (shown once); the old one keeps signing for the grace
+    /// period (admin).
+    RotateSecret {
+        id: String,
+        /// Seconds the old secret keeps signing (default: the server's).
+        #[arg(long)]
+        grace_period_s: Option<u64>,
     },
 }
 
@@ -182,6 +191,22 @@ pub fn merchant(client: &Client, action: MerchantAction) -> anyhow::Result<ExitC
             client.get(&format!("/v1/merchants/{}", path_segment(&id))),
             print_merchant,
         ),
+        MerchantAction::RotateSecret { id, grace_period_s } => finish(
+            client,
+            client.post(
+                &format!("/v1/merchants/{}/secret/rotate", path_segment(&id)),
+                body(json!({ "grace_period_s": grace_period_s })),
+            ),
+            print_rotated,
+        ),
+    }
+}
+
+fn print_rotated(r: RotateSecretResponse) {
+    println!("merchant   {} secret v{}", r.merchant, r.version);
+    println!("secret     {} (shown once; store it now)", r.notify_secret);
+    if let Some(at) = &r.previous_retires_at {
+        println!("previous   signs until {at}");
     }
 }
 
@@ -321,6 +346,9 @@ fn print_merchant(m: MerchantResponse) {
     println!("fee        {} bp", m.fee_rate_bp);
     println!("callbacks  {}", m.callback_hosts.join(", "));
     println!("created    {}", m.created_at);
+    if let Some(secret) = &m.notify_secret {
+        println!("secret     {secret} (notification secret, shown once; store it now)");
+    }
 }
 
 fn print_channel(c: ChannelResponse) {

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use paycore_engine::{EngineConfig, Retention};
 use paycore_money::Currency;
+use paycore_notify::{Schedule, TargetPolicy};
 use paycore_server::{
-    AdjustmentConfig, AdjustmentPolicy, HealthPolicy, PaymentOptions, QuerySchedule, Server,
-    ServerConfig, StoreUrl,
+    AdjustmentConfig, AdjustmentPolicy, HealthPolicy, NotifyConfig, PaymentOptions, QuerySchedule,
+    Server, ServerConfig, StoreUrl,
 };
 
 #[derive(clap::Args, Debug)]
@@ -92,6 +93,29 @@ pub struct ServeArgs {
     /// How long a channel rests.
     #[arg(long, env = "PAYCORE_CHANNEL_REST_MS", default_value_t = 30_000)]
     pub channel_rest_ms: u64,
+    /// How long one merchant notification attempt may take (connect, send, answer) before it
+    /// counts as failed (`timeout`).
+    #[arg(long, env = "PAYCORE_NOTIFY_TIMEOUT_MS", default_value_t = 5_000)]
+    pub notify_timeout_ms: u64,
+    /// Delays before each retry of a failed notification, e.g. 1s,2s,5s; after the last one
+    /// it is dead. Default WeChat Pay v3's: 15s,15s,30s,3m,10m,20m,30m,30m,30m,60m,3h,3h,3h,6h,6h.
+    #[arg(long, env = "PAYCORE_NOTIFY_SCHEDULE")]
+    pub notify_schedule: Option<String>,
+    /// Address ranges notifications may go to although private, loopback or otherwise
+    /// refused, e.g. 127.0.0.1/32 for a local demo (comma separated; default none).
+    #[arg(long, env = "PAYCORE_NOTIFY_ALLOW_CIDR", default_value = "")]
+    pub notify_allow_cidr: String,
+    /// Notification attempts in flight at once per merchant.
+    #[arg(
+        long,
+        env = "PAYCORE_NOTIFY_CONNECTIONS_PER_MERCHANT",
+        default_value_t = 4
+    )]
+    pub notify_connections_per_merchant: usize,
+    /// Seconds a rotated-out notification secret keeps signing beside the new one, when the
+    /// rotation asks for no other grace period.
+    #[arg(long, env = "PAYCORE_NOTIFY_SECRET_GRACE_S", default_value_t = 86_400)]
+    pub notify_secret_grace_s: u64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -130,6 +154,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             quickpay_block: std::time::Duration::from_secs(args.quickpay_block_s),
             adjustments: adjustment_config(&args)?,
             recon_carry_window: std::time::Duration::from_secs(args.recon_carry_window_s),
+            notify: Some(notify_config(&args)?),
+            notify_secret_grace: std::time::Duration::from_secs(args.notify_secret_grace_s),
         },
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -213,6 +239,27 @@ fn adjustment_config(args: &ServeArgs) -> anyhow::Result<AdjustmentConfig> {
             "PAYCORE_TEST_HOLD_ADJUSTMENT_POSTING must be after_intent or after_post"
         );
         tracing::warn!(point, "adjustment postings are held (crash test)");
+    }
+    Ok(config)
+}
+
+/// `--notify-timeout-ms`, `--notify-schedule`, `--notify-allow-cidr`,
+/// `--notify-connections-per-merchant`, checked (the dispatcher checks the ranges again).
+fn notify_config(args: &ServeArgs) -> anyhow::Result<NotifyConfig> {
+    anyhow::ensure!(
+        (1..=600_000).contains(&args.notify_timeout_ms),
+        "--notify-timeout-ms must be 1 to 600000"
+    );
+    let mut config = NotifyConfig {
+        timeout: std::time::Duration::from_millis(args.notify_timeout_ms),
+        allow: TargetPolicy::parse_allow(&args.notify_allow_cidr).context("--notify-allow-cidr")?,
+        connections_per_merchant: args.notify_connections_per_merchant,
+        ..NotifyConfig::default()
+    };
+    if let Some(text) = &args.notify_schedule {
+        config.schedule = text
+            .parse::<Schedule>()
+            .context("--notify-schedule (e.g. 1s,2s,5s)")?;
     }
     Ok(config)
 }

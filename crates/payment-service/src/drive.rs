@@ -3,14 +3,17 @@
 //! or that received money must be refunded. Each step is a ledger command under ids derived
 //! from the payment, then one writer job that records it — and only if the payment still
 //! wants that step (a concurrent report or the resolver may have done it). A crash between
-//! the two repeats the ledger command, which the ledger replays.
+//! the two repeats the ledger command, which the ledger replays. The job that marks a trade
+//! paid queues its `trade.paid` notification (`paycore_notify::outbox`).
 
 use paycore_ledger::ErrorCode;
+use paycore_notify::outbox;
 use paycore_payment_store::repo::{payments, refunds, trades};
 use paycore_payments::merchant::account_of;
 use paycore_payments::posting::{balance_postings, combined_postings, suspense_posting};
 use paycore_payments::{
-    payment_postings, NewRefund, PayError, Payment, Refund, RefundSource, Refundable, Step,
+    payment_postings, NewRefund, PayError, Payment, Refund, RefundSource, Refundable, Step, Trade,
+    TradeStatus,
 };
 
 use crate::clock::now_ms;
@@ -70,7 +73,8 @@ impl PaymentService {
         Ok(())
     }
 
-    /// Records what the ledger did with `step`'s postings.
+    /// Records what the ledger did with `step`'s postings; a trade paid now queues its
+    /// `trade.paid` notification in the same job.
     async fn record_posting(
         &self,
         id: &str,
@@ -79,7 +83,7 @@ impl PaymentService {
     ) -> Result<Payment> {
         let id = id.to_owned();
         let now = now_ms();
-        let payment = self
+        let (payment, queued) = self
             .inner
             .writer
             .run(move |_, sql| {
@@ -87,36 +91,23 @@ impl PaymentService {
                     return Ok(Err(PayError::PaymentNotFound(id)));
                 };
                 if payment.next_step() != step {
-                    return Ok(Ok(payment)); // done meanwhile
+                    return Ok(Ok((payment, false))); // done meanwhile
                 }
                 let before = trade.clone();
-                match (step, posted) {
-                    (Step::PostKeep | Step::PostCombined | Step::PostBalance, Ok(())) => {
-                        payment.kept(&mut trade, now)
-                    }
-                    (Step::PostToSuspense, Ok(())) => payment.in_suspense(now),
-                    (Step::PostKeep, Err(code)) => payment.keep_refused(&mut trade, code.code(), now),
-                    (Step::PostCombined, Err(code)) => {
-                        payment.combined_refused(&mut trade, code.code(), now)
-                    }
-                    (Step::PostBalance, Err(code)) => {
-                        payment.balance_refused(&mut trade, code.code(), now)
-                    }
-                    (_, Err(code)) => {
-                        tracing::error!(payment = %payment.id, ?step, code = code.code(), "the ledger refused a payment step; tried again later");
-                        payment.next_check_at = Some(now + STUCK_RETRY_MS);
-                    }
-                    (Step::AskBank | Step::Refund | Step::Done, Ok(())) => {
-                        unreachable!("not a posting step")
-                    }
-                }
+                apply_posting(&mut payment, &mut trade, step, posted, now);
                 payments::save(sql, &payment)?;
                 if trade != before {
                     trades::update(sql, &trade)?;
                 }
-                Ok(Ok(payment))
+                let paid_now =
+                    trade.status == TradeStatus::Paid && before.status != TradeStatus::Paid;
+                let queued = paid_now && outbox::trade_paid(sql, &trade, &payment, now)?.is_some();
+                Ok(Ok((payment, queued)))
             })
             .await??;
+        if queued {
+            self.wake_notifications();
+        }
         Ok(payment)
     }
 
@@ -162,5 +153,31 @@ impl PaymentService {
             tracing::info!(payment = %payment.id, refund = %refund.id, reason = %refund.reason, "money not kept is refunded");
         }
         Ok(started)
+    }
+}
+
+/// What the ledger's answer to `step` makes of the payment (and its trade).
+fn apply_posting(
+    payment: &mut Payment,
+    trade: &mut Trade,
+    step: Step,
+    posted: std::result::Result<(), ErrorCode>,
+    now: u64,
+) {
+    match (step, posted) {
+        (Step::PostKeep | Step::PostCombined | Step::PostBalance, Ok(())) => {
+            payment.kept(trade, now)
+        }
+        (Step::PostToSuspense, Ok(())) => payment.in_suspense(now),
+        (Step::PostKeep, Err(code)) => payment.keep_refused(trade, code.code(), now),
+        (Step::PostCombined, Err(code)) => payment.combined_refused(trade, code.code(), now),
+        (Step::PostBalance, Err(code)) => payment.balance_refused(trade, code.code(), now),
+        (_, Err(code)) => {
+            tracing::error!(payment = %payment.id, ?step, code = code.code(), "the ledger refused a payment step; tried again later");
+            payment.next_check_at = Some(now + STUCK_RETRY_MS);
+        }
+        (Step::AskBank | Step::Refund | Step::Done, Ok(())) => {
+            unreachable!("not a posting step")
+        }
     }
 }

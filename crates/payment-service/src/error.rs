@@ -29,6 +29,13 @@ pub enum ServiceError {
     /// A callback whose signature or content did not verify: refused and logged, never applied.
     #[error("callback refused: {0}")]
     BadCallback(String),
+    /// No notification has this event id (`notification_not_found`, 404).
+    #[error("notification {0:?} not found")]
+    NotificationNotFound(String),
+    /// A retry of a notification the merchant already acknowledged
+    /// (`notification_delivered`, 409).
+    #[error("notification {0:?} was already delivered")]
+    NotificationDelivered(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -15,6 +15,11 @@
 //! finds every payment and refund with a step left (its `next_check_at`) and finishes it:
 //! queries the bank, or does the ledger step the stored state says is next.
 //!
+//! Merchant notifications (异步通知, `notifications.rs`): a state change a merchant must hear
+//! of (a trade paid, a refund finished, money not kept paid back) inserts its notification
+//! into the outbox in the same writer job (`paycore_notify::outbox`); the dispatcher
+//! (`paycore_notify::Dispatcher`, started and stopped with the service) sends it.
+//!
 //! Adjustments (调账, `adjustments/`) live here too: they are rows of the same store, written
 //! by the same single writer (SQLite has one writer per file), posted through the same
 //! ledger handle; the reconciliation side will propose them for its exceptions.
@@ -27,6 +32,7 @@ mod drive;
 mod error;
 mod ledger;
 mod merchants;
+mod notifications;
 mod outcome;
 mod pay;
 mod payouts;
@@ -51,7 +57,9 @@ pub use adjustments::{AdjustmentConfig, AdjustmentFaults, AdjustmentQuery, Poste
 pub use channels::ChannelView;
 pub use clock::{now_ms, with_channel_clock};
 pub use error::{Result, ServiceError};
+pub use notifications::{NotificationQuery, RotatedSecret};
 pub use pay::PayRequest;
+pub use paycore_notify::{DispatcherConfig, MetricsSnapshot as NotifyMetrics};
 pub use paycore_payment_store::repo::channels::Counters;
 pub use recon::{ExceptionQuery, Imported, Resolution};
 pub use trades::TradeView;
@@ -79,6 +87,12 @@ pub struct PaymentConfig {
     pub adjustments: AdjustmentConfig,
     /// Reconciliation: successes this close to a day's end are carried to the next day's run.
     pub recon_carry_window: Duration,
+    /// Merchant notifications: the dispatcher's settings (`None`: notifications are still
+    /// written to the outbox, but nothing sends them).
+    pub notifications: Option<DispatcherConfig>,
+    /// How long a rotated-out notification secret keeps signing when the rotation names no
+    /// grace period.
+    pub secret_grace: Duration,
 }
 
 impl PaymentConfig {
@@ -96,6 +110,8 @@ impl PaymentConfig {
             quickpay_block: Duration::from_secs(180),
             adjustments: AdjustmentConfig::default(),
             recon_carry_window: Duration::from_millis(paycore_recon::CARRY_WINDOW_MS_DEFAULT),
+            notifications: Some(DispatcherConfig::default()),
+            secret_grace: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -107,7 +123,7 @@ pub struct PaymentService {
 }
 
 struct Inner {
-    writer: Writer<WriterState>,
+    writer: Arc<Writer<WriterState>>,
     readers: Readers,
     ledger: ledger::Ledger,
     http: reqwest::Client,
@@ -121,6 +137,9 @@ struct Inner {
     sweep_stop: tokio::sync::Notify,
     /// The resolver and the sweep, awaited by `shutdown`.
     tasks: parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The notification dispatcher, stopped by `shutdown`, and how to wake it.
+    dispatcher: parking_lot::Mutex<Option<paycore_notify::Dispatcher>>,
+    notify_waker: Option<paycore_notify::Waker>,
 }
 
 impl PaymentService {
@@ -144,6 +163,19 @@ impl PaymentService {
             .await
             .map_err(|e| ServiceError::Internal(format!("store start task: {e}")))??
         };
+        let writer = Arc::new(writer);
+        let dispatcher = match &config.notifications {
+            Some(settings) => Some(
+                paycore_notify::Dispatcher::start(
+                    settings.clone(),
+                    config.location.readers(4),
+                    Arc::clone(&writer),
+                )
+                .map_err(|e| ServiceError::Internal(format!("notification dispatcher: {e}")))?,
+            ),
+            None => None,
+        };
+        let notify_waker = dispatcher.as_ref().map(paycore_notify::Dispatcher::waker);
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(256)
             .tcp_nodelay(true)
@@ -162,6 +194,8 @@ impl PaymentService {
                 posted: adjustments::posted_channel(),
                 sweep_stop: tokio::sync::Notify::new(),
                 tasks: parking_lot::Mutex::new(Vec::new()),
+                dispatcher: parking_lot::Mutex::new(dispatcher),
+                notify_waker,
             }),
         };
         service.load_adapters().await?;
@@ -186,7 +220,8 @@ impl PaymentService {
 
     /// Stops the resolver and the adjustment sweep and waits until they (and whatever the
     /// resolver had in flight) finished, so nothing holds the engine afterwards; jobs already
-    /// handed to the writer finish.
+    /// handed to the writer finish. Then stops the notification dispatcher once its attempts
+    /// in flight are recorded (what is left pending stays in the outbox for the next start).
     pub async fn shutdown(&self) {
         self.inner.resolver.stop();
         self.inner.sweep_stop.notify_one();
@@ -195,6 +230,10 @@ impl PaymentService {
             if let Err(error) = task.await {
                 tracing::error!(%error, "a payment background task failed");
             }
+        }
+        let dispatcher = self.inner.dispatcher.lock().take();
+        if let Some(dispatcher) = dispatcher {
+            dispatcher.stop().await;
         }
     }
 }

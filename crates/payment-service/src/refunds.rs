@@ -4,17 +4,20 @@
 //! captures the hold to the channel's clearing account, a definitive failure releases it,
 //! an unknown outcome keeps it (a timeout is not a failure). An automatic refund is paid out
 //! of the suspense account. Every step is stored before the next one starts, so the resolver
-//! finishes a refund after a crash.
+//! finishes a refund after a crash. The job that records a refund's end queues its
+//! notification (`refund.succeeded` / `refund.failed`, or `payment.refunded` for paycore's own).
 
 use paycore_channels::RefundOrder;
 use paycore_ledger::ErrorCode;
-use paycore_payment_store::repo::{payments, refunds};
+use paycore_notify::outbox;
+use paycore_payment_store::repo::{payments, refunds, trades};
+use paycore_payment_store::{Sql, StoreError};
 use paycore_payments::channel::clearing_account;
 use paycore_payments::merchant::account_of;
 use paycore_payments::posting::{refund_ids, suspense_refund_posting};
 use paycore_payments::{
-    BankReport, BankResult, LedgerKind, NewRefund, PayError, PaymentStatus, Refund, RefundSource,
-    RefundStep, Refundable, ReportSource,
+    BankReport, BankResult, LedgerKind, NewRefund, OrderStatus, PayError, Payment, PaymentStatus,
+    Refund, RefundSource, RefundStep, Refundable, ReportSource,
 };
 
 use crate::clock::now_ms;
@@ -165,7 +168,8 @@ impl PaymentService {
     }
 
     /// Records what the ledger did with a refund's step (and, for an automatic refund that
-    /// was posted, that its payment is refunded).
+    /// was posted, that its payment is refunded); a refund that ended queues its
+    /// notification in the same job (`notify_finished`).
     async fn record_refund_step(
         &self,
         id: &str,
@@ -174,7 +178,7 @@ impl PaymentService {
     ) -> Result<Refund> {
         let id = id.to_owned();
         let now = now_ms();
-        let refund = self
+        let (refund, queued) = self
             .inner
             .writer
             .run(move |_, sql| {
@@ -182,17 +186,12 @@ impl PaymentService {
                     return Ok(Err(PayError::RefundNotFound(id)));
                 };
                 if refund.next_step() != step {
-                    return Ok(Ok(refund));
+                    return Ok(Ok((refund, false)));
                 }
                 match (step, done) {
                     (RefundStep::PlaceHold, Ok(())) => refund.hold_placed(now),
                     (RefundStep::PlaceHold, Err(code)) => refund.hold_refused(code.code(), now),
-                    (RefundStep::Post, Ok(())) => {
-                        refund.posted(now);
-                        if refund.source == RefundSource::Suspense {
-                            mark_payment_refunded(sql, &refund.payment_id, now)?;
-                        }
-                    }
+                    (RefundStep::Post, Ok(())) => refund.posted(now),
                     (RefundStep::Release, Ok(())) => refund.released(now),
                     (_, Err(code)) => {
                         tracing::error!(refund = %refund.id, ?step, code = code.code(), "the ledger refused a refund step; tried again later");
@@ -203,9 +202,13 @@ impl PaymentService {
                     }
                 }
                 refunds::save(sql, &refund)?;
-                Ok(Ok(refund))
+                let queued = notify_finished(sql, &refund, step, now)?;
+                Ok(Ok((refund, queued)))
             })
             .await??;
+        if queued {
+            self.wake_notifications();
+        }
         Ok(refund)
     }
 
@@ -296,16 +299,43 @@ impl PaymentService {
     }
 }
 
+/// After a refund's step was recorded: a merchant's refund that ended queues
+/// `refund.succeeded` or `refund.failed`; paycore's own refund, once posted, marks its payment
+/// refunded and queues `payment.refunded`. True when a notification was queued.
+fn notify_finished(
+    sql: &mut dyn Sql,
+    refund: &Refund,
+    step: RefundStep,
+    now: u64,
+) -> std::result::Result<bool, StoreError> {
+    if refund.next_step() != RefundStep::Done {
+        return Ok(false);
+    }
+    let trade = trades::get(sql, &refund.trade_id)?.ok_or_else(|| {
+        StoreError::Corrupt(format!("refund of missing trade {}", refund.trade_id))
+    })?;
+    let queued = match refund.source {
+        RefundSource::Merchant => {
+            let succeeded = refund.status() == OrderStatus::Succeeded;
+            outbox::refund_finished(sql, &trade, refund, succeeded, now)?
+        }
+        RefundSource::Suspense if step == RefundStep::Post => {
+            let payment = mark_payment_refunded(sql, &refund.payment_id, now)?;
+            outbox::payment_refunded(sql, &trade, &payment, refund, now)?
+        }
+        RefundSource::Suspense => None,
+    };
+    Ok(queued.is_some())
+}
+
 fn mark_payment_refunded(
-    sql: &mut dyn paycore_payment_store::Sql,
+    sql: &mut dyn Sql,
     payment_id: &str,
     now: u64,
-) -> std::result::Result<(), paycore_payment_store::StoreError> {
-    let mut payment = payments::get(sql, payment_id)?.ok_or_else(|| {
-        paycore_payment_store::StoreError::Corrupt(format!(
-            "refund of missing payment {payment_id}"
-        ))
-    })?;
+) -> std::result::Result<Payment, StoreError> {
+    let mut payment = payments::get(sql, payment_id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("refund of missing payment {payment_id}")))?;
     payment.refunded(now);
-    payments::save(sql, &payment)
+    payments::save(sql, &payment)?;
+    Ok(payment)
 }

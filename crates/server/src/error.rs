@@ -170,6 +170,15 @@ impl From<paycore_payment_service::ServiceError> for ApiError {
                 "bad_signature",
                 format!("callback refused: {reason}"),
             ),
+            ServiceError::NotificationNotFound(id) => ApiError::not_found(
+                "notification_not_found",
+                format!("notification {id:?} not found"),
+            ),
+            ServiceError::NotificationDelivered(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "notification_delivered",
+                format!("notification {id:?} was already delivered"),
+            ),
             ServiceError::Internal(reason) => ApiError::internal(reason),
         }
     }

@@ -38,6 +38,7 @@ use paycore_ledger::{
 };
 use paycore_money::Currency;
 pub use paycore_payment_service::{AdjustmentConfig, AdjustmentFaults};
+pub use paycore_payment_service::{DispatcherConfig as NotifyConfig, NotifyMetrics};
 use paycore_payment_service::{PaymentConfig, PaymentService};
 use paycore_payment_store::Location;
 pub use paycore_payments::schedule::QuerySchedule;
@@ -93,6 +94,11 @@ pub struct PaymentOptions {
     pub adjustments: AdjustmentConfig,
     /// Reconciliation: successes this close to a day's end are carried to the next day's run.
     pub recon_carry_window: std::time::Duration,
+    /// Merchant notifications: timeout, schedule, allowed CIDRs (`--notify-*`); `None`
+    /// runs no dispatcher (the outbox still fills).
+    pub notify: Option<NotifyConfig>,
+    /// How long a rotated-out notification secret keeps signing by default.
+    pub notify_secret_grace: std::time::Duration,
 }
 
 impl Default for PaymentOptions {
@@ -108,6 +114,8 @@ impl Default for PaymentOptions {
             recon_carry_window: std::time::Duration::from_millis(
                 paycore_recon::CARRY_WINDOW_MS_DEFAULT,
             ),
+            notify: Some(NotifyConfig::default()),
+            notify_secret_grace: std::time::Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -385,6 +393,8 @@ async fn start_payments(
     payments.quickpay_block = config.payments.quickpay_block;
     payments.recon_carry_window = config.payments.recon_carry_window;
     payments.adjustments = config.payments.adjustments.clone();
+    payments.notifications = config.payments.notify.clone();
+    payments.secret_grace = config.payments.notify_secret_grace;
     Ok(PaymentService::start(payments, engine.clone()).await?)
 }
 
@@ -403,7 +413,9 @@ async fn method_not_allowed() -> ApiError {
 /// The payment side's routes.
 fn payment_routes() -> Router<AppState> {
     use routes::adjustments;
-    use routes::pay::{channels, merchants, notify, payments, payouts, refunds, trades};
+    use routes::pay::{
+        channels, merchants, notifications, notify, payments, payouts, refunds, trades,
+    };
     Router::new()
         .route(
             "/v1/adjustments",
@@ -417,6 +429,16 @@ fn payment_routes() -> Router<AppState> {
             post(merchants::create).get(merchants::list),
         )
         .route("/v1/merchants/{id}", get(merchants::show))
+        .route(
+            "/v1/merchants/{id}/secret/rotate",
+            post(merchants::rotate_secret),
+        )
+        .route("/v1/notifications", get(notifications::list))
+        .route("/v1/notifications/{event_id}", get(notifications::show))
+        .route(
+            "/v1/notifications/{event_id}/retry",
+            post(notifications::retry),
+        )
         .route("/v1/channels", post(channels::create).get(channels::list))
         .route(
             "/v1/channels/{id}",

@@ -8,7 +8,7 @@ use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "paycore", description = "paycore API: the ledger (accounts, transfers, holds), accounting, payments (merchants, channels, trades, payments) and adjustments (调账, maker-checker). Amounts are integers in minor units. Every write carries an idempotency `id`."),
+    info(title = "paycore", description = "paycore API: the ledger (accounts, transfers, holds), accounting, payments (merchants, channels, trades, payments), merchant notifications (异步通知, signed and retried) and adjustments (调账, maker-checker). Amounts are integers in minor units. Every write carries an idempotency `id`."),
     paths(
         routes::accounts::open, routes::accounts::list, routes::accounts::show, routes::accounts::close,
         routes::accounts::freeze, routes::accounts::unfreeze, routes::accounts::set_hot,
@@ -33,6 +33,8 @@ use crate::routes;
         routes::pay::payments::reroute, routes::pay::refunds::create, routes::pay::refunds::show,
         routes::pay::trades::close, routes::pay::payouts::create, routes::pay::payouts::show,
         routes::pay::payouts::list, routes::pay::payouts::resend, routes::pay::payouts::reroute,
+        routes::pay::merchants::rotate_secret, routes::pay::notifications::list,
+        routes::pay::notifications::show, routes::pay::notifications::retry,
         routes::adjustments::create, routes::adjustments::list, routes::adjustments::show,
         routes::adjustments::approve, routes::adjustments::reject,
         routes::recon::import, routes::recon::create_run, routes::recon::show_run,

@@ -5,6 +5,7 @@ pub mod adjustments;
 mod attempt_rows;
 pub mod channels;
 pub mod merchants;
+pub mod notifications;
 pub mod payments;
 pub mod payouts;
 pub mod recon;

@@ -216,6 +216,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "# HELP paycore_{name} {help}\n# TYPE paycore_{name} gauge\npaycore_{name} {seconds}\n"
         );
     }
+    // Merchant notifications: deliveries, failures by reason, queue depth, oldest age.
+    if let Some(notify) = state.payments.notify_metrics() {
+        out.push_str(&notify.prometheus());
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

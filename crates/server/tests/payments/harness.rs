@@ -2,6 +2,8 @@
 //! (in-process too, on its own port — the same code `paycore channel-sim` runs), channels
 //! configured on both sides, and helpers to pay and to wait for outcomes.
 
+#![allow(dead_code)] // each test file uses its own part of the world
+
 use std::time::Duration;
 
 use paycore_channel_sim::Simulator;
@@ -14,6 +16,8 @@ pub struct World {
     pub server: TestServer,
     pub sim: String,
     pub http: reqwest::Client,
+    /// The shop's notification secret, as its creation showed it (once).
+    pub notify_secret: String,
     _dir: tempfile::TempDir,
 }
 
@@ -44,24 +48,47 @@ pub async fn world_with(options: PaymentOptions) -> World {
     tokio::spawn(simulator.serve(std::future::pending()));
     let dir = tempfile::tempdir().unwrap();
     let server = common::start_with_payments(dir.path(), options).await;
-    let world = World {
-        server,
-        sim,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    };
-    let merchant = world
-        .server
+    let merchant = server
         .post(
             "/v1/merchants",
             json!({"id": "shop", "name": "Shop", "callback_hosts": ["127.0.0.1"], "fee_rate_bp": 60}),
         )
         .await;
     assert_eq!(merchant.status, 201, "{:?}", merchant.body);
-    world
+    let notify_secret = merchant.body["notify_secret"]
+        .as_str()
+        .expect("a new merchant's answer shows its notification secret")
+        .to_owned();
+    World {
+        server,
+        sim,
+        http: reqwest::Client::new(),
+        notify_secret,
+        _dir: dir,
+    }
 }
 
 impl World {
+    /// Stops the server (gracefully) and starts it again on the same data directory.
+    pub async fn restart(self, options: PaymentOptions) -> World {
+        let World {
+            server,
+            sim,
+            http,
+            notify_secret,
+            _dir,
+        } = self;
+        server.stop().await;
+        let server = common::start_with_payments(_dir.path(), options).await;
+        World {
+            server,
+            sim,
+            http,
+            notify_secret,
+            _dir,
+        }
+    }
+
     /// Configures `id` on the simulator (`behaviour` merged over success/immediate defaults)
     /// and adds it to paycore with `weight`.
     pub async fn channel(&self, id: &str, protocol: &str, weight: u32, behaviour: Value) {

@@ -1,8 +1,12 @@
-//! Merchants (admin creates; everyone may read).
+//! Merchants (admin creates; everyone may read); a merchant's notification secret is shown
+//! once, at creation, and again only as a new one by `POST /v1/merchants/{id}/secret/rotate`.
+
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Json;
+use paycore_api::notifications::{RotateSecretRequest, RotateSecretResponse};
 use paycore_api::payments::{CreateMerchantRequest, MerchantResponse};
 use paycore_payments::{NewMerchant, PayError};
 use serde::Deserialize;
@@ -12,7 +16,7 @@ use super::{created_or_replayed, limit, render};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
 use crate::input;
-use crate::json::ApiJson;
+use crate::json::{ApiJson, OptionalJson};
 use crate::state::AppState;
 
 #[utoipa::path(post, path = "/v1/merchants", tag = "payments", request_body = CreateMerchantRequest,
@@ -36,8 +40,33 @@ pub async fn create(
         fee_rate_bp: request.fee_rate_bp.unwrap_or(0),
         currency,
     };
-    let (merchant, created) = state.payments.create_merchant(new).await?;
-    Ok(created_or_replayed(render::merchant(&merchant), created))
+    let (merchant, secret) = state.payments.create_merchant(new).await?;
+    let created = secret.is_some();
+    let mut body = render::merchant(&merchant);
+    body.notify_secret = secret.map(|s| s.expose().to_owned());
+    Ok(created_or_replayed(body, created))
+}
+
+#[utoipa::path(post, path = "/v1/merchants/{id}/secret/rotate", tag = "notifications", params(("id" = String, Path)),
+    request_body(content = Option<RotateSecretRequest>, description = "optional; an empty body takes the default grace period"),
+    responses((status = 200, description = "the new secret, shown only here; the previous one keeps signing until `previous_retires_at`", body = RotateSecretResponse),
+        (status = 400, body = ErrorBody), (status = 404, description = "merchant_not_found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    OptionalJson(request): OptionalJson<RotateSecretRequest>,
+) -> Result<Json<RotateSecretResponse>, ApiError> {
+    principal.require(Need::Admin)?;
+    let grace = request.grace_period_s.map(Duration::from_secs);
+    let rotated = state.payments.rotate_secret(&id, grace).await?;
+    Ok(Json(RotateSecretResponse {
+        merchant: rotated.merchant,
+        notify_secret: rotated.secret.expose().to_owned(),
+        version: rotated.version,
+        previous_retires_at: rotated.previous_retires_at.map(render::time),
+    }))
 }
 
 #[utoipa::path(get, path = "/v1/merchants/{id}", tag = "payments", params(("id" = String, Path)),

@@ -1,9 +1,10 @@
-//! The payment side's routes: merchants, channels, trades, payments, and the callbacks banks
-//! send. Handlers parse the wire format (`paycore_api::payments`), call the payment service
+//! The payment side's routes: merchants, channels, trades, payments, the callbacks banks
+//! send, and the notifications paycore sends merchants. Handlers parse the wire format (`paycore_api::payments`), call the payment service
 //! and render its answer; every rule lives in `paycore_payments`.
 
 pub mod channels;
 pub mod merchants;
+pub mod notifications;
 pub mod notify;
 pub mod payments;
 pub mod payouts;

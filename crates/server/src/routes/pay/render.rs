@@ -1,17 +1,19 @@
 //! Payment domain values as the API's JSON.
 
+use paycore_api::notifications::{NotificationAttempt, NotificationResponse};
 use paycore_api::payments::{
     AttemptResponse, CandidateResponse, ChannelCounters, ChannelHealth, ChannelResponse,
     FailureResponse, MerchantResponse, PaymentResponse, PayoutAttemptResponse, PayoutResponse,
     RefundResponse, RouteResponse, TradeResponse,
 };
 use paycore_payment_service::{ChannelView, TradeView};
+use paycore_payment_store::repo::notifications::Notification;
 use paycore_payments::channel::clearing_account;
 use paycore_payments::{
     Attempt, Failure, Merchant, Payment, Payout, PayoutStep, Refund, RouteDecision, Step, Trade,
 };
 
-fn time(ms: u64) -> String {
+pub fn time(ms: u64) -> String {
     crate::render::timestamp(ms.saturating_mul(1_000_000))
 }
 
@@ -31,6 +33,34 @@ pub fn merchant(m: &Merchant) -> MerchantResponse {
         currency: m.currency.code().to_owned(),
         account: m.account.clone(),
         created_at: time(m.created_at),
+        notify_secret: None,
+    }
+}
+
+pub fn notification(n: &Notification) -> NotificationResponse {
+    NotificationResponse {
+        event_id: n.event_id.clone(),
+        event_type: n.event_type.clone(),
+        merchant: n.merchant.clone(),
+        order: n.order_id.clone(),
+        order_seq: n.order_seq,
+        url: n.url.clone(),
+        status: n.status.name().to_owned(),
+        attempts: n
+            .attempts
+            .iter()
+            .map(|a| NotificationAttempt {
+                at: time(a.at),
+                status_code: a.status_code,
+                reason: a.reason.clone(),
+                latency_ms: a.latency_ms,
+            })
+            .collect(),
+        attempt_count: n.attempt_count,
+        next_attempt_at: n.next_attempt_at.map(time),
+        created_at: time(n.created_at),
+        delivered_at: n.delivered_at.map(time),
+        body: n.body.clone(),
     }
 }
 
