@@ -270,6 +270,9 @@ pub struct CreatePayoutRequest {
     /// Route to this channel (the filters still apply); default: the weighted split among
     /// channels taking payouts.
     pub channel: Option<String>,
+    /// Where paycore tells the merchant the outcome (`payout.succeeded`, `payout.failed`);
+    /// its host must be one of the merchant's `callback_hosts`.
+    pub notify_url: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
@@ -302,6 +305,7 @@ pub struct PayoutResponse {
     /// Every channel order, oldest first (a reroute adds one).
     pub attempts: Vec<PayoutAttemptResponse>,
     pub requested_channel: Option<String>,
+    pub notify_url: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub failure: Option<FailureResponse>,

@@ -170,13 +170,13 @@ impl PaymentService {
         let payout = self
             .inner
             .writer
-            .run(move |_, sql| -> Job<Payout> {
+            .run(move |_, sql| -> Job<(Payout, bool)> {
                 let mut payout = match load(sql, &id)? {
                     Ok(p) => p,
                     Err(e) => return Ok(Err(e)),
                 };
                 if payout.next_step() != step || payout.attempts.len() != attempt {
-                    return Ok(Ok(payout)); // done by someone else meanwhile
+                    return Ok(Ok((payout, false))); // done by someone else meanwhile
                 }
                 match (step, done) {
                     (PayoutStep::PlaceHold, Ok(())) => payout.hold_placed(now),
@@ -192,9 +192,14 @@ impl PaymentService {
                     }
                 }
                 payouts::save(sql, &payout)?;
-                Ok(Ok(payout))
+                let queued = payout.finished() && notify_finished(sql, &payout, now)?;
+                Ok(Ok((payout, queued)))
             })
             .await??;
+        let (payout, queued) = payout;
+        if queued {
+            self.wake_notifications();
+        }
         Ok(payout)
     }
 
@@ -311,6 +316,26 @@ impl PaymentService {
     }
 }
 
+/// `payout.succeeded` or `payout.failed`, in the job that recorded the end; true when queued.
+fn notify_finished(
+    sql: &mut dyn Sql,
+    p: &Payout,
+    now: Millis,
+) -> std::result::Result<bool, StoreError> {
+    let notice = paycore_notify::PayoutNotice {
+        payout_id: &p.id,
+        merchant: &p.merchant,
+        notify_url: p.notify_url.as_deref(),
+        amount: p.amount,
+        currency: p.currency.code(),
+        succeeded: p.status() == paycore_payments::OrderStatus::Succeeded,
+        failure_code: p.failure.as_ref().map(|f| f.code.as_str()),
+        failure_message: p.failure.as_ref().map(|f| f.message.as_str()),
+        finished_at: now,
+    };
+    Ok(paycore_notify::payout_finished(sql, &notice)?.is_some())
+}
+
 fn load(sql: &mut dyn Sql, id: &str) -> Job<Payout> {
     Ok(payouts::get(sql, id)?.ok_or_else(|| PayError::PayoutNotFound(id.to_owned())))
 }
@@ -330,8 +355,13 @@ fn start(
             Err(PayError::IdConflict(request.id))
         });
     }
-    if state.merchant(sql, &request.merchant)?.is_none() {
+    let Some(merchant) = state.merchant(sql, &request.merchant)? else {
         return Ok(Err(PayError::MerchantNotFound(request.merchant)));
+    };
+    if let Some(url) = &request.notify_url {
+        if let Err(e) = merchant.check_notify_url(url) {
+            return Ok(Err(e));
+        }
     }
     let (currency, amount) = (request.currency, request.amount);
     let channel = request.channel.as_deref();

@@ -8,6 +8,7 @@ CREATE TABLE pay_payouts (
     currency TEXT NOT NULL,
     bank_account TEXT NOT NULL,
     requested_channel TEXT,
+    notify_url TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     next_check_at BIGINT,

@@ -335,6 +335,7 @@ fn payouts_round_trip_with_every_attempt_and_hold() {
             currency: Currency::CNY,
             bank_account: "6222-0001".into(),
             channel: None,
+            notify_url: Some("http://127.0.0.1:9/payouts".into()),
         };
         let mut payout = Payout::new(request, "2026120100000000021".into(), payout_route("a"), 20);
         payout.hold_placed(21);

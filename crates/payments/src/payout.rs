@@ -33,6 +33,8 @@ pub struct Payout {
     pub currency: Currency,
     pub bank_account: String,
     pub requested_channel: Option<String>,
+    /// Where the merchant hears of the outcome (`payout.succeeded` / `payout.failed`).
+    pub notify_url: Option<String>,
     pub attempts: Vec<PayoutAttempt>,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -50,6 +52,7 @@ pub struct NewPayout {
     pub currency: Currency,
     pub bank_account: String,
     pub channel: Option<String>,
+    pub notify_url: Option<String>,
 }
 
 impl NewPayout {
@@ -100,6 +103,7 @@ impl Payout {
             currency: request.currency,
             bank_account: request.bank_account,
             requested_channel: request.channel,
+            notify_url: request.notify_url,
             attempts: vec![PayoutAttempt {
                 order: ChannelOrder::unsent(channel, order_no, now),
                 route,
@@ -119,6 +123,16 @@ impl Payout {
             && self.currency == request.currency
             && self.bank_account == request.bank_account
             && self.requested_channel == request.channel
+            && self.notify_url == request.notify_url
+    }
+
+    /// Whether the current attempt ended (captured, released or never held): the moment the
+    /// merchant is told.
+    pub fn finished(&self) -> bool {
+        matches!(
+            self.current().hold,
+            HoldState::Captured | HoldState::Released | HoldState::Refused
+        )
     }
 
     pub fn current(&self) -> &PayoutAttempt {
@@ -316,6 +330,7 @@ mod tests {
             currency: Currency::CNY,
             bank_account: "6222-0001".into(),
             channel: None,
+            notify_url: None,
         };
         request.check().unwrap();
         Payout::new(request, "o1".into(), route("a"), 0)

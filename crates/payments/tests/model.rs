@@ -161,6 +161,7 @@ fn new_world(truth: Vec<bool>, payout_truth: Vec<bool>) -> World {
             currency: Currency::CNY,
             bank_account: "acct".into(),
             channel: None,
+            notify_url: None,
         },
         "w-1".into(),
         route("a"),

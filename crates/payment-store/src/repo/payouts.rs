@@ -15,8 +15,8 @@ macro_rules! select_payouts {
     ($rest:literal) => {
         concat!(
             "SELECT id, merchant, amount, currency, bank_account, requested_channel, \
-             created_at, updated_at, next_check_at, failure_code, failure_message, anomalies \
-             FROM pay_payouts ",
+             created_at, updated_at, next_check_at, failure_code, failure_message, anomalies, \
+             notify_url FROM pay_payouts ",
             $rest
         )
     };
@@ -28,8 +28,8 @@ pub fn save(sql: &mut dyn Sql, p: &Payout) -> Result<(), StoreError> {
     sql.exec(
         "INSERT INTO pay_payouts (id, merchant, amount, currency, bank_account, \
          requested_channel, created_at, updated_at, next_check_at, failure_code, \
-         failure_message, anomalies) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         failure_message, anomalies, notify_url) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, \
          next_check_at = excluded.next_check_at, failure_code = excluded.failure_code, \
          failure_message = excluded.failure_message, anomalies = excluded.anomalies",
@@ -46,6 +46,7 @@ pub fn save(sql: &mut dyn Sql, p: &Payout) -> Result<(), StoreError> {
             Value::opt_text(p.failure.as_ref().map(|f| f.code.as_str())),
             Value::opt_text(p.failure.as_ref().map(|f| f.message.as_str())),
             Value::text(anomalies),
+            Value::opt_text(p.notify_url.as_deref()),
         ],
     )?;
     for (index, attempt) in p.attempts.iter().enumerate() {
@@ -169,6 +170,7 @@ fn from_row(r: &Row, attempts: Vec<PayoutAttempt>) -> Result<Payout, StoreError>
         currency: currency(&r.text(3)?)?,
         bank_account: r.text(4)?,
         requested_channel: r.opt_text(5)?,
+        notify_url: r.opt_text(12)?,
         attempts,
         created_at: r.uint(6)?,
         updated_at: r.uint(7)?,

@@ -24,7 +24,7 @@ use crate::state::AppState;
         (status = 400, body = ErrorBody),
         (status = 404, description = "merchant_not_found, channel_not_found", body = ErrorBody),
         (status = 409, description = "id_conflict", body = ErrorBody),
-        (status = 422, description = "insufficient_funds (or another refusal of the hold by the ledger: nothing was sent to any channel), no_channel_available", body = ErrorBody)),
+        (status = 422, description = "insufficient_funds (or another refusal of the hold by the ledger: nothing was sent to any channel), no_channel_available, notify_url_not_allowed", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -39,6 +39,7 @@ pub async fn create(
         currency: input::currency(&request.currency)?,
         bank_account: request.bank_account,
         channel: request.channel,
+        notify_url: request.notify_url,
     };
     let (payout, created) = state.payments.payout(payout).await?;
     Ok(created_or_replayed(render::payout(&payout), created))

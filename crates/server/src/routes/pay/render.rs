@@ -249,6 +249,7 @@ pub fn payout(p: &Payout) -> PayoutResponse {
             })
             .collect(),
         requested_channel: p.requested_channel.clone(),
+        notify_url: p.notify_url.clone(),
         created_at: time(p.created_at),
         updated_at: time(p.updated_at),
         failure: failure(&p.failure),
