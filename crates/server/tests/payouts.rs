@@ -5,7 +5,6 @@
 
 mod common;
 #[path = "payments/harness.rs"]
-#[allow(dead_code)] // each test file uses part of the shared world
 mod harness;
 
 use std::time::Duration;
@@ -172,18 +171,30 @@ async fn a_payout_is_held_then_captured_and_what_is_not_there_is_refused() {
     // with the capture); a URL off the merchant's callback hosts is refused.
     let told = w
         .server
-        .post("/v1/payouts", json!({"id": "w-n", "merchant": "shop", "amount": 100, "currency": "CNY",
-            "bank_account": "6222-0001", "notify_url": "http://127.0.0.1:9/payouts"}))
+        .post(
+            "/v1/payouts",
+            json!({"id": "w-n", "merchant": "shop", "amount": 100, "currency": "CNY",
+            "bank_account": "6222-0001", "notify_url": "http://127.0.0.1:9/payouts"}),
+        )
         .await;
     assert_eq!(told.body["status"], "succeeded", "{:?}", told.body);
     let notes = w.server.get("/v1/notifications?order=w-n").await.body;
-    assert_eq!(notes["notifications"][0]["type"], "payout.succeeded", "{notes}");
+    assert_eq!(
+        notes["notifications"][0]["type"], "payout.succeeded",
+        "{notes}"
+    );
     let elsewhere = w
         .server
-        .post("/v1/payouts", json!({"id": "w-x", "merchant": "shop", "amount": 100, "currency": "CNY",
-            "bank_account": "6222-0001", "notify_url": "http://evil.example/payouts"}))
+        .post(
+            "/v1/payouts",
+            json!({"id": "w-x", "merchant": "shop", "amount": 100, "currency": "CNY",
+            "bank_account": "6222-0001", "notify_url": "http://evil.example/payouts"}),
+        )
         .await;
-    assert_eq!((elsewhere.status.as_u16(), elsewhere.code()), (422, "notify_url_not_allowed"));
+    assert_eq!(
+        (elsewhere.status.as_u16(), elsewhere.code()),
+        (422, "notify_url_not_allowed")
+    );
     let listed = w.server.get("/v1/payouts?merchant=shop&limit=1").await.body;
     assert_eq!(listed["payouts"][0]["id"], "w-n", "newest first: {listed}");
     let next = listed["next"].as_str().unwrap();

@@ -7,7 +7,6 @@
 
 mod common;
 #[path = "payments/harness.rs"]
-#[allow(dead_code)] // each test file uses part of the shared world
 mod harness;
 
 use std::time::Duration;
