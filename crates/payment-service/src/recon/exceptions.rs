@@ -13,7 +13,7 @@ use paycore_payments::{BankResult, ReportSource};
 use paycore_recon::{Action, Exception, ExceptionStatus, ReconError};
 use sha2::{Digest, Sha256};
 
-use super::run::certain_supplement;
+use super::run::Supplement;
 use crate::clock::now_ms;
 use crate::error::{Result, ServiceError};
 use crate::PaymentService;
@@ -71,15 +71,14 @@ impl PaymentService {
     }
 
     /// Applies what the bank's statement settles with certainty (补单), once.
-    pub(super) async fn fix_certain(&self, exceptions: &[Exception]) {
-        for exception in exceptions {
-            let Some((payment, bank_ref, amount)) = certain_supplement(exception) else {
-                continue;
+    pub(super) async fn fix_certain(&self, supplements: &[Supplement]) {
+        for s in supplements {
+            let result = BankResult::Succeeded {
+                bank_ref: s.bank_ref.clone(),
+                amount: s.amount,
             };
-            let result = BankResult::Succeeded { bank_ref, amount };
-            let key = &exception.channel_order_no;
             let applied = self
-                .apply_report(&payment, key, ReportSource::Query, result)
+                .apply_report(&s.payment, &s.order_no, ReportSource::Query, result)
                 .await;
             match applied {
                 Ok(p) => {
@@ -88,12 +87,13 @@ impl PaymentService {
                         p.id,
                         p.status.name()
                     );
-                    if let Err(error) = self.close_exception(&exception.id, "system", &note).await {
-                        tracing::warn!(exception = %exception.id, %error, "closing a supplemented exception failed");
+                    if let Err(error) = self.close_exception(&s.exception_id, "system", &note).await
+                    {
+                        tracing::warn!(exception = %s.exception_id, %error, "closing a supplemented exception failed");
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(exception = %exception.id, %error, "补单 failed; the exception stays open")
+                    tracing::warn!(exception = %s.exception_id, %error, "补单 failed; the exception stays open")
                 }
             }
         }

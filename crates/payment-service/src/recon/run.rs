@@ -91,9 +91,13 @@ impl PaymentService {
             fund,
             created_at: now_ms(),
         };
-        let exceptions = self.store_run(&run, found).await?;
+        let supplements: Vec<_> = found
+            .iter()
+            .filter_map(|f| certain_supplement(&run.id, f))
+            .collect();
+        self.store_run(&run, found).await?;
         tracing::info!(run = %run.id, matched = run.matched, carried = run.carried, differences = ?run.differences, "reconciliation run");
-        self.fix_certain(&exceptions).await;
+        self.fix_certain(&supplements).await;
         Ok((run, true))
     }
 
@@ -267,26 +271,19 @@ impl PaymentService {
     }
 
     /// The exceptions and the run, in one writer job (a run is stored whole or not at all).
-    async fn store_run(&self, run: &RunRecord, found: Vec<Found>) -> Result<Vec<Exception>> {
+    async fn store_run(&self, run: &RunRecord, found: Vec<Found>) -> Result<()> {
         let (stored, now) = (run.clone(), now_ms());
-        let exceptions = self
-            .inner
+        self.inner
             .writer
-            .run(
-                move |_, sql| -> std::result::Result<Vec<Exception>, StoreError> {
-                    let first = recon::next_exception_seq(sql)?;
-                    let mut exceptions = Vec::with_capacity(found.len());
-                    for (seq, f) in (first..).zip(found) {
-                        let exception = exception_of(&stored, f, now);
-                        recon::save_exception(sql, seq, &exception)?;
-                        exceptions.push(exception);
-                    }
-                    recon::insert_run(sql, &stored)?;
-                    Ok(exceptions)
-                },
-            )
+            .run(move |_, sql| -> std::result::Result<(), StoreError> {
+                let first = recon::next_exception_seq(sql)?;
+                for (seq, f) in (first..).zip(found) {
+                    recon::save_exception(sql, seq, &exception_of(&stored, f, now))?;
+                }
+                recon::insert_run(sql, &stored)
+            })
             .await?;
-        Ok(exceptions)
+        Ok(())
     }
 }
 
@@ -296,7 +293,7 @@ fn exception_of(run: &RunRecord, f: Found, now: u64) -> Exception {
         .as_ref()
         .map_or("CNY".to_owned(), |o| o.currency.code().to_owned());
     Exception {
-        id: format!("{}:{}", run.id, f.key),
+        id: exception_id(&run.id, &f.key),
         run_id: run.id.clone(),
         kind: f.kind,
         channel: run.channel.clone(),
@@ -337,28 +334,36 @@ fn theirs_with_ours(
     Ok((page, ours))
 }
 
-/// Whether an exception is one the bank's word settles with certainty: paycore holds the
-/// payment open and the statement lists its success, for the amount paycore sent.
-pub(crate) fn certain_supplement(exception: &Exception) -> Option<(String, String, u64)> {
-    if exception.kind != Difference::MissingOurs {
+/// What the bank's word settles with certainty (补单): paycore holds the payment open and the
+/// statement lists its success once, for the amount paycore sent.
+pub(crate) struct Supplement {
+    pub exception_id: String,
+    pub payment: String,
+    pub order_no: String,
+    pub bank_ref: String,
+    pub amount: u64,
+}
+
+fn certain_supplement(run_id: &str, f: &Found) -> Option<Supplement> {
+    let (Some(ours), Some(theirs)) = (&f.ours, &f.theirs) else {
         return None;
-    }
-    let ours: serde_json::Value = serde_json::from_str(&exception.ours).ok()?;
-    let theirs: serde_json::Value = serde_json::from_str(&exception.theirs).ok()?;
-    let open = matches!(
-        OurStatus::from_name(ours["status"].as_str()?),
-        Some(OurStatus::Unknown | OurStatus::Processing)
-    );
-    let payment = ours["kind"] == "payment" && theirs["kind"] == "payment";
-    let same = ours["amount"] == theirs["amount"] && theirs["lines"] == 1;
-    let done = matches!(theirs["status"].as_str()?, "SUCCESS" | "交易");
-    (open && payment && same && done).then(|| {
-        (
-            ours["owner"].as_str().unwrap_or_default().to_owned(),
-            theirs["bank_ref"].as_str().unwrap_or_default().to_owned(),
-            ours["amount"].as_u64().unwrap_or(0),
-        )
+    };
+    let open = matches!(ours.status, OurStatus::Unknown | OurStatus::Processing);
+    let payment = ours.kind == RecordKind::Payment && theirs.kind == RecordKind::Payment;
+    let same = ours.amount == theirs.amount && theirs.lines == 1;
+    let certain =
+        f.kind == Difference::MissingOurs && open && payment && same && theirs.says_done();
+    certain.then(|| Supplement {
+        exception_id: exception_id(run_id, &f.key),
+        payment: ours.owner.clone(),
+        order_no: f.key.clone(),
+        bank_ref: theirs.bank_ref.clone(),
+        amount: ours.amount,
     })
+}
+
+fn exception_id(run_id: &str, key: &str) -> String {
+    format!("{run_id}:{key}")
 }
 
 impl From<paycore_recon::ReconError> for ServiceError {
