@@ -114,6 +114,8 @@ pub struct ExceptionResponse {
     pub amount: u64,
     pub currency: String,
     pub adjustment_id: Option<String>,
+    /// The refund sent through the channel to resolve it (action `refund`), if any.
+    pub refund_id: Option<String>,
     pub history: Vec<HistoryResponse>,
     pub created_at: String,
     pub updated_at: String,

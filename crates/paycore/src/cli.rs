@@ -242,6 +242,9 @@ pub enum BenchTarget {
     /// Pay-ins end to end over HTTP against the bank simulator: payments/s and paycore's own
     /// time per payment.
     Payments(crate::bench_payments::PaymentsBenchArgs),
+    /// Reconciliation: a day's statement of `--lines` lines against as many orders, uploaded,
+    /// imported and matched; records/s and peak RSS.
+    Recon(crate::bench_recon::ReconBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -434,6 +437,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target: Some(BenchTarget::Payments(args)),
             ..
         } => crate::bench_payments::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            target: Some(BenchTarget::Recon(args)),
+            ..
+        } => crate::bench_recon::run(args).map(|()| ExitCode::SUCCESS),
         Command::Bench { args, .. } => crate::bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::VerifyLog { data_dir } => verify_log(&data_dir),
         Command::ChannelSim { listen, seed } => {

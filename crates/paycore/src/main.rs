@@ -8,6 +8,7 @@ mod bench_accounting;
 mod bench_hot;
 mod bench_http;
 mod bench_payments;
+mod bench_recon;
 mod bench_store;
 mod cli;
 mod client;

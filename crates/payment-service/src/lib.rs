@@ -93,6 +93,10 @@ pub struct PaymentConfig {
     /// How long a rotated-out notification secret keeps signing when the rotation names no
     /// grace period.
     pub secret_grace: Duration,
+    /// Where statements wait, as anonymous files, while they are imported (`None`: the
+    /// system's temporary directory). On the same disk as the data: a statement may be
+    /// larger than memory.
+    pub spool_dir: Option<std::path::PathBuf>,
 }
 
 impl PaymentConfig {
@@ -112,6 +116,7 @@ impl PaymentConfig {
             recon_carry_window: Duration::from_millis(paycore_recon::CARRY_WINDOW_MS_DEFAULT),
             notifications: Some(DispatcherConfig::default()),
             secret_grace: Duration::from_secs(24 * 3600),
+            spool_dir: None,
         }
     }
 }

@@ -14,7 +14,7 @@ use paycore_payment_store::repo::{payments, refunds, trades};
 use paycore_payment_store::{Sql, StoreError};
 use paycore_payments::channel::clearing_account;
 use paycore_payments::merchant::account_of;
-use paycore_payments::posting::{refund_ids, suspense_refund_posting};
+use paycore_payments::posting::{recon_refund_postings, refund_ids, suspense_refund_posting};
 use paycore_payments::{
     BankReport, BankResult, LedgerKind, NewRefund, OrderStatus, PayError, Payment, PaymentStatus,
     Refund, RefundSource, RefundStep, Refundable, ReportSource,
@@ -60,9 +60,10 @@ impl PaymentService {
                 let Some(attempt) = payment.received_by() else {
                     return Ok(Err(PayError::PaymentNotRefundable { status: "balance" }));
                 };
+                // A reconciliation refund returns money the payment never counted.
                 let counted: u64 = refunds::of_payment(sql, &payment.id)?
                     .iter()
-                    .filter(|r| r.counts())
+                    .filter(|r| r.source != RefundSource::Reconciliation && r.counts())
                     .map(|r| r.amount)
                     .sum();
                 let paid = payment.external_amount();
@@ -109,8 +110,15 @@ impl PaymentService {
             .await?)
     }
 
-    /// Does every step the refund has left, up to an open outcome at the bank.
-    pub(crate) async fn drive_refund(&self, mut refund: Refund) -> Result<Refund> {
+    /// Does every step the refund has left, up to an open outcome at the bank; a
+    /// reconciliation refund that ended is followed by its exception.
+    pub(crate) async fn drive_refund(&self, refund: Refund) -> Result<Refund> {
+        let refund = self.refund_steps(refund).await?;
+        self.follow_recon_refund(&refund).await;
+        Ok(refund)
+    }
+
+    async fn refund_steps(&self, mut refund: Refund) -> Result<Refund> {
         loop {
             let step = refund.next_step();
             refund = match step {
@@ -154,17 +162,27 @@ impl PaymentService {
                     .await
             }
             RefundSource::Suspense => {
-                let id = refund.payment_id.clone();
-                let payment = self
-                    .inner
-                    .readers
-                    .read(move |sql| payments::get(sql, &id))
-                    .await?
-                    .ok_or_else(|| ServiceError::Internal("refund of a missing payment".into()))?;
+                let payment = self.payment_of(refund).await?;
                 let transfer = suspense_refund_posting(&payment, &refund.id, refund.amount);
                 self.inner.ledger.post(&[transfer]).await
             }
+            RefundSource::Reconciliation => {
+                let payment = self.payment_of(refund).await?;
+                self.inner.ledger.ensure_suspense(refund.currency).await?;
+                let channel = &refund.order.channel;
+                let pair = recon_refund_postings(&payment, channel, &refund.id, refund.amount);
+                self.inner.ledger.post(&pair).await
+            }
         }
+    }
+
+    async fn payment_of(&self, refund: &Refund) -> Result<Payment> {
+        let id = refund.payment_id.clone();
+        self.inner
+            .readers
+            .read(move |sql| payments::get(sql, &id))
+            .await?
+            .ok_or_else(|| ServiceError::Internal("refund of a missing payment".into()))
     }
 
     /// Records what the ledger did with a refund's step (and, for an automatic refund that
@@ -323,7 +341,8 @@ fn notify_finished(
             let payment = mark_payment_refunded(sql, &refund.payment_id, now)?;
             outbox::payment_refunded(sql, &trade, &payment, refund, now)?
         }
-        RefundSource::Suspense => None,
+        // Reconciliation's own refunds: the exception follows them (`recon::exceptions`).
+        RefundSource::Suspense | RefundSource::Reconciliation => None,
     };
     Ok(queued.is_some())
 }

@@ -219,6 +219,43 @@ pub fn suspense_refund_posting(payment: &Payment, refund_id: &str, amount: u64) 
     )
 }
 
+/// A reconciliation refund (money the channel holds that paycore never counted): its receipt
+/// from the channel into suspense, then its return out of suspense. Linked, the receipt
+/// first, so suspense never goes below zero and the pair nets to nothing.
+pub fn recon_refund_postings(
+    payment: &Payment,
+    channel: &str,
+    refund_id: &str,
+    amount: u64,
+) -> Vec<LedgerTransfer> {
+    let clearing = clearing_account(channel, payment.currency);
+    let suspense = suspense_account(payment.currency);
+    let (_, returned, received) = refund_ids(refund_id);
+    let postings = vec![
+        transfer(
+            received,
+            &clearing,
+            &suspense,
+            amount,
+            payment,
+            LedgerKind::Payment,
+        ),
+        transfer(
+            returned,
+            &suspense,
+            &clearing,
+            amount,
+            payment,
+            LedgerKind::Refund,
+        ),
+    ];
+    assert_eq!(
+        postings[0].amount, postings[1].amount,
+        "the pair nets to nothing"
+    );
+    postings
+}
+
 fn sum(transfers: &[LedgerTransfer]) -> u64 {
     transfers.iter().map(|t| t.amount).sum()
 }

@@ -18,6 +18,10 @@ pub enum RefundSource {
     Merchant,
     /// The suspense account (money a payment received but did not keep).
     Suspense,
+    /// Money the channel holds that paycore never counted (a reconciliation exception a
+    /// person resolved with `refund`): on success its receipt into suspense and its return
+    /// are posted together, so the ledger records both movements and nets to nothing.
+    Reconciliation,
 }
 
 impl RefundSource {
@@ -25,13 +29,18 @@ impl RefundSource {
         match self {
             RefundSource::Merchant => "merchant",
             RefundSource::Suspense => "suspense",
+            RefundSource::Reconciliation => "reconciliation",
         }
     }
 
     pub fn from_name(name: &str) -> Option<RefundSource> {
-        [RefundSource::Merchant, RefundSource::Suspense]
-            .into_iter()
-            .find(|s| s.name() == name)
+        [
+            RefundSource::Merchant,
+            RefundSource::Suspense,
+            RefundSource::Reconciliation,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
     }
 }
 
@@ -122,7 +131,7 @@ impl Refund {
             paid_order_no: paid.paid_order_no.to_owned(),
             hold: match source {
                 RefundSource::Merchant => HoldState::Pending,
-                RefundSource::Suspense => HoldState::NotNeeded,
+                RefundSource::Suspense | RefundSource::Reconciliation => HoldState::NotNeeded,
             },
             posted: false,
             created_at: now,

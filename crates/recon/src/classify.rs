@@ -133,6 +133,7 @@ mod tests {
             amounts_agree: true,
             status: status.into(),
             lines,
+            reversals: 0,
             line_no: 2,
             bank_ref: "B".into(),
             fee: 0,
@@ -181,6 +182,22 @@ mod tests {
                 Verdict::Matched
             );
         }
+    }
+
+    #[test]
+    fn a_duplicate_is_reversed_only_when_every_extra_listing_is() {
+        let mut t = theirs("SUCCESS", 100, 3);
+        assert_eq!(
+            classify(None, &t),
+            Verdict::Different(Difference::Duplicate)
+        );
+        assert!(!t.duplicate_reversed(), "two listings, none reversed");
+        t.reversals = 1;
+        assert!(t.duplicate_reversed(), "two listings, one reversed");
+        t.amounts_agree = false;
+        assert!(!t.duplicate_reversed(), "a reversal for another amount");
+        let single = theirs("SUCCESS", 100, 1);
+        assert!(!single.duplicate_reversed());
     }
 
     #[test]

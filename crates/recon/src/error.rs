@@ -15,6 +15,12 @@ pub enum ReconError {
         action: &'static str,
         kind: &'static str,
     },
+    /// The action fits the kind, but not this exception's records (same code).
+    #[error("action {action} cannot resolve this exception: {reason}")]
+    ActionNotPossible {
+        action: &'static str,
+        reason: String,
+    },
 }
 
 impl ReconError {
@@ -24,7 +30,9 @@ impl ReconError {
             ReconError::RunNotFound(_) => "run_not_found",
             ReconError::ExceptionNotFound(_) => "exception_not_found",
             ReconError::ExceptionClosed { .. } => "exception_closed",
-            ReconError::ActionNotApplicable { .. } => "action_not_applicable",
+            ReconError::ActionNotApplicable { .. } | ReconError::ActionNotPossible { .. } => {
+                "action_not_applicable"
+            }
         }
     }
 

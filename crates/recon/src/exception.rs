@@ -108,6 +108,8 @@ pub struct Exception {
     pub currency: String,
     /// The adjustment proposed for it, if any.
     pub adjustment_id: Option<String>,
+    /// The refund sent through the channel for it (action `refund`), if any.
+    pub refund_id: Option<String>,
     pub history: Vec<HistoryEntry>,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -173,7 +175,8 @@ impl Exception {
         Ok(())
     }
 
-    /// The action's adjustment was rejected or expired: open again for another decision.
+    /// The action's adjustment was rejected or expired, or its refund failed: open again for
+    /// another decision.
     pub fn reopen(&mut self, at: Millis, by: &str, note: &str) {
         assert_eq!(
             self.status,
@@ -183,6 +186,7 @@ impl Exception {
         self.push(at, by, "reopened", note.to_owned());
         self.status = ExceptionStatus::Open;
         self.adjustment_id = None;
+        self.refund_id = None;
     }
 
     /// The money moved (or a certain rule settled it): closed.
@@ -210,6 +214,7 @@ mod tests {
             amount: 100,
             currency: "CNY".into(),
             adjustment_id: None,
+            refund_id: None,
             history: Vec::new(),
             created_at: 0,
             updated_at: 0,

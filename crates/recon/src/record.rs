@@ -84,6 +84,8 @@ pub struct Theirs {
     pub status: String,
     /// Lines with this key.
     pub lines: u64,
+    /// Of those, lines of the other kind (a payment's reversal printed under its key).
+    pub reversals: u64,
     /// The first line with this key (1-based), for the exception.
     pub line_no: u64,
     pub bank_ref: String,
@@ -91,6 +93,16 @@ pub struct Theirs {
 }
 
 impl Theirs {
+    /// A payment listed more than once whose every extra listing the channel itself reversed
+    /// (a refund line under the same key, for the same amount): nothing is left to decide.
+    pub fn duplicate_reversed(&self) -> bool {
+        let listings = self.lines.saturating_sub(self.reversals);
+        self.kind == RecordKind::Payment
+            && listings >= 2
+            && self.reversals == listings - 1
+            && self.amounts_agree
+    }
+
     /// Whether the printed status says the money moved: a payment's SUCCESS (WeChat, CSV) or
     /// 交易 (Alipay), a refund's REFUND or 退款.
     pub fn says_done(&self) -> bool {

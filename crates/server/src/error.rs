@@ -143,9 +143,9 @@ impl From<paycore_payment_service::ServiceError> for ApiError {
                 let status = match e {
                     R::Invalid { .. } => StatusCode::BAD_REQUEST,
                     R::RunNotFound(_) | R::ExceptionNotFound(_) => StatusCode::NOT_FOUND,
-                    R::ExceptionClosed { .. } | R::ActionNotApplicable { .. } => {
-                        StatusCode::CONFLICT
-                    }
+                    R::ExceptionClosed { .. }
+                    | R::ActionNotApplicable { .. }
+                    | R::ActionNotPossible { .. } => StatusCode::CONFLICT,
                 };
                 ApiError::new(status, e.code(), e.to_string())
             }

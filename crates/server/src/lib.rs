@@ -395,6 +395,7 @@ async fn start_payments(
     payments.adjustments = config.payments.adjustments.clone();
     payments.notifications = config.payments.notify.clone();
     payments.secret_grace = config.payments.notify_secret_grace;
+    payments.spool_dir = Some(config.engine.data_dir.join("recon-spool"));
     Ok(PaymentService::start(payments, engine.clone()).await?)
 }
 
@@ -463,7 +464,8 @@ fn payment_routes() -> Router<AppState> {
 /// Reconciliation's routes.
 fn recon_routes() -> Router<AppState> {
     use routes::recon;
-    let statements = post(recon::import).layer(DefaultBodyLimit::max(recon::STATEMENT_BYTES_MAX));
+    // The upload streams to a spool file with its own limit (`recon::STATEMENT_BYTES_MAX`).
+    let statements = post(recon::import).layer(DefaultBodyLimit::disable());
     Router::new()
         .route("/v1/recon/statements", statements)
         .route(

@@ -521,3 +521,109 @@ async fn the_simulators_lies_are_found_exactly() {
     );
     assert_ne!(fund["difference"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_goes_back_through_the_channel_and_a_reversed_duplicate_closes_itself() {
+    let w = world().await;
+    w.channel("a", "sim-json", 100, json!({})).await;
+    let twice = paid(&w, "r0", 1_000, "a").await;
+    let reversed = paid(&w, "r1", 2_000, "a").await;
+    let reversal = format!("2026-12-01 11:00:00,{reversed},RX,refund,REFUND,20.00,0.00,CNY,");
+    let statement = csv(&[
+        payment_line(&twice, 1_000, "SUCCESS"),
+        payment_line(&twice, 1_000, "SUCCESS"),
+        payment_line(&reversed, 2_000, "SUCCESS"),
+        payment_line(&reversed, 2_000, "SUCCESS"),
+        reversal,
+        payment_line("ghost-1", 500, "SUCCESS"),
+    ]);
+    let clearing = w.balance("CLR-a-CNY").await;
+    let imported = upload(&w, "a", &today().iso(), "csv", &statement).await;
+    assert_eq!(imported.status, 201, "{:?}", imported.body);
+    let run_id = imported.body["run"]["id"].as_str().unwrap().to_owned();
+    let exceptions = exceptions_of(&w, &run_id).await;
+    let duplicates = of_kind(&exceptions, "duplicate");
+    assert_eq!(duplicates.len(), 2, "{exceptions:?}");
+    let (auto, manual): (Vec<_>, Vec<_>) = duplicates
+        .into_iter()
+        .partition(|e| e["channel_order_no"] == reversed.as_str());
+    assert_eq!(
+        auto[0]["status"], "closed",
+        "the channel reversed it itself"
+    );
+    assert_eq!(auto[0]["history"][1]["by"], "system");
+    let manual = manual[0]["id"].as_str().unwrap().to_owned();
+    let ghost = of_kind(&exceptions, "missing_ours")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let li = w.server.key_of("li", "li", "operator").await;
+    let resolve = |id: &str| format!("/v1/recon/exceptions/{id}/resolve");
+
+    let nothing_to_refund = w
+        .server
+        .post_as(
+            &li,
+            &resolve(&ghost),
+            json!({"action": "refund", "reason": "not ours"}),
+        )
+        .await;
+    assert_eq!(
+        (nothing_to_refund.status.as_u16(), nothing_to_refund.code()),
+        (409, "action_not_applicable"),
+        "{:?}",
+        nothing_to_refund.body
+    );
+    let refunded = w
+        .server
+        .post_as(
+            &li,
+            &resolve(&manual),
+            json!({"action": "refund", "reason": "charged twice"}),
+        )
+        .await;
+    assert_eq!(refunded.status, 200, "{:?}", refunded.body);
+    let refund_id = refunded.body["refund_id"].as_str().unwrap().to_owned();
+    let closed = wait_for_status(&w, &manual, "closed").await;
+    assert_eq!(closed["refund_id"], refund_id.as_str(), "{closed}");
+    let refund = w.server.get(&format!("/v1/refunds/{refund_id}")).await.body;
+    assert_eq!(
+        (refund["status"].as_str(), refund["amount"].as_u64()),
+        (Some("succeeded"), Some(1_000)),
+        "{refund}"
+    );
+    assert_eq!(
+        w.balance("CLR-a-CNY").await,
+        clearing,
+        "the receipt and its return net to nothing"
+    );
+    assert_eq!(w.balance("PAY-SUSPENSE-CNY").await, 0);
+    let again = w
+        .server
+        .post_as(
+            &li,
+            &resolve(&manual),
+            json!({"action": "refund", "reason": "again"}),
+        )
+        .await;
+    assert_eq!(again.code(), "exception_closed");
+    for (currency, sum) in w.server.balance_sums().await {
+        assert_eq!(sum, 0, "{currency} does not balance");
+    }
+}
+
+async fn wait_for_status(w: &World, exception: &str, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + SETTLE;
+    loop {
+        let e = w
+            .server
+            .get(&format!("/v1/recon/exceptions/{exception}"))
+            .await
+            .body;
+        if e["status"] == status || std::time::Instant::now() > deadline {
+            assert_eq!(e["status"], status, "{e}");
+            return e;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

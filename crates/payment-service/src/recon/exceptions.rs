@@ -99,7 +99,23 @@ impl PaymentService {
         }
     }
 
-    async fn close_exception(&self, id: &str, by: &str, note: &str) -> Result<Exception> {
+    /// Closes the duplicates the channel itself reversed (each extra listing refunded on the
+    /// same statement): the bank's word settles them, nothing moves at paycore.
+    pub(super) async fn close_reversed(&self, exception_ids: &[String]) {
+        let note = "the channel reversed its duplicate listing on the statement";
+        for id in exception_ids {
+            if let Err(error) = self.close_exception(id, "system", note).await {
+                tracing::warn!(exception = %id, %error, "closing a reversed duplicate failed; it stays open");
+            }
+        }
+    }
+
+    pub(super) async fn close_exception(
+        &self,
+        id: &str,
+        by: &str,
+        note: &str,
+    ) -> Result<Exception> {
         let (id, by, note, now) = (id.to_owned(), by.to_owned(), note.to_owned(), now_ms());
         self.update_exception(&id, move |e| {
             if e.status != ExceptionStatus::Closed {
@@ -111,7 +127,7 @@ impl PaymentService {
     }
 
     /// Loads, changes and stores an exception in one writer job.
-    async fn update_exception(
+    pub(super) async fn update_exception(
         &self,
         id: &str,
         change: impl FnOnce(&mut Exception) -> std::result::Result<(), ReconError> + Send + 'static,
@@ -153,11 +169,7 @@ impl PaymentService {
                 self.update_exception(id, move |e| e.accept(&by_owned, &reason, now))
                     .await
             }
-            Action::Refund => Err(ReconError::ActionNotApplicable {
-                action: "refund",
-                kind: exception.kind.name(),
-            }
-            .into()),
+            Action::Refund => self.resolve_by_refund(exception, resolution, by).await,
             Action::Supplement | Action::WriteOff => {
                 self.resolve_by_adjustment(exception, resolution, by).await
             }
@@ -265,7 +277,7 @@ impl PaymentService {
         }
     }
 
-    /// Every resolving exception follows its adjustment (after a crash, an expiry).
+    /// Every resolving exception follows its adjustment or refund (after a crash, an expiry).
     pub(crate) async fn settle_resolving(&self) -> Result<()> {
         let mut after = 0;
         loop {
@@ -284,6 +296,11 @@ impl PaymentService {
                 if let Some(id) = &exception.adjustment_id {
                     let adjustment = self.adjustment(id).await?;
                     self.follow_adjustment(&adjustment).await;
+                }
+                if let Some(id) = &exception.refund_id {
+                    if let Some(refund) = self.refund_by_id(id).await? {
+                        self.follow_recon_refund(&refund).await;
+                    }
                 }
             }
         }

@@ -1,6 +1,11 @@
-//! Importing a statement: checked whole first (a malformed file is refused with its line and
-//! reason, nothing imported), then stored in chunks under an id derived from its channel, day
-//! and content, so importing the same file twice is the same statement.
+//! Importing a statement: spooled to an anonymous file (a statement may be larger than
+//! memory; the server streams an upload straight into one), hashed, checked whole (a
+//! malformed file is refused with its line and reason, nothing imported), then stored in
+//! chunks under an id derived from its channel, day and content, so importing the same file
+//! twice is the same statement. Each pass reads the file again; none holds it in memory.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 
 use paycore_payment_store::repo::recon::{self, LineRecord, StatementRecord};
 use paycore_recon::{Day, RecordKind};
@@ -21,8 +26,38 @@ pub struct Imported {
     pub created: bool,
 }
 
-fn reader(format: Format, bytes: &[u8]) -> Result<StatementReader<'_>> {
-    StatementReader::open(format, std::io::Cursor::new(bytes)).map_err(ServiceError::Statement)
+fn io_error(e: std::io::Error) -> ServiceError {
+    ServiceError::Internal(format!("statement spool: {e}"))
+}
+
+/// A reader from the file's start (its own handle, so passes never share a position).
+fn reader(format: Format, file: &File) -> Result<StatementReader<'static>> {
+    let mut own = file.try_clone().map_err(io_error)?;
+    own.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    StatementReader::open(format, BufReader::with_capacity(1 << 16, own))
+        .map_err(ServiceError::Statement)
+}
+
+fn sha256_of(file: &File) -> Result<String> {
+    let mut own = file.try_clone().map_err(io_error)?;
+    own.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        match own.read(&mut buffer).map_err(io_error)? {
+            0 => return Ok(hex(&hasher.finalize())),
+            n => hasher.update(&buffer[..n]),
+        }
+    }
+}
+
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("statement import: {e}")))?
 }
 
 fn record(seq: u64, line: StatementLine) -> LineRecord {
@@ -48,7 +83,18 @@ fn record(seq: u64, line: StatementLine) -> LineRecord {
 }
 
 impl PaymentService {
-    /// Imports `bytes` as `channel`'s statement of `day` in `format`.
+    /// An anonymous file (gone when closed) for a statement on its way in.
+    pub fn statement_spool(&self) -> std::io::Result<File> {
+        match &self.inner.config.spool_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                tempfile::tempfile_in(dir)
+            }
+            None => tempfile::tempfile(),
+        }
+    }
+
+    /// Imports `bytes` as `channel`'s statement of `day` in `format` (through the spool).
     pub async fn import_statement(
         &self,
         channel: &str,
@@ -57,11 +103,29 @@ impl PaymentService {
         bytes: Vec<u8>,
         source: &str,
     ) -> Result<Imported> {
+        let mut file = self.statement_spool().map_err(io_error)?;
+        file.write_all(&bytes).map_err(io_error)?;
+        drop(bytes);
+        self.import_statement_file(channel, day, format, file, source)
+            .await
+    }
+
+    /// Imports the statement in `file` (read from its start, however large).
+    pub async fn import_statement_file(
+        &self,
+        channel: &str,
+        day: &str,
+        format: &str,
+        file: File,
+        source: &str,
+    ) -> Result<Imported> {
         let day = Day::parse(day)?.iso();
         let format = Format::from_name(format)
             .ok_or_else(|| paycore_recon::ReconError::invalid("format", "wechat, alipay or csv"))?;
         self.adapter(channel)?; // the channel exists
-        let sha256 = hex(&Sha256::digest(&bytes));
+        let file = std::sync::Arc::new(file);
+        let hashed = file.clone();
+        let sha256 = blocking(move || sha256_of(&hashed)).await?;
         let channel = channel.to_owned();
         let (by, day_key, hash) = (channel.clone(), day.clone(), sha256.clone());
         let known = self
@@ -75,9 +139,8 @@ impl PaymentService {
                 created: false,
             });
         }
-        let bytes = std::sync::Arc::new(bytes);
-        let checked = bytes.clone();
-        let lines = tokio::task::spawn_blocking(move || -> Result<u64> {
+        let checked = file.clone();
+        let lines = blocking(move || {
             let mut count = 0;
             for line in reader(format, &checked)? {
                 line.map_err(ServiceError::Statement)?;
@@ -85,8 +148,7 @@ impl PaymentService {
             }
             Ok(count)
         })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("statement check: {e}")))??;
+        .await?;
         let statement = StatementRecord {
             id: format!("st-{channel}-{day}-{}", &sha256[..16]),
             channel,
@@ -97,7 +159,7 @@ impl PaymentService {
             source: source.to_owned(),
             imported_at: now_ms(),
         };
-        self.store_lines(&statement, format, bytes).await?;
+        self.store_lines(&statement, format, file).await?;
         Ok(Imported {
             statement,
             created: true,
@@ -110,12 +172,12 @@ impl PaymentService {
         &self,
         statement: &StatementRecord,
         format: Format,
-        bytes: std::sync::Arc<Vec<u8>>,
+        file: std::sync::Arc<File>,
     ) -> Result<()> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<LineRecord>>(2);
         let producer = tokio::task::spawn_blocking(move || -> Result<()> {
             let mut chunk = Vec::with_capacity(CHUNK);
-            for (seq, line) in reader(format, &bytes)?.enumerate() {
+            for (seq, line) in reader(format, &file)?.enumerate() {
                 chunk.push(record(
                     seq as u64 + 1,
                     line.map_err(ServiceError::Statement)?,

@@ -3,11 +3,13 @@
 //! matched against paycore's orders key by key in pages (`run.rs`), and every difference
 //! becomes an exception handled to closure (`exceptions.rs`): by a certain rule (补单: the
 //! bank's success for an order paycore holds unknown), or by a person — money then moves only
-//! through the ledger, as an adjustment a second person approves.
+//! through the ledger, as an adjustment a second person approves, or as a refund through the
+//! channel (`refund.rs`).
 
 mod exceptions;
 mod import;
 mod reads;
+mod refund;
 mod run;
 
 pub use exceptions::{ExceptionQuery, Resolution};

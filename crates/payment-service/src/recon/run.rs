@@ -95,9 +95,16 @@ impl PaymentService {
             .iter()
             .filter_map(|f| certain_supplement(&run.id, f))
             .collect();
+        let reversed: Vec<_> = found
+            .iter()
+            .filter(|f| f.kind == Difference::Duplicate)
+            .filter(|f| f.theirs.as_ref().is_some_and(Theirs::duplicate_reversed))
+            .map(|f| exception_id(&run.id, &f.key))
+            .collect();
         self.store_run(&run, found).await?;
         tracing::info!(run = %run.id, matched = run.matched, carried = run.carried, differences = ?run.differences, "reconciliation run");
         self.fix_certain(&supplements).await;
+        self.close_reversed(&reversed).await;
         Ok((run, true))
     }
 
@@ -307,6 +314,7 @@ fn exception_of(run: &RunRecord, f: Found, now: u64) -> Exception {
         amount: f.amount(),
         currency,
         adjustment_id: None,
+        refund_id: None,
         history: Vec::new(),
         created_at: now,
         updated_at: now,

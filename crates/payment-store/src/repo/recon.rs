@@ -145,7 +145,10 @@ pub fn theirs_page(
 ) -> Result<Vec<Theirs>, StoreError> {
     let rows = sql.query(
         "SELECT rec_key, MIN(kind), MIN(line_no), COUNT(*), MIN(amount), MAX(amount), \
-         MIN(status), MIN(bank_ref), CAST(SUM(fee) AS BIGINT) FROM pay_recon_lines \
+         MIN(status), MIN(bank_ref), CAST(SUM(fee) AS BIGINT), \
+         CAST(CASE WHEN MIN(kind) = 'payment' \
+         THEN SUM(CASE WHEN kind = 'refund' THEN 1 ELSE 0 END) ELSE 0 END AS BIGINT) \
+         FROM pay_recon_lines \
          WHERE statement_id = $1 AND rec_key > $2 GROUP BY rec_key ORDER BY rec_key LIMIT $3",
         &[
             Value::text(statement_id),
@@ -164,6 +167,7 @@ pub fn theirs_page(
                 amounts_agree: low == high,
                 line_no: r.uint(2)?,
                 lines: r.uint(3)?,
+                reversals: r.uint(9)?,
                 status: r.text(6)?,
                 bank_ref: r.text(7)?,
                 fee: r.int(8)?,
@@ -313,7 +317,8 @@ pub fn ours_json(o: &Ours) -> String {
     .to_string()
 }
 
-fn ours_from_json(text: &str) -> Result<Ours, StoreError> {
+/// paycore's record as `ours_json` wrote it.
+pub fn ours_from_json(text: &str) -> Result<Ours, StoreError> {
     let v: Json = serde_json::from_str(text).map_err(|e| corrupt("carried", e))?;
     let field = |name: &str| {
         v[name]
@@ -340,7 +345,7 @@ fn ours_from_json(text: &str) -> Result<Ours, StoreError> {
 
 pub fn theirs_json(t: &Theirs) -> String {
     json!({"key": t.key, "kind": t.kind.name(), "amount": t.amount, "amounts_agree": t.amounts_agree,
-        "status": t.status, "lines": t.lines, "line_no": t.line_no, "bank_ref": t.bank_ref, "fee": t.fee})
+        "status": t.status, "lines": t.lines, "reversals": t.reversals, "line_no": t.line_no, "bank_ref": t.bank_ref, "fee": t.fee})
     .to_string()
 }
 
@@ -564,10 +569,12 @@ pub fn next_exception_seq(sql: &mut dyn Sql) -> Result<u64, StoreError> {
 pub fn save_exception(sql: &mut dyn Sql, seq: u64, e: &Exception) -> Result<(), StoreError> {
     sql.exec(
         "INSERT INTO pay_recon_exceptions (id, seq, run_id, kind, channel, channel_order_no, \
-         status, ours, theirs, amount, currency, adjustment_id, history, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         status, ours, theirs, amount, currency, adjustment_id, history, created_at, updated_at, \
+         refund_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
-         adjustment_id = excluded.adjustment_id, history = excluded.history, \
+         adjustment_id = excluded.adjustment_id, refund_id = excluded.refund_id, \
+         history = excluded.history, \
          updated_at = excluded.updated_at",
         &[
             Value::text(&e.id),
@@ -585,6 +592,7 @@ pub fn save_exception(sql: &mut dyn Sql, seq: u64, e: &Exception) -> Result<(), 
             Value::text(history_json(&e.history)),
             Value::uint(e.created_at),
             Value::uint(e.updated_at),
+            Value::opt_text(e.refund_id.as_deref()),
         ],
     )?;
     Ok(())
@@ -594,7 +602,7 @@ macro_rules! select_exceptions {
     ($rest:literal) => {
         concat!(
             "SELECT id, run_id, kind, channel, channel_order_no, status, ours, theirs, amount, \
-             currency, adjustment_id, history, created_at, updated_at, seq \
+             currency, adjustment_id, history, created_at, updated_at, seq, refund_id \
              FROM pay_recon_exceptions ",
             $rest
         )
@@ -633,6 +641,19 @@ pub fn exceptions(
     .collect()
 }
 
+/// The exception a reconciliation refund resolves.
+pub fn exception_by_refund(
+    sql: &mut dyn Sql,
+    refund_id: &str,
+) -> Result<Option<Exception>, StoreError> {
+    sql.query_opt(
+        select_exceptions!("WHERE refund_id = $1"),
+        &[Value::text(refund_id)],
+    )?
+    .map(|r| exception_from_row(&r).map(|(e, _)| e))
+    .transpose()
+}
+
 pub fn exception_by_adjustment(
     sql: &mut dyn Sql,
     adjustment_id: &str,
@@ -662,6 +683,7 @@ fn exception_from_row(r: &Row) -> Result<(Exception, u64), StoreError> {
         history: history_from(&r.text(11)?)?,
         created_at: r.uint(12)?,
         updated_at: r.uint(13)?,
+        refund_id: r.opt_text(15)?,
     };
     Ok((exception, r.uint(14)?))
 }

@@ -6,7 +6,7 @@ mod render;
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Json;
@@ -25,8 +25,9 @@ use crate::json::ApiJson;
 use crate::routes::pay::{created_or_replayed, limit};
 use crate::state::AppState;
 
-/// Largest statement accepted in one upload.
-pub const STATEMENT_BYTES_MAX: usize = 256 << 20;
+/// Largest statement accepted in one upload. Streamed to a spool file, never held in memory:
+/// a channel's day can be ten million lines.
+pub const STATEMENT_BYTES_MAX: u64 = 8 << 30;
 
 #[derive(Deserialize, IntoParams)]
 pub struct StatementQuery {
@@ -49,18 +50,13 @@ pub async fn import(
     State(state): State<AppState>,
     principal: Principal,
     Query(query): Query<StatementQuery>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     principal.require(Need::PostMoney)?;
     let payments = &state.payments;
+    let file = spool(payments, body).await?;
     let imported = payments
-        .import_statement(
-            &query.channel,
-            &query.date,
-            &query.format,
-            body.to_vec(),
-            "upload",
-        )
+        .import_statement_file(&query.channel, &query.date, &query.format, file, "upload")
         .await?;
     let (run, ran) = payments.reconcile(&imported.statement).await?;
     let body = ImportResponse {
@@ -68,6 +64,45 @@ pub async fn import(
         run: render::run(&run),
     };
     Ok(created_or_replayed(body, imported.created || ran))
+}
+
+/// Streams an upload into an anonymous spool file.
+async fn spool(
+    payments: &paycore_payment_service::PaymentService,
+    body: Body,
+) -> Result<std::fs::File, ApiError> {
+    use http_body_util::BodyExt;
+    use tokio::io::AsyncWriteExt;
+    let spool_failed = |e: std::io::Error| {
+        tracing::error!(error = %e, "spooling a statement failed");
+        ApiError::internal(format!("spooling the statement: {e}"))
+    };
+    let file = payments.statement_spool().map_err(spool_failed)?;
+    let mut file = tokio::fs::File::from_std(file);
+    let (mut body, mut written) = (body, 0u64);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("reading the statement: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        written += data.len() as u64;
+        if written > STATEMENT_BYTES_MAX {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("a statement is at most {STATEMENT_BYTES_MAX} bytes"),
+            ));
+        }
+        file.write_all(&data).await.map_err(spool_failed)?;
+    }
+    file.flush().await.map_err(spool_failed)?;
+    Ok(file.into_std().await)
 }
 
 #[utoipa::path(post, path = "/v1/recon/runs", tag = "reconciliation", request_body = CreateRunRequest,

@@ -74,6 +74,7 @@ pub fn exception(e: &Exception) -> ExceptionResponse {
         amount: e.amount,
         currency: e.currency.clone(),
         adjustment_id: e.adjustment_id.clone(),
+        refund_id: e.refund_id.clone(),
         history: e
             .history
             .iter()
