@@ -27,6 +27,9 @@ pub struct CreateRunRequest {
     pub channel: String,
     /// `YYYY-MM-DD`.
     pub date: String,
+    /// The statement's format to ask the channel for: wechat, alipay or csv (default csv).
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default)]

@@ -32,6 +32,9 @@ pub enum ReconAction {
         channel: String,
         #[arg(long)]
         date: String,
+        /// The format to ask the channel for: wechat, alipay or csv.
+        #[arg(long, default_value = "csv")]
+        format: String,
     },
     /// Exceptions, oldest first.
     Exceptions {
@@ -86,8 +89,12 @@ pub fn recon(client: &Client, action: ReconAction) -> anyhow::Result<ExitCode> {
                 },
             )
         }
-        ReconAction::Run { channel, date } => {
-            let request = json!({"channel": channel, "date": date});
+        ReconAction::Run {
+            channel,
+            date,
+            format,
+        } => {
+            let request = json!({"channel": channel, "date": date, "format": format});
             finish(client, client.post("/v1/recon/runs", request), print_run)
         }
         ReconAction::Exceptions { status, run } => {

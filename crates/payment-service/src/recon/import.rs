@@ -208,10 +208,16 @@ impl PaymentService {
         Ok(())
     }
 
-    /// Fetches the day's statement through the channel's adapter and imports it.
-    pub async fn fetch_statement(&self, channel: &str, day: &str) -> Result<Imported> {
+    /// Fetches the day's statement in `format` through the channel's adapter and imports it.
+    pub async fn fetch_statement(
+        &self,
+        channel: &str,
+        day: &str,
+        format: &str,
+    ) -> Result<Imported> {
         let date = Day::parse(day)?;
-        let format = "csv";
+        Format::from_name(format)
+            .ok_or_else(|| paycore_recon::ReconError::invalid("format", "wechat, alipay or csv"))?;
         let bytes = self
             .adapter(channel)?
             .statement(time_date(date)?, format)

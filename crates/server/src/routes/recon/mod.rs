@@ -120,7 +120,11 @@ pub async fn create_run(
     principal.require(Need::PostMoney)?;
     let payments = &state.payments;
     let imported = payments
-        .fetch_statement(&request.channel, &request.date)
+        .fetch_statement(
+            &request.channel,
+            &request.date,
+            request.format.as_deref().unwrap_or("csv"),
+        )
         .await?;
     let (run, ran) = payments.reconcile(&imported.statement).await?;
     Ok(created_or_replayed(
