@@ -270,6 +270,7 @@ pub fn router(state: AppState) -> Router {
     use routes::{accounting, accounts, dayend, holds, journal, keys, system, transfers, verify};
     Router::new()
         .merge(payment_routes().merge(recon_routes()))
+        .merge(paycore_console::router())
         .route(
             "/v1/accounting/accounts",
             get(accounting::chart).post(accounting::create_account),
@@ -350,6 +351,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/holds/{id}/capture", post(holds::capture))
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route("/v1/keys/{id}/revoke", post(keys::revoke))
+        .route("/v1/whoami", get(keys::whoami))
         .route("/healthz", get(system::health))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))

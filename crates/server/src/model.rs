@@ -247,6 +247,16 @@ pub struct CreateKeyRequest {
     pub operator: Option<String>,
 }
 
+/// The key a request was made with: who, and what their role allows.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WhoAmIResponse {
+    pub key_id: String,
+    pub name: String,
+    /// The person the key belongs to (what maker-checker compares).
+    pub operator: String,
+    pub role: Role,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct KeyResponse {
     pub id: String,

@@ -123,6 +123,7 @@ impl PaymentService {
         let format = Format::from_name(format)
             .ok_or_else(|| paycore_recon::ReconError::invalid("format", "wechat, alipay or csv"))?;
         self.adapter(channel)?; // the channel exists
+        let started = std::time::Instant::now();
         let file = std::sync::Arc::new(file);
         let hashed = file.clone();
         let sha256 = blocking(move || sha256_of(&hashed)).await?;
@@ -149,6 +150,7 @@ impl PaymentService {
             Ok(count)
         })
         .await?;
+        let checked_ms = started.elapsed().as_millis();
         let statement = StatementRecord {
             id: format!("st-{channel}-{day}-{}", &sha256[..16]),
             channel,
@@ -160,6 +162,8 @@ impl PaymentService {
             imported_at: now_ms(),
         };
         self.store_lines(&statement, format, file).await?;
+        let total_ms = started.elapsed().as_millis();
+        tracing::info!(statement = %statement.id, lines = statement.lines, checked_ms, total_ms, "statement imported");
         Ok(Imported {
             statement,
             created: true,
@@ -204,7 +208,6 @@ impl PaymentService {
             .writer
             .run(move |_, sql| recon::insert_statement(sql, &row))
             .await?;
-        tracing::info!(statement = %statement.id, lines = statement.lines, "statement imported");
         Ok(())
     }
 

@@ -72,12 +72,16 @@ impl PaymentService {
         let run_id = format!("run-{}", statement.id.trim_start_matches("st-"));
         let mut tally = Tally::default();
         let mut found = Vec::new();
+        let started = std::time::Instant::now();
         self.theirs_pass(statement, &mut tally, &mut found).await?;
+        let theirs_ms = started.elapsed().as_millis();
         self.ours_pass(statement, day, &run_id, &mut tally, &mut found)
             .await?;
+        let ours_ms = started.elapsed().as_millis() - theirs_ms;
         self.carried_pass(statement, day, &run_id, &mut tally, &mut found)
             .await?;
         let totals = self.totals(statement, day).await?;
+        let total_ms = started.elapsed().as_millis();
         let fund = self.fund(&statement.channel, day, &totals).await;
         let run = RunRecord {
             id: run_id,
@@ -102,7 +106,7 @@ impl PaymentService {
             .map(|f| exception_id(&run.id, &f.key))
             .collect();
         self.store_run(&run, found).await?;
-        tracing::info!(run = %run.id, matched = run.matched, carried = run.carried, differences = ?run.differences, "reconciliation run");
+        tracing::info!(run = %run.id, matched = run.matched, carried = run.carried, differences = ?run.differences, theirs_ms, ours_ms, total_ms, "reconciliation run");
         self.fix_certain(&supplements).await;
         self.close_reversed(&reversed).await;
         Ok((run, true))

@@ -249,6 +249,10 @@ pub fn ours_in_range(
 
 /// paycore's successes on `channel` in [start, end) the statement does not list, keys after
 /// `after`, in key order.
+///
+/// Payments and refunds are asked apart, each walking its key index from `after` and
+/// stopping at `limit`, then merged: an `ORDER BY … LIMIT` over their union would sort every
+/// remaining row on each page (a run over a million orders then takes quadratic time).
 pub fn ours_unlisted_page(
     sql: &mut dyn Sql,
     channel: &str,
@@ -257,27 +261,38 @@ pub fn ours_unlisted_page(
     after: &str,
     limit: u64,
 ) -> Result<Vec<Ours>, StoreError> {
-    const QUERY: &str = concat!(
-        "SELECT k, kind, owner, amount, currency, status, at FROM (",
-        ours_union!(
-            "a.status = 'succeeded' AND a.updated_at >= $2 AND a.updated_at < $3",
-            "r.order_status = 'succeeded' AND r.order_updated_at >= $2 AND r.order_updated_at < $3"
-        ),
-        ") o WHERE k > $4 AND NOT EXISTS (SELECT 1 FROM pay_recon_lines l \
-         WHERE l.statement_id = $5 AND l.rec_key = o.k) ORDER BY k LIMIT $6"
-    );
-    let rows = sql.query(
-        QUERY,
-        &[
-            Value::text(channel),
-            Value::uint(start),
-            Value::uint(end),
-            Value::text(after),
-            Value::text(statement_id),
-            Value::uint(limit),
-        ],
-    )?;
-    rows.iter().map(ours_from_row).collect()
+    const PAYMENTS: &str = "SELECT a.channel_order_no, 'payment', a.payment_id, \
+         p.amount - p.balance_amount, p.currency, a.status, a.updated_at \
+         FROM pay_attempts a JOIN pay_payments p ON p.id = a.payment_id \
+         WHERE a.channel = $1 AND a.status = 'succeeded' AND a.updated_at >= $2 \
+         AND a.updated_at < $3 AND a.channel_order_no > $4 AND NOT EXISTS (SELECT 1 FROM \
+         pay_recon_lines l WHERE l.statement_id = $5 AND l.rec_key = a.channel_order_no) \
+         ORDER BY a.channel_order_no LIMIT $6";
+    const REFUNDS: &str = "SELECT r.channel_order_no, 'refund', r.id, r.amount, r.currency, \
+         r.order_status, r.order_updated_at FROM pay_refunds r \
+         WHERE r.channel = $1 AND r.order_status = 'succeeded' AND r.order_updated_at >= $2 \
+         AND r.order_updated_at < $3 AND r.channel_order_no > $4 AND NOT EXISTS (SELECT 1 FROM \
+         pay_recon_lines l WHERE l.statement_id = $5 AND l.rec_key = r.channel_order_no) \
+         ORDER BY r.channel_order_no LIMIT $6";
+    let params = [
+        Value::text(channel),
+        Value::uint(start),
+        Value::uint(end),
+        Value::text(after),
+        Value::text(statement_id),
+        Value::uint(limit),
+    ];
+    let mut page = Vec::new();
+    for query in [PAYMENTS, REFUNDS] {
+        for row in sql.query(query, &params)? {
+            page.push(ours_from_row(&row)?);
+        }
+    }
+    // Both arms hold every key up to the merged page's last: each returned all it has or
+    // `limit` keys, and the page keeps the smallest `limit` of them.
+    page.sort_by(|a, b| a.key.cmp(&b.key));
+    page.truncate(limit as usize);
+    Ok(page)
 }
 
 /// paycore's own sums of its successes on `channel` in [start, end).

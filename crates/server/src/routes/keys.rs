@@ -8,7 +8,7 @@ use axum::Json;
 use crate::auth::{KeyRecord, Need, NewKey, Principal, RevokeError};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
-use crate::model::{CreateKeyRequest, KeyList, KeyResponse};
+use crate::model::{CreateKeyRequest, KeyList, KeyResponse, WhoAmIResponse};
 use crate::state::AppState;
 
 const KEY_NAME_BYTES_MAX: usize = 32;
@@ -128,4 +128,17 @@ fn revoke_error(error: RevokeError) -> ApiError {
         }
         RevokeError::Store(_) => ApiError::internal(message),
     }
+}
+
+/// Any valid key: who it belongs to and its role (the console offers only what the role may do).
+#[utoipa::path(get, path = "/v1/whoami", tag = "keys",
+    responses((status = 200, body = WhoAmIResponse), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn whoami(principal: Principal) -> Json<WhoAmIResponse> {
+    Json(WhoAmIResponse {
+        key_id: principal.key_id,
+        name: principal.name,
+        operator: principal.operator,
+        role: principal.role,
+    })
 }
