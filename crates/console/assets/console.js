@@ -328,16 +328,19 @@ async function accountsPage(main, prefix) {
   if (prefix === undefined) return;
   const exact = await api("GET", `/v1/accounts/${enc(prefix)}`);
   if (exact.ok) { location.hash = `#/account/${enc(prefix)}`; return; }
-  // Accounts are listed in number order: start just before the prefix, stop past it.
-  const before = prefix.slice(0, -1) + String.fromCharCode(Math.max(0, prefix.charCodeAt(prefix.length - 1) - 1)) + "\uffff";
-  const list = await api("GET", `/v1/accounts?after=${enc(prefix ? before : "")}&limit=200`);
-  const rows = ((list.body || {}).accounts || []).filter((a) => a.account_no.startsWith(prefix));
-  main.append(table(rows, [
+  main.append(table(await accountsWithPrefix(prefix), [
     [t("account_no"), (a) => link(a.account_no, `#/account/${enc(a.account_no)}`)],
     ["type", (a) => a.type], [t("status"), (a) => a.status],
     [t("balance"), (a) => formatMoney(a.balance, a.currency), "num"],
     [t("available"), (a) => formatMoney(a.available, a.currency), "num"],
   ], { id: "account-list" }));
+}
+
+// Accounts whose number starts with `prefix`, the first 500.
+async function accountsWithPrefix(prefix) {
+  const list = await api("GET", `/v1/accounts?prefix=${enc(prefix)}&limit=500`);
+  if (!list.ok) { report(list); return []; }
+  return list.body.accounts || [];
 }
 
 async function accountPage(main, no, fromDate, toDate, fromSeq) {

@@ -93,7 +93,11 @@ mod tests {
             // SVG's namespace is a name, not an address that is fetched.
             let body = asset.body.replace("http://www.w3.org/2000/svg", "");
             for external in ["http://", "https://", "//cdn"] {
-                assert!(!body.contains(external), "{} refers to {external}", asset.path);
+                assert!(
+                    !body.contains(external),
+                    "{} refers to {external}",
+                    asset.path
+                );
             }
         }
     }

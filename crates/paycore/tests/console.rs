@@ -40,7 +40,10 @@ fn start(args: &[&str], ready: &str) -> (Process, String) {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = loop {
-        let line = lines.next().expect("the process prints its address").unwrap();
+        let line = lines
+            .next()
+            .expect("the process prints its address")
+            .unwrap();
         if let Some(rest) = line.strip_prefix(ready) {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
@@ -142,7 +145,10 @@ async fn set_up(api: &Api, sim: &str) -> (String, String) {
     let mut keys = Vec::new();
     for person in ["li", "wang"] {
         let key = api
-            .post("/v1/keys", json!({"name": person, "operator": person, "role": "operator"}))
+            .post(
+                "/v1/keys",
+                json!({"name": person, "operator": person, "role": "operator"}),
+            )
             .await;
         keys.push(key["key"].as_str().unwrap().to_owned());
     }
@@ -155,9 +161,12 @@ async fn set_up(api: &Api, sim: &str) -> (String, String) {
         .await
         .unwrap();
     assert!(put.status().is_success());
-    api.post("/v1/channels", json!({"id": "ok", "protocol": "sim-json", "endpoint": sim,
-        "secret": secret, "methods": ["quickpay"], "currencies": ["CNY"], "weight": 100}))
-        .await;
+    api.post(
+        "/v1/channels",
+        json!({"id": "ok", "protocol": "sim-json", "endpoint": sim,
+        "secret": secret, "methods": ["quickpay"], "currencies": ["CNY"], "weight": 100}),
+    )
+    .await;
     api.post(
         "/v1/merchants",
         json!({"id": "shop", "name": "Shop", "callback_hosts": ["127.0.0.1"]}),
@@ -165,8 +174,11 @@ async fn set_up(api: &Api, sim: &str) -> (String, String) {
     .await;
     // Port 9 (discard) refuses: the notification dies after the schedule's one retry.
     let trade = api
-        .post("/v1/trades", json!({"merchant": "shop", "merchant_order_no": "o-1", "amount": 500,
-            "currency": "CNY", "subject": "tea", "notify_url": "http://127.0.0.1:9/notify"}))
+        .post(
+            "/v1/trades",
+            json!({"merchant": "shop", "merchant_order_no": "o-1", "amount": 500,
+            "currency": "CNY", "subject": "tea", "notify_url": "http://127.0.0.1:9/notify"}),
+        )
         .await;
     let trade = trade["trade_id"].as_str().unwrap().to_owned();
     let paid = api
@@ -198,7 +210,11 @@ async fn upload_ghost_statement(api: &Api) {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
 }
 
 /// Saves a screenshot of the page as `name`.png.
@@ -226,18 +242,41 @@ async fn wait_count(browser: &Client, css: &str, count: usize) {
         if found == count {
             return;
         }
-        assert!(Instant::now() < deadline, "{css}: {found} elements, want {count}");
+        assert!(
+            Instant::now() < deadline,
+            "{css}: {found} elements, want {count}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 async fn sign_in(browser: &Client, url: &str, key: &str) {
     browser.goto(&format!("{url}/console")).await.unwrap();
-    if browser.find(Locator::Css("#signout:not([hidden])")).await.is_ok() {
-        browser.find(Locator::Css("#signout")).await.unwrap().click().await.unwrap();
+    if browser
+        .find(Locator::Css("#signout:not([hidden])"))
+        .await
+        .is_ok()
+    {
+        browser
+            .find(Locator::Css("#signout"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
     }
-    wait_for(browser, "#f-key").await.send_keys(key).await.unwrap();
-    browser.find(Locator::Css("#signin-submit")).await.unwrap().click().await.unwrap();
+    wait_for(browser, "#f-key")
+        .await
+        .send_keys(key)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#signin-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for(browser, "#nav-overview").await;
 }
 
@@ -272,12 +311,25 @@ async fn an_operator_does_the_days_work_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let (_server, url) = start(
-        &["serve", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(),
-            "--notify-allow-cidr", "127.0.0.1/32", "--notify-schedule", "200ms",
-            "--notify-timeout-ms", "300"],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--notify-allow-cidr",
+            "127.0.0.1/32",
+            "--notify-schedule",
+            "200ms",
+            "--notify-timeout-ms",
+            "300",
+        ],
         "paycore listening on ",
     );
-    let api = Api { http: reqwest::Client::new(), url: url.clone() };
+    let api = Api {
+        http: reqwest::Client::new(),
+        url: url.clone(),
+    };
     let (li, wang) = set_up(&api, &sim).await;
     let (_driver, driver) = chromedriver();
     let downloads = dir.path().join("downloads");
@@ -299,9 +351,19 @@ async fn an_operator_does_the_days_work_in_a_real_browser() {
 }
 
 async fn statement_pages_and_csv(browser: &Client, downloads: &Path) {
-    wait_for(browser, "#nav-accounts").await.click().await.unwrap();
+    wait_for(browser, "#nav-accounts")
+        .await
+        .click()
+        .await
+        .unwrap();
     fill(browser, "#f-prefix", "CONSOLE-").await;
-    browser.find(Locator::Css("#account-search button")).await.unwrap().click().await.unwrap();
+    browser
+        .find(Locator::Css("#account-search button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_count(browser, "#account-list tbody tr", 2).await;
     shot(browser, "02-account-search").await;
     browser
@@ -314,7 +376,10 @@ async fn statement_pages_and_csv(browser: &Client, downloads: &Path) {
     wait_count(browser, "#statement tbody tr", 50).await;
     let balance = text_of(browser, "#card-balance").await;
     let total: u64 = (0..ENTRIES as u64).map(|i| 10_000 + i).sum();
-    assert!(balance.contains(&format!("{},", total / 100 / 1000)), "{balance}");
+    assert!(
+        balance.contains(&format!("{},", total / 100 / 1000)),
+        "{balance}"
+    );
     assert!(balance.contains('元'), "CNY in capital numerals: {balance}");
     let first_page = text_of(browser, "#statement tbody tr:first-child td:first-child").await;
     wait_for(browser, "#next-page").await.click().await.unwrap();
@@ -324,11 +389,19 @@ async fn statement_pages_and_csv(browser: &Client, downloads: &Path) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     shot(browser, "03-statement-page-2").await;
-    wait_for(browser, "#download-csv").await.click().await.unwrap();
+    wait_for(browser, "#download-csv")
+        .await
+        .click()
+        .await
+        .unwrap();
     let file = downloads.join("statement-CONSOLE-A.csv");
     let deadline = Instant::now() + WAIT;
     while !file.exists() {
-        assert!(Instant::now() < deadline, "no CSV downloaded to {}", downloads.display());
+        assert!(
+            Instant::now() < deadline,
+            "no CSV downloaded to {}",
+            downloads.display()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let csv = std::fs::read_to_string(&file).unwrap();
@@ -343,15 +416,28 @@ async fn adjustment_needs_another_person(
     li: &str,
     wang: &str,
 ) {
-    wait_for(browser, "#nav-adjustments").await.click().await.unwrap();
+    wait_for(browser, "#nav-adjustments")
+        .await
+        .click()
+        .await
+        .unwrap();
     fill(browser, "#f-id", "adj-console-1").await;
     fill(browser, "#f-debit_account", "CONSOLE-A").await;
     fill(browser, "#f-credit_account", "CONSOLE-B").await;
     fill(browser, "#f-amount", "1234.56").await;
-    assert_eq!(text_of(browser, "#amount-words").await, "壹仟贰佰叁拾肆元伍角陆分");
+    assert_eq!(
+        text_of(browser, "#amount-words").await,
+        "壹仟贰佰叁拾肆元伍角陆分"
+    );
     fill(browser, "#f-reason", "posted to the wrong account").await;
     shot(browser, "04-adjustment-typed").await;
-    browser.find(Locator::Css("#adjustment-submit")).await.unwrap().click().await.unwrap();
+    browser
+        .find(Locator::Css("#adjustment-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for(browser, "#adjustment-queue .own").await;
     wait_count(browser, "#adjustment-queue button.approve", 0).await;
     shot(browser, "05-own-adjustment-no-approve").await;
@@ -367,9 +453,20 @@ async fn adjustment_needs_another_person(
     assert_eq!(refused.status(), 403);
 
     sign_in(browser, url, wang).await;
-    wait_for(browser, "#nav-adjustments").await.click().await.unwrap();
-    wait_for(browser, "#adjustment-queue button.approve").await.click().await.unwrap();
-    let posted = poll(api, "/v1/adjustments/adj-console-1", |a| a["status"] == "posted").await;
+    wait_for(browser, "#nav-adjustments")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(browser, "#adjustment-queue button.approve")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let posted = poll(api, "/v1/adjustments/adj-console-1", |a| {
+        a["status"] == "posted"
+    })
+    .await;
     assert_eq!(posted["amount_in_words"], "壹仟贰佰叁拾肆元伍角陆分");
     wait_for(browser, "#adjustment-done").await;
     shot(browser, "06-adjustment-approved").await;
@@ -380,7 +477,11 @@ async fn dead_notification_retried(browser: &Client, api: &Api) {
         n["notifications"].as_array().is_some_and(|l| !l.is_empty())
     })
     .await;
-    wait_for(browser, "#nav-notifications").await.click().await.unwrap();
+    wait_for(browser, "#nav-notifications")
+        .await
+        .click()
+        .await
+        .unwrap();
     let retry = wait_for(browser, "#notification-list button.retry").await;
     shot(browser, "07-dead-notification").await;
     let event = retry.attr("data-event").await.unwrap().unwrap();
@@ -406,10 +507,18 @@ async fn exception_resolved(browser: &Client, api: &Api) {
         .await
         .unwrap();
     shot(browser, "08-exception-open").await;
-    form.find(Locator::Css("button")).await.unwrap().click().await.unwrap();
+    form.find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let path = format!("/v1/recon/exceptions/{}", urlencode(&id));
     let closed = poll(api, &path, |e| e["status"] == "closed").await;
-    assert_eq!(closed["history"].as_array().unwrap().last().unwrap()["by"], "wang");
+    assert_eq!(
+        closed["history"].as_array().unwrap().last().unwrap()["by"],
+        "wang"
+    );
 }
 
 async fn trial_balance(browser: &Client, api: &Api) {
@@ -418,7 +527,11 @@ async fn trial_balance(browser: &Client, api: &Api) {
         t["rows"].as_array().is_some_and(|rows| !rows.is_empty())
     })
     .await;
-    wait_for(browser, "#nav-accounting").await.click().await.unwrap();
+    wait_for(browser, "#nav-accounting")
+        .await
+        .click()
+        .await
+        .unwrap();
     wait_for(browser, "#accounting-report table").await;
     shot(browser, "09-trial-balance").await;
 }

@@ -107,6 +107,8 @@ pub struct ListQuery {
     after: Option<String>,
     /// Page size, 1–1000 (default 100).
     limit: Option<usize>,
+    /// Only accounts whose number starts with this (the console's search).
+    prefix: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/accounts", tag = "accounts", params(ListQuery),
@@ -130,14 +132,33 @@ pub async fn list(
                 .ok_or_else(|| ApiError::from(paycore_ledger::ErrorCode::AccountNotFound))?,
             None => 0,
         };
-        let end = l.account_count().min(start.saturating_add(limit as u32));
-        let accounts: Vec<_> = (start..end)
-            .filter_map(|i| render::account(l, AccountId(i)))
-            .collect();
-        let next = (end < l.account_count())
-            .then(|| accounts.last().map(|a| a.account_no.clone()))
-            .flatten();
-        Ok::<_, ApiError>(AccountList { accounts, next })
+        let Some(prefix) = query.prefix.as_deref() else {
+            let end = l.account_count().min(start.saturating_add(limit as u32));
+            let accounts: Vec<_> = (start..end)
+                .filter_map(|i| render::account(l, AccountId(i)))
+                .collect();
+            let next = (end < l.account_count())
+                .then(|| accounts.last().map(|a| a.account_no.clone()))
+                .flatten();
+            return Ok::<_, ApiError>(AccountList { accounts, next });
+        };
+        // Numbers are kept in opening order, not sorted: the search walks them (in memory).
+        let mut accounts: Vec<crate::model::AccountResponse> = Vec::new();
+        let mut next = None;
+        for i in start..l.account_count() {
+            let Some(account) = render::account(l, AccountId(i)) else {
+                continue;
+            };
+            if !account.account_no.starts_with(prefix) {
+                continue;
+            }
+            if accounts.len() == limit {
+                next = accounts.last().map(|a| a.account_no.clone());
+                break;
+            }
+            accounts.push(account);
+        }
+        Ok(AccountList { accounts, next })
     })?;
     Ok(Json(page))
 }
