@@ -250,21 +250,9 @@ async fn wait_count(browser: &Client, css: &str, count: usize) {
     }
 }
 
+/// Signs in from a signed-out browser.
 async fn sign_in(browser: &Client, url: &str, key: &str) {
     browser.goto(&format!("{url}/console")).await.unwrap();
-    if browser
-        .find(Locator::Css("#signout:not([hidden])"))
-        .await
-        .is_ok()
-    {
-        browser
-            .find(Locator::Css("#signout"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-    }
     wait_for(browser, "#f-key")
         .await
         .send_keys(key)
@@ -452,6 +440,8 @@ async fn adjustment_needs_another_person(
         .unwrap();
     assert_eq!(refused.status(), 403);
 
+    wait_for(browser, "#signout").await.click().await.unwrap();
+    wait_for(browser, "#f-key").await;
     sign_in(browser, url, wang).await;
     wait_for(browser, "#nav-adjustments")
         .await

@@ -43,6 +43,7 @@ fn every_route_is_documented() {
         "/v1/holds/{id}/capture",
         "/v1/keys",
         "/v1/keys/{id}/revoke",
+        "/v1/whoami",
         "/healthz",
         "/metrics",
         "/openapi.json",

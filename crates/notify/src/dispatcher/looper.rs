@@ -98,6 +98,7 @@ impl<S: Send + 'static> Looper<S> {
     pub async fn run(mut self) {
         let shared = Arc::clone(&self.context.shared);
         tracing::info!(schedule = %self.config.schedule, "notification dispatcher started");
+        self.release_predecessors_claims().await;
         let mut global = true;
         while !shared.stopping.load(Ordering::SeqCst) {
             self.reap();
@@ -181,6 +182,24 @@ impl<S: Send + 'static> Looper<S> {
             }
         }
         placed
+    }
+
+    /// Sends again, now, what a dead predecessor had claimed (rather than waiting for its
+    /// leases to lapse: a kill -9 would otherwise delay those notifications by a lease).
+    async fn release_predecessors_claims(&self) {
+        let now = crate::now_ms();
+        let released = self
+            .context
+            .writer
+            .run(move |_, sql| outbox::release_all_claims(sql, now))
+            .await;
+        match released {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(notifications = n, "claims of the previous run released"),
+            Err(error) => {
+                tracing::warn!(%error, "releasing the previous run's claims failed; they lapse")
+            }
+        }
     }
 
     /// Claims the placed notifications; starts or queues those it won.

@@ -6,9 +6,11 @@
 //! end-to-end latency of the payment request, and paycore's own time per payment (the
 //! `Paycore-Own-Time-Ms` header: the request's time less its wait for the channel), p50/p99.
 //! Then the mixed workload (`mixed.rs`): pay-ins, refunds and payouts over channels where 5%
-//! of requests time out, with the same figures per kind.
+//! of requests time out, with the same figures per kind. With `--notify`, the pay-ins run a
+//! second time with merchant notifications (`notify.rs`), side by side.
 
 mod mixed;
+mod notify;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,6 +34,10 @@ pub struct PaymentsBenchArgs {
     /// it.
     #[arg(long, default_value_t = 10)]
     pub mixed_seconds: u64,
+    /// Then the pay-ins again with a notify_url on every trade (a merchant here answering
+    /// `success`): what merchant notifications cost, beside the run without them.
+    #[arg(long)]
+    pub notify: bool,
     /// Channels' callbacks: none (the synchronous answer decides) or immediate.
     #[arg(long, default_value = "none")]
     pub callbacks: String,
@@ -71,11 +77,15 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
             None,
         ),
         None => {
-            let payments = paycore_server::PaymentOptions {
+            let mut payments = paycore_server::PaymentOptions {
                 // The mixed workload's timeouts are held 400 ms at the bank.
                 channel_timeout: Duration::from_millis(mixed::CHANNEL_TIMEOUT_MS),
                 ..Default::default()
             };
+            if let Some(notify) = payments.notify.as_mut() {
+                // The merchant of `--notify` listens on this machine.
+                notify.allow.push("127.0.0.1/32".parse()?);
+            }
             let config = ServerConfig {
                 engine: EngineConfig::new(temp.path()),
                 listen: "127.0.0.1:0".parse()?,
@@ -102,6 +112,21 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
             args.connections, args.seconds, args.callbacks
         );
         bench.pay_ins(args.connections, args.seconds).await?.print();
+        if args.notify {
+            let merchant = notify::Merchant::start().await?;
+            *bench.notify_url.lock() = Some(merchant.url.clone());
+            println!("pay-ins again, every trade with a notify_url (trade.paid to a merchant here):");
+            let report = bench.pay_ins(args.connections, args.seconds).await?;
+            let during = merchant.received();
+            report.print();
+            let drained = merchant.drained(report.totals.payments, Duration::from_secs(60)).await;
+            println!(
+                "  notifications: {during} delivered during the run, all {} after {}",
+                report.totals.payments,
+                drained.map_or("more than 60 s".to_owned(), |d| format!("{d:.2?} more"))
+            );
+            *bench.notify_url.lock() = None;
+        }
         if args.mixed_seconds > 0 {
             bench.setup_mixed(&sim).await?;
             println!(
@@ -135,6 +160,8 @@ pub(super) struct Bench {
     key: String,
     pub(super) next: AtomicU64,
     pub(super) run: String,
+    /// Set: every trade asks for its notification there.
+    notify_url: parking_lot::Mutex<Option<String>>,
 }
 
 #[derive(Default)]
@@ -211,6 +238,7 @@ impl Bench {
             url,
             key,
             next: AtomicU64::new(0),
+            notify_url: parking_lot::Mutex::new(None),
             run: nonce.iter().map(|b| format!("{b:02x}")).collect(),
         };
         bench.setup(&sim, &args.callbacks).await?;
@@ -292,13 +320,12 @@ impl Bench {
     /// One trade created and paid; (payment latency, own time of payment, of trade).
     async fn pay_in(&self, totals: &mut Totals) -> anyhow::Result<Option<(u64, u64, u64)>> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let trade = self
-            .post(
-                "/v1/trades",
-                &json!({"merchant": self.merchant(), "merchant_order_no": format!("o{n}"),
-                "amount": 1_000 + n % 9_000, "currency": "CNY"}),
-            )
-            .await?;
+        let mut request = json!({"merchant": self.merchant(), "merchant_order_no": format!("o{n}"),
+            "amount": 1_000 + n % 9_000, "currency": "CNY"});
+        if let Some(url) = self.notify_url.lock().clone() {
+            request["notify_url"] = json!(url);
+        }
+        let trade = self.post("/v1/trades", &request).await?;
         let trade_own = own_time_us(&trade).unwrap_or(0);
         if trade.status() != 201 {
             totals.errors += 1;

@@ -130,6 +130,17 @@ pub fn claim(
     Ok(changed == 1)
 }
 
+/// Gives back every claim still running (the dispatcher starting: a payment store has one
+/// dispatcher, the server that owns it, so a running claim was its dead predecessor's and no
+/// attempt of it is in flight). Those notifications are due at `now`; how many.
+pub fn release_all_claims(sql: &mut dyn Sql, now: u64) -> Result<u64, StoreError> {
+    sql.exec(
+        "UPDATE pay_notifications SET next_attempt_at = $1, claimed_until = NULL \
+         WHERE status = 'pending' AND claimed_until IS NOT NULL AND claimed_until > $1",
+        &[Value::uint(now)],
+    )
+}
+
 /// Gives back a claim that was not used (a dispatcher stopping with notifications it claimed
 /// but did not send): the notification is due again at `now`. False if it moved meanwhile.
 pub fn release(

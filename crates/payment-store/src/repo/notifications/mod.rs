@@ -17,7 +17,8 @@ mod outbox;
 pub mod secrets;
 
 pub use delivery::{
-    claim, due, due_excluding, due_for, next_due_at, record_attempt, release, Next, EXCLUDED_MAX,
+    claim, due, due_excluding, due_for, next_due_at, record_attempt, release, release_all_claims,
+    Next, EXCLUDED_MAX,
 };
 pub use outbox::{get, insert, list, retry_now, stats, Filter, Inserted, Retry, Stats};
 
