@@ -17,7 +17,7 @@ const LABELS = {
     status: "Status", health: "Health", engine: "Engine", store_lag: "Query store lag",
     accounting_lag: "Accounting lag", notify_lag: "Notifications pending", accounting_date: "Accounting date",
     last_day_end: "Last day-end", rate_chart: "Transfers/s (blue) and payments/s (green), last minutes",
-    reference: "Reference", trade_id: "Trade id", merchant: "Merchant", merchant_order_no: "Merchant order no",
+    reference: "Reference", trade_id: "Trade id", channel_order_no: "Channel order no", merchant: "Merchant", merchant_order_no: "Merchant order no",
     payments: "Payments", refund: "Refund", resend: "Resend", reroute: "Reroute", amount: "Amount",
     reason: "Reason", weight: "Weight", enabled: "Enabled", save: "Save", retry: "Retry",
     pending: "Pending", dead: "Dead", delivered: "Delivered", runs: "Runs", exceptions: "Exceptions",
@@ -40,7 +40,7 @@ const LABELS = {
     daily_balances: "日终余额", holds: "冻结单", hot: "热点/拆分", status: "状态", health: "健康",
     engine: "引擎", store_lag: "查询库延迟", accounting_lag: "会计延迟", notify_lag: "待发通知",
     accounting_date: "会计日", last_day_end: "上次日终", rate_chart: "每秒转账（蓝）与支付（绿）",
-    reference: "参考号", trade_id: "交易号", merchant: "商户", merchant_order_no: "商户订单号",
+    reference: "参考号", trade_id: "交易号", channel_order_no: "渠道订单号", merchant: "商户", merchant_order_no: "商户订单号",
     payments: "支付", refund: "退款", resend: "重发", reroute: "改道", amount: "金额", reason: "原因",
     weight: "权重", enabled: "启用", save: "保存", retry: "重试", pending: "待发", dead: "失败",
     delivered: "已送达", runs: "对账批次", exceptions: "差错", resolve: "处理", action: "动作",
@@ -114,12 +114,24 @@ function cnyCapital(fen) {
   return out;
 }
 
+// Times as the server sends them (UTC, RFC 3339) shown in the accounting day's offset
+// (`utc_offset` of /healthz, e.g. +08:00), so a time and its accounting date agree.
+function formatTime(iso) {
+  const at = Date.parse(iso || "");
+  if (Number.isNaN(at)) return iso || "";
+  const match = /^([+-])(\d\d):(\d\d)$/.exec(session.offset || "+00:00") || ["", "+", "00", "00"];
+  const minutes = (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3]));
+  const local = new Date(at + minutes * 60000).toISOString().replace("T", " ").slice(0, 19);
+  return `${local}${session.offset || "Z"}`;
+}
+
 // ---- the API --------------------------------------------------------------------------------
 
 const session = {
   get key() { return sessionStorage.getItem("paycore.key"); },
   set key(value) { value ? sessionStorage.setItem("paycore.key", value) : sessionStorage.removeItem("paycore.key"); },
   me: null,
+  offset: null,
 };
 
 async function api(method, path, body) {
@@ -261,6 +273,8 @@ async function signIn(key) {
   const reply = await api("GET", "/v1/whoami");
   if (!reply.ok) { session.key = null; session.me = null; return report(reply); }
   session.me = reply.body;
+  const health = await api("GET", "/healthz");
+  session.offset = (health.body || {}).utc_offset || null;
   return reply;
 }
 
@@ -380,7 +394,7 @@ async function statementSection(main, a, fromDate, toDate, fromSeq) {
   if (!page.ok) { report(page); return; }
   const { entries, next_from_seq: next } = page.body;
   main.append(h("h2", {}, t("statement")), form, table(entries, [
-    ["seq", (e) => e.seq, "num"], ["date", (e) => e.accounting_date], ["time", (e) => e.timestamp],
+    ["seq", (e) => e.seq, "num"], ["date", (e) => e.accounting_date], ["time", (e) => formatTime(e.timestamp)],
     ["kind", (e) => e.kind], [t("amount"), (e) => formatMoney(e.amount, a.currency), "num"],
     [t("balance"), (e) => formatMoney(e.balance_after, a.currency), "num"],
     ["transfer", (e) => link(e.transfer_id, `#/transfers/${enc(e.transfer_id)}`)],
@@ -429,7 +443,7 @@ async function transfersPage(main, id) {
     const reply = await api("GET", `/v1/transfers?${q}`);
     if (!reply.ok) { report(reply); return; }
     results.replaceChildren(table(reply.body.transfers, [
-      ["id", (x) => link(x.id, `#/transfers/${enc(x.id)}`)], ["time", (x) => x.timestamp],
+      ["id", (x) => link(x.id, `#/transfers/${enc(x.id)}`)], ["time", (x) => formatTime(x.timestamp)],
       [t("debit_account"), (x) => x.debit_account], [t("credit_account"), (x) => x.credit_account],
       [t("amount"), (x) => formatMoney(x.amount, x.currency), "num"], ["kind", (x) => x.kind], [t("reference"), (x) => x.reference],
     ]));
@@ -447,8 +461,10 @@ async function tradesPage(main) {
     e.preventDefault();
     const v = values(e.target);
     if (v.trade_id) { location.hash = `#/trade/${enc(v.trade_id.trim())}`; return; }
-    const q = new URLSearchParams({ merchant: v.merchant, limit: "100" });
-    if (v.merchant_order_no) q.set("merchant_order_no", v.merchant_order_no);
+    const q = new URLSearchParams({ limit: "100" });
+    if (v.channel_order_no) q.set("channel_order_no", v.channel_order_no.trim());
+    else q.set("merchant", v.merchant);
+    if (v.merchant_order_no && !v.channel_order_no) q.set("merchant_order_no", v.merchant_order_no);
     const reply = await api("GET", `/v1/trades?${q}`);
     if (!reply.ok) { report(reply); return; }
     const trades = reply.body.trades || (reply.body.trade_id ? [reply.body] : []);
@@ -456,7 +472,8 @@ async function tradesPage(main) {
       [t("trade_id"), (x) => link(x.trade_id, `#/trade/${enc(x.trade_id)}`)], [t("merchant_order_no"), (x) => x.merchant_order_no],
       [t("amount"), (x) => formatMoney(x.amount, x.currency), "num"], [t("status"), (x) => x.status],
     ]));
-  } }, field("trade_id", t("trade_id")), field("merchant", t("merchant")), field("merchant_order_no", t("merchant_order_no")),
+  } }, field("trade_id", t("trade_id")), field("channel_order_no", t("channel_order_no")),
+  field("merchant", t("merchant")), field("merchant_order_no", t("merchant_order_no")),
   h("button", { type: "submit" }, t("search")));
   main.append(form, results);
 }
@@ -559,7 +576,7 @@ async function reconPage(main, status) {
   main.append(table((list.body || {}).exceptions, [
     ["id", (x) => x.id], ["kind", (x) => x.kind], ["channel", (x) => x.channel], ["order", (x) => x.channel_order_no],
     [t("amount"), (x) => formatMoney(x.amount, x.currency), "num"], [t("status"), (x) => x.status],
-    ["history", (x) => (x.history || []).map((e) => `${e.at} ${e.by} ${e.event}: ${e.note}`).join(" · ")],
+    ["history", (x) => (x.history || []).map((e) => `${formatTime(e.at)} ${e.by} ${e.event}: ${e.note}`).join(" · ")],
     ["", (x) => (can.post() && x.status === "open" ? resolveForm(x) : "")],
   ], { id: "exception-list" }));
 }

@@ -127,7 +127,7 @@ impl Api {
 
 /// Two customer accounts with a statement of `ENTRIES` entries, operators li and wang, a
 /// paid trade whose notification cannot be delivered, and a statement line paycore lacks.
-async fn set_up(api: &Api, sim: &str) -> (String, String) {
+async fn set_up(api: &Api, sim: &str) -> (String, String, String) {
     for no in ["CONSOLE-A", "CONSOLE-B"] {
         api.post(
             "/v1/accounts",
@@ -189,7 +189,8 @@ async fn set_up(api: &Api, sim: &str) -> (String, String) {
         .await;
     assert_eq!(paid["status"], "succeeded", "{paid}");
     upload_ghost_statement(api).await;
-    (keys[0].clone(), keys[1].clone())
+    let order_no = paid["channel_order_no"].as_str().unwrap().to_owned();
+    (keys[0].clone(), keys[1].clone(), order_no)
 }
 
 async fn upload_ghost_statement(api: &Api) {
@@ -318,7 +319,7 @@ async fn an_operator_does_the_days_work_in_a_real_browser() {
         http: reqwest::Client::new(),
         url: url.clone(),
     };
-    let (li, wang) = set_up(&api, &sim).await;
+    let (li, wang, order_no) = set_up(&api, &sim).await;
     let (_driver, driver) = chromedriver();
     let downloads = dir.path().join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
@@ -331,6 +332,7 @@ async fn an_operator_does_the_days_work_in_a_real_browser() {
 
     statement_pages_and_csv(&browser, &downloads).await;
     adjustment_needs_another_person(&browser, &api, &url, &li, &wang).await;
+    trade_found_by_channel_order(&browser, &order_no).await;
     dead_notification_retried(&browser, &api).await;
     exception_resolved(&browser, &api).await;
     trial_balance(&browser, &api).await;
@@ -370,6 +372,11 @@ async fn statement_pages_and_csv(browser: &Client, downloads: &Path) {
     );
     assert!(balance.contains('元'), "CNY in capital numerals: {balance}");
     let first_page = text_of(browser, "#statement tbody tr:first-child td:first-child").await;
+    let time = text_of(browser, "#statement tbody tr:first-child td:nth-child(3)").await;
+    assert!(
+        time.ends_with("+08:00"),
+        "times in the accounting day's offset: {time}"
+    );
     wait_for(browser, "#next-page").await.click().await.unwrap();
     let deadline = Instant::now() + WAIT;
     while text_of(browser, "#statement tbody tr:first-child td:first-child").await == first_page {
@@ -462,6 +469,34 @@ async fn adjustment_needs_another_person(
     shot(browser, "06-adjustment-approved").await;
 }
 
+async fn trade_found_by_channel_order(browser: &Client, order_no: &str) {
+    wait_for(browser, "#nav-trades")
+        .await
+        .click()
+        .await
+        .unwrap();
+    fill(browser, "#f-channel_order_no", order_no).await;
+    browser
+        .find(Locator::Css("#trade-search button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(browser, "#trade-search + div a")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let payment = text_of(browser, "#payment-pay-1 h2").await;
+    assert!(
+        payment.contains("succeeded") && payment.contains("5.00 CNY"),
+        "{payment}"
+    );
+    wait_for(browser, "#payment-pay-1 form").await; // refund offered for a succeeded payment
+    shot(browser, "07-trade-by-channel-order").await;
+}
+
 async fn dead_notification_retried(browser: &Client, api: &Api) {
     poll(api, "/v1/notifications?status=dead", |n| {
         n["notifications"].as_array().is_some_and(|l| !l.is_empty())
@@ -473,7 +508,7 @@ async fn dead_notification_retried(browser: &Client, api: &Api) {
         .await
         .unwrap();
     let retry = wait_for(browser, "#notification-list button.retry").await;
-    shot(browser, "07-dead-notification").await;
+    shot(browser, "08-dead-notification").await;
     let event = retry.attr("data-event").await.unwrap().unwrap();
     let before = api.get(&format!("/v1/notifications/{event}")).await["attempt_count"]
         .as_u64()
@@ -496,7 +531,7 @@ async fn exception_resolved(browser: &Client, api: &Api) {
         .send_keys("a test line of the bank's")
         .await
         .unwrap();
-    shot(browser, "08-exception-open").await;
+    shot(browser, "09-exception-open").await;
     form.find(Locator::Css("button"))
         .await
         .unwrap()
@@ -523,13 +558,13 @@ async fn trial_balance(browser: &Client, api: &Api) {
         .await
         .unwrap();
     wait_for(browser, "#accounting-report table").await;
-    shot(browser, "09-trial-balance").await;
+    shot(browser, "10-trial-balance").await;
 }
 
 async fn language_switch(browser: &Client) {
     wait_for(browser, "#lang").await.click().await.unwrap();
     assert_eq!(text_of(browser, "#nav-accounts").await, "账户");
-    shot(browser, "10-chinese").await;
+    shot(browser, "11-chinese").await;
 }
 
 fn urlencode(text: &str) -> String {

@@ -106,6 +106,21 @@ impl PaymentService {
         }
     }
 
+    /// The trade one of whose payments sent channel order `order_no` (what a bank or a
+    /// statement names).
+    pub async fn trade_of_channel_order(&self, order_no: &str) -> Result<TradeView> {
+        let no = order_no.to_owned();
+        let found = self
+            .inner
+            .readers
+            .read(move |sql| payments::trade_of_order(sql, &no))
+            .await?;
+        match found {
+            Some(trade_id) => self.trade(&trade_id).await,
+            None => Err(PayError::TradeNotFound(order_no.to_owned()).into()),
+        }
+    }
+
     /// A merchant's trades in id order.
     pub async fn trades(&self, merchant: &str, after: &str, limit: u64) -> Result<Vec<Trade>> {
         let (merchant, after) = (merchant.to_owned(), after.to_owned());

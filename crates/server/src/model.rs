@@ -289,6 +289,8 @@ pub struct Health {
     pub applied_sequence: u64,
     pub durable_sequence: u64,
     pub accounting_date: String,
+    /// The UTC offset accounting days are reckoned in (`--utc-offset`), e.g. `+08:00`.
+    pub utc_offset: String,
     /// Last batch written to the query store, and how far behind the log it is.
     pub store_sequence: u64,
     pub store_lag_batches: u64,

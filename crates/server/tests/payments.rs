@@ -200,6 +200,22 @@ async fn trades_refuse_bad_requests_and_replay_good_ones() {
     assert_eq!(by_order.body["trades"][0]["trade_id"], trade_id);
     let paid = w.pay(trade_id, "o-1-pay", "quickpay", None).await;
     assert_eq!(paid.body["status"], "succeeded");
+    let order_no = paid.body["channel_order_no"].as_str().unwrap();
+    let by_channel_order = w
+        .server
+        .get(&format!("/v1/trades?channel_order_no={order_no}"))
+        .await;
+    assert_eq!(by_channel_order.body["trades"][0]["trade_id"], trade_id);
+    let unknown_order = w.server.get("/v1/trades?channel_order_no=nope").await;
+    assert_eq!(
+        (unknown_order.status.as_u16(), unknown_order.code()),
+        (404, "trade_not_found")
+    );
+    let nothing = w.server.get("/v1/trades").await;
+    assert_eq!(
+        (nothing.status.as_u16(), nothing.code()),
+        (400, "invalid_field")
+    );
     let retry = w.pay(trade_id, "o-1-pay", "quickpay", None).await;
     assert_eq!((retry.status.as_u16(), retry.replayed), (200, true));
     let other = w.pay(trade_id, "o-1-pay", "netbank", None).await;

@@ -108,6 +108,17 @@ pub fn get(sql: &mut dyn Sql, id: &str) -> Result<Option<Payment>, StoreError> {
     from_row(&row, attempts).map(Some)
 }
 
+/// The trade of the payment that sent channel order `order_no`, if any.
+pub fn trade_of_order(sql: &mut dyn Sql, order_no: &str) -> Result<Option<String>, StoreError> {
+    sql.query_opt(
+        "SELECT p.trade_id FROM pay_attempts a JOIN pay_payments p ON p.id = a.payment_id \
+         WHERE a.channel_order_no = $1",
+        &[Value::text(order_no)],
+    )?
+    .map(|row| row.text(0))
+    .transpose()
+}
+
 /// Every payment of a trade, in creation order.
 pub fn of_trade(sql: &mut dyn Sql, trade_id: &str) -> Result<Vec<Payment>, StoreError> {
     let rows = sql.query(

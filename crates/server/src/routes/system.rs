@@ -30,6 +30,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         applied_sequence: metrics.applied_sequence,
         durable_sequence: metrics.durable_sequence,
         accounting_date: state.engine.read(|l| l.accounting_date().to_string()),
+        utc_offset: offset_text(state.engine.config().utc_offset_seconds),
         store_sequence: lag.applied,
         store_lag_batches: lag.batches,
         store_lag_seconds: lag.seconds,
@@ -253,5 +254,22 @@ fn store_lag(state: &AppState) -> StoreLag {
         applied,
         batches,
         seconds,
+    }
+}
+
+/// `+08:00` for 28,800 seconds.
+fn offset_text(seconds: i32) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let minutes = seconds.unsigned_abs() / 60;
+    format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn offsets_are_written_as_iso_8601() {
+        assert_eq!(super::offset_text(28_800), "+08:00");
+        assert_eq!(super::offset_text(-19_800), "-05:30");
+        assert_eq!(super::offset_text(0), "+00:00");
     }
 }

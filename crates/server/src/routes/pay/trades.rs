@@ -72,9 +72,12 @@ pub async fn close(
 
 #[derive(Deserialize, IntoParams)]
 pub struct TradeQuery {
-    pub merchant: String,
+    /// Required unless `channel_order_no` is given.
+    pub merchant: Option<String>,
     /// The merchant's order number: answers with that one trade (`trades` holds it).
     pub merchant_order_no: Option<String>,
+    /// A channel order number (of any of the trade's payments): answers with that one trade.
+    pub channel_order_no: Option<String>,
     /// Trades with ids after this one.
     pub after: Option<String>,
     /// 1–1000 (default 100).
@@ -82,7 +85,9 @@ pub struct TradeQuery {
 }
 
 #[utoipa::path(get, path = "/v1/trades", tag = "payments", params(TradeQuery),
-    responses((status = 200, body = TradeList), (status = 404, description = "trade_not_found (with merchant_order_no)", body = ErrorBody)),
+    responses((status = 200, body = TradeList),
+        (status = 400, description = "invalid_field: merchant is required without channel_order_no", body = ErrorBody),
+        (status = 404, description = "trade_not_found (with merchant_order_no or channel_order_no)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn find(
     State(state): State<AppState>,
@@ -90,16 +95,28 @@ pub async fn find(
     Query(query): Query<TradeQuery>,
 ) -> Result<Json<TradeList>, ApiError> {
     principal.require(Need::Read)?;
+    if let Some(order_no) = &query.channel_order_no {
+        let view = state.payments.trade_of_channel_order(order_no).await?;
+        return Ok(Json(TradeList {
+            trades: vec![render::trade_view(&view)],
+        }));
+    }
+    let merchant = query.merchant.as_deref().ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_field",
+            "field `merchant`: required without channel_order_no",
+        )
+    })?;
     let trades = match &query.merchant_order_no {
         Some(order_no) => {
-            let view = state.payments.find_trade(&query.merchant, order_no).await?;
+            let view = state.payments.find_trade(merchant, order_no).await?;
             vec![render::trade_view(&view)]
         }
         None => {
             let after = query.after.clone().unwrap_or_default();
             let trades = state
                 .payments
-                .trades(&query.merchant, &after, limit(query.limit))
+                .trades(merchant, &after, limit(query.limit))
                 .await?;
             trades.iter().map(|t| render::trade(t, &[])).collect()
         }
