@@ -6,12 +6,13 @@
 //! reconciliation exception; read the trial balance. Every step saves a screenshot under
 //! the test's output directory (`target/tmp/console/`).
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{free_port, start, Process};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -19,46 +20,8 @@ const KEY: &str = "pck_console_admin";
 const WAIT: Duration = Duration::from_secs(15);
 const ENTRIES: usize = 120;
 
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `paycore ARGS…`; its URL from the line starting with `ready`.
-fn start(args: &[&str], ready: &str) -> (Process, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paycore"))
-        .args(args)
-        .env("PAYCORE_BOOTSTRAP_KEY", KEY)
-        .env("PAYCORE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the process prints its address")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix(ready) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Process(child), url)
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// chromedriver on a free port, once it accepts connections.
-fn chromedriver() -> (Process, String) {
+fn chromedriver() -> Process {
     let port = free_port();
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -71,7 +34,8 @@ fn chromedriver() -> (Process, String) {
         assert!(Instant::now() < deadline, "chromedriver did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (Process(child), format!("http://127.0.0.1:{port}"))
+    let url = format!("http://127.0.0.1:{port}");
+    Process { child, url }
 }
 
 async fn browser(driver: &str, profile: &Path, downloads: &Path) -> Client {
@@ -293,13 +257,14 @@ async fn poll(api: &Api, path: &str, done: impl Fn(&Value) -> bool) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_does_the_days_work_in_a_real_browser() {
-    let (_sim, sim) = start(
+    let sim = start(
         &["channel-sim", "--listen", "127.0.0.1:0", "--seed", "3"],
         "channel-sim listening on ",
+        KEY,
     );
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (_server, url) = start(
+    let server = start(
         &[
             "serve",
             "--listen",
@@ -314,16 +279,18 @@ async fn an_operator_does_the_days_work_in_a_real_browser() {
             "300",
         ],
         "paycore listening on ",
+        KEY,
     );
+    let url = server.url.clone();
     let api = Api {
         http: reqwest::Client::new(),
         url: url.clone(),
     };
-    let (li, wang, order_no) = set_up(&api, &sim).await;
-    let (_driver, driver) = chromedriver();
+    let (li, wang, order_no) = set_up(&api, &sim.url).await;
+    let driver = chromedriver();
     let downloads = dir.path().join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
-    let browser = browser(&driver, &dir.path().join("profile"), &downloads).await;
+    let browser = browser(&driver.url, &dir.path().join("profile"), &downloads).await;
 
     sign_in(&browser, &url, &li).await;
     assert_eq!(text_of(&browser, "#who").await, "li (operator)");

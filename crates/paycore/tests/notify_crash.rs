@@ -5,10 +5,13 @@
 //! `trade.paid` must be delivered, none lost, none invented, and a notification received
 //! twice only ever with the same event id and the same body.
 
+mod common;
+
+use common::{free_port, start, Process};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,42 +19,6 @@ use serde_json::{json, Value};
 
 const KEY: &str = "pck_notify_crash_admin";
 const TRADES: usize = 30;
-
-struct Process {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `paycore ARGS…` and waits for the line starting with `ready` naming its URL.
-fn start(args: &[&str], ready: &str) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paycore"))
-        .args(args)
-        .env("PAYCORE_BOOTSTRAP_KEY", KEY)
-        .env("PAYCORE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the process prints its address")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix(ready) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Process { child, url }
-}
 
 fn serve(dir: &std::path::Path, port: u16) -> Process {
     let listen = format!("127.0.0.1:{port}");
@@ -71,15 +38,8 @@ fn serve(dir: &std::path::Path, port: u16) -> Process {
             "1000",
         ],
         "paycore listening on ",
+        KEY,
     )
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn ok(request: reqwest::blocking::RequestBuilder) -> Value {
@@ -208,6 +168,7 @@ fn kill_9_with_notifications_pending_loses_and_invents_none() {
     let sim = start(
         &["channel-sim", "--listen", "127.0.0.1:0", "--seed", "7"],
         "channel-sim listening on ",
+        KEY,
     );
     let (notify_url, inbox) = merchant();
     let dir = tempfile::tempdir().unwrap();

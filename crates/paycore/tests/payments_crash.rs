@@ -5,52 +5,17 @@
 //! posted exactly once, nothing be posted for the rest, every refund's and payout's hold be
 //! captured or released, and a response once given must still hold.
 
+mod common;
+
+use common::{free_port, start, Process};
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 const KEY: &str = "pck_payments_crash_admin";
-
-struct Process {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `paycore ARGS…` and waits for the line starting with `ready` naming its URL.
-fn start(args: &[&str], ready: &str) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paycore"))
-        .args(args)
-        .env("PAYCORE_BOOTSTRAP_KEY", KEY)
-        .env("PAYCORE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the process prints its address")
-            .unwrap();
-        if let Some(rest) = line.strip_prefix(ready) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    // Keep draining stdout so the process never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Process { child, url }
-}
 
 fn serve(dir: &std::path::Path, port: u16) -> Process {
     let listen = format!("127.0.0.1:{port}");
@@ -71,15 +36,8 @@ fn serve(dir: &std::path::Path, port: u16) -> Process {
             "0",
         ],
         "paycore listening on ",
+        KEY,
     )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn client() -> reqwest::blocking::Client {
@@ -265,6 +223,7 @@ fn kill_9_during_a_stream_of_payments_loses_and_doubles_nothing() {
     let sim = start(
         &["channel-sim", "--listen", "127.0.0.1:0", "--seed", "7"],
         "channel-sim listening on ",
+        KEY,
     );
     // Killed early (most payments in flight) and later (a longer history to recover).
     for (round, kill_after) in [(0, 60), (1, 180)] {

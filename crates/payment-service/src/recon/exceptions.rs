@@ -11,7 +11,6 @@ use paycore_money::Currency;
 use paycore_payment_store::repo::recon;
 use paycore_payments::{BankResult, ReportSource};
 use paycore_recon::{Action, Exception, ExceptionStatus, ReconError};
-use sha2::{Digest, Sha256};
 
 use super::run::Supplement;
 use crate::clock::now_ms;
@@ -309,7 +308,5 @@ impl PaymentService {
 
 /// The adjustment id of an exception's resolution (an exception has at most one).
 fn adjustment_id_of(exception_id: &str) -> String {
-    let digest = Sha256::digest(exception_id.as_bytes());
-    let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
-    format!("recon-{hex}")
+    super::derived_id("recon-", exception_id)
 }

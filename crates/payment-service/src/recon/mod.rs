@@ -15,5 +15,14 @@ mod run;
 pub use exceptions::{ExceptionQuery, Resolution};
 pub use import::Imported;
 
+/// `prefix` and the first 10 bytes of SHA-256 of `text` in hex: an id derived from another
+/// (an exception's adjustment or refund), short enough for the id columns.
+fn derived_id(prefix: &str, text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}
+
 /// Keys matched per page: a run holds at most this many of either side.
 const PAGE: u64 = 2_000;

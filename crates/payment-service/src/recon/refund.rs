@@ -13,7 +13,6 @@ use paycore_payments::{
     NewRefund, OrderStatus, Payment, Refund, RefundSource, RefundStep, Refundable,
 };
 use paycore_recon::{Action, Difference, Exception, ExceptionStatus, ReconError, RecordKind};
-use sha2::{Digest, Sha256};
 
 use super::exceptions::Resolution;
 use crate::clock::now_ms;
@@ -189,7 +188,5 @@ fn recon_refund_id(exception: &Exception) -> String {
         .iter()
         .filter(|h| h.event == "refund")
         .count();
-    let digest = Sha256::digest(format!("{}#{sent}", exception.id).as_bytes());
-    let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
-    format!("recon-refund-{hex}")
+    super::derived_id("recon-refund-", &format!("{}#{sent}", exception.id))
 }

@@ -185,13 +185,7 @@ pub fn theirs_totals(sql: &mut dyn Sql, statement_id: &str) -> Result<Side, Stor
     )?;
     let mut side = Side::default();
     for r in &rows {
-        let kind = r.text(0)?;
-        let (count, amount) = (r.uint(1)?, r.uint(2)?);
-        side.count += count;
-        match RecordKind::from_name(&kind).ok_or_else(|| corrupt("kind", &kind))? {
-            RecordKind::Payment => side.payments = amount,
-            RecordKind::Refund => side.refunds = amount,
-        }
+        add_kind(&mut side, r)?;
         side.fees = side
             .fees
             .checked_add(r.int(3)?)
@@ -202,17 +196,36 @@ pub fn theirs_totals(sql: &mut dyn Sql, statement_id: &str) -> Result<Side, Stor
 
 /// paycore's payment attempts and refund orders on `channel`, as one relation: key, kind,
 /// owner, amount (a payment's external part), currency, status, time of the last change.
-macro_rules! ours_union {
-    ($where_attempts:literal, $where_refunds:literal) => {
+/// paycore's payments' channel orders on channel `$1` as `Ours` rows, where `$where`.
+macro_rules! ours_payments {
+    ($where:literal) => {
         concat!(
             "SELECT a.channel_order_no AS k, 'payment' AS kind, a.payment_id AS owner, \
              p.amount - p.balance_amount AS amount, p.currency AS currency, a.status AS status, \
              a.updated_at AS at FROM pay_attempts a JOIN pay_payments p ON p.id = a.payment_id \
              WHERE a.channel = $1 AND ",
-            $where_attempts,
-            " UNION ALL SELECT r.channel_order_no, 'refund', r.id, r.amount, r.currency, \
+            $where
+        )
+    };
+}
+
+/// paycore's refunds' channel orders on channel `$1` as `Ours` rows, where `$where`.
+macro_rules! ours_refunds {
+    ($where:literal) => {
+        concat!(
+            "SELECT r.channel_order_no, 'refund', r.id, r.amount, r.currency, \
              r.order_status, r.order_updated_at FROM pay_refunds r WHERE r.channel = $1 AND ",
-            $where_refunds
+            $where
+        )
+    };
+}
+
+macro_rules! ours_union {
+    ($where_attempts:literal, $where_refunds:literal) => {
+        concat!(
+            ours_payments!($where_attempts),
+            " UNION ALL ",
+            ours_refunds!($where_refunds)
         )
     };
 }
@@ -261,19 +274,18 @@ pub fn ours_unlisted_page(
     after: &str,
     limit: u64,
 ) -> Result<Vec<Ours>, StoreError> {
-    const PAYMENTS: &str = "SELECT a.channel_order_no, 'payment', a.payment_id, \
-         p.amount - p.balance_amount, p.currency, a.status, a.updated_at \
-         FROM pay_attempts a JOIN pay_payments p ON p.id = a.payment_id \
-         WHERE a.channel = $1 AND a.status = 'succeeded' AND a.updated_at >= $2 \
-         AND a.updated_at < $3 AND a.channel_order_no > $4 AND NOT EXISTS (SELECT 1 FROM \
-         pay_recon_lines l WHERE l.statement_id = $5 AND l.rec_key = a.channel_order_no) \
-         ORDER BY a.channel_order_no LIMIT $6";
-    const REFUNDS: &str = "SELECT r.channel_order_no, 'refund', r.id, r.amount, r.currency, \
-         r.order_status, r.order_updated_at FROM pay_refunds r \
-         WHERE r.channel = $1 AND r.order_status = 'succeeded' AND r.order_updated_at >= $2 \
-         AND r.order_updated_at < $3 AND r.channel_order_no > $4 AND NOT EXISTS (SELECT 1 FROM \
-         pay_recon_lines l WHERE l.statement_id = $5 AND l.rec_key = r.channel_order_no) \
-         ORDER BY r.channel_order_no LIMIT $6";
+    const PAYMENTS: &str = ours_payments!(
+        "a.status = 'succeeded' AND a.updated_at >= $2 AND a.updated_at < $3 \
+         AND a.channel_order_no > $4 AND NOT EXISTS (SELECT 1 FROM pay_recon_lines l \
+         WHERE l.statement_id = $5 AND l.rec_key = a.channel_order_no) \
+         ORDER BY a.channel_order_no LIMIT $6"
+    );
+    const REFUNDS: &str = ours_refunds!(
+        "r.order_status = 'succeeded' AND r.order_updated_at >= $2 AND r.order_updated_at < $3 \
+         AND r.channel_order_no > $4 AND NOT EXISTS (SELECT 1 FROM pay_recon_lines l \
+         WHERE l.statement_id = $5 AND l.rec_key = r.channel_order_no) \
+         ORDER BY r.channel_order_no LIMIT $6"
+    );
     let params = [
         Value::text(channel),
         Value::uint(start),
@@ -315,15 +327,21 @@ pub fn ours_totals(
     )?;
     let mut side = Side::default();
     for r in &rows {
-        let kind = r.text(0)?;
-        let (count, amount) = (r.uint(1)?, r.uint(2)?);
-        side.count += count;
-        match RecordKind::from_name(&kind).ok_or_else(|| corrupt("kind", &kind))? {
-            RecordKind::Payment => side.payments = amount,
-            RecordKind::Refund => side.refunds = amount,
-        }
+        add_kind(&mut side, r)?;
     }
     Ok(side)
+}
+
+/// One `kind, COUNT(*), SUM(amount)` row into a side's totals.
+fn add_kind(side: &mut Side, r: &Row) -> Result<(), StoreError> {
+    let kind = r.text(0)?;
+    let (count, amount) = (r.uint(1)?, r.uint(2)?);
+    side.count += count;
+    match RecordKind::from_name(&kind).ok_or_else(|| corrupt("kind", &kind))? {
+        RecordKind::Payment => side.payments = amount,
+        RecordKind::Refund => side.refunds = amount,
+    }
+    Ok(())
 }
 
 pub fn ours_json(o: &Ours) -> String {
