@@ -36,6 +36,10 @@ pub enum ServiceError {
     /// (`notification_delivered`, 409).
     #[error("notification {0:?} was already delivered")]
     NotificationDelivered(String),
+    /// A channel did not serve what paycore asked of it outside a payment (a statement):
+    /// `channel_unavailable`, 503 — ask again later.
+    #[error("channel {channel} did not answer: {reason}")]
+    ChannelUnavailable { channel: String, reason: String },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -179,6 +179,11 @@ impl From<paycore_payment_service::ServiceError> for ApiError {
                 "notification_delivered",
                 format!("notification {id:?} was already delivered"),
             ),
+            ServiceError::ChannelUnavailable { channel, reason } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "channel_unavailable",
+                format!("channel {channel} did not answer: {reason}"),
+            ),
             ServiceError::Internal(reason) => ApiError::internal(reason),
         }
     }

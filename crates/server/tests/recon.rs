@@ -636,3 +636,33 @@ async fn wait_for_status(w: &World, exception: &str, status: &str) -> Value {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_serves_no_statement_is_unavailable_not_an_error() {
+    let w = world().await;
+    // Nothing listens on port 9: the statement cannot be fetched.
+    let added = w
+        .server
+        .post(
+            "/v1/channels",
+            json!({"id": "gone", "protocol": "sim-json", "endpoint": "http://127.0.0.1:9",
+                "secret": "s", "methods": ["quickpay"], "currencies": ["CNY"], "weight": 100}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    let run = w
+        .server
+        .post(
+            "/v1/recon/runs",
+            json!({"channel": "gone", "date": today().iso()}),
+        )
+        .await;
+    assert_eq!(
+        (run.status.as_u16(), run.code()),
+        (503, "channel_unavailable"),
+        "{:?}",
+        run.body
+    );
+    let runs = w.server.get("/v1/recon/runs").await.body;
+    assert_eq!(runs["runs"], json!([]), "nothing imported, nothing run");
+}

@@ -225,7 +225,10 @@ impl PaymentService {
             .adapter(channel)?
             .statement(time_date(date)?, format)
             .await
-            .map_err(|e| ServiceError::Internal(format!("fetching the statement: {e:?}")))?;
+            .map_err(|e| ServiceError::ChannelUnavailable {
+                channel: channel.to_owned(),
+                reason: format!("fetching the statement: {e:?}"),
+            })?;
         self.import_statement(channel, &date.iso(), format, bytes, "fetch")
             .await
     }
