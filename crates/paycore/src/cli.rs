@@ -131,7 +131,7 @@ pub enum Command {
         #[command(subcommand)]
         target: Option<BenchTarget>,
         #[command(flatten)]
-        args: crate::bench::BenchArgs,
+        args: paycore_bench::engine::BenchArgs,
     },
     /// Walk the log's chain of checksums and report the first break.
     VerifyLog {
@@ -231,20 +231,20 @@ pub enum ReportKind {
 #[derive(Subcommand, Debug)]
 pub enum BenchTarget {
     /// Load on the HTTP API: single transfers from many connections, at a fixed rate, and batches.
-    Http(crate::bench_http::HttpBenchArgs),
+    Http(paycore_bench::http::HttpBenchArgs),
     /// The query store: projection throughput, day-end over many accounts, statement queries.
-    Store(crate::bench_store::StoreBenchArgs),
+    Store(paycore_bench::store::StoreBenchArgs),
     /// Accounting: vouchers per second from a backlog, trial balance and GL check over them.
-    Accounting(crate::bench_accounting::AccountingBenchArgs),
+    Accounting(paycore_bench::accounting::AccountingBenchArgs),
     /// A hot account end to end (engine + query store) against uniform traffic, and a
     /// PostgreSQL row-lock baseline of the same workloads.
-    Hot(crate::bench_hot::HotBenchArgs),
+    Hot(paycore_bench::hot::HotBenchArgs),
     /// Pay-ins end to end over HTTP against the bank simulator: payments/s and paycore's own
     /// time per payment.
-    Payments(crate::bench_payments::PaymentsBenchArgs),
+    Payments(paycore_bench::payments::PaymentsBenchArgs),
     /// Reconciliation: a day's statement of `--lines` lines against as many orders, uploaded,
     /// imported and matched; records/s and peak RSS.
-    Recon(crate::bench_recon::ReconBenchArgs),
+    Recon(paycore_bench::recon::ReconBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -414,34 +414,29 @@ pub enum KeysAction {
     },
 }
 
+/// Runs a benchmark; `PAYCORE_LOG` (e.g. `paycore_store=debug`) shows what the measured parts log.
+fn bench(
+    target: Option<BenchTarget>,
+    args: paycore_bench::engine::BenchArgs,
+) -> anyhow::Result<()> {
+    if std::env::var_os("PAYCORE_LOG").is_some() {
+        crate::serve::init_logging("text")?;
+    }
+    match target {
+        None => paycore_bench::engine::run(args),
+        Some(BenchTarget::Http(args)) => paycore_bench::http::run(args),
+        Some(BenchTarget::Store(args)) => paycore_bench::store::run(args),
+        Some(BenchTarget::Hot(args)) => paycore_bench::hot::run(args),
+        Some(BenchTarget::Accounting(args)) => paycore_bench::accounting::run(args),
+        Some(BenchTarget::Payments(args)) => paycore_bench::payments::run(args),
+        Some(BenchTarget::Recon(args)) => paycore_bench::recon::run(args),
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => crate::serve::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Bench {
-            target: Some(BenchTarget::Http(args)),
-            ..
-        } => crate::bench_http::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Bench {
-            target: Some(BenchTarget::Store(args)),
-            ..
-        } => crate::bench_store::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Bench {
-            target: Some(BenchTarget::Hot(args)),
-            ..
-        } => crate::bench_hot::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Bench {
-            target: Some(BenchTarget::Accounting(args)),
-            ..
-        } => crate::bench_accounting::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Bench {
-            target: Some(BenchTarget::Payments(args)),
-            ..
-        } => crate::bench_payments::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Bench {
-            target: Some(BenchTarget::Recon(args)),
-            ..
-        } => crate::bench_recon::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Bench { args, .. } => crate::bench::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Bench { target, args } => bench(target, args).map(|()| ExitCode::SUCCESS),
         Command::VerifyLog { data_dir } => verify_log(&data_dir),
         Command::ChannelSim { listen, seed } => {
             crate::serve::init_logging("text")?;

@@ -3,13 +3,6 @@
 
 mod accounting_cli;
 mod adjust_cli;
-mod bench;
-mod bench_accounting;
-mod bench_hot;
-mod bench_http;
-mod bench_payments;
-mod bench_recon;
-mod bench_store;
 mod cli;
 mod client;
 mod journal_cli;

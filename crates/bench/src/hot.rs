@@ -14,7 +14,7 @@ use paycore_store::{open_store, EntryQuery, Projector, StoreUrl};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::bench::{buffer_hot_account, build_batches, drive, open_engine, setup, Traffic};
+use crate::engine::{buffer_hot_account, build_batches, drive, open_engine, setup, Traffic};
 
 /// The account every hot transfer credits (the first customer the setup opens).
 const HOT_ACCOUNT: u64 = 1;

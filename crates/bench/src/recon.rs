@@ -31,9 +31,6 @@ const DAY: &str = "2026-11-30";
 
 pub fn run(args: ReconBenchArgs) -> anyhow::Result<()> {
     // PAYCORE_LOG=info shows the time of each pass.
-    if std::env::var_os("PAYCORE_LOG").is_some() {
-        crate::serve::init_logging("text")?;
-    }
     let temp = tempfile::Builder::new()
         .prefix("paycore-bench-recon-")
         .tempdir_in(".")?;

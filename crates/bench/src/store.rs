@@ -11,7 +11,7 @@ use paycore_store::{open_store, EntryQuery, Projector, StoreUrl};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::bench::{build_batches, open_engine, setup, Traffic};
+use crate::engine::{build_batches, open_engine, setup, Traffic};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct StoreBenchArgs {
@@ -31,9 +31,6 @@ pub struct StoreBenchArgs {
 
 pub fn run(args: StoreBenchArgs) -> anyhow::Result<()> {
     // PAYCORE_LOG=paycore_store=debug shows where each store transaction spends its time.
-    if std::env::var_os("PAYCORE_LOG").is_some() {
-        crate::serve::init_logging("text")?;
-    }
     let temp = tempfile::Builder::new()
         .prefix("paycore-bench-store-")
         .tempdir_in(".")?;

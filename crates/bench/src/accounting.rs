@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use paycore_accounting::{Books, Feed, VoucherQuery};
 
-use crate::bench::open_engine;
-use crate::bench_store::post;
+use crate::engine::open_engine;
+use crate::store::post;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct AccountingBenchArgs {

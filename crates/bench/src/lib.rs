@@ -1,0 +1,12 @@
+//! paycore's benchmarks, run by `paycore bench [TARGET]`: each module measures one path the way
+//! its users drive it and prints throughput and latency percentiles (BRIEF §8 has the targets).
+//! They are a library of their own so the binary stays the CLI and the client; logging is set
+//! up by the binary (`PAYCORE_LOG`).
+
+pub mod accounting;
+pub mod engine;
+pub mod hot;
+pub mod http;
+pub mod payments;
+pub mod recon;
+pub mod store;
