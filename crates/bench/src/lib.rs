@@ -8,5 +8,6 @@ pub mod engine;
 pub mod hot;
 pub mod http;
 pub mod payments;
+pub mod reads;
 pub mod recon;
 pub mod store;

@@ -234,6 +234,9 @@ pub enum BenchTarget {
     Http(paycore_bench::http::HttpBenchArgs),
     /// The query store: projection throughput, day-end over many accounts, statement queries.
     Store(paycore_bench::store::StoreBenchArgs),
+    /// Account statements under 1, 8 and 64 concurrent readers, while the store is idle, while
+    /// the projector writes and while a verify scan runs; one shared handle beside the pool.
+    Reads(paycore_bench::reads::ReadsBenchArgs),
     /// Accounting: vouchers per second from a backlog, trial balance and GL check over them.
     Accounting(paycore_bench::accounting::AccountingBenchArgs),
     /// A hot account end to end (engine + query store) against uniform traffic, and a
@@ -426,6 +429,7 @@ fn bench(
         None => paycore_bench::engine::run(args),
         Some(BenchTarget::Http(args)) => paycore_bench::http::run(args),
         Some(BenchTarget::Store(args)) => paycore_bench::store::run(args),
+        Some(BenchTarget::Reads(args)) => paycore_bench::reads::run(args),
         Some(BenchTarget::Hot(args)) => paycore_bench::hot::run(args),
         Some(BenchTarget::Accounting(args)) => paycore_bench::accounting::run(args),
         Some(BenchTarget::Payments(args)) => paycore_bench::payments::run(args),

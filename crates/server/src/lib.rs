@@ -43,7 +43,7 @@ use paycore_payment_service::{PaymentConfig, PaymentService};
 use paycore_payment_store::Location;
 pub use paycore_payments::schedule::QuerySchedule;
 pub use paycore_payments::HealthPolicy;
-use paycore_store::{open_store, Projector, ProjectorStatus};
+use paycore_store::{open_store, Projector, ProjectorStatus, Readers, READERS_MAX};
 use tokio::net::TcpListener;
 
 pub use admin_reset::{reset_admin, RecoveredKey, ResetAdminError, RECOVERED_ADMIN_NAME};
@@ -176,7 +176,9 @@ impl Server {
         let store_url = config.store.clone();
         let opened = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
             let engine = Engine::open(engine_config)?;
-            Ok((engine, open_store(&store_url)?, open_store(&store_url)?))
+            // The projector's handle creates and migrates the store before readers open it.
+            let writer = open_store(&store_url)?;
+            Ok((engine, writer, Readers::open(&store_url, READERS_MAX)?))
         });
         let (engine, writer, reader) = opened
             .await
@@ -207,7 +209,7 @@ impl Server {
             payments,
             default_currency: config.currencies.first().copied().unwrap_or(Currency::CNY),
             engine,
-            store: Arc::new(parking_lot::Mutex::new(reader)),
+            store: reader,
             projection,
             books,
             keys: Arc::new(keys),

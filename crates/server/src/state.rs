@@ -5,20 +5,19 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use paycore_accounting::Books;
 use paycore_engine::Engine;
 use paycore_ledger::{AccountNo, Currency};
 use paycore_payment_service::PaymentService;
-use paycore_store::{ProjectorStatus, Store};
+use paycore_store::{ProjectorStatus, Readers};
 
 use crate::auth::KeyStore;
 
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
-    /// A reading handle on the query store (the projector writes through its own).
-    pub store: Arc<Mutex<Box<dyn Store>>>,
+    /// Reading handles on the query store (the projector writes through its own).
+    pub store: Readers,
     pub projection: Arc<ProjectorStatus>,
     /// Accounting (会计): the general ledger fed from the log.
     pub books: Arc<Books>,

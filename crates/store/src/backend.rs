@@ -15,6 +15,8 @@ pub enum StoreError {
     Migration(#[from] refinery::Error),
     #[error("query store: {0}")]
     Invalid(String),
+    #[error("query store unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Where the query store lives.
@@ -98,6 +100,10 @@ pub trait Store: Send {
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError>;
     /// Runs raw SQL (tests and operators' repairs only).
     fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError>;
+    /// Whether the handle's connection is gone for good (a pool drops such a handle).
+    fn is_broken(&self) -> bool {
+        false
+    }
 }
 
 /// Writes the journal part of projections (see `Store`).
@@ -138,6 +144,14 @@ pub fn open_store(url: &StoreUrl) -> Result<Box<dyn Store>, StoreError> {
     Ok(match url {
         StoreUrl::Sqlite(path) => Box::new(crate::sqlite::SqliteStore::open(path)?),
         StoreUrl::Postgres(url) => Box::new(crate::postgres::PostgresStore::connect(url)?),
+    })
+}
+
+/// Opens a reading handle on the store at `url`, which the writer has created and migrated.
+pub fn open_reader(url: &StoreUrl) -> Result<Box<dyn Store>, StoreError> {
+    Ok(match url {
+        StoreUrl::Sqlite(path) => Box::new(crate::sqlite::SqliteStore::open_reader(path)?),
+        StoreUrl::Postgres(url) => Box::new(crate::postgres::PostgresStore::connect_reader(url)?),
     })
 }
 

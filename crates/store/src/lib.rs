@@ -19,14 +19,16 @@ mod postgres_journal;
 mod postgres_records;
 mod projection;
 mod projector;
+mod readers;
 mod rows;
 pub mod sqlite;
 mod sqlite_journal;
 mod touched;
 
-pub use backend::{open_store, Applied, JournalWriter, Store, StoreError, StoreUrl};
+pub use backend::{open_reader, open_store, Applied, JournalWriter, Store, StoreError, StoreUrl};
 pub use daily::{carry_forward, DailyBalance};
 pub use paycore_engine::DurableSequence;
 pub use projection::{Projection, ProjectionBuilder};
 pub use projector::{Projector, ProjectorStatus};
+pub use readers::{Reader, Readers, READERS_MAX};
 pub use rows::*;

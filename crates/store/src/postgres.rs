@@ -32,6 +32,16 @@ impl PostgresStore {
         })
     }
 
+    /// A reading handle on a store the writer has created and migrated.
+    pub fn connect_reader(url: &str) -> Result<PostgresStore, StoreError> {
+        let mut client = session(url)?;
+        client.batch_execute("SET default_transaction_read_only = on")?;
+        Ok(PostgresStore {
+            client: Some(client),
+            url: url.to_owned(),
+        })
+    }
+
     fn client(&mut self) -> &mut Client {
         self.client.as_mut().expect("the client lives until drop")
     }
@@ -435,5 +445,9 @@ impl Store for PostgresStore {
     fn execute_raw(&mut self, sql: &str) -> Result<(), StoreError> {
         self.client().batch_execute(sql)?;
         Ok(())
+    }
+
+    fn is_broken(&self) -> bool {
+        self.client.as_ref().is_none_or(Client::is_closed)
     }
 }

@@ -17,8 +17,13 @@ use crate::projection::Projection;
 use crate::rows::*;
 use crate::sqlite_journal::{self, SqliteJournalWriter};
 
-/// Page cache per connection, KiB.
+/// Page cache of the projector's connection, KiB.
 const CACHE_KIB: u64 = 1024 * 1024;
+/// Page cache of a reading handle per file, KiB: small, as its pages come from the memory map
+/// (`READER_MMAP_BYTES`).
+const READER_CACHE_KIB: u64 = 16 * 1024;
+/// Address space a reading handle maps of each file (virtual; a 64-bit process has plenty).
+const READER_MMAP_BYTES: i64 = 1 << 40;
 
 pub struct SqliteStore {
     /// The main file, with the journal file attached as `journal`.
@@ -50,6 +55,30 @@ impl SqliteStore {
         sqlite_journal::move_legacy_journal(&conn, journal)?;
         sqlite_migrations::migrations::runner().run(&mut conn)?;
         sqlite_journal::attach(&conn, journal, CACHE_KIB)?;
+        Ok(SqliteStore {
+            conn,
+            path: path.to_owned(),
+            journal_path,
+            checkpointer: None,
+        })
+    }
+
+    /// A reading handle on a store the writer has created: no migration, a smaller cache, and
+    /// `query_only` so that nothing written through it by mistake can reach the files.
+    pub fn open_reader(path: &Path) -> Result<SqliteStore, StoreError> {
+        let journal_path = sqlite_journal::journal_path(path);
+        let conn =
+            paycore_sqlite::open(path, READER_CACHE_KIB, std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        let journal = journal_path.to_str().ok_or_else(|| {
+            StoreError::Invalid(format!("not a UTF-8 path: {}", journal_path.display()))
+        })?;
+        sqlite_journal::attach(&conn, journal, READER_CACHE_KIB)?;
+        // Pages read through a memory map are the OS's page cache itself, shared by every
+        // handle, instead of a copy in each handle's own cache.
+        conn.pragma_update(None, "mmap_size", READER_MMAP_BYTES)?;
+        conn.pragma_update(Some("journal"), "mmap_size", READER_MMAP_BYTES)?;
+        conn.pragma_update(None, "query_only", true)?;
         Ok(SqliteStore {
             conn,
             path: path.to_owned(),

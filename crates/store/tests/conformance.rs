@@ -1057,3 +1057,56 @@ fn check_journal_reads(
         assert_eq!(got, expected, "{query:?}");
     }
 }
+
+/// Readers from the pool agree with the ledger while one of them is held for a long read
+/// (as `verify`'s scan holds one), see what the projector wrote after they were opened, and
+/// cannot write.
+#[test]
+fn pooled_readers_read_beside_a_held_one_and_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::open(&dir.path().join("data"));
+    world.run_days(2, 11);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for (n, url) in stores(dir.path(), "readers").into_iter().enumerate() {
+        drop(world.project_all(dir.path(), &url));
+        let readers = Readers::open(&url, 2).unwrap();
+        let mut held = readers.get().unwrap();
+        check_against_ledger(held.as_mut(), &world.engine);
+        let c0 = |store: &mut dyn Store| {
+            let id = store.account_id("C0")?.expect("C0 projected");
+            store
+                .account(id)
+                .map(|row| row.expect("C0 projected").balance)
+        };
+        let before = runtime.block_on(readers.read(c0)).unwrap();
+        assert_eq!(
+            readers.state().0,
+            2,
+            "{url:?}: the second read opened a handle"
+        );
+
+        world.submit(vec![World::transfer_op(
+            format!("after-readers-{n}"),
+            "SETTLE",
+            "C0",
+            5,
+            TransferKind::Deposit,
+            "",
+        )]);
+        drop(world.project_all(dir.path(), &url));
+        let after = runtime.block_on(readers.read(c0)).unwrap();
+        assert_eq!(
+            after,
+            before + 5,
+            "{url:?}: a pooled reader sees new projections"
+        );
+        assert!(
+            held.execute_raw("CREATE TABLE reader_wrote (a BIGINT)")
+                .is_err(),
+            "{url:?}: a reader refuses to write"
+        );
+        check_against_ledger(held.as_mut(), &world.engine);
+    }
+}

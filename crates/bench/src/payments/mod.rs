@@ -147,7 +147,7 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()

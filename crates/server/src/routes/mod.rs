@@ -26,15 +26,13 @@ use crate::state::AppState;
 /// Header set on answers to a retried request (same id, same content).
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// Runs `query` on the query store off the async workers.
+/// Runs `query` off the async workers on a reading handle of its own (a long read such as
+/// verify's scan holds one handle, not the store).
 pub async fn with_store<T: Send + 'static>(
     state: &AppState,
     query: impl FnOnce(&mut dyn paycore_store::Store) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || query(store.lock().as_mut()))
-        .await
-        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
+    state.store.read(query).await
 }
 
 pub async fn submit_one(
