@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use rusqlite::{params, OptionalExtension};
-use serde::Serialize;
 
 use crate::chart::{default_chart, level_of, parent_of, Chart, Class, GlAccount, Side};
 use crate::db::{self, Db, FeedPosition};
@@ -19,6 +18,8 @@ use crate::rules::{LedgerSide, Rules, DEFAULT_RULES};
 use crate::voucher::{balanced, reversed, NewVoucher, Source, Voucher, VoucherLine};
 use crate::{dates, now_nanos, AccountingError, Config};
 
+/// Longest idempotency id of a manual voucher or a reversal, in bytes.
+pub const VOUCHER_ID_BYTES_MAX: usize = 128;
 const RULES_FILE: &str = "rules.toml";
 /// Vouchers per page at most.
 pub const VOUCHER_PAGE_MAX: usize = 1_000;
@@ -61,7 +62,7 @@ pub struct ManualVoucher {
     pub lines: Vec<VoucherLine>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct TrialBalance {
     pub from: String,
     pub to: String,
@@ -70,7 +71,7 @@ pub struct TrialBalance {
     pub totals: TrialTotals,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct GlCheck {
     pub date: String,
     pub checked: Vec<ControlCheck>,
@@ -81,14 +82,14 @@ pub struct GlCheck {
     pub unposted: Vec<Exception>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ReserveReport {
     pub from: String,
     pub to: String,
     pub rows: Vec<ReserveRow>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ClosedPeriod {
     pub period: String,
     pub closed_at: u64,
@@ -157,9 +158,7 @@ impl Books {
                 new.code
             ))
         })?;
-        if new.name.trim().is_empty() {
-            return Err(AccountingError::InvalidAccount("name is empty".into()));
-        }
+        check_account_name(&new.name)?;
         let mut config = self.config.write();
         if config.chart.get(&new.code).is_some() {
             return Err(AccountingError::AccountExists(new.code));
@@ -222,9 +221,7 @@ impl Books {
             .cloned()
             .ok_or_else(|| AccountingError::AccountNotFound(code.to_owned()))?;
         if let Some(name) = name {
-            if name.trim().is_empty() {
-                return Err(AccountingError::InvalidAccount("name is empty".into()));
-            }
+            check_account_name(&name)?;
             account.name = name;
         }
         if let Some(enabled) = enabled {
@@ -351,7 +348,7 @@ impl Books {
         let db = self.db.lock();
         let conn = db.conn();
         let limit = q.limit.clamp(1, VOUCHER_PAGE_MAX) as i64;
-        let after = q.after.map_or(0, |a| a as i64);
+        let after = q.after.map_or(0, |a| i64::try_from(a).unwrap_or(i64::MAX));
         // Spelled out per filter so each query runs on its index: voucher_lines' key
         // (code, date, voucher_id) or vouchers_by_date (date, id).
         let ids: Vec<i64> = match (&q.account, &q.date) {
@@ -467,6 +464,7 @@ impl Books {
         id: &str,
         note: &str,
     ) -> Result<(Voucher, bool), AccountingError> {
+        check_voucher_id(id)?;
         let original = self.voucher_by_no(voucher_no)?;
         let date = self
             .current_date()?
@@ -735,12 +733,31 @@ fn check_range(from: &str, to: &str) -> Result<(), AccountingError> {
     Ok(())
 }
 
-fn validate_manual(m: &ManualVoucher, chart: &Chart) -> Result<(), AccountingError> {
-    if m.id.is_empty() || m.id.len() > 128 {
-        return Err(AccountingError::InvalidVoucher(
-            "id must have 1 to 128 characters".into(),
+/// An account's name: not blank, no control characters.
+fn check_account_name(name: &str) -> Result<(), AccountingError> {
+    if name.trim().is_empty() {
+        return Err(AccountingError::InvalidAccount("name is empty".into()));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AccountingError::InvalidAccount(
+            "name holds control characters".into(),
         ));
     }
+    Ok(())
+}
+
+/// A manual voucher's or a reversal's idempotency id: 1 to 128 bytes.
+fn check_voucher_id(id: &str) -> Result<(), AccountingError> {
+    if id.is_empty() || id.len() > VOUCHER_ID_BYTES_MAX {
+        return Err(AccountingError::InvalidVoucher(format!(
+            "id must have 1 to {VOUCHER_ID_BYTES_MAX} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_manual(m: &ManualVoucher, chart: &Chart) -> Result<(), AccountingError> {
+    check_voucher_id(&m.id)?;
     if paycore_ledger::Currency::from_code(&m.currency).is_err() {
         return Err(AccountingError::InvalidVoucher(format!(
             "unknown currency {:?}",

@@ -4,8 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Account class (科目类别).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
     Asset,
     Liability,

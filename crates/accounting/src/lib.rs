@@ -22,7 +22,7 @@ pub mod voucher;
 
 pub use books::{
     Books, ClosedPeriod, GlCheck, ManualVoucher, NewGlAccount, ReserveReport, TrialBalance,
-    VoucherQuery,
+    VoucherQuery, VOUCHER_ID_BYTES_MAX,
 };
 pub use chart::{Chart, Class, GlAccount, Side};
 pub use feed::{Feed, FeedStatus};
@@ -78,25 +78,68 @@ pub enum AccountingError {
     InvalidDate(String),
 }
 
+/// The stable machine codes of accounting's errors, as the API reports them. The server maps
+/// each to its HTTP status once, exhaustively, so a new code cannot go out unmapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// Storage, files or the engine failed: not the caller's doing.
+    Internal,
+    InvalidRules,
+    VoucherUnbalanced,
+    InvalidVoucher,
+    InvalidGlAccount,
+    GlAccountExists,
+    GlAccountInUse,
+    GlAccountNotFound,
+    VoucherNotFound,
+    VoucherAlreadyReversed,
+    IdConflict,
+    PeriodClosed,
+    PeriodNotEnded,
+    InvalidDate,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            Internal => "internal",
+            InvalidRules => "invalid_rules",
+            VoucherUnbalanced => "voucher_unbalanced",
+            InvalidVoucher => "invalid_voucher",
+            InvalidGlAccount => "invalid_gl_account",
+            GlAccountExists => "gl_account_exists",
+            GlAccountInUse => "gl_account_in_use",
+            GlAccountNotFound => "gl_account_not_found",
+            VoucherNotFound => "voucher_not_found",
+            VoucherAlreadyReversed => "voucher_already_reversed",
+            IdConflict => "id_conflict",
+            PeriodClosed => "period_closed",
+            PeriodNotEnded => "period_not_ended",
+            InvalidDate => "invalid_date",
+        }
+    }
+}
+
 impl AccountingError {
     /// The stable machine code the API reports.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         use AccountingError::*;
         match self {
-            Db(_) | Migration(_) | Engine(_) | Io(_) | Corrupt(_) => "internal",
-            Rules(_) => "invalid_rules",
-            Unbalanced => "voucher_unbalanced",
-            InvalidVoucher(_) => "invalid_voucher",
-            InvalidAccount(_) => "invalid_gl_account",
-            AccountExists(_) => "gl_account_exists",
-            AccountInUse(_) => "gl_account_in_use",
-            AccountNotFound(_) => "gl_account_not_found",
-            VoucherNotFound(_) => "voucher_not_found",
-            AlreadyReversed(_) => "voucher_already_reversed",
-            IdConflict(_) => "id_conflict",
-            PeriodClosed(_) => "period_closed",
-            PeriodNotEnded { .. } => "period_not_ended",
-            InvalidDate(_) => "invalid_date",
+            Db(_) | Migration(_) | Engine(_) | Io(_) | Corrupt(_) => ErrorCode::Internal,
+            Rules(_) => ErrorCode::InvalidRules,
+            Unbalanced => ErrorCode::VoucherUnbalanced,
+            InvalidVoucher(_) => ErrorCode::InvalidVoucher,
+            InvalidAccount(_) => ErrorCode::InvalidGlAccount,
+            AccountExists(_) => ErrorCode::GlAccountExists,
+            AccountInUse(_) => ErrorCode::GlAccountInUse,
+            AccountNotFound(_) => ErrorCode::GlAccountNotFound,
+            VoucherNotFound(_) => ErrorCode::VoucherNotFound,
+            AlreadyReversed(_) => ErrorCode::VoucherAlreadyReversed,
+            IdConflict(_) => ErrorCode::IdConflict,
+            PeriodClosed(_) => ErrorCode::PeriodClosed,
+            PeriodNotEnded { .. } => ErrorCode::PeriodNotEnded,
+            InvalidDate(_) => ErrorCode::InvalidDate,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::voucher::{NewVoucher, Source, VoucherLine};
 use crate::Config;
 
 /// A ledger transaction no rule could post.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exception {
     pub record_id: u64,
     pub client_id: String,

@@ -4,14 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-
 use crate::chart::{with_ancestors, Chart, Side};
 
 /// Debit and credit totals of some movements.
 pub type Sums = (i128, i128);
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrialRow {
     pub code: String,
     pub name: String,
@@ -25,7 +23,7 @@ pub struct TrialRow {
     pub closing: i128,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrialTotals {
     pub debit: i128,
     pub credit: i128,
@@ -111,7 +109,7 @@ fn roll_up(leaves: &BTreeMap<String, Sums>) -> BTreeMap<String, Sums> {
 
 /// One control account compared with its ledger accounts, in the ledger's orientation
 /// (credits − debits: what the company owes is positive).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControlCheck {
     pub code: String,
     pub name: String,
@@ -161,7 +159,7 @@ pub fn gl_check(
 }
 
 /// One reserve-fund bank account on one day.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReserveRow {
     pub date: String,
     pub code: String,

@@ -2,13 +2,10 @@
 //! ledger's accounting date. Corrections are red-letter reversals (红字冲销: the same lines with
 //! negated amounts) plus a new voucher. Pure: the balance rule and numbering format.
 
-use serde::Serialize;
-
 use crate::chart::Side;
 
 /// Where a voucher came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
     /// Posted by the feed from a ledger transaction (原始凭证), keyed by its record.
     Ledger,
@@ -34,7 +31,7 @@ impl Source {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VoucherLine {
     pub code: String,
     pub side: Side,
@@ -43,7 +40,7 @@ pub struct VoucherLine {
 }
 
 /// A stored voucher: its number and what it carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Voucher {
     pub id: u64,
     /// `<period>-<number>`, e.g. `2026-11-000042`.
@@ -51,13 +48,12 @@ pub struct Voucher {
     /// The month (`YYYY-MM`) it is numbered in.
     pub period: String,
     pub number: u64,
-    #[serde(flatten)]
     pub body: NewVoucher,
 }
 
 /// What a voucher carries besides its number: all a voucher about to be numbered and stored
 /// has.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewVoucher {
     /// The accounting date it is booked on.
     pub accounting_date: String,

@@ -385,7 +385,7 @@ fn closed_periods_refuse_vouchers_and_late_items_move_to_the_next_open_day() {
     )]);
     world.catch_up();
     let early = world.books.close_period(&first).unwrap_err();
-    assert_eq!(early.code(), "period_not_ended");
+    assert_eq!(early.code().as_str(), "period_not_ended");
     world.day_end("cut-1");
     world.catch_up();
     let second = world.date();
@@ -393,16 +393,31 @@ fn closed_periods_refuse_vouchers_and_late_items_move_to_the_next_open_day() {
     assert!(closed.vouchers >= 6, "{closed:?}");
     assert_eq!(closed.debit, closed.credit);
     assert_eq!(
-        world.books.close_period(&first).unwrap_err().code(),
+        world
+            .books
+            .close_period(&first)
+            .unwrap_err()
+            .code()
+            .as_str(),
         "period_closed"
     );
     // The month is not over in the ledger yet.
     assert_eq!(
-        world.books.close_period(&first[..7]).unwrap_err().code(),
+        world
+            .books
+            .close_period(&first[..7])
+            .unwrap_err()
+            .code()
+            .as_str(),
         "period_not_ended"
     );
     assert_eq!(
-        world.books.close_period("2026-13").unwrap_err().code(),
+        world
+            .books
+            .close_period("2026-13")
+            .unwrap_err()
+            .code()
+            .as_str(),
         "invalid_date"
     );
 
@@ -430,7 +445,8 @@ fn closed_periods_refuse_vouchers_and_late_items_move_to_the_next_open_day() {
             .books
             .post_manual(manual("cap-1", &first))
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "period_closed"
     );
     let (voucher, replayed) = world.books.post_manual(manual("cap-1", &second)).unwrap();
@@ -442,7 +458,12 @@ fn closed_periods_refuse_vouchers_and_late_items_move_to_the_next_open_day() {
     different.lines[0].amount = 2_000;
     different.lines[1].amount = 2_000;
     assert_eq!(
-        world.books.post_manual(different).unwrap_err().code(),
+        world
+            .books
+            .post_manual(different)
+            .unwrap_err()
+            .code()
+            .as_str(),
         "id_conflict"
     );
 
@@ -482,7 +503,8 @@ fn closed_periods_refuse_vouchers_and_late_items_move_to_the_next_open_day() {
             .books
             .reverse(&voucher.voucher_no, "rev-2", "again")
             .unwrap_err()
-            .code(),
+            .code()
+            .as_str(),
         "voucher_already_reversed"
     );
     let after = world.books.trial_balance(&second, &second, "CNY").unwrap();
@@ -513,7 +535,7 @@ fn manual_vouchers_and_chart_edits_are_validated() {
             })
             .collect(),
     };
-    let code = |v| world.books.post_manual(v).unwrap_err().code();
+    let code = |v| world.books.post_manual(v).unwrap_err().code().as_str();
     assert_eq!(
         code(voucher(vec![
             ("10020201", Side::Debit, 5),
@@ -564,7 +586,12 @@ fn manual_vouchers_and_chart_edits_are_validated() {
         side: None,
     };
     assert_eq!(
-        world.books.create_account(again).unwrap_err().code(),
+        world
+            .books
+            .create_account(again)
+            .unwrap_err()
+            .code()
+            .as_str(),
         "gl_account_exists"
     );
     let orphan = NewGlAccount {
@@ -574,13 +601,23 @@ fn manual_vouchers_and_chart_edits_are_validated() {
         side: None,
     };
     assert_eq!(
-        world.books.create_account(orphan).unwrap_err().code(),
+        world
+            .books
+            .create_account(orphan)
+            .unwrap_err()
+            .code()
+            .as_str(),
         "invalid_gl_account"
     );
     world.books.delete_account("10020103").unwrap();
     // Used (posted to by the setup's deposits) and named by the rules: only disabling.
     assert_eq!(
-        world.books.delete_account("10020101").unwrap_err().code(),
+        world
+            .books
+            .delete_account("10020101")
+            .unwrap_err()
+            .code()
+            .as_str(),
         "gl_account_in_use"
     );
     world

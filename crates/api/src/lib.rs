@@ -2,6 +2,7 @@
 //! (which maps them to and from the domain) and the command-line client. Core types never
 //! derive serde; these are the only JSON shapes.
 
+pub mod accounting;
 pub mod adjustments;
 pub mod notifications;
 mod patch;

@@ -213,8 +213,8 @@ pub struct CreatePaymentRequest {
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRefundRequest {
-    /// Idempotency key, unique across refunds (1–64 of `A-Z a-z 0-9 _ - . :`).
-    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
+    /// Idempotency key, unique across refunds (1–48 of `A-Z a-z 0-9 _ - . :`).
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,48}$")]
     pub id: String,
     /// Minor units; the refunds of a payment never add up to more than it paid.
     pub amount: u64,
@@ -256,8 +256,8 @@ pub struct RefundResponse {
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayoutRequest {
-    /// Idempotency key, unique across payouts (1–64 of `A-Z a-z 0-9 _ - . :`).
-    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
+    /// Idempotency key, unique across payouts (1–48 of `A-Z a-z 0-9 _ - . :`).
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,48}$")]
     pub id: String,
     /// The merchant whose account pays (held first, captured on the bank's success).
     pub merchant: String,

@@ -29,7 +29,7 @@ pub mod store;
 mod text;
 
 pub use account::{Account, AccountId, AccountInfo, AccountStatus, AccountType, PostingMode};
-pub use apply::{BatchOutput, BATCH_COMMANDS_MAX};
+pub use apply::{sub_numbers, BatchOutput, BATCH_COMMANDS_MAX, SPLIT_PARTS_MAX};
 pub use command::{
     AccountKey, Capture, Command, Freeze, Op, OpenAccount, Transfer, TransferKind, Unfreeze,
 };

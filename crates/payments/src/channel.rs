@@ -193,6 +193,16 @@ impl Channel {
         if self.weight > ids::WEIGHT_MAX {
             return Err(PayError::invalid("weight", "0 to 1000000"));
         }
+        // Amounts are stored as BIGINT: a larger limit would be refused by the store, after
+        // the request was accepted.
+        for (field, limit) in [
+            ("min_amount", self.min_amount),
+            ("max_amount", self.max_amount),
+        ] {
+            if limit.is_some_and(|amount| amount > ids::AMOUNT_MAX) {
+                return Err(PayError::invalid(field, "at most 9223372036854775807"));
+            }
+        }
         if let (Some(min), Some(max)) = (self.min_amount, self.max_amount) {
             if min > max {
                 return Err(PayError::invalid(
@@ -269,6 +279,10 @@ mod tests {
             "invalid_field"
         );
         assert_eq!(bad(|n| n.id = "a".repeat(25)).code(), "invalid_field");
+        assert_eq!(
+            bad(|n| n.max_amount = Some(i64::MAX as u64 + 1)).code(),
+            "invalid_field"
+        );
     }
 
     #[test]
@@ -288,5 +302,10 @@ mod tests {
             ..ChannelPatch::default()
         };
         assert!(c.patched(&refused).is_err());
+        let too_large = ChannelPatch {
+            max_amount: Some(Some(u64::MAX)),
+            ..ChannelPatch::default()
+        };
+        assert!(c.patched(&too_large).is_err());
     }
 }

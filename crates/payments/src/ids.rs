@@ -68,8 +68,11 @@ pub fn check_text(
 }
 
 /// A positive amount in minor units that fits the ledger's signed balances.
+/// The largest amount in minor units: amounts are stored and summed as signed 64-bit.
+pub const AMOUNT_MAX: u64 = i64::MAX as u64;
+
 pub fn check_amount(field: &'static str, amount: u64) -> Result<(), PayError> {
-    if amount == 0 || amount > i64::MAX as u64 {
+    if amount == 0 || amount > AMOUNT_MAX {
         return Err(PayError::invalid(
             field,
             "a positive integer in minor units, at most 9223372036854775807",

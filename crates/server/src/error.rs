@@ -1,5 +1,6 @@
 //! API errors: one JSON shape (`{"error":{"code","message"}}`), stable codes, and the HTTP
-//! status of each code. Every rejection of the ledger and the engine is mapped here, once.
+//! status of each code. Every rejection of the ledger, the engine, the stores, accounting and
+//! the payment side is mapped here, once.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -98,6 +99,26 @@ impl From<EngineError> for ApiError {
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, error.code(), error.to_string())
+    }
+}
+
+impl From<paycore_accounting::AccountingError> for ApiError {
+    fn from(error: paycore_accounting::AccountingError) -> ApiError {
+        use paycore_accounting::ErrorCode::*;
+        let code = error.code();
+        let status = match code {
+            Internal => return ApiError::internal(error.to_string()),
+            InvalidDate => StatusCode::BAD_REQUEST,
+            GlAccountNotFound | VoucherNotFound => StatusCode::NOT_FOUND,
+            GlAccountExists
+            | GlAccountInUse
+            | IdConflict
+            | PeriodClosed
+            | VoucherAlreadyReversed => StatusCode::CONFLICT,
+            InvalidRules | VoucherUnbalanced | InvalidVoucher | InvalidGlAccount
+            | PeriodNotEnded => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::new(status, code.as_str(), error.to_string())
     }
 }
 

@@ -21,7 +21,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Like `ApiJson`, but an empty body reads as `{}` (for endpoints whose fields are all optional).
+/// Like `ApiJson`, but an empty body or `null` reads as `{}` (for endpoints whose fields are all
+/// optional).
 pub struct OptionalJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
@@ -29,7 +30,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = body_bytes(request, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // An empty body, or JSON `null`, is the empty object.
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return parse(b"{}").map(OptionalJson);
         }
         parse(&bytes).map(OptionalJson)

@@ -9,6 +9,7 @@
 mod admin_reset;
 mod auth;
 mod error;
+mod extract;
 mod input;
 mod json;
 mod model;

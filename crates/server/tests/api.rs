@@ -790,3 +790,84 @@ async fn concurrent_requests_share_fsyncs_and_everything_survives_a_restart() {
     assert!(s.transfer("c7", "a", "b", 1).await.replayed);
     s.stop().await;
 }
+
+/// What schemathesis found against /openapi.json, each answered with a JSON error that
+/// changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edges_found_by_the_fuzzer() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path()).await;
+
+    // A query string or path segment that does not parse is the API's JSON error.
+    for path in [
+        "/v1/adjustments?limit=-1",
+        "/v1/accounts?unknown=1",
+        "/v1/accounts/A1/entries/x/transfers",
+    ] {
+        let reply = s.get(path).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (400, "invalid_field"),
+            "{path}: {}",
+            reply.body
+        );
+    }
+    // An empty cursor is the first page; the largest one is an empty page, not a wrap-around.
+    assert_eq!(s.get("/v1/accounts?after=").await.status.as_u16(), 200);
+    let events = s.get(&format!("/v1/events?after={}", u64::MAX)).await;
+    assert_eq!(events.status.as_u16(), 200, "{}", events.body);
+    let vouchers = s
+        .get(&format!("/v1/accounting/vouchers?after={}", u64::MAX))
+        .await;
+    assert_eq!(vouchers.status.as_u16(), 200, "{}", vouchers.body);
+
+    // A split out of range is refused before the account is opened.
+    for parts in [0, 1, 65] {
+        let body =
+            json!({"account_no": "SPLIT1", "type": "merchant", "currency": "CNY", "split": parts});
+        let refused = s.post("/v1/accounts", body).await;
+        assert_eq!(
+            (refused.status.as_u16(), refused.code()),
+            (422, "invalid_split")
+        );
+    }
+    let long = json!({"account_no": "A234567890123456789012345678901", "type": "merchant", "currency": "CNY", "split": 2});
+    assert_eq!(s.post("/v1/accounts", long).await.code(), "invalid_split");
+    assert_eq!(s.get("/v1/accounts/SPLIT1").await.status.as_u16(), 404);
+    assert_eq!(
+        s.get("/v1/accounts/A234567890123456789012345678901")
+            .await
+            .status
+            .as_u16(),
+        404
+    );
+
+    // The accounts paycore itself posts to cannot be closed (a closed account never reopens).
+    for number in ["SETTLEMENT-CNY", "FEE-INCOME-CNY"] {
+        let closing = s
+            .post(&format!("/v1/accounts/{number}/close"), json!({}))
+            .await;
+        assert_eq!(
+            (closing.status.as_u16(), closing.code()),
+            (409, "system_account"),
+            "{number}"
+        );
+    }
+    assert_eq!(
+        s.get("/v1/accounts/SETTLEMENT-CNY").await.body["status"],
+        "normal"
+    );
+    s.open("PLAIN", "customer").await;
+    let plain = s.post("/v1/accounts/PLAIN/close", json!({})).await;
+    assert_eq!(plain.status.as_u16(), 200, "{}", plain.body);
+
+    // A reversal needs an id like any voucher.
+    let reversal = s
+        .post("/v1/accounting/vouchers/V1/reverse", json!({"id": ""}))
+        .await;
+    assert_eq!(
+        (reversal.status.as_u16(), reversal.code()),
+        (422, "invalid_voucher")
+    );
+    s.stop().await;
+}

@@ -21,6 +21,7 @@ mod projection;
 mod projector;
 mod readers;
 mod rows;
+mod shared;
 pub mod sqlite;
 mod sqlite_journal;
 mod touched;

@@ -6,14 +6,13 @@
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Transaction};
 
-use crate::backend::{
-    postgres_migrations, sql_u64, Applied, JournalWriter, Phases, Store, StoreError,
-};
+use crate::backend::{postgres_migrations, Applied, JournalWriter, Phases, Store, StoreError};
 use crate::postgres_entries::{account_entries, account_journal, journal_entries};
 use crate::postgres_journal::PostgresJournalWriter;
 use crate::postgres_records::{copy_records, flush_members, search};
 use crate::projection::Projection;
 use crate::rows::*;
+use crate::shared;
 
 pub struct PostgresStore {
     /// Always `Some` until dropped.
@@ -306,30 +305,11 @@ impl Store for PostgresStore {
     }
 
     fn account_id(&mut self, account_no: &str) -> Result<Option<u64>, StoreError> {
-        let row = self.client().query_opt(
-            "SELECT id FROM accounts WHERE account_no = $1",
-            &[&account_no],
-        )?;
-        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+        shared::account_id(self.client(), account_no)
     }
 
     fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError> {
-        let sql = "SELECT id, account_no, account_type, currency, balance, frozen, status, allow_negative, reference, opened_at, opened_by, pending_credit FROM accounts WHERE id = $1";
-        let row = self.client().query_opt(sql, &[&(id as i64)])?;
-        Ok(row.map(|r| AccountRow {
-            id: r.get::<_, i64>(0) as u64,
-            account_no: r.get(1),
-            account_type: r.get(2),
-            currency: r.get(3),
-            balance: r.get(4),
-            frozen: r.get(5),
-            status: r.get(6),
-            allow_negative: r.get::<_, i16>(7) != 0,
-            reference: r.get(8),
-            opened_at: r.get::<_, i64>(9) as u64,
-            opened_by: r.get(10),
-            pending_credit: r.get(11),
-        }))
+        shared::account(self.client(), id)
     }
 
     fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
@@ -353,89 +333,27 @@ impl Store for PostgresStore {
         from: &str,
         to: &str,
     ) -> Result<Vec<DailyRow>, StoreError> {
-        let sql = "SELECT accounting_date, opening, debits, credits, closing, entries FROM daily_balances \
-                   WHERE account_id = $1 AND accounting_date >= $2 AND accounting_date <= $3 ORDER BY accounting_date";
-        let rows = self
-            .client()
-            .query(sql, &[&(account_id as i64), &from, &to])?;
-        Ok(rows
-            .iter()
-            .map(|r| DailyRow {
-                accounting_date: r.get(0),
-                opening: r.get(1),
-                debits: r.get(2),
-                credits: r.get(3),
-                closing: r.get(4),
-                entries: r.get(5),
-            })
-            .collect())
+        shared::daily_rows(self.client(), account_id, from, to)
     }
 
     fn closing_before(&mut self, account_id: u64, date: &str) -> Result<Option<i64>, StoreError> {
-        let sql = "SELECT closing FROM daily_balances WHERE account_id = $1 AND accounting_date < $2 ORDER BY accounting_date DESC LIMIT 1";
-        Ok(self
-            .client()
-            .query_opt(sql, &[&(account_id as i64), &date])?
-            .map(|r| r.get(0)))
+        shared::closing_before(self.client(), account_id, date)
     }
 
     fn day_flows(&mut self, date: &str) -> Result<Vec<DayFlow>, StoreError> {
-        let sql = "SELECT accounting_date, account_type, currency, debits, credits, entries FROM day_flows WHERE accounting_date = $1 ORDER BY account_type, currency";
-        let rows = self.client().query(sql, &[&date])?;
-        Ok(rows
-            .iter()
-            .map(|r| DayFlow {
-                accounting_date: r.get(0),
-                account_type: r.get(1),
-                currency: r.get(2),
-                debits: r.get(3),
-                credits: r.get(4),
-                entries: r.get(5),
-            })
-            .collect())
+        shared::day_flows(self.client(), date)
     }
 
     fn day_closings(&mut self, date: &str) -> Result<Vec<DayClosing>, StoreError> {
-        let sql = "SELECT accounting_date, account_type, currency, accounts, closing FROM day_closings WHERE accounting_date = $1 ORDER BY account_type, currency";
-        let rows = self.client().query(sql, &[&date])?;
-        Ok(rows
-            .iter()
-            .map(|r| DayClosing {
-                accounting_date: r.get(0),
-                account_type: r.get(1),
-                currency: r.get(2),
-                accounts: r.get(3),
-                closing: r.get(4),
-            })
-            .collect())
+        shared::day_closings(self.client(), date)
     }
 
     fn day_suspense(&mut self, date: &str) -> Result<Vec<SuspenseRow>, StoreError> {
-        let rows = self.client().query("SELECT accounting_date, account_id, balance FROM day_suspense WHERE accounting_date = $1 ORDER BY account_id", &[&date])?;
-        Ok(rows
-            .iter()
-            .map(|r| SuspenseRow {
-                accounting_date: r.get(0),
-                account_id: r.get::<_, i64>(1) as u64,
-                balance: r.get(2),
-            })
-            .collect())
+        shared::day_suspense(self.client(), date)
     }
 
     fn journal_sums(&mut self, seq_end: u64) -> Result<Vec<(u64, i64, u64)>, StoreError> {
-        let sql = "SELECT account_id, SUM(CASE kind WHEN 'credit' THEN amount WHEN 'debit' THEN -amount ELSE 0 END)::bigint, COUNT(*) \
-                   FROM entries WHERE seq < $1 GROUP BY account_id ORDER BY account_id";
-        let rows = self.client().query(sql, &[&(sql_u64(seq_end))])?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
-                    r.get::<_, i64>(0) as u64,
-                    r.get::<_, i64>(1),
-                    r.get::<_, i64>(2) as u64,
-                )
-            })
-            .collect())
+        shared::journal_sums(self.client(), seq_end)
     }
 
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {

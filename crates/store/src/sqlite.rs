@@ -15,6 +15,7 @@ use crate::backend::{
 };
 use crate::projection::Projection;
 use crate::rows::*;
+use crate::shared;
 use crate::sqlite_journal::{self, SqliteJournalWriter};
 
 /// Page cache of the projector's connection, KiB.
@@ -247,38 +248,11 @@ impl Store for SqliteStore {
     }
 
     fn account_id(&mut self, account_no: &str) -> Result<Option<u64>, StoreError> {
-        let id = self
-            .conn
-            .query_row(
-                "SELECT id FROM accounts WHERE account_no = ?1",
-                [account_no],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?;
-        Ok(id.map(|id| id as u64))
+        shared::account_id(&mut self.conn, account_no)
     }
 
     fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError> {
-        let sql = "SELECT id, account_no, account_type, currency, balance, frozen, status, allow_negative, reference, opened_at, opened_by, pending_credit FROM accounts WHERE id = ?1";
-        Ok(self
-            .conn
-            .query_row(sql, [id as i64], |r| {
-                Ok(AccountRow {
-                    id: r.get::<_, i64>(0)? as u64,
-                    account_no: r.get(1)?,
-                    account_type: r.get(2)?,
-                    currency: r.get(3)?,
-                    balance: r.get(4)?,
-                    frozen: r.get(5)?,
-                    status: r.get(6)?,
-                    allow_negative: r.get::<_, i64>(7)? != 0,
-                    reference: r.get(8)?,
-                    opened_at: r.get::<_, i64>(9)? as u64,
-                    opened_by: r.get(10)?,
-                    pending_credit: r.get(11)?,
-                })
-            })
-            .optional()?)
+        shared::account(&mut self.conn, id)
     }
 
     fn entries(&mut self, q: &EntryQuery) -> Result<Vec<EntryRow>, StoreError> {
@@ -299,86 +273,27 @@ impl Store for SqliteStore {
         from: &str,
         to: &str,
     ) -> Result<Vec<DailyRow>, StoreError> {
-        let sql = "SELECT accounting_date, opening, debits, credits, closing, entries FROM daily_balances \
-                   WHERE account_id = ?1 AND accounting_date >= ?2 AND accounting_date <= ?3 ORDER BY accounting_date";
-        let mut statement = self.conn.prepare_cached(sql)?;
-        let rows = statement.query_map(params![account_id as i64, from, to], |r| {
-            Ok(DailyRow {
-                accounting_date: r.get(0)?,
-                opening: r.get(1)?,
-                debits: r.get(2)?,
-                credits: r.get(3)?,
-                closing: r.get(4)?,
-                entries: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        shared::daily_rows(&mut self.conn, account_id, from, to)
     }
 
     fn closing_before(&mut self, account_id: u64, date: &str) -> Result<Option<i64>, StoreError> {
-        let sql = "SELECT closing FROM daily_balances WHERE account_id = ?1 AND accounting_date < ?2 ORDER BY accounting_date DESC LIMIT 1";
-        Ok(self
-            .conn
-            .query_row(sql, params![account_id as i64, date], |r| r.get(0))
-            .optional()?)
+        shared::closing_before(&mut self.conn, account_id, date)
     }
 
     fn day_flows(&mut self, date: &str) -> Result<Vec<DayFlow>, StoreError> {
-        let sql = "SELECT accounting_date, account_type, currency, debits, credits, entries FROM day_flows WHERE accounting_date = ?1 ORDER BY account_type, currency";
-        let mut statement = self.conn.prepare_cached(sql)?;
-        let rows = statement.query_map([date], |r| {
-            Ok(DayFlow {
-                accounting_date: r.get(0)?,
-                account_type: r.get(1)?,
-                currency: r.get(2)?,
-                debits: r.get(3)?,
-                credits: r.get(4)?,
-                entries: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        shared::day_flows(&mut self.conn, date)
     }
 
     fn day_closings(&mut self, date: &str) -> Result<Vec<DayClosing>, StoreError> {
-        let sql = "SELECT accounting_date, account_type, currency, accounts, closing FROM day_closings WHERE accounting_date = ?1 ORDER BY account_type, currency";
-        let mut statement = self.conn.prepare_cached(sql)?;
-        let rows = statement.query_map([date], |r| {
-            Ok(DayClosing {
-                accounting_date: r.get(0)?,
-                account_type: r.get(1)?,
-                currency: r.get(2)?,
-                accounts: r.get(3)?,
-                closing: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        shared::day_closings(&mut self.conn, date)
     }
 
     fn day_suspense(&mut self, date: &str) -> Result<Vec<SuspenseRow>, StoreError> {
-        let sql = "SELECT accounting_date, account_id, balance FROM day_suspense WHERE accounting_date = ?1 ORDER BY account_id";
-        let mut statement = self.conn.prepare_cached(sql)?;
-        let rows = statement.query_map([date], |r| {
-            Ok(SuspenseRow {
-                accounting_date: r.get(0)?,
-                account_id: r.get::<_, i64>(1)? as u64,
-                balance: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        shared::day_suspense(&mut self.conn, date)
     }
 
     fn journal_sums(&mut self, seq_end: u64) -> Result<Vec<(u64, i64, u64)>, StoreError> {
-        let sql = "SELECT account_id, SUM(CASE kind WHEN 'credit' THEN amount WHEN 'debit' THEN -amount ELSE 0 END), COUNT(*) \
-                   FROM entries WHERE seq < ?1 GROUP BY account_id ORDER BY account_id";
-        let mut statement = self.conn.prepare(sql)?;
-        let rows = statement.query_map([sql_u64(seq_end)], |r| {
-            Ok((
-                r.get::<_, i64>(0)? as u64,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)? as u64,
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        shared::journal_sums(&mut self.conn, seq_end)
     }
 
     fn first_broken_entry(&mut self, account_id: u64) -> Result<Option<EntryRow>, StoreError> {

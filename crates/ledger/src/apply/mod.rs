@@ -10,6 +10,7 @@ mod draft;
 mod holds;
 mod hot;
 mod split;
+pub use split::{sub_numbers, SPLIT_PARTS_MAX};
 mod transfers;
 mod undo;
 

@@ -151,8 +151,9 @@ impl Ledger {
     }
 }
 
-/// `<number>-S1` … `<number>-S<parts>`, if `parts` is allowed and every number fits.
-fn sub_numbers(main: &AccountNo, parts: u8) -> Option<Vec<AccountNo>> {
+/// `<number>-S1` … `<number>-S<parts>`, if `parts` is allowed and every number fits. Public so
+/// that opening an account split from the start can be refused before anything is opened.
+pub fn sub_numbers(main: &AccountNo, parts: u8) -> Option<Vec<AccountNo>> {
     if !(2..=SPLIT_PARTS_MAX).contains(&parts) {
         return None;
     }

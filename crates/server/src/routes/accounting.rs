@@ -1,48 +1,40 @@
 //! Accounting (会计) over HTTP: the chart, posting rules and their exception queue, vouchers
 //! (list, manual entry, red-letter reversal), reports (trial balance, GL vs sub-ledger check,
 //! reserve funds), period close and the feed's status. The books live in
-//! `paycore_accounting::Books`; handlers only translate.
+//! `paycore_accounting::Books`; handlers only translate: requests into domain calls, and the
+//! domain's results into the wire types of `paycore_api::accounting` (mapped at the end of this
+//! file), which alone define the JSON.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use paycore_accounting::reports::{ControlCheck, ReserveRow, TrialRow, TrialTotals};
 use paycore_accounting::{
-    AccountingError, Books, Class, GlAccount, ManualVoucher, NewGlAccount, Side, VoucherLine,
-    VoucherQuery,
+    AccountingError, Books, Class, ClosedPeriod, Exception, GlAccount, GlCheck, ManualVoucher,
+    NewGlAccount, ReserveReport, Side, TrialBalance, Voucher, VoucherLine, VoucherQuery,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use paycore_api::accounting::{
+    AccountingStatusResponse, ClosedPeriodList, ClosedPeriodResponse, ControlCheckResponse,
+    GlAccountList, GlAccountResponse, GlCheckResponse, PostingExceptionList,
+    PostingExceptionResponse, ReserveReportResponse, ReserveRowResponse, RetryExceptionsResponse,
+    RulesReplacedResponse, RulesResponse, TrialBalanceResponse, TrialRowResponse,
+    TrialTotalsResponse, VoucherLineResponse, VoucherPage, VoucherResponse,
+};
+use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::REPLAYED_HEADER;
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::json::ApiJson;
 use crate::model::{GlAccountPatch, GlAccountRequest, ManualVoucherRequest, ReverseRequest};
 use crate::state::AppState;
-
-impl From<AccountingError> for ApiError {
-    fn from(error: AccountingError) -> ApiError {
-        let code = error.code();
-        let status = match code {
-            "internal" => return ApiError::internal(error.to_string()),
-            "invalid_date" => StatusCode::BAD_REQUEST,
-            "gl_account_not_found" | "voucher_not_found" => StatusCode::NOT_FOUND,
-            "gl_account_exists"
-            | "gl_account_in_use"
-            | "id_conflict"
-            | "period_closed"
-            | "voucher_already_reversed" => StatusCode::CONFLICT,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        ApiError::new(status, code, error.to_string())
-    }
-}
 
 /// Runs `work` on the books off the async workers.
 async fn with_books<T: Send + 'static>(
@@ -55,14 +47,14 @@ async fn with_books<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("accounting task failed: {e}")))?
 }
 
-/// A read any role may make: `work` runs on the books and its result is the response body.
-async fn read<T: Serialize + Send + 'static>(
+/// A read any role may make: `work` runs on the books.
+async fn read<T: Send + 'static>(
     state: &AppState,
     principal: &Principal,
     work: impl FnOnce(&Books) -> Result<T, AccountingError> + Send + 'static,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<T, ApiError> {
     principal.require(Need::Read)?;
-    Ok(Json(json!(with_books(state, work).await?)))
+    with_books(state, work).await
 }
 
 /// The ledger's current accounting date: the default day of every report.
@@ -70,49 +62,26 @@ fn today(state: &AppState) -> String {
     state.engine.read(|l| l.accounting_date().to_string())
 }
 
-#[derive(Serialize)]
-struct GlAccountResponse {
-    code: String,
-    name: String,
-    level: u8,
-    parent: Option<String>,
-    class: &'static str,
-    side: &'static str,
-    enabled: bool,
-}
-
-fn account_response(a: &GlAccount) -> GlAccountResponse {
-    GlAccountResponse {
-        code: a.code.clone(),
-        name: a.name.clone(),
-        level: a.level(),
-        parent: a.parent().map(str::to_owned),
-        class: a.class.name(),
-        side: a.side.name(),
-        enabled: a.enabled,
-    }
-}
-
 #[utoipa::path(get, path = "/v1/accounting/accounts", tag = "accounting",
-    responses((status = 200, description = "the chart of accounts (会计科目), three levels, in code order")), security(("bearer" = [])))]
+    responses((status = 200, description = "the chart of accounts (会计科目), three levels, in code order", body = GlAccountList)), security(("bearer" = [])))]
 pub async fn chart(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GlAccountList>, ApiError> {
     principal.require(Need::Read)?;
     let config = state.books.config();
-    let accounts: Vec<_> = config.chart.accounts().map(account_response).collect();
-    Ok(Json(json!({ "accounts": accounts })))
+    let accounts = config.chart.accounts().map(account_response).collect();
+    Ok(Json(GlAccountList { accounts }))
 }
 
 #[utoipa::path(post, path = "/v1/accounting/accounts", tag = "accounting", request_body = GlAccountRequest,
-    responses((status = 201, description = "created"), (status = 409, description = "gl_account_exists / gl_account_in_use", body = ErrorBody), (status = 422, description = "invalid_gl_account", body = ErrorBody)),
+    responses((status = 201, description = "created", body = GlAccountResponse), (status = 409, description = "gl_account_exists / gl_account_in_use", body = ErrorBody), (status = 422, description = "invalid_gl_account", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_account(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(request): ApiJson<GlAccountRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<GlAccountResponse>), ApiError> {
     principal.require(Need::Admin)?;
     let class = request
         .class
@@ -138,7 +107,7 @@ pub async fn create_account(
         side,
     };
     let account = with_books(&state, move |books| books.create_account(new)).await?;
-    Ok((StatusCode::CREATED, Json(json!(account_response(&account)))))
+    Ok((StatusCode::CREATED, Json(account_response(&account))))
 }
 
 fn field(name: &str, expected: &str) -> ApiError {
@@ -149,19 +118,19 @@ fn field(name: &str, expected: &str) -> ApiError {
 }
 
 #[utoipa::path(patch, path = "/v1/accounting/accounts/{code}", tag = "accounting", request_body = GlAccountPatch,
-    params(("code" = String, Path)), responses((status = 200, description = "updated"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    params(("code" = String, Path)), responses((status = 200, description = "updated", body = GlAccountResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn update_account(
     State(state): State<AppState>,
     principal: Principal,
     Path(code): Path<String>,
     ApiJson(patch): ApiJson<GlAccountPatch>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GlAccountResponse>, ApiError> {
     principal.require(Need::Admin)?;
     let account = with_books(&state, move |books| {
         books.update_account(&code, patch.name, patch.enabled)
     })
     .await?;
-    Ok(Json(json!(account_response(&account))))
+    Ok(Json(account_response(&account)))
 }
 
 #[utoipa::path(delete, path = "/v1/accounting/accounts/{code}", tag = "accounting", params(("code" = String, Path)),
@@ -190,12 +159,12 @@ pub struct VouchersQuery {
 }
 
 #[utoipa::path(get, path = "/v1/accounting/vouchers", tag = "accounting", params(VouchersQuery),
-    responses((status = 200, description = "vouchers (记账凭证) in id order, with their lines")), security(("bearer" = [])))]
+    responses((status = 200, description = "vouchers (记账凭证) in id order, with their lines", body = VoucherPage)), security(("bearer" = [])))]
 pub async fn vouchers(
     State(state): State<AppState>,
     principal: Principal,
     Query(q): Query<VouchersQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<VoucherPage>, ApiError> {
     principal.require(Need::Read)?;
     let query = VoucherQuery {
         date: q.date,
@@ -206,26 +175,28 @@ pub async fn vouchers(
     let limit = query.limit;
     let page = with_books(&state, move |books| books.vouchers(&query)).await?;
     let next_after = (page.len() >= limit.clamp(1, 1_000)).then(|| page.last().map(|v| v.id));
-    Ok(Json(
-        json!({ "vouchers": page, "next_after": next_after.flatten() }),
-    ))
+    Ok(Json(VoucherPage {
+        vouchers: page.into_iter().map(voucher_response).collect(),
+        next_after: next_after.flatten(),
+    }))
 }
 
 #[utoipa::path(get, path = "/v1/accounting/vouchers/{voucher_no}", tag = "accounting", params(("voucher_no" = String, Path)),
-    responses((status = 200, description = "one voucher"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, description = "one voucher", body = VoucherResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn voucher(
     State(state): State<AppState>,
     principal: Principal,
     Path(voucher_no): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    read(&state, &principal, move |books| {
+) -> Result<Json<VoucherResponse>, ApiError> {
+    let voucher = read(&state, &principal, move |books| {
         books.voucher_by_no(&voucher_no)
     })
-    .await
+    .await?;
+    Ok(Json(voucher_response(voucher)))
 }
 
-fn posted(voucher: paycore_accounting::Voucher, replayed: bool) -> Response {
-    let mut response = (StatusCode::CREATED, Json(json!(voucher))).into_response();
+fn posted(voucher: Voucher, replayed: bool) -> Response {
+    let mut response = (StatusCode::CREATED, Json(voucher_response(voucher))).into_response();
     if replayed {
         *response.status_mut() = StatusCode::OK;
         response
@@ -236,7 +207,7 @@ fn posted(voucher: paycore_accounting::Voucher, replayed: bool) -> Response {
 }
 
 #[utoipa::path(post, path = "/v1/accounting/vouchers", tag = "accounting", request_body = ManualVoucherRequest,
-    responses((status = 201, description = "posted"), (status = 200, description = "a retry: the original voucher"), (status = 409, description = "id_conflict / period_closed", body = ErrorBody), (status = 422, description = "voucher_unbalanced / invalid_voucher", body = ErrorBody)),
+    responses((status = 201, description = "posted", body = VoucherResponse), (status = 200, description = "a retry: the original voucher", body = VoucherResponse), (status = 409, description = "id_conflict / period_closed", body = ErrorBody), (status = 422, description = "voucher_unbalanced / invalid_voucher", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn post_voucher(
     State(state): State<AppState>,
@@ -266,7 +237,7 @@ pub async fn post_voucher(
 
 #[utoipa::path(post, path = "/v1/accounting/vouchers/{voucher_no}/reverse", tag = "accounting", request_body = ReverseRequest,
     params(("voucher_no" = String, Path)),
-    responses((status = 201, description = "the red-letter reversal (红字冲销)"), (status = 404, body = ErrorBody), (status = 409, description = "voucher_already_reversed / id_conflict", body = ErrorBody)),
+    responses((status = 201, description = "the red-letter reversal (红字冲销)", body = VoucherResponse), (status = 200, description = "a retry: the original reversal", body = VoucherResponse), (status = 404, body = ErrorBody), (status = 409, description = "voucher_already_reversed / id_conflict", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn reverse(
     State(state): State<AppState>,
@@ -306,51 +277,54 @@ impl ReportQuery {
 }
 
 #[utoipa::path(get, path = "/v1/accounting/trial-balance", tag = "accounting", params(ReportQuery),
-    responses((status = 200, description = "试算平衡表: rows (code, name, level, opening, debit, credit, closing; balances signed towards each account's normal side) and totals")), security(("bearer" = [])))]
+    responses((status = 200, description = "试算平衡表: rows (code, name, level, opening, debit, credit, closing; balances signed towards each account's normal side) and totals", body = TrialBalanceResponse)), security(("bearer" = [])))]
 pub async fn trial_balance(
     State(state): State<AppState>,
     principal: Principal,
     Query(q): Query<ReportQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TrialBalanceResponse>, ApiError> {
     let (from, to) = q.range(&state);
     let currency = q.currency.unwrap_or_else(|| "CNY".into());
-    read(&state, &principal, move |books| {
+    let report = read(&state, &principal, move |books| {
         books.trial_balance(&from, &to, &currency)
     })
-    .await
+    .await?;
+    Ok(Json(trial_balance_response(report)))
 }
 
 #[utoipa::path(get, path = "/v1/accounting/gl-check", tag = "accounting", params(ReportQuery),
-    responses((status = 200, description = "each control account against its ledger accounts at the end of `date`; `differences` is empty when they agree")), security(("bearer" = [])))]
+    responses((status = 200, description = "each control account against its ledger accounts at the end of `date`; `differences` is empty when they agree", body = GlCheckResponse)), security(("bearer" = [])))]
 pub async fn gl_check(
     State(state): State<AppState>,
     principal: Principal,
     Query(q): Query<ReportQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GlCheckResponse>, ApiError> {
     let (_, date) = q.range(&state);
-    read(&state, &principal, move |books| books.gl_check(&date)).await
+    let check = read(&state, &principal, move |books| books.gl_check(&date)).await?;
+    Ok(Json(gl_check_response(check)))
 }
 
 #[utoipa::path(get, path = "/v1/accounting/reserve-report", tag = "accounting", params(ReportQuery),
-    responses((status = 200, description = "备付金: opening, inflows, outflows, closing per reserve-fund bank account per day")), security(("bearer" = [])))]
+    responses((status = 200, description = "备付金: opening, inflows, outflows, closing per reserve-fund bank account per day", body = ReserveReportResponse)), security(("bearer" = [])))]
 pub async fn reserve_report(
     State(state): State<AppState>,
     principal: Principal,
     Query(q): Query<ReportQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReserveReportResponse>, ApiError> {
     let (from, to) = q.range(&state);
-    read(&state, &principal, move |books| {
+    let report = read(&state, &principal, move |books| {
         books.reserve_report(&from, &to)
     })
-    .await
+    .await?;
+    Ok(Json(reserve_report_response(report)))
 }
 
 #[utoipa::path(get, path = "/v1/accounting/status", tag = "accounting",
-    responses((status = 200, description = "the feed's position and lag behind the ledger")), security(("bearer" = [])))]
+    responses((status = 200, description = "the feed's position and lag behind the ledger", body = AccountingStatusResponse)), security(("bearer" = [])))]
 pub async fn status(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AccountingStatusResponse>, ApiError> {
     principal.require(Need::Read)?;
     let lag = feed_lag(&state);
     let (position, vouchers, exceptions) = with_books(&state, |books| {
@@ -362,17 +336,17 @@ pub async fn status(
     })
     .await?;
     let feed = state.books.status();
-    Ok(Json(json!({
-        "applied_sequence": lag.applied,
-        "durable_sequence": lag.durable,
-        "lag_batches": lag.batches,
-        "lag_seconds": lag.seconds,
-        "accounting_date": position.map(|p| p.accounting_date),
-        "vouchers": vouchers,
-        "exceptions": exceptions,
-        "rules_version": state.books.config().rules.version,
-        "last_error": feed.last_error.lock().clone(),
-    })))
+    Ok(Json(AccountingStatusResponse {
+        applied_sequence: lag.applied,
+        durable_sequence: lag.durable,
+        lag_batches: lag.batches,
+        lag_seconds: lag.seconds,
+        accounting_date: position.map(|p| p.accounting_date),
+        vouchers,
+        exceptions: count(exceptions),
+        rules_version: state.books.config().rules.version,
+        last_error: feed.last_error.lock().clone(),
+    }))
 }
 
 /// How far the feed is behind the durable log.
@@ -404,77 +378,240 @@ pub fn feed_lag(state: &AppState) -> FeedLag {
 }
 
 #[utoipa::path(get, path = "/v1/accounting/exceptions", tag = "accounting",
-    responses((status = 200, description = "ledger transactions no posting rule maps, waiting (never dropped)")), security(("bearer" = [])))]
+    responses((status = 200, description = "ledger transactions no posting rule maps, waiting (never dropped)", body = PostingExceptionList)), security(("bearer" = [])))]
 pub async fn exceptions(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Value>, ApiError> {
-    principal.require(Need::Read)?;
-    let list = with_books(&state, |books| books.exceptions()).await?;
-    Ok(Json(json!({ "exceptions": list })))
+) -> Result<Json<PostingExceptionList>, ApiError> {
+    let list = read(&state, &principal, |books| books.exceptions()).await?;
+    Ok(Json(PostingExceptionList {
+        exceptions: list.into_iter().map(exception_response).collect(),
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/accounting/exceptions/retry", tag = "accounting",
-    responses((status = 200, description = "how many were posted and how many still wait")), security(("bearer" = [])))]
+    responses((status = 200, description = "how many were posted and how many still wait", body = RetryExceptionsResponse)), security(("bearer" = [])))]
 pub async fn retry_exceptions(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RetryExceptionsResponse>, ApiError> {
     principal.require(Need::PostMoney)?;
     let (posted, remaining) = with_books(&state, |books| books.retry_exceptions()).await?;
-    Ok(Json(json!({ "posted": posted, "remaining": remaining })))
+    Ok(Json(RetryExceptionsResponse {
+        posted: count(posted),
+        remaining: count(remaining),
+    }))
 }
 
 #[utoipa::path(get, path = "/v1/accounting/rules", tag = "accounting",
-    responses((status = 200, description = "the posting rules in force (TOML text) and their version")), security(("bearer" = [])))]
+    responses((status = 200, description = "the posting rules in force (TOML text) and their version", body = RulesResponse)), security(("bearer" = [])))]
 pub async fn rules(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Value>, ApiError> {
-    principal.require(Need::Read)?;
-    let text = with_books(&state, |books| books.rules_text()).await?;
-    Ok(Json(
-        json!({ "version": state.books.config().rules.version, "rules": text }),
-    ))
+) -> Result<Json<RulesResponse>, ApiError> {
+    let text = read(&state, &principal, |books| books.rules_text()).await?;
+    Ok(Json(RulesResponse {
+        version: state.books.config().rules.version,
+        rules: text,
+    }))
 }
 
 #[utoipa::path(put, path = "/v1/accounting/rules", tag = "accounting", request_body(content = String, content_type = "application/toml", description = "the complete rules file (TOML)"),
-    responses((status = 200, description = "the new version; parked transactions were retried"), (status = 422, description = "invalid_rules", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, description = "the new version; parked transactions were retried", body = RulesReplacedResponse), (status = 422, description = "invalid_rules", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn replace_rules(
     State(state): State<AppState>,
     principal: Principal,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RulesReplacedResponse>, ApiError> {
     principal.require(Need::Admin)?;
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::bad_request("invalid_rules", "the rules must be UTF-8 TOML"))?;
     let (rules, posted, remaining) =
         with_books(&state, move |books| books.replace_rules(&text)).await?;
-    Ok(Json(
-        json!({ "version": rules.version, "posted": posted, "remaining": remaining }),
-    ))
+    Ok(Json(RulesReplacedResponse {
+        version: rules.version,
+        posted: count(posted),
+        remaining: count(remaining),
+    }))
 }
 
 #[utoipa::path(get, path = "/v1/accounting/periods", tag = "accounting",
-    responses((status = 200, description = "closed periods")), security(("bearer" = [])))]
+    responses((status = 200, description = "closed periods", body = ClosedPeriodList)), security(("bearer" = [])))]
 pub async fn periods(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Value>, ApiError> {
-    principal.require(Need::Read)?;
-    let closed = with_books(&state, |books| books.closed_periods()).await?;
-    Ok(Json(json!({ "closed": closed })))
+) -> Result<Json<ClosedPeriodList>, ApiError> {
+    let closed = read(&state, &principal, |books| books.closed_periods()).await?;
+    Ok(Json(ClosedPeriodList {
+        closed: closed.into_iter().map(closed_period_response).collect(),
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/accounting/periods/{period}/close", tag = "accounting", params(("period" = String, Path, description = "YYYY-MM-DD or YYYY-MM")),
-    responses((status = 200, description = "closed: it accepts no new vouchers"), (status = 409, description = "period_closed", body = ErrorBody), (status = 422, description = "period_not_ended: the ledger's day-end has not passed it", body = ErrorBody)),
+    responses((status = 200, description = "closed: it accepts no new vouchers", body = ClosedPeriodResponse), (status = 409, description = "period_closed", body = ErrorBody), (status = 422, description = "period_not_ended: the ledger's day-end has not passed it", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn close_period(
     State(state): State<AppState>,
     principal: Principal,
     Path(period): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ClosedPeriodResponse>, ApiError> {
     principal.require(Need::Admin)?;
     let closed = with_books(&state, move |books| books.close_period(&period)).await?;
-    Ok(Json(json!(closed)))
+    Ok(Json(closed_period_response(closed)))
+}
+
+// ----- domain → wire (`paycore_api::accounting`) -----
+
+/// A count for the wire (`usize` is at most 64 bits on every target paycore runs on).
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+fn account_response(a: &GlAccount) -> GlAccountResponse {
+    GlAccountResponse {
+        code: a.code.clone(),
+        name: a.name.clone(),
+        level: a.level(),
+        parent: a.parent().map(str::to_owned),
+        class: a.class.name().to_owned(),
+        side: a.side.name().to_owned(),
+        enabled: a.enabled,
+    }
+}
+
+fn line_response(l: VoucherLine) -> VoucherLineResponse {
+    VoucherLineResponse {
+        code: l.code,
+        side: l.side.name().to_owned(),
+        amount: l.amount,
+    }
+}
+
+fn voucher_response(v: Voucher) -> VoucherResponse {
+    let body = v.body;
+    VoucherResponse {
+        id: v.id,
+        voucher_no: v.voucher_no,
+        period: v.period,
+        number: v.number,
+        accounting_date: body.accounting_date,
+        ledger_date: body.ledger_date,
+        source: body.source.name().to_owned(),
+        record_id: body.record_id,
+        client_id: body.client_id,
+        kind: body.kind,
+        rule: body.rule,
+        rules_version: body.rules_version,
+        currency: body.currency,
+        reverses: body.reverses,
+        note: body.note,
+        lines: body.lines.into_iter().map(line_response).collect(),
+    }
+}
+
+fn trial_row_response(r: TrialRow) -> TrialRowResponse {
+    TrialRowResponse {
+        code: r.code,
+        name: r.name,
+        level: r.level,
+        class: r.class,
+        side: r.side,
+        opening: r.opening,
+        debit: r.debit,
+        credit: r.credit,
+        closing: r.closing,
+    }
+}
+
+fn trial_totals_response(t: TrialTotals) -> TrialTotalsResponse {
+    TrialTotalsResponse {
+        debit: t.debit,
+        credit: t.credit,
+        opening_debit: t.opening_debit,
+        opening_credit: t.opening_credit,
+        closing_debit: t.closing_debit,
+        closing_credit: t.closing_credit,
+        balanced: t.balanced,
+    }
+}
+
+fn trial_balance_response(t: TrialBalance) -> TrialBalanceResponse {
+    TrialBalanceResponse {
+        from: t.from,
+        to: t.to,
+        currency: t.currency,
+        rows: t.rows.into_iter().map(trial_row_response).collect(),
+        totals: trial_totals_response(t.totals),
+    }
+}
+
+fn control_check_response(c: ControlCheck) -> ControlCheckResponse {
+    ControlCheckResponse {
+        code: c.code,
+        name: c.name,
+        currency: c.currency,
+        gl_balance: c.gl_balance,
+        subledger_balance: c.subledger_balance,
+        difference: c.difference,
+    }
+}
+
+fn exception_response(e: Exception) -> PostingExceptionResponse {
+    PostingExceptionResponse {
+        record_id: e.record_id,
+        client_id: e.client_id,
+        kind: e.kind,
+        debit_type: e.debit_type,
+        debit_account_no: e.debit_account_no,
+        credit_type: e.credit_type,
+        credit_account_no: e.credit_account_no,
+        amount: e.amount,
+        currency: e.currency,
+        ledger_date: e.ledger_date,
+        reason: e.reason,
+    }
+}
+
+fn gl_check_response(g: GlCheck) -> GlCheckResponse {
+    GlCheckResponse {
+        date: g.date,
+        checked: g.checked.into_iter().map(control_check_response).collect(),
+        differences: g
+            .differences
+            .into_iter()
+            .map(control_check_response)
+            .collect(),
+        unposted: g.unposted.into_iter().map(exception_response).collect(),
+    }
+}
+
+fn reserve_row_response(r: ReserveRow) -> ReserveRowResponse {
+    ReserveRowResponse {
+        date: r.date,
+        code: r.code,
+        name: r.name,
+        currency: r.currency,
+        opening: r.opening,
+        inflow: r.inflow,
+        outflow: r.outflow,
+        closing: r.closing,
+    }
+}
+
+fn reserve_report_response(r: ReserveReport) -> ReserveReportResponse {
+    ReserveReportResponse {
+        from: r.from,
+        to: r.to,
+        rows: r.rows.into_iter().map(reserve_row_response).collect(),
+    }
+}
+
+fn closed_period_response(p: ClosedPeriod) -> ClosedPeriodResponse {
+    ClosedPeriodResponse {
+        period: p.period,
+        closed_at: p.closed_at,
+        vouchers: p.vouchers,
+        debit: p.debit,
+        credit: p.credit,
+    }
 }

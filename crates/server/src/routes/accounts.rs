@@ -1,16 +1,17 @@
 //! Accounts: open (admin), show, list, close (admin), account-level freeze and unfreeze (admin).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use paycore_ledger::{AccountId, Command, Op, OpenAccount, Operator};
+use paycore_ledger::{AccountId, AccountNo, Command, Op, OpenAccount, Operator};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{decided, submit_one};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::input;
 use crate::json::{ApiJson, OptionalJson};
 use crate::model::{
@@ -62,6 +63,10 @@ pub async fn open(
         commands.push(Command::new(hot_id, set, &hasher));
     }
     if let Some(parts) = request.split {
+        // Refused before the opening goes in: the two commands are not one transaction.
+        if paycore_ledger::sub_numbers(&input::account_no(&request.account_no)?, parts).is_none() {
+            return Err(paycore_ledger::ErrorCode::InvalidSplit.into());
+        }
         let split = Op::SplitAccount {
             account: input::account_key(&request.account_no)?,
             parts,
@@ -123,7 +128,9 @@ pub async fn list(
         .limit
         .unwrap_or(LIST_LIMIT_DEFAULT)
         .clamp(1, LIST_LIMIT_MAX);
-    let after = query.after.as_deref().map(input::account_no).transpose()?;
+    // An empty cursor is the first page, as in the other lists.
+    let after = query.after.as_deref().filter(|a| !a.is_empty());
+    let after = after.map(input::account_no).transpose()?;
     let page = state.engine.read(|l| {
         let start = match &after {
             Some(number) => l
@@ -232,10 +239,36 @@ pub async fn set_hot(
     }))
 }
 
+#[derive(PartialEq, Eq)]
 enum Action {
     Close,
     Freeze,
     Unfreeze,
+}
+
+/// A closed account never reopens: closing the settlement account of a currency would stop
+/// its deposits and withdrawals for good, closing a fee income account every payment with a
+/// fee. Both are refused (`409 system_account`).
+fn refuse_closing_a_system_account(state: &AppState, number: &AccountNo) -> Result<(), ApiError> {
+    let settlement = state.settlements.values().any(|s| s == number);
+    let fee_income = paycore_money::CURRENCIES
+        .iter()
+        .any(|c| paycore_payments::posting::fee_account(*c) == number.as_str());
+    if settlement || fee_income {
+        let role = if settlement {
+            "the settlement account of its currency's deposits and withdrawals"
+        } else {
+            "where payment fees are credited"
+        };
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "system_account",
+            format!(
+                "{number} is {role}: paycore needs it open, and a closed account never reopens"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 async fn account_action(
@@ -248,6 +281,9 @@ async fn account_action(
     principal.require(Need::Admin)?;
     let number = input::account_no(&account_no)?;
     let account = input::account_key(&account_no)?;
+    if action == Action::Close {
+        refuse_closing_a_system_account(&state, &number)?;
+    }
     let (op, default_id) = match action {
         // Closing is final, so the account number names the one close.
         Action::Close => (Op::CloseAccount { account }, format!("close:{account_no}")),

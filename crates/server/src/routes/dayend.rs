@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -17,6 +17,7 @@ use super::journal::entry_response;
 use super::{decided, submit_one, with_store};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Query;
 use crate::input;
 use crate::json::OptionalJson;
 use crate::model::{

@@ -1,6 +1,6 @@
 //! Holds: freeze (冻结) an amount, release (解冻) all or part, capture (pay from frozen).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::{decided, submit_one};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::input;
 use crate::json::{ApiJson, OptionalJson};
 use crate::model::{CaptureRequest, HoldRequest, HoldResponse, ReleaseRequest, TransferResponse};

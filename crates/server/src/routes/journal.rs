@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use paycore_store::{carry_forward, EntryQuery, EntryRow, RecordQuery, RecordRow, Store};
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use utoipa::IntoParams;
 use super::with_store;
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
+use crate::extract::{Path, Query};
 use crate::input;
 use crate::model::{
     DailyBalanceResponse, DailyBalances, EntryPage, EntryResponse, EventPage, TransferPage,
@@ -385,7 +386,7 @@ pub async fn events(
     loop {
         let rows = with_store(&state, move |store| {
             Ok(store.entries(&EntryQuery {
-                from_seq: after + 1,
+                from_seq: after.saturating_add(1),
                 limit,
                 ..Default::default()
             })?)

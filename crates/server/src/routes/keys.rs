@@ -1,17 +1,18 @@
 //! API keys (admin only): create (for an operator, the person it belongs to), list, revoke —
 //! never the last active admin key. Who created and revoked each key is recorded.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
 use crate::auth::{KeyRecord, Need, NewKey, Principal, RevokeError};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::json::ApiJson;
 use crate::model::{CreateKeyRequest, KeyList, KeyResponse, WhoAmIResponse};
 use crate::state::AppState;
 
-const KEY_NAME_BYTES_MAX: usize = 32;
+pub(crate) const KEY_NAME_BYTES_MAX: usize = 32;
 
 fn response(record: KeyRecord, key: Option<String>) -> KeyResponse {
     KeyResponse {

@@ -1,6 +1,6 @@
 //! Money movements: transfers (single and batch), deposits, withdrawals, and lookups.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -12,6 +12,7 @@ use paycore_ledger::{
 use super::{decided, submit_one};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
+use crate::extract::Path;
 use crate::input;
 use crate::json::ApiJson;
 use crate::model::{

@@ -4,7 +4,7 @@
 
 mod render;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,6 +19,7 @@ use utoipa::IntoParams;
 
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::input;
 use crate::json::{ApiJson, OptionalJson};
 use crate::routes::pay::{created_or_replayed, limit};

@@ -1,6 +1,6 @@
 //! Channels (admin adds and changes them; everyone may read them with their counters).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use paycore_api::payments::{
@@ -11,6 +11,7 @@ use paycore_payments::{ChannelPatch, Method, NewChannel};
 use super::{created_or_replayed, render};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::input;
 use crate::json::ApiJson;
 use crate::state::AppState;

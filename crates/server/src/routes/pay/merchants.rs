@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use paycore_api::notifications::{RotateSecretRequest, RotateSecretResponse};
@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 use super::{created_or_replayed, limit, render};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::input;
 use crate::json::{ApiJson, OptionalJson};
 use crate::state::AppState;

@@ -3,7 +3,7 @@
 //! /v1/notifications/{event_id}/retry` (due now, also a dead one). The outbox and the
 //! dispatcher live in the payment service and `paycore-notify`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use paycore_api::notifications::{NotificationList, NotificationResponse};
 use paycore_payment_service::{NotificationQuery, ServiceError};
@@ -14,6 +14,7 @@ use utoipa::IntoParams;
 use super::{limit, render};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]

@@ -4,11 +4,12 @@
 //! once the callback's effect is durable.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::state::AppState;
 
 #[utoipa::path(post, path = "/v1/channels/{id}/notify", tag = "payments", params(("id" = String, Path)),

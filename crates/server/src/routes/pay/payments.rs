@@ -1,6 +1,6 @@
 //! Payments of a trade: start one, read it, resend its channel order, reroute it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use paycore_api::payments::{CreatePaymentRequest, PaymentResponse, RerouteRequest};
@@ -10,6 +10,7 @@ use paycore_payments::{Method, PayError};
 use super::{created_or_replayed, render};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::json::{ApiJson, OptionalJson};
 use crate::state::AppState;
 

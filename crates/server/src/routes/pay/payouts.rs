@@ -1,7 +1,7 @@
 //! Payouts (出款): start one, read one, list a merchant's, resend the current channel order,
 //! reroute after a definitive failure. Every rule is in `paycore_payments::payout`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use paycore_api::payments::{CreatePayoutRequest, PayoutList, PayoutResponse, RerouteRequest};
@@ -13,6 +13,7 @@ use utoipa::IntoParams;
 use super::{created_or_replayed, limit, render};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::input;
 use crate::json::{ApiJson, OptionalJson};
 use crate::state::AppState;

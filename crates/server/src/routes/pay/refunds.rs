@@ -1,6 +1,6 @@
 //! Refunds of a payment: create one, read it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use paycore_api::payments::{CreateRefundRequest, RefundResponse};
@@ -9,6 +9,7 @@ use paycore_payments::{NewRefund, PayError};
 use super::{created_or_replayed, render};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::json::ApiJson;
 use crate::state::AppState;
 

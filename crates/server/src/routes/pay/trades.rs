@@ -1,6 +1,6 @@
 //! Trades: created by operators (a retry returns the same trade), read with their payments.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use paycore_api::payments::{CreateTradeRequest, TradeList, TradeResponse};
@@ -11,6 +11,7 @@ use utoipa::IntoParams;
 use super::{created_or_replayed, limit, render};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::input;
 use crate::json::ApiJson;
 use crate::state::AppState;

@@ -7,7 +7,7 @@ mod render;
 use std::collections::BTreeMap;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use paycore_api::recon::{
@@ -21,6 +21,7 @@ use utoipa::IntoParams;
 
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::json::ApiJson;
 use crate::routes::pay::{created_or_replayed, limit};
 use crate::state::AppState;

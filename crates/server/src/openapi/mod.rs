@@ -1,4 +1,6 @@
-//! The OpenAPI document, generated from the handlers' annotations and the model types.
+//! The OpenAPI document, generated from the handlers' annotations and the model types, with
+//! the answers every operation can give (`responses.rs`) and the limits the server enforces
+//! (`limits.rs`) added by modifiers.
 //! `tests/openapi.rs` keeps docs/openapi.json identical to it.
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -6,9 +8,15 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes;
 
+mod limits;
+mod responses;
+
+use limits::Limits;
+use responses::CommonResponses;
+
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "paycore", description = "paycore API: the ledger (accounts, transfers, holds), accounting, payments (merchants, channels, trades, payments), merchant notifications (异步通知, signed and retried) and adjustments (调账, maker-checker). Amounts are integers in minor units. Every write carries an idempotency `id`."),
+    info(title = "paycore", description = "paycore API: the ledger (accounts, transfers, holds), accounting, payments (merchants, channels, trades, payments), merchant notifications (异步通知, signed and retried) and adjustments (调账, maker-checker). Amounts are integers in minor units, and every integer is written without a fraction or exponent (`100`, not `100.0`: the server refuses such a number rather than convert it). Lengths are the server's limits in UTF-8 bytes. Every write carries an idempotency `id`."),
     paths(
         routes::accounts::open, routes::accounts::list, routes::accounts::show, routes::accounts::close,
         routes::accounts::freeze, routes::accounts::unfreeze, routes::accounts::set_hot,
@@ -41,7 +49,7 @@ use crate::routes;
         routes::recon::list_runs, routes::recon::list_exceptions, routes::recon::show_exception,
         routes::recon::resolve, routes::recon::report,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses, &Limits),
 )]
 pub struct ApiDoc;
 
