@@ -3,7 +3,17 @@
 # Usage: PAYCORE_KEY=<admin key> bench/http.sh [URL] [SECONDS] [RATE]
 #   starts nothing itself: run `paycore serve` first (release build).
 # Opens and funds ACCOUNTS accounts (default 1000) through the API, then runs wrk.
+# Needs wrk, curl and python3 on PATH (Debian: apt-get install wrk curl python3); it installs
+# nothing and says which is missing.
 set -euo pipefail
+missing=()
+for tool in wrk curl python3; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+  echo "bench/http.sh needs ${missing[*]} on PATH (Debian: apt-get install ${missing[*]}); it installs nothing itself" >&2
+  exit 2
+fi
 URL=${1:-http://127.0.0.1:8080}
 SECONDS_PER_RUN=${2:-10}
 : "${PAYCORE_KEY:?set PAYCORE_KEY to an admin key}"
