@@ -329,7 +329,9 @@ async fn metrics_show_the_queue() {
         let started = Instant::now();
         let metrics = loop {
             let m = dispatcher.metrics();
-            if m.pending == 1 && m.failures_of("http_status") == 1 {
+            // The counters move one at a time: wait for the failed attempt to have left
+            // `in_flight` too.
+            if m.pending == 1 && m.failures_of("http_status") == 1 && m.in_flight == 0 {
                 break m;
             }
             assert!(started.elapsed() < WAIT, "{m:?}");
