@@ -4,9 +4,12 @@
 
 pub mod accounting;
 pub mod adjustments;
+mod errors;
+pub mod ledger;
 pub mod notifications;
 mod patch;
 pub mod payments;
 pub mod recon;
 
+pub use errors::{ErrorBody, ErrorDetail, Role};
 pub use patch::double_option;

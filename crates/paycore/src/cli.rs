@@ -678,7 +678,7 @@ fn hold(client: &Client, action: HoldAction) -> anyhow::Result<ExitCode> {
             finish(
                 client,
                 client.post(&path, request),
-                |r: paycore_server::CaptureResponse| {
+                |r: paycore_api::ledger::CaptureResponse| {
                     client::print_hold(r.hold);
                     client::print_transfer(r.transfer);
                 },

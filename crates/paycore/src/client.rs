@@ -4,10 +4,11 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use paycore_money::{cny_capital, format_minor, parse_minor, Currency, Sign};
-use paycore_server::{
-    AccountList, AccountResponse, ErrorBody, HoldResponse, KeyList, KeyResponse, TransferResponse,
+use paycore_api::ledger::{
+    AccountList, AccountResponse, HoldResponse, KeyList, KeyResponse, TransferResponse,
 };
+use paycore_api::ErrorBody;
+use paycore_money::{cny_capital, format_minor, parse_minor, Currency, Sign};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 

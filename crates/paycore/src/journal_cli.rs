@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use paycore_server::{
+use paycore_api::ledger::{
     DayEndReport, DayEndResponse, EntryPage, EntryResponse, TransferPage, VerifyReport,
 };
 use serde_json::json;

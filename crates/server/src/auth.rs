@@ -18,16 +18,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+pub use paycore_api::Role;
+
 use crate::error::ApiError;
 use crate::state::AppState;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Operator,
-    Auditor,
-}
 
 /// What a request needs to be allowed.
 #[derive(Clone, Copy, Debug)]
@@ -37,24 +31,14 @@ pub enum Need {
     Admin,
 }
 
-impl Role {
-    pub fn allows(self, need: Need) -> bool {
+impl Need {
+    pub fn allowed_to(self, role: Role) -> bool {
         matches!(
-            (self, need),
+            (role, self),
             (Role::Admin, _)
                 | (Role::Operator, Need::Read | Need::PostMoney)
                 | (Role::Auditor, Need::Read)
         )
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Role::Admin => "admin",
-            Role::Operator => "operator",
-            Role::Auditor => "auditor",
-        })
     }
 }
 
@@ -172,7 +156,7 @@ pub struct Principal {
 
 impl Principal {
     pub fn require(&self, need: Need) -> Result<(), ApiError> {
-        if self.role.allows(need) {
+        if need.allowed_to(self.role) {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(
@@ -376,9 +360,11 @@ mod tests {
 
     #[test]
     fn roles_allow_what_they_should() {
-        assert!(Role::Admin.allows(Need::Admin) && Role::Admin.allows(Need::PostMoney));
-        assert!(Role::Operator.allows(Need::PostMoney) && !Role::Operator.allows(Need::Admin));
-        assert!(Role::Auditor.allows(Need::Read) && !Role::Auditor.allows(Need::PostMoney));
+        assert!(Need::Admin.allowed_to(Role::Admin) && Need::PostMoney.allowed_to(Role::Admin));
+        assert!(
+            Need::PostMoney.allowed_to(Role::Operator) && !Need::Admin.allowed_to(Role::Operator)
+        );
+        assert!(Need::Read.allowed_to(Role::Auditor) && !Need::PostMoney.allowed_to(Role::Auditor));
     }
 
     #[test]

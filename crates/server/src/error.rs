@@ -5,30 +5,15 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+pub use paycore_api::{ErrorBody, ErrorDetail};
 use paycore_engine::EngineError;
 use paycore_ledger::{ErrorCode, LedgerError};
 use paycore_money::MoneyError;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
-    pub message: String,
-}
-
-/// The body of every error response.
-#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
-pub struct ErrorDetail {
-    /// Stable machine code, e.g. `insufficient_funds`.
-    pub code: String,
-    /// Human-readable explanation.
     pub message: String,
 }
 

@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
-use crate::model::Instant;
+use paycore_api::ledger::Instant;
 
 pub fn client_id(hasher: &IdHasher, id: &str) -> Result<ClientId, ApiError> {
     Ok(hasher.client_id(id)?)
@@ -102,7 +102,7 @@ const HOT_MAX_ENTRIES: u32 = 10_000;
 
 /// Hot settings as ledger options: `None` for `off`.
 pub fn hot_options(
-    settings: &crate::model::HotSettings,
+    settings: &paycore_api::ledger::HotSettings,
 ) -> Result<Option<paycore_ledger::HotOptions>, ApiError> {
     match settings.mode.as_str() {
         "off" => Ok(None),

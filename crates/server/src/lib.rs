@@ -1,7 +1,8 @@
 //! paycore's HTTP/JSON API on axum. Requests from every connection become engine commands,
 //! so concurrent single-transfer requests share the engine's batches and fsyncs.
 //!
-//! Layout: `routes/` (handlers per resource), `model` (wire types), `input` (request fields
+//! Layout: `routes/` (handlers per resource; the wire types are `paycore_api::ledger` and its
+//! siblings), `input` (request fields
 //! to ledger values), `render` (ledger values to responses), `error` (codes and statuses),
 //! `auth` (API keys, their operators, roles), `admin_reset` (offline recovery of an admin key), `openapi` (the
 //! generated document).
@@ -12,7 +13,6 @@ mod error;
 mod extract;
 mod input;
 mod json;
-mod model;
 pub mod openapi;
 mod render;
 mod routes;
@@ -50,9 +50,7 @@ use tokio::net::TcpListener;
 pub use admin_reset::{reset_admin, RecoveredKey, ResetAdminError, RECOVERED_ADMIN_NAME};
 pub use auth::{Role, Secret};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
-pub use model::*;
 pub use paycore_store::StoreUrl;
-pub use routes::holds::CaptureResponse;
 pub use routes::REPLAYED_HEADER;
 
 use crate::auth::KeyStore;

@@ -6,7 +6,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::ErrorDetail;
-use crate::model::{AccountResponse, HoldResponse, HotSettings, TransferResponse};
+use paycore_api::ledger::{AccountResponse, HoldResponse, HotSettings, TransferResponse};
 
 pub fn timestamp(nanos: u64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))

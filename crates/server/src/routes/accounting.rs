@@ -33,8 +33,8 @@ use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::json::ApiJson;
-use crate::model::{GlAccountPatch, GlAccountRequest, ManualVoucherRequest, ReverseRequest};
 use crate::state::AppState;
+use paycore_api::ledger::{GlAccountPatch, GlAccountRequest, ManualVoucherRequest, ReverseRequest};
 
 /// Runs `work` on the books off the async workers.
 async fn with_books<T: Send + 'static>(

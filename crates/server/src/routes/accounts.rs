@@ -14,11 +14,11 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::input;
 use crate::json::{ApiJson, OptionalJson};
-use crate::model::{
-    AccountActionRequest, AccountList, AccountResponse, HotSettings, OpenAccountRequest,
-};
 use crate::render;
 use crate::state::AppState;
+use paycore_api::ledger::{
+    AccountActionRequest, AccountList, AccountResponse, HotSettings, OpenAccountRequest,
+};
 
 const LIST_LIMIT_DEFAULT: usize = 100;
 const LIST_LIMIT_MAX: usize = 1_000;
@@ -150,7 +150,7 @@ pub async fn list(
             return Ok::<_, ApiError>(AccountList { accounts, next });
         };
         // Numbers are kept in opening order, not sorted: the search walks them (in memory).
-        let mut accounts: Vec<crate::model::AccountResponse> = Vec::new();
+        let mut accounts: Vec<paycore_api::ledger::AccountResponse> = Vec::new();
         let mut next = None;
         for i in start..l.account_count() {
             let Some(account) = render::account(l, AccountId(i)) else {

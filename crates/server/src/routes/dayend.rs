@@ -20,11 +20,11 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::Query;
 use crate::input;
 use crate::json::OptionalJson;
-use crate::model::{
+use crate::state::AppState;
+use paycore_api::ledger::{
     ClosingRow, CurrencyCheck, DayEndReport, DayEndRequest, DayEndResponse, FlowRow,
     SuspenseAccount,
 };
-use crate::state::AppState;
 
 /// Entries listed per suspended transit account at most.
 const OPEN_ENTRIES_MAX: usize = 100;
@@ -190,7 +190,7 @@ fn open_entries(
     store: &mut dyn Store,
     account_id: u64,
     date: &str,
-) -> Result<Vec<crate::model::EntryResponse>, ApiError> {
+) -> Result<Vec<paycore_api::ledger::EntryResponse>, ApiError> {
     let mut open = Vec::new();
     let mut from_seq = 0;
     loop {

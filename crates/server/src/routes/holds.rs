@@ -5,8 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use paycore_ledger::{Capture, ClientId, Freeze, Ledger, Op, TransferKind, Unfreeze};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{decided, submit_one};
 use crate::auth::{Need, Principal};
@@ -14,15 +12,11 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::Path;
 use crate::input;
 use crate::json::{ApiJson, OptionalJson};
-use crate::model::{CaptureRequest, HoldRequest, HoldResponse, ReleaseRequest, TransferResponse};
 use crate::render;
 use crate::state::AppState;
-
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct CaptureResponse {
-    pub hold: HoldResponse,
-    pub transfer: TransferResponse,
-}
+use paycore_api::ledger::{
+    CaptureRequest, CaptureResponse, HoldRequest, HoldResponse, ReleaseRequest,
+};
 
 #[utoipa::path(post, path = "/v1/holds", tag = "holds", request_body = HoldRequest,
     responses((status = 201, body = HoldResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),

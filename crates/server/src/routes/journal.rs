@@ -16,12 +16,12 @@ use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::{Path, Query};
 use crate::input;
-use crate::model::{
+use crate::render::timestamp;
+use crate::state::AppState;
+use paycore_api::ledger::{
     DailyBalanceResponse, DailyBalances, EntryPage, EntryResponse, EventPage, TransferPage,
     TransferResponse,
 };
-use crate::render::timestamp;
-use crate::state::AppState;
 
 const PAGE_DEFAULT: usize = 100;
 const PAGE_MAX: usize = 1_000;

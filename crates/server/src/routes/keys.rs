@@ -9,8 +9,8 @@ use crate::auth::{KeyRecord, Need, NewKey, Principal, RevokeError};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Path;
 use crate::json::ApiJson;
-use crate::model::{CreateKeyRequest, KeyList, KeyResponse, WhoAmIResponse};
 use crate::state::AppState;
+use paycore_api::ledger::{CreateKeyRequest, KeyList, KeyResponse, WhoAmIResponse};
 
 pub(crate) const KEY_NAME_BYTES_MAX: usize = 32;
 

@@ -9,8 +9,8 @@ use axum::response::IntoResponse;
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::model::Health;
 use crate::state::AppState;
+use paycore_api::ledger::Health;
 
 #[utoipa::path(get, path = "/healthz", tag = "system",
     responses((status = 200, description = "`status` is `ok`", body = Health),

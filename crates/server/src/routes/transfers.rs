@@ -15,11 +15,11 @@ use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::Path;
 use crate::input;
 use crate::json::ApiJson;
-use crate::model::{
-    BatchItemResult, BatchRequest, BatchResponse, DepositRequest, TransferRequest, TransferResponse,
-};
 use crate::render;
 use crate::state::AppState;
+use paycore_api::ledger::{
+    BatchItemResult, BatchRequest, BatchResponse, DepositRequest, TransferRequest, TransferResponse,
+};
 
 #[utoipa::path(post, path = "/v1/transfers", tag = "transfers", request_body = TransferRequest,
     responses(

@@ -14,8 +14,8 @@ use super::journal::entry_response;
 use super::with_store;
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody};
-use crate::model::{VerifyDifference, VerifyReport};
 use crate::state::AppState;
+use paycore_api::ledger::{VerifyDifference, VerifyReport};
 
 /// How long verify waits for the query store to catch up with the ledger.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(60);

@@ -1,11 +1,11 @@
-//! The wire format: request and response bodies of the API. Core types never derive serde;
-//! this module is where ledger values become JSON and back.
+//! The ledger's wire format: request and response bodies of accounts, transfers, holds, keys,
+//! statements, day-end and verify. Core types never derive serde; the server renders ledger
+//! values into these and reads requests out of them.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Role;
-use crate::error::ErrorDetail;
+use crate::{ErrorDetail, Role};
 
 // ----- accounts -----------------------------------------------------------------------------
 
@@ -499,4 +499,10 @@ pub struct ReverseRequest {
     /// Idempotency id of the reversal.
     pub id: String,
     pub note: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CaptureResponse {
+    pub hold: HoldResponse,
+    pub transfer: TransferResponse,
 }
