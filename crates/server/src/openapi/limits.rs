@@ -64,6 +64,15 @@ impl Limit {
         }
     }
 
+    /// Any text of `min_length` to `max_length` bytes.
+    fn length(min_length: usize, max_length: usize) -> Limit {
+        Limit {
+            min_length: Some(min_length),
+            max_length: Some(max_length),
+            ..Limit::default()
+        }
+    }
+
     fn one_of<S: ToString>(values: impl IntoIterator<Item = S>) -> Limit {
         Limit {
             one_of: Some(values.into_iter().map(|v| v.to_string()).collect()),
@@ -282,7 +291,7 @@ fn body_limits() -> Vec<(Scope, &'static [&'static str], Limit)> {
         (
             Only(&["ManualVoucherRequest", "ReverseRequest"]),
             &["id"],
-            Limit::text(".*", 1, paycore_accounting::VOUCHER_ID_BYTES_MAX),
+            Limit::length(1, paycore_accounting::VOUCHER_ID_BYTES_MAX),
         ),
         (
             Only(&["ManualVoucherRequest"]),
@@ -322,7 +331,7 @@ fn body_limits() -> Vec<(Scope, &'static [&'static str], Limit)> {
         (
             Only(&["CreateChannelRequest"]),
             &["secret"],
-            Limit::text(".*", 1, 256),
+            Limit::length(1, 256),
         ),
         (
             Only(&["CreateChannelRequest", "PatchChannelRequest"]),
