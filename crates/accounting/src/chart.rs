@@ -16,6 +16,15 @@ pub enum Class {
 }
 
 impl Class {
+    pub const ALL: [Class; 6] = [
+        Class::Asset,
+        Class::Liability,
+        Class::Equity,
+        Class::Common,
+        Class::Income,
+        Class::Expense,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Class::Asset => "asset",
@@ -28,16 +37,7 @@ impl Class {
     }
 
     pub fn parse(name: &str) -> Option<Class> {
-        [
-            Class::Asset,
-            Class::Liability,
-            Class::Equity,
-            Class::Common,
-            Class::Income,
-            Class::Expense,
-        ]
-        .into_iter()
-        .find(|c| c.name() == name)
+        Class::ALL.into_iter().find(|c| c.name() == name)
     }
 }
 
@@ -50,6 +50,8 @@ pub enum Side {
 }
 
 impl Side {
+    pub const ALL: [Side; 2] = [Side::Debit, Side::Credit];
+
     pub fn name(self) -> &'static str {
         match self {
             Side::Debit => "debit",
@@ -58,11 +60,7 @@ impl Side {
     }
 
     pub fn parse(name: &str) -> Option<Side> {
-        match name {
-            "debit" => Some(Side::Debit),
-            "credit" => Some(Side::Credit),
-            _ => None,
-        }
+        Side::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 

@@ -20,6 +20,8 @@ pub const SUBJECT_BYTES_MAX: usize = 256;
 pub const URL_BYTES_MAX: usize = 512;
 pub const SECRET_BYTES_MAX: usize = 256;
 pub const CALLBACK_HOSTS_MAX: usize = 32;
+/// The longest host name DNS allows.
+pub const HOST_BYTES_MAX: usize = 253;
 /// Ten thousand basis points are 100%.
 pub const FEE_RATE_BP_MAX: u32 = 10_000;
 pub const WEIGHT_MAX: u32 = 1_000_000;

@@ -153,7 +153,7 @@ pub fn normalize_host(host: &str) -> Result<String, PayError> {
             && !l.starts_with('-')
             && !l.ends_with('-')
     };
-    if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+    if name.is_empty() || name.len() > ids::HOST_BYTES_MAX || !name.split('.').all(label_ok) {
         return Err(invalid());
     }
     Ok(name)

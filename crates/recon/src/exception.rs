@@ -15,6 +15,12 @@ pub enum ExceptionStatus {
 }
 
 impl ExceptionStatus {
+    pub const ALL: [ExceptionStatus; 3] = [
+        ExceptionStatus::Open,
+        ExceptionStatus::Resolving,
+        ExceptionStatus::Closed,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             ExceptionStatus::Open => "open",
@@ -24,13 +30,7 @@ impl ExceptionStatus {
     }
 
     pub fn from_name(name: &str) -> Option<ExceptionStatus> {
-        [
-            ExceptionStatus::Open,
-            ExceptionStatus::Resolving,
-            ExceptionStatus::Closed,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
+        ExceptionStatus::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -48,6 +48,13 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 4] = [
+        Action::Refund,
+        Action::Supplement,
+        Action::Accept,
+        Action::WriteOff,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Action::Refund => "refund",
@@ -58,14 +65,7 @@ impl Action {
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
-        [
-            Action::Refund,
-            Action::Supplement,
-            Action::Accept,
-            Action::WriteOff,
-        ]
-        .into_iter()
-        .find(|a| a.name() == name)
+        Action::ALL.into_iter().find(|a| a.name() == name)
     }
 
     /// Whether the action makes sense for the difference: money the channel has and paycore

@@ -4,7 +4,7 @@
 //! statements inside one transaction per projection and file; a crash loses at most
 //! transactions that had not committed, and each file's position rolls back with them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use paycore_sqlite::{execute_each, insert_rows, Binder, Checkpointer};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
@@ -29,10 +29,23 @@ const READER_MMAP_BYTES: i64 = 1 << 40;
 pub struct SqliteStore {
     /// The main file, with the journal file attached as `journal`.
     conn: Connection,
-    path: std::path::PathBuf,
-    journal_path: std::path::PathBuf,
+    path: PathBuf,
+    journal_path: PathBuf,
     /// Started by the first write: only the projector's connection writes.
     checkpointer: Option<Checkpointer>,
+}
+
+/// A connection on the main file with `cache_kib` of page cache, temporary tables in memory.
+fn connect(path: &Path, cache_kib: u64) -> Result<Connection, StoreError> {
+    let conn = paycore_sqlite::open(path, cache_kib, std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(conn)
+}
+
+/// SQLite's ATTACH takes the journal's path as text.
+fn utf8(path: &Path) -> Result<&str, StoreError> {
+    path.to_str()
+        .ok_or_else(|| StoreError::Invalid(format!("not a UTF-8 path: {}", path.display())))
 }
 
 impl SqliteStore {
@@ -40,11 +53,8 @@ impl SqliteStore {
         let journal_path = sqlite_journal::journal_path(path);
         sqlite_journal::migrate(&journal_path)?;
         // Index pages are updated at random (accounts): a large cache keeps them in memory.
-        let mut conn = paycore_sqlite::open(path, CACHE_KIB, std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        let journal = journal_path.to_str().ok_or_else(|| {
-            StoreError::Invalid(format!("not a UTF-8 path: {}", journal_path.display()))
-        })?;
+        let mut conn = connect(path, CACHE_KIB)?;
+        let journal = utf8(&journal_path)?;
         // Migrated without the journal attached, so no unqualified name resolves there. Up to
         // V4 the journal lived in this file: a store from then has it moved out before V5
         // drops it, at the schema the move is written for.
@@ -56,36 +66,30 @@ impl SqliteStore {
         sqlite_journal::move_legacy_journal(&conn, journal)?;
         sqlite_migrations::migrations::runner().run(&mut conn)?;
         sqlite_journal::attach(&conn, journal, CACHE_KIB)?;
-        Ok(SqliteStore {
-            conn,
-            path: path.to_owned(),
-            journal_path,
-            checkpointer: None,
-        })
+        Ok(SqliteStore::on(conn, path, journal_path))
     }
 
     /// A reading handle on a store the writer has created: no migration, a smaller cache, and
     /// `query_only` so that nothing written through it by mistake can reach the files.
     pub fn open_reader(path: &Path) -> Result<SqliteStore, StoreError> {
         let journal_path = sqlite_journal::journal_path(path);
-        let conn =
-            paycore_sqlite::open(path, READER_CACHE_KIB, std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
-        let journal = journal_path.to_str().ok_or_else(|| {
-            StoreError::Invalid(format!("not a UTF-8 path: {}", journal_path.display()))
-        })?;
-        sqlite_journal::attach(&conn, journal, READER_CACHE_KIB)?;
+        let conn = connect(path, READER_CACHE_KIB)?;
+        sqlite_journal::attach(&conn, utf8(&journal_path)?, READER_CACHE_KIB)?;
         // Pages read through a memory map are the OS's page cache itself, shared by every
         // handle, instead of a copy in each handle's own cache.
         conn.pragma_update(None, "mmap_size", READER_MMAP_BYTES)?;
         conn.pragma_update(Some("journal"), "mmap_size", READER_MMAP_BYTES)?;
         conn.pragma_update(None, "query_only", true)?;
-        Ok(SqliteStore {
+        Ok(SqliteStore::on(conn, path, journal_path))
+    }
+
+    fn on(conn: Connection, path: &Path, journal_path: PathBuf) -> SqliteStore {
+        SqliteStore {
             conn,
             path: path.to_owned(),
             journal_path,
             checkpointer: None,
-        })
+        }
     }
 
     /// Runs `read` in one read transaction that takes the journal file's snapshot before the

@@ -9,12 +9,20 @@
 //! the server's alone. Every entry must name a field or parameter of the document, or
 //! building the document panics (the OpenAPI test builds it).
 
+use paycore_accounting::{Class, Side};
 use paycore_adjustments::limits as adjustments;
+use paycore_adjustments::Status as AdjustmentStatus;
 use paycore_ledger::{
     AccountType, TransferKind, ACCOUNT_NO_BYTES_MAX, BATCH_COMMANDS_MAX, CLIENT_ID_BYTES_MAX,
     HOT_FLUSH_INTERVAL_MS_MAX, REFERENCE_BYTES_MAX, SPLIT_PARTS_MAX,
 };
 use paycore_money::CURRENCIES;
+use paycore_payment_store::repo::notifications::Status as NotificationStatus;
+use paycore_payments::channel::PROTOCOLS;
+use paycore_payments::ids as pay_ids;
+use paycore_payments::payout::BANK_ACCOUNT_BYTES_MAX;
+use paycore_payments::Method;
+use paycore_recon as recon;
 use paycore_statements::Format;
 use serde_json::Value;
 use utoipa::openapi::schema::{ArrayItems, KnownFormat, Schema, SchemaFormat, SchemaType, Type};
@@ -242,7 +250,10 @@ fn body_limits() -> Vec<(Scope, &'static [&'static str], Limit)> {
         (
             Only(&["CreateAdjustmentRequest"]),
             &["exception_id"],
-            Limit::pattern("^[A-Za-z0-9_.:-]{1,64}$"),
+            Limit::pattern(format!(
+                "^[A-Za-z0-9_.:-]{{1,{}}}$",
+                adjustments::EXCEPTION_ID_BYTES_MAX
+            )),
         ),
         (
             Only(&["ApproveAdjustmentRequest"]),
@@ -258,7 +269,7 @@ fn body_limits() -> Vec<(Scope, &'static [&'static str], Limit)> {
         (
             Only(&["ResolveRequest"]),
             &["action"],
-            Limit::one_of(["refund", "supplement", "accept", "write_off"]),
+            Limit::one_of(recon::Action::ALL.map(recon::Action::name)),
         ),
         // Accounting (会计).
         (
@@ -269,24 +280,20 @@ fn body_limits() -> Vec<(Scope, &'static [&'static str], Limit)> {
         (
             Only(&["GlAccountRequest", "GlAccountPatch"]),
             &["name"],
-            Limit::text(NOT_BLANK, 1, usize::MAX),
+            Limit {
+                min_length: Some(1),
+                ..Limit::pattern(NOT_BLANK)
+            },
         ),
         (
             Only(&["GlAccountRequest"]),
             &["class"],
-            Limit::one_of([
-                "asset",
-                "liability",
-                "equity",
-                "common",
-                "income",
-                "expense",
-            ]),
+            Limit::one_of(Class::ALL.map(Class::name)),
         ),
         (
             Only(&["GlAccountRequest", "VoucherLineRequest"]),
             &["side"],
-            Limit::one_of(["debit", "credit"]),
+            Limit::one_of(Side::ALL.map(Side::name)),
         ),
         (
             Only(&["ManualVoucherRequest", "ReverseRequest"]),
@@ -307,12 +314,18 @@ fn body_limits() -> Vec<(Scope, &'static [&'static str], Limit)> {
         (
             Only(&["CreatePaymentRequest"]),
             &["method"],
-            Limit::one_of(["quickpay", "netbank", "balance", "combined"]),
+            // What routes/pay/payments.rs takes: every method but payout.
+            Limit::one_of(
+                Method::ALL
+                    .into_iter()
+                    .filter(|m| *m != Method::Payout)
+                    .map(Method::name),
+            ),
         ),
         (
             Only(&["CreateChannelRequest"]),
             &["protocol"],
-            Limit::one_of(["sim-form", "sim-json"]),
+            Limit::one_of(PROTOCOLS),
         ),
         (
             Only(&["CreateChannelRequest"]),
@@ -320,7 +333,13 @@ fn body_limits() -> Vec<(Scope, &'static [&'static str], Limit)> {
             Limit::items(
                 1,
                 None,
-                Some(Limit::one_of(["quickpay", "netbank", "payout"])),
+                // A channel does what a method asks of it: not balance, not combined.
+                Some(Limit::one_of(
+                    Method::ALL
+                        .into_iter()
+                        .filter(|m| m.channel_method() == Some(*m))
+                        .map(Method::name),
+                )),
             ),
         ),
         (
@@ -331,7 +350,7 @@ fn body_limits() -> Vec<(Scope, &'static [&'static str], Limit)> {
         (
             Only(&["CreateChannelRequest"]),
             &["secret"],
-            Limit::length(1, 256),
+            Limit::length(1, pay_ids::SECRET_BYTES_MAX),
         ),
         (
             Only(&["CreateChannelRequest", "PatchChannelRequest"]),
@@ -345,12 +364,20 @@ fn body_limits() -> Vec<(Scope, &'static [&'static str], Limit)> {
                 "CreatePayoutRequest",
             ]),
             &["endpoint", "notify_url"],
-            Limit::text(r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+", 1, 512),
+            Limit::text(
+                r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+",
+                1,
+                pay_ids::URL_BYTES_MAX,
+            ),
         ),
         (
             Only(&["CreateMerchantRequest"]),
             &["callback_hosts"],
-            Limit::items(0, Some(32), Some(Limit::text(HOST, 1, 253))),
+            Limit::items(
+                0,
+                Some(pay_ids::CALLBACK_HOSTS_MAX),
+                Some(Limit::text(HOST, 1, pay_ids::HOST_BYTES_MAX)),
+            ),
         ),
         (
             Only(&["CreateMerchantRequest"]),
@@ -360,12 +387,12 @@ fn body_limits() -> Vec<(Scope, &'static [&'static str], Limit)> {
         (
             Only(&["CreateTradeRequest", "CreateRefundRequest"]),
             &["subject", "reason"],
-            Limit::text(NO_CONTROLS, 0, 256),
+            Limit::text(NO_CONTROLS, 0, pay_ids::SUBJECT_BYTES_MAX),
         ),
         (
             Only(&["CreatePayoutRequest"]),
             &["bank_account"],
-            Limit::pattern("^[A-Za-z0-9_-]{1,64}$"),
+            Limit::pattern(format!("^[A-Za-z0-9_-]{{1,{BANK_ACCOUNT_BYTES_MAX}}}$")),
         ),
     ]
 }
@@ -413,26 +440,24 @@ fn param_limits() -> Vec<(&'static str, &'static [&'static str], Limit)> {
         (
             "status",
             &["/v1/notifications"],
-            Limit::one_of(["pending", "delivered", "dead"]),
+            Limit::one_of(NotificationStatus::ALL.map(NotificationStatus::name)),
         ),
         (
             "status",
             &["/v1/adjustments"],
             // Empty means any status.
-            Limit::one_of([
-                "",
-                "pending_approval",
-                "partially_approved",
-                "approved",
-                "posted",
-                "rejected",
-                "expired",
-            ]),
+            Limit::one_of(
+                [""].into_iter()
+                    .chain(AdjustmentStatus::ALL.map(AdjustmentStatus::name)),
+            ),
         ),
         (
             "status",
             &["/v1/recon/exceptions"],
-            Limit::one_of(["", "open", "resolving", "closed"]),
+            Limit::one_of(
+                [""].into_iter()
+                    .chain(recon::ExceptionStatus::ALL.map(recon::ExceptionStatus::name)),
+            ),
         ),
     ]
 }
@@ -503,10 +528,7 @@ fn apply(schema: &mut Schema, limit: &Limit) {
                 object.format = Some(SchemaFormat::KnownFormat(format.clone()));
             }
             object.min_length = limit.min_length.or(object.min_length);
-            object.max_length = limit
-                .max_length
-                .filter(|m| *m < usize::MAX)
-                .or(object.max_length);
+            object.max_length = limit.max_length.or(object.max_length);
             if let Some(minimum) = limit.minimum {
                 object.minimum = Some((minimum as usize).into());
             }

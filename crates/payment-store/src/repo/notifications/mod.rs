@@ -47,6 +47,8 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 3] = [Status::Pending, Status::Delivered, Status::Dead];
+
     pub fn name(self) -> &'static str {
         match self {
             Status::Pending => "pending",
@@ -56,12 +58,7 @@ impl Status {
     }
 
     pub fn from_name(name: &str) -> Option<Status> {
-        Some(match name {
-            "pending" => Status::Pending,
-            "delivered" => Status::Delivered,
-            "dead" => Status::Dead,
-            _ => return None,
-        })
+        Status::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 
