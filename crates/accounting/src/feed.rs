@@ -11,7 +11,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use paycore_engine::{
     follow_in_two_stages, retry_until_stopped, Accumulate, DurableSequence, FollowedBatch,
-    Follower, FollowerThread,
+    Follower, FollowerThread, Pace,
 };
 use paycore_ledger::Ledger;
 use tracing::info;
@@ -22,7 +22,12 @@ use crate::{now_nanos, AccountingError, Books};
 
 /// Vouchers (and exceptions) per transaction at most.
 const FLUSH_VOUCHERS_MAX: usize = 50_000;
-const IDLE_POLL: Duration = Duration::from_millis(5);
+/// Polls every 5 ms when caught up, and commits at most every 100 ms under a steady stream
+/// (as the query store's projector, for the same reason: docs/http.md).
+const PACE: Pace = Pace {
+    idle: Duration::from_millis(5),
+    min_interval: Duration::from_millis(100),
+};
 
 /// Where the feed stands, for `/metrics` and `/v1/accounting/status`.
 #[derive(Debug, Default)]
@@ -101,7 +106,7 @@ fn follow(
         stage,
         durable,
         stop,
-        IDLE_POLL,
+        PACE,
         |batch: FeedBatch| write(&mut db, batch, status),
     )
 }

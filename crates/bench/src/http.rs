@@ -38,6 +38,25 @@ pub struct HttpBenchArgs {
     pub server: Option<String>,
     #[arg(long, env = "PAYCORE_KEY", hide_env_values = true)]
     pub key: Option<String>,
+    /// Which phases to run, in this order.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "max,rate,batch"
+    )]
+    pub phases: Vec<Phase>,
+}
+
+/// One phase of the HTTP bench.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Single transfers, as fast as `--connections` connections go.
+    Max,
+    /// Single transfers at `--rate` per second.
+    Rate,
+    /// The batch endpoint, `--batch` transfers per request.
+    Batch,
 }
 
 const BENCH_KEY: &str = "pck_bench_admin";
@@ -89,25 +108,9 @@ pub fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
             "paycore bench http: {} accounts, {} connections, {} s per phase",
             args.accounts, args.connections, args.seconds
         );
-        let seconds = args.seconds;
-        let (result, lag) = tokio::join!(
-            bench.single(args.connections, None, seconds),
-            bench.max_store_lag(seconds)
-        );
-        result?.print("single, max rate");
-        bench.print_store_lag(lag?).await?;
-        let (result, lag) = tokio::join!(
-            bench.single(args.connections, Some(args.rate), seconds),
-            bench.max_store_lag(seconds)
-        );
-        result?.print(&format!("single, {} /s", args.rate));
-        bench.print_store_lag(lag?).await?;
-        let (result, lag) = tokio::join!(
-            bench.batches(args.batch, seconds),
-            bench.max_store_lag(seconds)
-        );
-        result?.print(&format!("batch of {}", args.batch));
-        bench.print_store_lag(lag?).await?;
+        for phase in &args.phases {
+            bench.phase(*phase, &args).await?;
+        }
         anyhow::Ok(())
     })?;
     if let Some((stop, task)) = stop {
@@ -151,6 +154,28 @@ impl PhaseResult {
 }
 
 impl Bench {
+    /// Runs one phase while sampling the query store's lag, and prints both.
+    async fn phase(self: &Arc<Bench>, phase: Phase, args: &HttpBenchArgs) -> anyhow::Result<()> {
+        let seconds = args.seconds;
+        let run = async {
+            match phase {
+                Phase::Max => self.single(args.connections, None, seconds).await,
+                Phase::Rate => {
+                    self.single(args.connections, Some(args.rate), seconds)
+                        .await
+                }
+                Phase::Batch => self.batches(args.batch, seconds).await,
+            }
+        };
+        let (result, lag) = tokio::join!(run, self.max_store_lag(seconds));
+        result?.print(&match phase {
+            Phase::Max => "single, max rate".to_owned(),
+            Phase::Rate => format!("single, {} /s", args.rate),
+            Phase::Batch => format!("batch of {}", args.batch),
+        });
+        self.print_store_lag(lag?).await
+    }
+
     async fn new(url: String, key: String, args: &HttpBenchArgs) -> anyhow::Result<Bench> {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(args.connections.max(8))

@@ -116,11 +116,24 @@ pub fn retry_until_stopped<E: Display>(
     }
 }
 
+/// How a follower paces itself once it has caught up with the log.
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    /// How long to sleep when the log has nothing new.
+    pub idle: Duration,
+    /// The least time between two hand-overs while the log keeps growing: under a steady
+    /// stream of small batches a follower gathers them into one transaction per interval
+    /// instead of committing (and checkpointing, and rewriting the same pages) after each
+    /// few, which measured as more CPU and I/O than the requests themselves. As soon as a
+    /// poll finds nothing new it hands over what it holds, so a lone write is not delayed.
+    pub min_interval: Duration,
+}
+
 /// Two stages, so replaying and building overlaps writing: a builder thread (`name`) follows
 /// the durable log from `follower`'s position into `acc` and hands each finished output over a
-/// rendezvous channel; this thread writes it with `write`. Sleeps `idle` when the log has
-/// nothing new. Returns once `stop` is set; if either stage fails, both stop and the first
-/// error is returned.
+/// rendezvous channel; this thread writes it with `write`. Paces itself by `pace` once caught
+/// up. Returns once `stop` is set (handing over what it holds first); if either stage fails,
+/// both stop and the first error is returned.
 ///
 /// An output is handed over when the accumulator is full, when the log has nothing more, or
 /// while the writer waits as soon as it is worth it (`Accumulate::is_worth_handing_over`): so
@@ -133,7 +146,7 @@ pub fn follow_in_two_stages<A: Accumulate, E: From<EngineError> + Send>(
     acc: A,
     durable: &DurableSequence,
     stop: &AtomicBool,
-    idle: Duration,
+    pace: Pace,
     mut write: impl FnMut(A::Output) -> Result<(), E>,
 ) -> Result<(), E> {
     let (sender, receiver) = sync_channel::<Result<A::Output, E>>(0);
@@ -148,7 +161,7 @@ pub fn follow_in_two_stages<A: Accumulate, E: From<EngineError> + Send>(
                     sender: &sender,
                     writer_waits: &writer_waits,
                 };
-                build(follower, acc, durable, handover, stopped, idle);
+                build(follower, acc, durable, handover, stopped, pace);
                 drop(sender);
             })
             .expect("spawning a follower's builder");
@@ -168,23 +181,37 @@ struct Handover<'a, T, E> {
 }
 
 /// The builder stage: follows the durable log and sends an output when the accumulator is
-/// full, when the log has nothing more, or when it is worth handing over and the writer waits.
+/// full; when the log brought nothing new for a whole `pace.idle` (the stream paused: a lone
+/// write is not held back); or, under a steady stream, once `pace.min_interval` has passed
+/// since the last hand-over, when it is worth handing over and the writer waits or when it
+/// has caught up.
 fn build<A: Accumulate, E: From<EngineError>>(
     mut follower: Follower,
     mut acc: A,
     durable: &DurableSequence,
     handover: Handover<'_, A::Output, E>,
     stopped: impl Fn() -> bool,
-    idle: Duration,
+    pace: Pace,
 ) {
-    let ready = |acc: &A| {
-        acc.is_full() || (acc.is_worth_handing_over() && handover.writer_waits.load(Relaxed))
-    };
-    while !stopped() {
+    let mut last_handover: Option<Instant> = None;
+    loop {
+        let stopping = stopped();
+        if stopping && acc.is_empty() {
+            return;
+        }
+        let paced = || stopping || last_handover.is_none_or(|at| at.elapsed() >= pace.min_interval);
+        let due = |acc: &A| {
+            acc.is_full()
+                || (acc.is_worth_handing_over() && handover.writer_waits.load(Relaxed) && paced())
+        };
         let durable = durable();
-        while !ready(&acc) {
+        let mut quiet = true;
+        while !stopping && !due(&acc) {
             match follower.next(durable) {
-                Ok(Some(batch)) => acc.add(&batch),
+                Ok(Some(batch)) => {
+                    acc.add(&batch);
+                    quiet = false;
+                }
                 Ok(None) => break,
                 Err(error) => {
                     let _ = handover.sender.send(Err(error.into()));
@@ -192,10 +219,11 @@ fn build<A: Accumulate, E: From<EngineError>>(
                 }
             }
         }
-        if acc.is_empty() {
-            std::thread::sleep(idle);
+        if acc.is_empty() || !(quiet || acc.is_full() || paced()) {
+            std::thread::sleep(pace.idle);
             continue;
         }
+        last_handover = Some(Instant::now());
         if handover
             .sender
             .send(Ok(acc.finish(follower.ledger())))

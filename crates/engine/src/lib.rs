@@ -29,7 +29,7 @@ pub use error::EngineError;
 pub use faults::Faults;
 pub use follower::{FollowedBatch, Follower};
 pub use follower_thread::{
-    follow_in_two_stages, retry_until_stopped, Accumulate, DurableSequence, FollowerThread,
+    follow_in_two_stages, retry_until_stopped, Accumulate, DurableSequence, FollowerThread, Pace,
 };
 pub use meta::parse_date;
 pub use metrics::MetricsSnapshot;

@@ -313,8 +313,15 @@ fn hash(key: &str) -> String {
     hex(&Sha256::digest(key.as_bytes()))
 }
 
+/// Lower-case hex, into one allocation (every authenticated request hashes its key).
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -357,6 +364,12 @@ impl FromRequestParts<AppState> for Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+        assert_eq!(hash("abc").len(), 64);
+    }
 
     #[test]
     fn roles_allow_what_they_should() {

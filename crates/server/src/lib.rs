@@ -54,7 +54,7 @@ pub use paycore_store::StoreUrl;
 pub use routes::REPLAYED_HEADER;
 
 use crate::auth::KeyStore;
-use crate::state::{AppState, HttpCounters};
+use crate::state::{AppState, HttpCounters, Shared};
 
 /// Largest request body accepted (a full batch of 8,190 transfers fits).
 pub const BODY_BYTES_MAX: usize = 4 << 20;
@@ -204,7 +204,7 @@ impl Server {
                 source,
             })?;
         let payments = start_payments(&config, &engine, &listener).await?;
-        let state = AppState {
+        let state = AppState::new(Shared {
             payments,
             default_currency: config.currencies.first().copied().unwrap_or(Currency::CNY),
             engine,
@@ -214,7 +214,7 @@ impl Server {
             keys: Arc::new(keys),
             settlements: Arc::new(settlements),
             http: Arc::new(HttpCounters::default()),
-        };
+        });
         Ok(Server {
             state,
             listener,

@@ -13,8 +13,26 @@ use paycore_store::{ProjectorStatus, Readers};
 
 use crate::auth::KeyStore;
 
+/// What every handler shares, behind one `Arc`: axum clones the state for each request and
+/// each middleware, and cloning (and dropping) ten handles each time showed in profiles.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub engine: Arc<Engine>,
     /// Reading handles on the query store (the projector writes through its own).
     pub store: Readers,
@@ -30,7 +48,7 @@ pub struct AppState {
     pub default_currency: Currency,
 }
 
-impl AppState {
+impl Shared {
     /// The currency of accounts a request does not give one for (the first configured).
     pub fn default_currency(&self) -> Currency {
         self.default_currency

@@ -40,7 +40,11 @@ pub async fn submit_one(
     id: paycore_ledger::ClientId,
     op: Op,
 ) -> Result<Outcome, ApiError> {
-    let command = Command::new(id, op, &state.engine.hasher());
+    submit_command(state, Command::new(id, op, &state.engine.hasher())).await
+}
+
+/// Submits one command already built (and hashed) and waits for its outcome.
+pub async fn submit_command(state: &AppState, command: Command) -> Result<Outcome, ApiError> {
     let mut outcomes = state.engine.submit(vec![command]).await?;
     outcomes
         .pop()

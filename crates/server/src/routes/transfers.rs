@@ -9,7 +9,7 @@ use paycore_ledger::{
     BATCH_COMMANDS_MAX,
 };
 
-use super::{decided, submit_one};
+use super::{decided, submit_command, submit_one};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::Path;
@@ -37,7 +37,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     principal.require(Need::PostMoney)?;
     let command = transfer_command(&state.engine.hasher(), &request)?;
-    let outcome = submit_one(&state, command.id, command.op).await?;
+    let outcome = submit_command(&state, command).await?;
     Ok(transfer_response(&state, &outcome))
 }
 
