@@ -5,6 +5,7 @@
 
 pub mod accounting;
 pub mod engine;
+pub mod etcd;
 pub mod hot;
 pub mod http;
 pub mod payments;

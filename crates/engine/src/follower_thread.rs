@@ -15,6 +15,8 @@ use tracing::warn;
 
 use crate::{EngineError, FollowedBatch, Follower};
 
+/// At most this many batches count as a lone write, handed over as soon as the log pauses.
+const LONE_BATCHES_MAX: usize = 16;
 /// How long a failed follower waits before starting over from its stored position.
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
 
@@ -181,10 +183,11 @@ struct Handover<'a, T, E> {
 }
 
 /// The builder stage: follows the durable log and sends an output when the accumulator is
-/// full; when the log brought nothing new for a whole `pace.idle` (the stream paused: a lone
-/// write is not held back); or, under a steady stream, once `pace.min_interval` has passed
-/// since the last hand-over, when it is worth handing over and the writer waits or when it
-/// has caught up.
+/// full; when the log brought nothing new for a whole `pace.idle` and it holds only a few
+/// batches (a lone write is not held back; a stream whose log fsync stalled for a moment is
+/// not cut into small transactions, whose I/O would stall the next fsync); or, under a steady
+/// stream, once `pace.min_interval` has passed since the last hand-over, when it is worth
+/// handing over and the writer waits or when it has caught up.
 fn build<A: Accumulate, E: From<EngineError>>(
     mut follower: Follower,
     mut acc: A,
@@ -194,6 +197,7 @@ fn build<A: Accumulate, E: From<EngineError>>(
     pace: Pace,
 ) {
     let mut last_handover: Option<Instant> = None;
+    let mut pending = 0usize;
     loop {
         let stopping = stopped();
         if stopping && acc.is_empty() {
@@ -210,6 +214,7 @@ fn build<A: Accumulate, E: From<EngineError>>(
             match follower.next(durable) {
                 Ok(Some(batch)) => {
                     acc.add(&batch);
+                    pending += 1;
                     quiet = false;
                 }
                 Ok(None) => break,
@@ -219,11 +224,13 @@ fn build<A: Accumulate, E: From<EngineError>>(
                 }
             }
         }
-        if acc.is_empty() || !(quiet || acc.is_full() || paced()) {
+        let lone = quiet && pending <= LONE_BATCHES_MAX;
+        if acc.is_empty() || !(lone || acc.is_full() || paced()) {
             std::thread::sleep(pace.idle);
             continue;
         }
         last_handover = Some(Instant::now());
+        pending = 0;
         if handover
             .sender
             .send(Ok(acc.finish(follower.ledger())))

@@ -210,6 +210,13 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// The shard map in etcd: which shard each account lives on.
+    Shard {
+        #[command(subcommand)]
+        action: crate::shard_cli::ShardAction,
+        #[command(flatten)]
+        etcd: crate::shard_cli::EtcdArgs,
+    },
     /// Write a CNY amount in Chinese capital numerals (大写金额), e.g. `paycore words 1005.30`.
     Words {
         /// Amount in yuan with up to two decimals, e.g. 1005.30 or -12.5.
@@ -232,6 +239,8 @@ pub enum ReportKind {
 pub enum BenchTarget {
     /// Load on the HTTP API: single transfers from many connections, at a fixed rate, and batches.
     Http(paycore_bench::http::HttpBenchArgs),
+    /// The replicated log's append path on etcd (starts a 3-member cluster unless --etcd).
+    Etcd(paycore_bench::etcd::EtcdBenchArgs),
     /// The query store: projection throughput, day-end over many accounts, statement queries.
     Store(paycore_bench::store::StoreBenchArgs),
     /// Account statements under 1, 8 and 64 concurrent readers, while the store is idle, while
@@ -428,6 +437,7 @@ fn bench(
     match target {
         None => paycore_bench::engine::run(args),
         Some(BenchTarget::Http(args)) => paycore_bench::http::run(args),
+        Some(BenchTarget::Etcd(args)) => paycore_bench::etcd::run(args),
         Some(BenchTarget::Store(args)) => paycore_bench::store::run(args),
         Some(BenchTarget::Reads(args)) => paycore_bench::reads::run(args),
         Some(BenchTarget::Hot(args)) => paycore_bench::hot::run(args),
@@ -449,6 +459,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(paycore_channel_sim::run(listen, seed, shutdown))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Shard { action, etcd } => crate::shard_cli::run(action, etcd),
         Command::Words { amount } => {
             let fen = parse_minor(&amount, Currency::CNY, Sign::Any)
                 .with_context(|| format!("cannot read {amount:?} as a CNY amount"))?;

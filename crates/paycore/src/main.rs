@@ -12,6 +12,7 @@ mod payouts_cli;
 mod recon_cli;
 mod reset_admin;
 mod serve;
+mod shard_cli;
 
 use std::process::ExitCode;
 
