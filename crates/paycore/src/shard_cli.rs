@@ -21,12 +21,15 @@ pub enum ShardAction {
 #[derive(clap::Args, Debug)]
 pub struct EtcdArgs {
     /// The etcd cluster holding the shard map: etcd://host:port[,host:port…].
-    #[arg(long, env = "PAYCORE_ETCD")]
-    pub etcd: String,
+    #[arg(long, env = "PAYCORE_ETCD", global = true)]
+    pub etcd: Option<String>,
 }
 
 pub fn run(action: ShardAction, etcd: EtcdArgs) -> anyhow::Result<ExitCode> {
-    let endpoints = parse_etcd_url(&etcd.etcd)?;
+    let url = etcd
+        .etcd
+        .context("name the etcd cluster: --etcd etcd://host:port[,host:port…] (or PAYCORE_ETCD)")?;
+    let endpoints = parse_etcd_url(&url)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
