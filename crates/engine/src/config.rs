@@ -55,6 +55,8 @@ pub struct EngineConfig {
     pub utc_offset_seconds: i32,
     /// Storage fault injection (tests only; nothing armed by default).
     pub faults: Arc<Faults>,
+    /// Where each batch is replicated before it is acknowledged (None: this disk only).
+    pub replicator: Option<crate::ReplicatorHandle>,
 }
 
 impl EngineConfig {
@@ -71,6 +73,7 @@ impl EngineConfig {
             retention_floors: Vec::new(),
             utc_offset_seconds: 8 * 3600,
             faults: Arc::new(Faults::default()),
+            replicator: None,
         }
     }
 

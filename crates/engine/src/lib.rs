@@ -18,6 +18,7 @@ pub mod log;
 mod meta;
 mod metrics;
 mod recovery;
+mod replicate;
 mod snapshot_file;
 mod snapshot_thread;
 mod verify;
@@ -34,4 +35,5 @@ pub use follower_thread::{
 pub use meta::parse_date;
 pub use metrics::MetricsSnapshot;
 pub use recovery::RecoveryReport;
+pub use replicate::{ReplicatedBatch, Replicator, ReplicatorHandle};
 pub use verify::{verify_log, VerifyReport};

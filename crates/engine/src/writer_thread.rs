@@ -2,7 +2,9 @@
 //! engine time, appends it to the log and fsyncs — one fsync for the whole batch — then hands
 //! it to the applier. A batch whose write fails is answered with an error and never applied.
 //! A failed write or fsync of the log also stops the writer for good: from then on every
-//! request is refused with `EngineError::Stopped` until a restart recovers from the disk.
+//! request is refused with `EngineError::Stopped` until a restart recovers from the disk. An
+//! engine with a replicator (`replicate.rs`) ships each batch after the fsync and before it
+//! counts as durable; a failure to replicate stops the writer the same way.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -17,7 +19,7 @@ use tracing::error;
 use crate::codec;
 use crate::engine::{Reply, Request, Shared};
 use crate::log::writer::{AppendError, Appended, LogWriter};
-use crate::EngineError;
+use crate::{EngineError, ReplicatedBatch};
 
 /// A batch that is durable in the log, on its way to be applied.
 pub(crate) struct Durable {
@@ -160,6 +162,15 @@ impl Writer {
                 assert_eq!(appended.sequence, self.durable_sequence + 1);
                 self.durable_sequence = appended.sequence;
                 self.last_timestamp = timestamp + count as u64 - 1;
+                let batch = ReplicatedBatch {
+                    sequence: appended.sequence,
+                    timestamp,
+                    count: count as u32,
+                    body: &self.body,
+                };
+                if let Err(reason) = self.replicate(&batch) {
+                    return self.replication_failed(reason, replies);
+                }
                 self.count_durable(&appended, count, started);
                 if appended.rolled_over {
                     self.started_segment(appended.sequence);
@@ -178,6 +189,37 @@ impl Writer {
             }
             Err(failure) => self.failed(failure, replies),
         }
+    }
+
+    /// Ships the batch to the replicator, if the engine has one, before it counts as durable.
+    fn replicate(&self, batch: &ReplicatedBatch<'_>) -> Result<(), String> {
+        match &self.shared.config.replicator {
+            Some(replicator) => replicator.replicate(batch),
+            None => Ok(()),
+        }
+    }
+
+    /// A batch in the local log that could not be replicated: its outcome is unknown, so the
+    /// engine stops (like a failed fsync) and its callers are told so.
+    fn replication_failed(
+        &self,
+        reason: String,
+        replies: Vec<(usize, oneshot::Sender<Reply>)>,
+    ) -> Result<(), String> {
+        let reason = format!("replication of batch {}: {reason}", self.durable_sequence);
+        self.shared.metrics.failed_batches.fetch_add(1, Relaxed);
+        self.shared.stop(reason.clone());
+        for (_, reply) in replies {
+            let _ = reply.send(Err(EngineError::Stopped {
+                reason: reason.clone(),
+            }));
+        }
+        error!(
+            %reason,
+            "the engine stopped writing: a batch could not be replicated, so nothing more is \
+             accepted or acknowledged"
+        );
+        Err(reason)
     }
 
     fn count_durable(&self, appended: &Appended, count: usize, started: Instant) {

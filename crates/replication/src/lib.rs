@@ -10,6 +10,8 @@
 //! - `log.rs`: `ShardLog` — `append` (one etcd transaction per batch, applied only while the
 //!   caller still holds the shard's leadership and the head is the previous batch: a deposed
 //!   leader cannot fork the log), `read`, `compact`.
+//! - `engine_replicator.rs`: `EtcdReplicator`, the engine's `Replicator` port on a shard's log:
+//!   each fsynced batch appended to etcd before the engine counts it durable.
 //! - `leader.rs`: `Leadership`, a lease-backed claim on a shard, kept alive in the background.
 //! - `url.rs`: parsing `etcd://host:port[,host:port…]`.
 //! - `shard_map.rs` (pure): which shard an account lives on — longest assigned account-number
@@ -18,6 +20,7 @@
 
 pub mod cluster;
 mod directory;
+mod engine_replicator;
 mod error;
 mod gateway;
 mod keys;
@@ -27,6 +30,7 @@ mod shard_map;
 mod url;
 
 pub use directory::ShardDirectory;
+pub use engine_replicator::EtcdReplicator;
 pub use error::ReplicationError;
 pub use leader::{Campaign, Leadership};
 pub use log::{Appended, ShardLog};
