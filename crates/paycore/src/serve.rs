@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use paycore_engine::{EngineConfig, Retention};
+use paycore_engine::{EngineConfig, ReplicatorHandle, Retention};
 use paycore_money::Currency;
 use paycore_notify::{Schedule, TargetPolicy};
+use paycore_replication::EtcdReplicator;
 use paycore_server::{
     AdjustmentConfig, AdjustmentPolicy, HealthPolicy, NotifyConfig, PaymentOptions, QuerySchedule,
     Server, ServerConfig, StoreUrl,
@@ -116,6 +117,16 @@ pub struct ServeArgs {
     /// rotation asks for no other grace period.
     #[arg(long, env = "PAYCORE_NOTIFY_SECRET_GRACE_S", default_value_t = 86_400)]
     pub notify_secret_grace_s: u64,
+    /// Replicate the ledger's log on etcd (etcd://host:port[,host:port…]): each batch is
+    /// acknowledged only once etcd committed it, and this node must hold `--shard`.
+    #[arg(long, env = "PAYCORE_REPLICATE", requires = "shard")]
+    pub replicate: Option<String>,
+    /// The shard this node leads (with --replicate).
+    #[arg(long, env = "PAYCORE_SHARD")]
+    pub shard: Option<String>,
+    /// Seconds the shard's leadership lease lasts without a refresh (with --replicate).
+    #[arg(long, env = "PAYCORE_LEASE_S", default_value_t = 5)]
+    pub lease_s: i64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -130,6 +141,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     engine.retention = Retention::from_name(&args.log_retention)
         .context("--log-retention must be keep, archive or delete")?;
     engine.utc_offset_seconds = parse_offset(&args.utc_offset)?;
+    if let Some(url) = &args.replicate {
+        engine.replicator = Some(replicator(&args, url)?);
+    }
     let store = args
         .store
         .as_deref()
@@ -190,6 +204,34 @@ pub(crate) fn init_logging(format: &str) -> anyhow::Result<()> {
         other => anyhow::bail!("--log-format must be text or json, not {other:?}"),
     }
     Ok(())
+}
+
+/// Claims the shard on etcd and brings it level with the local log, before the engine opens.
+fn replicator(args: &ServeArgs, url: &str) -> anyhow::Result<ReplicatorHandle> {
+    let endpoints = paycore_replication::parse_etcd_url(url)?;
+    let shard = args.shard.as_deref().context("--replicate needs --shard")?;
+    let address = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let mut replicator = EtcdReplicator::start(
+        &endpoints,
+        shard,
+        &address,
+        args.lease_s.max(1),
+        std::time::Duration::from_secs(args.lease_s.max(1) as u64),
+    )
+    .with_context(|| format!("claiming shard {shard} on {url}"))?;
+    let head = replicator
+        .push_local_tail(&args.data_dir)
+        .with_context(|| {
+            format!(
+                "bringing shard {shard} level with {}",
+                args.data_dir.display()
+            )
+        })?;
+    tracing::info!(shard, %address, head, "leading the shard: every batch is replicated on etcd");
+    Ok(ReplicatorHandle::new(replicator))
 }
 
 /// Resolves on SIGINT or SIGTERM.

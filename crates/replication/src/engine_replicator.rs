@@ -4,12 +4,20 @@
 //! `retry_for`; after that, or as soon as the leadership is lost or refused, the batch fails
 //! and the engine stops writing — it never acknowledges what etcd did not commit.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use paycore_engine::{ReplicatedBatch, Replicator};
+use paycore_engine::{codec, Follower, ReplicatedBatch, Replicator};
 use tracing::warn;
 
 use crate::{Campaign, Leadership, ReplicationError, ShardLog};
+
+/// Batches kept in etcd behind the head. The local log is what recovery replays; etcd's copy
+/// is what survives the machine, and without standbys nothing reads further back than the
+/// tail a restarted leader pushes. Kept bounded so etcd (a 2 GiB quota by default) never fills.
+const RETAINED_BATCHES: u64 = 1024;
+/// Compaction runs after every this many batches.
+const COMPACT_EVERY: u64 = 256;
 
 pub struct EtcdReplicator {
     /// One worker thread: the lease's keep-alive runs on it between batches.
@@ -21,7 +29,8 @@ pub struct EtcdReplicator {
 
 impl EtcdReplicator {
     /// Connects to `endpoints`, claims shard `shard` for `address` (a lease of `ttl_s`
-    /// seconds) and keeps it. Refused (`NotLeader`) while another node holds the shard.
+    /// seconds) and keeps it. Refused (`NotLeader`) while another node holds the shard; a lease
+    /// left under `address` itself (this node, killed) is waited out.
     pub fn start(
         endpoints: &[String],
         shard: &str,
@@ -37,12 +46,24 @@ impl EtcdReplicator {
             .map_err(|e| ReplicationError::Unavailable(format!("no async runtime: {e}")))?;
         let (log, leadership) = runtime.block_on(async {
             let mut log = ShardLog::connect(endpoints, shard, Duration::from_secs(5)).await?;
-            match log.campaign(address, ttl_s).await? {
-                Campaign::Won(leadership) => Ok((log, leadership)),
-                Campaign::Lost { leader } => Err(ReplicationError::NotLeader {
-                    shard: shard.to_owned(),
-                    leader,
-                }),
+            // A lease held under this very address is this node's previous run (killed before
+            // it could resign): wait for it to expire rather than refuse.
+            let deadline = Instant::now() + Duration::from_secs(ttl_s.max(1) as u64 + 5);
+            loop {
+                match log.campaign(address, ttl_s).await? {
+                    Campaign::Won(leadership) => return Ok((log, leadership)),
+                    Campaign::Lost { leader }
+                        if leader.as_deref() == Some(address) && Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    Campaign::Lost { leader } => {
+                        return Err(ReplicationError::NotLeader {
+                            shard: shard.to_owned(),
+                            leader,
+                        })
+                    }
+                }
             }
         })?;
         Ok(EtcdReplicator {
@@ -57,6 +78,50 @@ impl EtcdReplicator {
     pub fn head(&mut self) -> Result<u64, ReplicationError> {
         let EtcdReplicator { runtime, log, .. } = self;
         runtime.block_on(log.head())
+    }
+
+    /// Before the engine opens `data_dir`: appends to the shard what the local log holds beyond
+    /// the shard's head — batches fsynced here whose replication was cut short (their callers
+    /// were never answered), or a whole existing ledger joining a new shard. Returns the local
+    /// log's last batch, equal to the shard's head on success. A shard ahead of this node's
+    /// log is refused: catching up from etcd is a standby's job, not built yet.
+    pub fn push_local_tail(&mut self, data_dir: &Path) -> Result<u64, ReplicationError> {
+        let head = self.head()?;
+        let shard = self.log.shard().to_owned();
+        let out_of_step = |detail: String| ReplicationError::OutOfStep {
+            shard: shard.clone(),
+            head,
+            detail,
+        };
+        if !data_dir.join("engine.meta").exists() {
+            return match head {
+                0 => Ok(0),
+                _ => Err(out_of_step("this node's data directory is new".into())),
+            };
+        }
+        let mut follower =
+            Follower::open(data_dir, head).map_err(|e| out_of_step(e.to_string()))?;
+        let mut last = head;
+        let mut body = Vec::new();
+        while let Some(batch) = follower
+            .next(u64::MAX)
+            .map_err(|e| out_of_step(e.to_string()))?
+        {
+            body.clear();
+            for command in batch.commands {
+                codec::encode(command, &mut body);
+            }
+            let replicated = ReplicatedBatch {
+                sequence: batch.sequence,
+                timestamp: batch.timestamp,
+                count: batch.commands.len() as u32,
+                body: &body,
+            };
+            self.replicate(&replicated)
+                .map_err(ReplicationError::Unavailable)?;
+            last = batch.sequence;
+        }
+        Ok(last)
     }
 
     /// Stops keeping the lease alive, as a leader that froze would (for tests of fencing).
@@ -81,7 +146,10 @@ impl Replicator for EtcdReplicator {
         runtime.block_on(async {
             loop {
                 match log.append(leadership, batch.sequence, &bytes).await {
-                    Ok(_) => return Ok(()),
+                    Ok(_) => {
+                        compact_now_and_then(log, leadership, batch.sequence).await;
+                        return Ok(());
+                    }
                     Err(ReplicationError::Unavailable(error)) if started.elapsed() < *retry_for => {
                         warn!(sequence = batch.sequence, %error, "replicating a batch failed; retrying");
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -90,5 +158,16 @@ impl Replicator for EtcdReplicator {
                 }
             }
         })
+    }
+}
+
+/// Every `COMPACT_EVERY` batches, removes those more than `RETAINED_BATCHES` behind; a failure
+/// only delays it to the next round (the batch itself is replicated already).
+async fn compact_now_and_then(log: &mut ShardLog, leadership: &Leadership, sequence: u64) {
+    if !sequence.is_multiple_of(COMPACT_EVERY) || sequence <= RETAINED_BATCHES {
+        return;
+    }
+    if let Err(error) = log.compact(leadership, sequence - RETAINED_BATCHES).await {
+        warn!(sequence, %error, "compacting the shard's log in etcd failed; retried later");
     }
 }

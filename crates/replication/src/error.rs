@@ -23,6 +23,12 @@ pub enum ReplicationError {
     Protocol { what: &'static str, detail: String },
     #[error("invalid replication URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
+    #[error("shard {shard} (replicated head: batch {head}) and this node's log are out of step: {detail}")]
+    OutOfStep {
+        shard: String,
+        head: u64,
+        detail: String,
+    },
     #[error("etcd unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]

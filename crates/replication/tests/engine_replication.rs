@@ -228,3 +228,37 @@ async fn without_a_quorum_nothing_is_acknowledged() {
         assert_eq!(local.timestamp, replicated.timestamp);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_keeps_a_bounded_tail_of_the_log() {
+    let Some(cluster) = EtcdCluster::start(3) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let endpoints = cluster.endpoints();
+    let path = dir.path().to_owned();
+    let durable = tokio::task::spawn_blocking(move || {
+        let replicator =
+            EtcdReplicator::start(&endpoints, "s1", "node-a:8080", 10, Duration::from_secs(5))
+                .unwrap();
+        let engine = engine(&path, replicator);
+        setup(&engine);
+        for i in 0..1_300 {
+            post(&engine, i).unwrap();
+        }
+        let durable = engine.metrics().durable_sequence;
+        engine.shutdown();
+        durable
+    })
+    .await
+    .unwrap();
+    let stored = log(&cluster).await.read(1, 100_000).await.unwrap();
+    // Compacted at batch 1,280 (every 256): what is 1,024 or more behind it is gone.
+    assert_eq!(stored.first().unwrap().0, 1_280 - 1_024);
+    assert_eq!(stored.last().unwrap().0, durable);
+    assert_eq!(
+        stored.len() as u64,
+        durable - 256 + 1,
+        "no gap in what is kept"
+    );
+}
