@@ -169,6 +169,10 @@ impl Writer {
                     body: &self.body,
                 };
                 if let Err(reason) = self.replicate(&batch) {
+                    if appended.rolled_over {
+                        // The batch is in the new segment: retention must know it exists.
+                        self.started_segment(appended.sequence);
+                    }
                     return self.replication_failed(reason, replies);
                 }
                 self.count_durable(&appended, count, started);
