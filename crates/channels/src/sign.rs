@@ -32,12 +32,12 @@ pub const NONCE_MAX_LEN: usize = 64;
 pub fn hmac_hex(secret: &SigningSecret, content: &[u8]) -> String {
     let mut mac = mac(secret);
     mac.update(content);
-    hex(&mac.finalize().into_bytes())
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Whether `signature` (hex, either case) is the HMAC of `content`; constant time in the tag.
 pub fn verify_hex(secret: &SigningSecret, content: &[u8], signature: &str) -> bool {
-    let Some(tag) = unhex(signature) else {
+    let Ok(tag) = hex::decode(signature) else {
         return false;
     };
     let mut mac = mac(secret);
@@ -99,7 +99,7 @@ pub fn is_fresh(timestamp: i64, now: i64) -> bool {
 
 /// A fresh random nonce: 32 hex characters.
 pub fn nonce() -> String {
-    hex(&rand::random::<[u8; 16]>())
+    hex::encode(rand::random::<[u8; 16]>())
 }
 
 /// The three `Sim-*` signature headers.
@@ -170,27 +170,6 @@ impl SignatureHeaders {
             &self.signature,
         )
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    text
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    let digit = |b: u8| char::from(b).to_digit(16).map(|d| d as u8);
-    text.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub fn load_or_create(
     };
     let text = format!(
         "{FORMAT}\nhash_key {}\ninitial_date {}\n",
-        hex(&hash_key),
+        hex::encode(hash_key),
         config.initial_date
     );
     let tmp = data_dir.join("engine.meta.tmp");
@@ -61,10 +61,6 @@ fn today(utc_offset_seconds: i32) -> Date {
     let offset =
         time::UtcOffset::from_whole_seconds(utc_offset_seconds).unwrap_or(time::UtcOffset::UTC);
     time::OffsetDateTime::now_utc().to_offset(offset).date()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn parse(text: &str) -> Result<LedgerConfig, String> {

@@ -22,10 +22,7 @@ impl Secret {
     pub fn generate() -> Result<Secret, NotifyError> {
         let mut bytes = [0u8; GENERATED_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| NotifyError::Random(e.to_string()))?;
-        Ok(Secret(format!(
-            "{GENERATED_PREFIX}{}",
-            crate::signature::hex(&bytes)
-        )))
+        Ok(Secret(format!("{GENERATED_PREFIX}{}", hex::encode(bytes))))
     }
 
     /// The secret's text, for signing and for storing.

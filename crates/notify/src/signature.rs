@@ -35,7 +35,7 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> HmacSha256 {
 pub fn sign(secret: &Secret, timestamp: u64, body: &str) -> String {
     let timestamp = timestamp.to_string();
     let tag = mac(secret.expose().as_bytes(), &timestamp, body.as_bytes()).finalize();
-    hex(&tag.into_bytes())
+    hex::encode(tag.into_bytes())
 }
 
 /// The `Paycore-Signature` value: `v1=<hex>` per secret, in the order given (newest first),
@@ -81,7 +81,7 @@ pub fn verify(
         .split(',')
         .filter_map(|part| part.trim().strip_prefix("v1="))
         .take(SIGNATURES_MAX)
-        .filter_map(unhex)
+        .filter_map(|tag| hex::decode(tag).ok())
         .collect();
     if candidates.is_empty() {
         return Err(VerifyError::NoSignature);
@@ -97,27 +97,6 @@ pub fn verify(
     }
 }
 
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,11 +105,11 @@ mod tests {
 
     #[test]
     fn hex_round_trips() {
-        assert_eq!(hex(&[0x00, 0x7f, 0xab, 0xff]), "007fabff");
-        assert_eq!(unhex("007fabff").unwrap(), [0x00, 0x7f, 0xab, 0xff]);
-        assert_eq!(unhex("abc"), None);
-        assert_eq!(unhex("zz"), None);
-        assert_eq!(unhex("+1"), None);
+        assert_eq!(hex::encode([0x00, 0x7f, 0xab, 0xff]), "007fabff");
+        assert_eq!(hex::decode("007fabff").unwrap(), [0x00, 0x7f, 0xab, 0xff]);
+        assert!(hex::decode("abc").is_err());
+        assert!(hex::decode("zz").is_err());
+        assert!(hex::decode("+1").is_err());
     }
 
     #[test]
@@ -140,7 +119,7 @@ mod tests {
         let mut mac = HmacSha256::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
         assert_eq!(
-            hex(&mac.finalize().into_bytes()),
+            hex::encode(mac.finalize().into_bytes()),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert_eq!(

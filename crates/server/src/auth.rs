@@ -219,7 +219,7 @@ impl KeyStore {
         let mut id_bytes = [0u8; 6];
         getrandom::fill(&mut id_bytes).map_err(|e| KeyStoreError::Random(e.to_string()))?;
         let record = KeyRecord {
-            id: format!("key_{}", hex(&id_bytes)),
+            id: format!("key_{}", hex::encode(id_bytes)),
             name: key.name.to_owned(),
             operator: key.operator.map(str::to_owned),
             role: key.role,
@@ -306,22 +306,11 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn random_key() -> Result<Secret, KeyStoreError> {
     let mut bytes = [0u8; 20];
     getrandom::fill(&mut bytes).map_err(|e| KeyStoreError::Random(e.to_string()))?;
-    Ok(Secret(format!("{KEY_PREFIX}{}", hex(&bytes))))
+    Ok(Secret(format!("{KEY_PREFIX}{}", hex::encode(bytes))))
 }
 
 fn hash(key: &str) -> String {
-    hex(&Sha256::digest(key.as_bytes()))
-}
-
-/// Lower-case hex, into one allocation (every authenticated request hashes its key).
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -366,9 +355,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hex_is_lower_case_two_digits_a_byte() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
-        assert_eq!(hash("abc").len(), 64);
+    fn a_key_hash_is_lower_case_hex() {
+        let hashed = hash("abc");
+        assert_eq!(hashed.len(), 64);
+        assert!(hashed
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     }
 
     #[test]

@@ -45,7 +45,7 @@ fn sha256_of(file: &File) -> Result<String> {
     let mut buffer = vec![0u8; 1 << 16];
     loop {
         match own.read(&mut buffer).map_err(io_error)? {
-            0 => return Ok(hex(&hasher.finalize())),
+            0 => return Ok(hex::encode(hasher.finalize())),
             n => hasher.update(&buffer[..n]),
         }
     }
@@ -238,8 +238,4 @@ pub(crate) fn time_date(day: Day) -> Result<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(&day.iso(), &format)
         .map_err(|e| ServiceError::Internal(format!("date {}: {e}", day.iso())))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
