@@ -337,6 +337,13 @@ pub struct EntryPage {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct HoldPage {
+    pub holds: Vec<HoldResponse>,
+    /// Pass as `after` for the next page; absent when this page is not full.
+    pub next_after: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TransferPage {
     pub transfers: Vec<TransferResponse>,
     /// Pass as `after` for the next page; absent when this page is not full.

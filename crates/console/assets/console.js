@@ -30,6 +30,18 @@ const LABELS = {
     routing: "Routing decision", attempts: "Attempts", refunds: "Refunds", detail: "Detail",
     not_refundable: "refund is offered for succeeded payments only",
     not_reroutable: "reroute only after a definitive failure", words: "In capital numerals",
+    active_holds: "Active holds", remaining: "Remaining", captured: "Captured", expires_at: "Expires",
+    created_at: "Placed", hot_off: "Posts every credit at once (not hot).",
+    hot_buffered: "Hot, buffered: credits are accepted at once and posted as one entry every {interval} ms or {entries} credits; debits may use {line} of pending credit.",
+    split_into: "Split over {n} sub-accounts: {subs}. Credits are spread over them; the statement is theirs.",
+    route_weighted: "Weighted split among {key}: chose {chosen}.", route_explicit: "The payment named its channel: {chosen}.",
+    route_none: "No channel was left.", route_kept: "{channel} (weight {weight}): passed every filter.",
+    route_dropped: "{channel} (weight {weight}): dropped, {why}.",
+    why_disabled: "the channel is disabled", why_method_not_supported: "it does not offer this method",
+    why_currency_not_supported: "it does not take this currency", why_below_min_amount: "the amount is below its minimum",
+    why_above_max_amount: "the amount is above its maximum", why_rate_limited: "its rate limit was used up",
+    why_resting: "it is resting after consecutive failures or timeouts", why_already_tried: "this payment already tried it",
+    why_not_requested: "another channel was requested", why_zero_weight: "its weight is 0",
   },
   zh: {
     overview: "概览", accounts: "账户", transfers: "转账", trades: "交易", channels: "渠道",
@@ -51,11 +63,24 @@ const LABELS = {
     nothing: "无记录。", saved: "已完成。", role_cannot: "当前角色无此权限", routing: "路由决策",
     attempts: "渠道订单", refunds: "退款", detail: "详情", not_refundable: "仅成功的支付可退款",
     not_reroutable: "仅在明确失败后可改道", words: "大写",
+    active_holds: "生效中的冻结", remaining: "剩余", captured: "已扣", expires_at: "到期", created_at: "冻结时间",
+    hot_off: "每笔入账即时记账（非热点账户）。",
+    hot_buffered: "热点账户，缓冲记账：入账即时受理，每 {interval} 毫秒或满 {entries} 笔汇总记一笔；出账可使用待入账中的 {line}。",
+    split_into: "拆分为 {n} 个子账户：{subs}。入账分散到子账户，流水即子账户的流水。",
+    route_weighted: "在 {key} 中按权重分配：选中 {chosen}。", route_explicit: "支付指定了渠道：{chosen}。",
+    route_none: "没有可用渠道。", route_kept: "{channel}（权重 {weight}）：通过所有过滤。",
+    route_dropped: "{channel}（权重 {weight}）：被排除，{why}。",
+    why_disabled: "渠道已停用", why_method_not_supported: "不支持该支付方式", why_currency_not_supported: "不支持该币种",
+    why_below_min_amount: "金额低于下限", why_above_max_amount: "金额高于上限", why_rate_limited: "已达限流",
+    why_resting: "连续失败或超时，暂停使用中", why_already_tried: "本支付已尝试过", why_not_requested: "指定了其他渠道",
+    why_zero_weight: "权重为 0",
   },
 };
 
 let lang = localStorage.getItem("paycore.lang") === "zh" ? "zh" : "en";
 const t = (key) => LABELS[lang][key] || LABELS.en[key] || key;
+// A label with `{name}` places filled from `vars`.
+const tf = (key, vars) => t(key).replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
 
 // ---- money ----------------------------------------------------------------------------------
 
@@ -197,12 +222,21 @@ function table(rows, columns, attrs) {
     h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([, cell, cls]) => h("td", { class: cls || "" }, cell(row)))))));
 }
 
-// Any list of flat objects (the accounting reports), every key a column.
-function genericTable(rows) {
+// Columns of the reports that hold an amount in minor units (the rest are counts and ids).
+const MONEY_COLUMN = /^(opening|closing|debit|credit|inflow|outflow|amount|difference|balance)$|_(balance|debit|credit)$/;
+
+// Any list of flat objects (the accounting reports), every key a column; amounts formatted
+// with the row's currency, or the report's.
+function genericTable(rows, currency) {
   if (!Array.isArray(rows) || rows.length === 0) return h("p", { class: "why" }, t("nothing"));
   const keys = Object.keys(rows[0]);
-  return table(rows, keys.map((k) => [k, (r) => (typeof r[k] === "object" && r[k] !== null ? JSON.stringify(r[k]) : r[k]),
-    typeof rows[0][k] === "number" ? "num" : ""]));
+  const cell = (k) => (r) => {
+    const v = r[k];
+    if (typeof v === "object" && v !== null) return JSON.stringify(v);
+    const money = typeof v === "number" && MONEY_COLUMN.test(k) && (r.currency || currency);
+    return money ? formatMoney(v, r.currency || currency) : v;
+  };
+  return table(rows, keys.map((k) => [k, cell(k), typeof rows[0][k] === "number" ? "num" : ""]));
 }
 
 function card(label, value, id) {
@@ -366,12 +400,33 @@ async function accountPage(main, no, fromDate, toDate, fromSeq) {
   main.append(h("div", { class: "cards", id: "account-cards" },
     ...["balance", "frozen", "available", "pending_credit"].map((k) =>
       card(t(k), h("span", {}, formatMoney(a[k], a.currency), words(a[k])), `card-${k}`)),
-    card(t("hot"), a.hot ? JSON.stringify(a.hot) : "—")));
+    card(t("hot"), h("span", { class: "words", id: "hot-words" }, hotWords(a)))));
+  await holdsSection(main, a);
   await statementSection(main, a, fromDate || "", toDate || "", Number(fromSeq || 0));
   const daily = await api("GET", `/v1/accounts/${enc(no)}/daily-balances`);
   const days = (daily.body || {}).days || [];
   main.append(h("h2", {}, t("daily_balances")), chart([days.map((d) => d.closing)], { id: "daily-chart" }),
     table(days.slice(-31), [["date", (d) => d.accounting_date], [t("balance"), (d) => formatMoney(d.closing, a.currency), "num"]]));
+}
+
+// An account's hot (buffered) or split settings in words.
+function hotWords(a) {
+  if ((a.sub_accounts || []).length) return tf("split_into", { n: a.sub_accounts.length, subs: a.sub_accounts.join(", ") });
+  if (!a.hot || a.hot.mode !== "buffered") return t("hot_off");
+  return tf("hot_buffered", { interval: a.hot.flush_interval_ms, entries: a.hot.max_entries,
+    line: formatMoney(a.hot.credit_line || 0, a.currency) });
+}
+
+// The holds that make up the account's frozen amount.
+async function holdsSection(main, a) {
+  const reply = await api("GET", `/v1/accounts/${enc(a.account_no)}/holds?status=active&limit=100`);
+  if (!reply.ok) { report(reply); return; }
+  main.append(h("h2", {}, t("active_holds")), table(reply.body.holds, [
+    [t("id"), (x) => x.id], [t("amount"), (x) => formatMoney(x.amount, x.currency), "num"],
+    [t("remaining"), (x) => formatMoney(x.remaining, x.currency), "num"],
+    [t("captured"), (x) => formatMoney(x.captured, x.currency), "num"],
+    [t("created_at"), (x) => formatTime(x.created_at)], [t("expires_at"), (x) => (x.expires_at ? formatTime(x.expires_at) : "—")],
+  ], { id: "holds" }));
 }
 
 const PAGE_SIZE = 50;
@@ -487,11 +542,21 @@ async function tradePage(main, id) {
   for (const p of trade.payments || []) main.append(await paymentSection(p));
 }
 
+// The routing decision in words: how the channel was chosen and why each other one was not.
+function routeWords(route) {
+  if (!route) return h("p", { class: "why" }, t("nothing"));
+  const summary = !route.chosen ? t("route_none")
+    : route.strategy === "explicit" ? tf("route_explicit", route) : tf("route_weighted", { key: route.split_key || "", chosen: route.chosen });
+  return h("div", { class: "route" }, h("p", {}, summary), h("ul", {}, (route.candidates || []).map((c) => h("li", {},
+    c.eligible ? tf("route_kept", c)
+      : tf("route_dropped", { ...c, why: [t(`why_${c.reason}`), c.detail].filter(Boolean).join(": ") })))));
+}
+
 async function paymentSection(p) {
   const section = h("section", { class: "payment", id: `payment-${p.id}` },
     h("h2", {}, `${p.id} · ${p.method} · ${p.status} · ${formatMoney(p.amount, p.currency)}`),
-    h("h3", {}, t("routing")), h("pre", {}, JSON.stringify(p.route, null, 2)),
-    h("h3", {}, t("attempts")), genericTable((p.attempts || []).map(({ hold, ...rest }) => rest)));
+    h("h3", {}, t("routing")), routeWords(p.route),
+    h("h3", {}, t("attempts")), genericTable((p.attempts || []).map(({ hold, route, ...rest }) => rest)));
   if (p.refund_id) {
     const refund = await api("GET", `/v1/refunds/${enc(p.refund_id)}`);
     if (refund.ok) section.append(h("h3", {}, t("refunds")), genericTable([refund.body]));
@@ -659,9 +724,11 @@ async function accountingPage(main, report_, date) {
   const reply = await api("GET", kinds[report_] + (date ? `?date=${enc(date)}` : ""));
   if (!reply.ok) { report(reply); return; }
   const out = h("div", { id: "accounting-report" });
+  const currency = (reply.body || {}).currency;
   for (const [key, value] of Object.entries(reply.body || {})) {
-    if (Array.isArray(value)) out.append(h("h2", {}, key), genericTable(value));
-    else out.append(h("p", {}, `${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`));
+    if (Array.isArray(value)) out.append(h("h2", {}, key), genericTable(value, currency));
+    else if (typeof value === "object" && value !== null) out.append(h("h2", {}, key), genericTable([value], currency));
+    else out.append(h("p", {}, `${key}: ${value}`));
   }
   main.append(out);
 }

@@ -106,6 +106,29 @@ async fn set_up(api: &Api, sim: &str) -> (String, String, String) {
         )
         .await;
     }
+    // CONSOLE-B: funded, then hot (buffered), with one active hold and one released.
+    api.post(
+        "/v1/deposits",
+        json!({"id": "dep-b", "account": "CONSOLE-B", "amount": 5_000, "currency": "CNY"}),
+    )
+    .await;
+    api.call(
+        "PUT",
+        "/v1/accounts/CONSOLE-B/hot",
+        KEY,
+        Some(json!({"mode": "buffered", "flush_interval_ms": 500, "max_entries": 100})),
+    )
+    .await;
+    for hold in ["hold-kept", "hold-released"] {
+        let placed = api
+            .post(
+                "/v1/holds",
+                json!({"id": hold, "account": "CONSOLE-B", "amount": 1_200, "currency": "CNY"}),
+            )
+            .await;
+        assert_eq!(placed["status"], "active", "{placed}");
+    }
+    api.post("/v1/holds/hold-released/release", json!({})).await;
     let mut keys = Vec::new();
     for person in ["li", "wang"] {
         let key = api
@@ -298,6 +321,7 @@ async fn an_operator_does_the_days_work_in_a_real_browser() {
     shot(&browser, "01-overview").await;
 
     statement_pages_and_csv(&browser, &downloads).await;
+    holds_and_hot_settings(&browser, &url).await;
     adjustment_needs_another_person(&browser, &api, &url, &li, &wang).await;
     trade_found_by_channel_order(&browser, &order_no).await;
     dead_notification_retried(&browser, &api).await;
@@ -460,6 +484,11 @@ async fn trade_found_by_channel_order(browser: &Client, order_no: &str) {
         payment.contains("succeeded") && payment.contains("5.00 CNY"),
         "{payment}"
     );
+    let route = text_of(browser, "#payment-pay-1 .route").await;
+    assert!(
+        route.contains("chose ok") && route.contains("ok (weight 100): passed every filter"),
+        "{route}"
+    );
     wait_for(browser, "#payment-pay-1 form").await; // refund offered for a succeeded payment
     shot(browser, "07-trade-by-channel-order").await;
 }
@@ -525,7 +554,28 @@ async fn trial_balance(browser: &Client, api: &Api) {
         .await
         .unwrap();
     wait_for(browser, "#accounting-report table").await;
+    let first_row = text_of(browser, "#accounting-report tbody tr").await;
+    assert!(
+        first_row.contains(" CNY"),
+        "amounts formatted with their currency: {first_row}"
+    );
     shot(browser, "10-trial-balance").await;
+}
+
+async fn holds_and_hot_settings(browser: &Client, url: &str) {
+    browser
+        .goto(&format!("{url}/console#/account/CONSOLE-B"))
+        .await
+        .unwrap();
+    wait_count(browser, "#holds tbody tr", 1).await;
+    let hold = text_of(browser, "#holds tbody tr").await;
+    assert!(
+        hold.contains("hold-kept") && hold.contains("12.00"),
+        "{hold}"
+    );
+    let hot = text_of(browser, "#hot-words").await;
+    assert!(hot.contains("buffered") && hot.contains("500 ms"), "{hot}");
+    shot(browser, "03b-holds-and-hot-settings").await;
 }
 
 async fn language_switch(browser: &Client) {

@@ -330,6 +330,7 @@ pub fn router(state: AppState) -> Router {
             post(transfers::create).get(journal::transfers),
         )
         .route("/v1/accounts/{account_no}/entries", get(journal::entries))
+        .route("/v1/accounts/{account_no}/holds", get(holds::of_account))
         .route(
             "/v1/accounts/{account_no}/entries/{seq}/transfers",
             get(journal::entry_transfers),

@@ -432,3 +432,66 @@ async fn a_split_account_spreads_credits_and_shows_the_sums() {
         ["buy-0", "buy-1", "buy-2", "buy-3", "buy-4", "buy-5", "refund"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_holds_page_in_order_and_filter_by_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path()).await;
+    s.open("a", "customer").await;
+    s.open("other", "customer").await;
+    s.deposit("dep-a", "a", 10_000).await;
+    s.deposit("dep-o", "other", 10_000).await;
+    for i in 0..5 {
+        let hold =
+            json!({"id": format!("h{i}"), "account": "a", "amount": 100 + i, "currency": "CNY"});
+        assert_eq!(s.post("/v1/holds", hold).await.status, 201);
+    }
+    let elsewhere = json!({"id": "h-other", "account": "other", "amount": 7, "currency": "CNY"});
+    assert_eq!(s.post("/v1/holds", elsewhere).await.status, 201);
+    assert_eq!(s.post("/v1/holds/h1/release", json!({})).await.status, 200);
+    let capture = json!({"to_account": "other", "amount": 103});
+    assert_eq!(s.post("/v1/holds/h3/capture", capture).await.status, 200);
+    projected(&s).await;
+
+    let ids = |body: &Value| -> Vec<String> {
+        let holds = body["holds"].as_array().unwrap();
+        holds
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = s.get("/v1/accounts/a/holds").await;
+    assert_eq!(all.status, 200, "{:?}", all.body);
+    assert_eq!(ids(&all.body), ["h0", "h1", "h2", "h3", "h4"]);
+    assert_eq!(all.body["holds"][1]["status"], "released");
+    assert_eq!(all.body["holds"][3]["status"], "captured");
+    assert_eq!(all.body["holds"][4]["remaining"], 104);
+    assert!(all.body["next_after"].is_null());
+
+    let active = s.get("/v1/accounts/a/holds?status=active").await.body;
+    assert_eq!(ids(&active), ["h0", "h2", "h4"]);
+    let first = s.get("/v1/accounts/a/holds?limit=2").await.body;
+    assert_eq!(ids(&first), ["h0", "h1"]);
+    let after = first["next_after"]
+        .as_u64()
+        .expect("a full page has a next");
+    let rest = s
+        .get(&format!("/v1/accounts/a/holds?limit=2&after={after}"))
+        .await
+        .body;
+    assert_eq!(ids(&rest), ["h2", "h3"]);
+    assert_eq!(
+        ids(&s.get("/v1/accounts/other/holds").await.body),
+        ["h-other"]
+    );
+
+    let bad = s.get("/v1/accounts/a/holds?status=frozen").await;
+    assert_eq!((bad.status.as_u16(), bad.code()), (400, "invalid_field"));
+    let unknown = s.get("/v1/accounts/nobody/holds").await;
+    assert_eq!(
+        (unknown.status.as_u16(), unknown.code()),
+        (404, "account_not_found")
+    );
+    let sums = s.balance_sums().await;
+    assert!(sums.values().all(|v| *v == 0), "books balance: {sums:?}");
+}

@@ -77,6 +77,8 @@ pub trait Store: Send {
     fn account(&mut self, id: u64) -> Result<Option<AccountRow>, StoreError>;
     /// Journal entries in sequence order, with the client id of the command behind each.
     fn entries(&mut self, query: &EntryQuery) -> Result<Vec<EntryRow>, StoreError>;
+    /// An account's holds in hold order.
+    fn holds(&mut self, query: &HoldQuery) -> Result<Vec<HoldRow>, StoreError>;
     /// Records in record order.
     fn records(&mut self, query: &RecordQuery) -> Result<Vec<RecordRow>, StoreError>;
     /// The records (transfers) a hot account's aggregated credit entry `entry_seq` contains.

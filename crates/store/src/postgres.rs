@@ -327,6 +327,10 @@ impl Store for PostgresStore {
         search(self.client(), q)
     }
 
+    fn holds(&mut self, q: &HoldQuery) -> Result<Vec<HoldRow>, StoreError> {
+        shared::holds(self.client(), q)
+    }
+
     fn daily_rows(
         &mut self,
         account_id: u64,

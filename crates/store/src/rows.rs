@@ -182,6 +182,16 @@ pub struct EntryQuery {
     pub limit: usize,
 }
 
+/// An account's holds in hold order (after `after_hold`, if given), optionally only those in
+/// `status`.
+#[derive(Clone, Debug, Default)]
+pub struct HoldQuery {
+    pub account_id: u64,
+    pub status: Option<String>,
+    pub after_hold: Option<u64>,
+    pub limit: usize,
+}
+
 /// Filters of a record query; results are in record order after `after_record`.
 #[derive(Clone, Debug, Default)]
 pub struct RecordQuery {

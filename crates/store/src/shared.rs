@@ -5,7 +5,7 @@
 //! in that backend's files.
 
 use crate::backend::{sql_u64, StoreError};
-use crate::rows::{AccountRow, DailyRow, DayClosing, DayFlow, SuspenseRow};
+use crate::rows::{AccountRow, DailyRow, DayClosing, DayFlow, HoldQuery, HoldRow, SuspenseRow};
 
 /// A parameter of a shared query.
 pub(crate) enum Param<'a> {
@@ -66,6 +66,33 @@ pub(crate) fn account(db: &mut impl Dialect, id: u64) -> Result<Option<AccountRo
         })
     })?;
     Ok(rows.into_iter().next())
+}
+
+pub(crate) fn holds(db: &mut impl Dialect, q: &HoldQuery) -> Result<Vec<HoldRow>, StoreError> {
+    // An empty status matches every hold, so one statement serves both filters.
+    let sql = "SELECT hold_id, client_id, account_id, amount, remaining, captured, status, \
+               COALESCE(expires_at, -1), record_id FROM holds \
+               WHERE account_id = $1 AND hold_id > $2 AND ($3 = '' OR status = $3) ORDER BY hold_id LIMIT $4";
+    let params = [
+        Param::Int(sql_u64(q.account_id)),
+        Param::Int(q.after_hold.map_or(-1, sql_u64)),
+        Param::Text(q.status.as_deref().unwrap_or("")),
+        Param::Int(q.limit.min(i64::MAX as usize) as i64),
+    ];
+    db.rows(sql, &params, |r| {
+        let expires_at = r.int(7)?;
+        Ok(HoldRow {
+            hold_id: u64_of(r.int(0)?),
+            client_id: r.text(1)?,
+            account_id: u64_of(r.int(2)?),
+            amount: u64_of(r.int(3)?),
+            remaining: u64_of(r.int(4)?),
+            captured: u64_of(r.int(5)?),
+            status: r.text(6)?,
+            expires_at: (expires_at >= 0).then(|| u64_of(expires_at)),
+            record_id: u64_of(r.int(8)?),
+        })
+    })
 }
 
 pub(crate) fn daily_rows(

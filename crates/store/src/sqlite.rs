@@ -271,6 +271,10 @@ impl Store for SqliteStore {
         self.journal_first(|conn| read_records(conn, q))
     }
 
+    fn holds(&mut self, q: &HoldQuery) -> Result<Vec<HoldRow>, StoreError> {
+        shared::holds(&mut self.conn, q)
+    }
+
     fn daily_rows(
         &mut self,
         account_id: u64,

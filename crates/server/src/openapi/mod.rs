@@ -22,7 +22,7 @@ use responses::CommonResponses;
         routes::accounts::freeze, routes::accounts::unfreeze, routes::accounts::set_hot,
         routes::transfers::create, routes::transfers::batch, routes::transfers::show,
         routes::transfers::deposit, routes::transfers::withdraw,
-        routes::holds::create, routes::holds::show, routes::holds::release, routes::holds::capture,
+        routes::holds::create, routes::holds::show, routes::holds::release, routes::holds::capture, routes::holds::of_account,
         routes::keys::create, routes::keys::list, routes::keys::revoke, routes::keys::whoami,
         routes::journal::entries, routes::journal::entry_transfers, routes::journal::transfers, routes::journal::daily_balances, routes::journal::events,
         routes::dayend::day_end, routes::dayend::report, routes::verify::verify,
