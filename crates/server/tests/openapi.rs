@@ -29,6 +29,7 @@ fn every_route_is_documented() {
         "/v1/accounts/{account_no}",
         "/v1/accounts/{account_no}/close",
         "/v1/accounts/{account_no}/freeze",
+        "/v1/accounts/{account_no}/holds",
         "/v1/accounts/{account_no}/unfreeze",
         "/v1/accounts/{account_no}/hot",
         "/v1/accounts/{account_no}/entries/{seq}/transfers",
