@@ -4,6 +4,7 @@
 //! up by the binary (`PAYCORE_LOG`).
 
 pub mod accounting;
+pub mod console;
 pub mod engine;
 pub mod etcd;
 pub mod hot;

@@ -246,6 +246,9 @@ pub enum BenchTarget {
     /// Account statements under 1, 8 and 64 concurrent readers, while the store is idle, while
     /// the projector writes and while a verify scan runs; one shared handle beside the pool.
     Reads(paycore_bench::reads::ReadsBenchArgs),
+    /// The console's account page (account, holds, a statement page, daily balances) on a big
+    /// ledger: server time per page, first, next, deep and date-filtered.
+    Console(paycore_bench::console::ConsoleBenchArgs),
     /// Accounting: vouchers per second from a backlog, trial balance and GL check over them.
     Accounting(paycore_bench::accounting::AccountingBenchArgs),
     /// A hot account end to end (engine + query store) against uniform traffic, and a
@@ -442,6 +445,7 @@ fn bench(
         Some(BenchTarget::Reads(args)) => paycore_bench::reads::run(args),
         Some(BenchTarget::Hot(args)) => paycore_bench::hot::run(args),
         Some(BenchTarget::Accounting(args)) => paycore_bench::accounting::run(args),
+        Some(BenchTarget::Console(args)) => paycore_bench::console::run(args),
         Some(BenchTarget::Payments(args)) => paycore_bench::payments::run(args),
         Some(BenchTarget::Recon(args)) => paycore_bench::recon::run(args),
     }
