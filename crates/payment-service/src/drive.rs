@@ -93,9 +93,9 @@ impl PaymentService {
                 if payment.next_step() != step {
                     return Ok(Ok((payment, false))); // done meanwhile
                 }
-                let before = trade.clone();
+                let (before, payment_before) = (trade.clone(), payment.clone());
                 apply_posting(&mut payment, &mut trade, step, posted, now);
-                payments::save(sql, &payment)?;
+                payments::save_over(sql, &payment, &payment_before)?;
                 if trade != before {
                     trades::update(sql, &trade)?;
                 }

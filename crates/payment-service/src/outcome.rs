@@ -84,10 +84,10 @@ impl PaymentService {
                 let Some((mut payment, mut trade)) = with_trade(sql, &id)? else {
                     return Ok(Err(PayError::PaymentNotFound(id)));
                 };
-                let before = trade.clone();
+                let (before, payment_before) = (trade.clone(), payment.clone());
                 let effect = apply(state, &mut payment, &mut trade, &report, now, &config);
                 if effect != Effect::Nothing || report.source == ReportSource::Query {
-                    payments::save(sql, &payment)?;
+                    payments::save_over(sql, &payment, &payment_before)?;
                 }
                 if trade != before {
                     trades::update(sql, &trade)?;

@@ -12,8 +12,16 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use crate::sql::{sqlite_placeholders, Connection, Row, Sql, Value};
 use crate::StoreError;
 
+/// Page size of a new payment store. Each commit of the writer's group transactions writes
+/// every page it touched to the WAL; at 16 KiB (the query store's size, chosen for its bulk
+/// inserts) that was ~690 KB per transaction and 110 MB/s under 2,900 pay-ins/s.
+const PAGE_BYTES: i64 = 4 * 1024;
+
 pub struct SqliteConnection {
     conn: rusqlite::Connection,
+    /// The writer's: copies committed pages into the database file on a thread of its own,
+    /// so no commit of the writer pays for a checkpoint.
+    checkpointer: Option<paycore_sqlite::Checkpointer>,
     /// Statements rewritten to SQLite's placeholders, by the address of their text.
     rewritten: HashMap<usize, String>,
 }
@@ -26,15 +34,19 @@ impl SqliteConnection {
     /// Opens (creating if needed) the file, and migrates the schema when `migrate` (the
     /// writer does; readers trust it).
     pub fn open(path: &Path, migrate: bool) -> Result<SqliteConnection, StoreError> {
-        let mut conn = paycore_sqlite::open(path, 64 * 1024, Duration::from_secs(30))?;
+        let mut conn =
+            paycore_sqlite::open_with_pages(path, PAGE_BYTES, 64 * 1024, Duration::from_secs(30))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut checkpointer = None;
         if migrate {
             migrations::migrations::runner()
                 .set_migration_table_name(crate::MIGRATION_TABLE)
                 .run(&mut conn)?;
+            checkpointer = Some(paycore_sqlite::Checkpointer::start(&conn, path)?);
         }
         Ok(SqliteConnection {
             conn,
+            checkpointer,
             rewritten: HashMap::new(),
         })
     }
@@ -99,6 +111,9 @@ impl Connection for SqliteConnection {
         let begin = if read_only {
             "BEGIN DEFERRED"
         } else {
+            if let Some(checkpointer) = self.checkpointer.as_mut() {
+                checkpointer.before_transaction()?;
+            }
             "BEGIN IMMEDIATE"
         };
         self.conn.execute_batch(begin)?;
@@ -107,6 +122,9 @@ impl Connection for SqliteConnection {
 
     fn commit(&mut self) -> Result<(), StoreError> {
         self.conn.execute_batch("COMMIT")?;
+        if let Some(checkpointer) = self.checkpointer.as_mut() {
+            checkpointer.committed()?;
+        }
         Ok(())
     }
 

@@ -249,6 +249,72 @@ fn every_table_round_trips_on_both_backends() {
 }
 
 #[test]
+fn saving_over_an_earlier_state_writes_what_changed_and_reads_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    for location in locations(dir.path(), "saveover") {
+        let writer = writer(&location);
+        let readers = location.readers(2);
+        let m = merchant();
+        let t = trade(&m, "o-1");
+        let first = payment(&t, "p-1", "2026120100000000001");
+        let saved = (m.clone(), t.clone(), first.clone());
+        writer
+            .run_blocking(move |_, sql| {
+                merchants::insert(sql, &saved.0)?;
+                channels::save(sql, &channel("a"), 7)?;
+                trades::insert(sql, &saved.1)?;
+                payments::save(sql, &saved.2)
+            })
+            .unwrap();
+        let read = |id: &'static str| {
+            readers
+                .read_blocking(move |sql| payments::get(sql, id))
+                .unwrap()
+                .unwrap()
+        };
+        // Only the payment's own row changes.
+        let mut noted = first.clone();
+        noted.anomalies.push("late callback".into());
+        noted.updated_at += 1;
+        let (before, after) = (first.clone(), noted.clone());
+        writer
+            .run_blocking(move |_, sql| payments::save_over(sql, &after, &before))
+            .unwrap();
+        assert_eq!(read("p-1"), noted, "{location:?}");
+        // A new channel order beside the first, which stays as it was.
+        let mut rerouted = noted.clone();
+        let route = rerouted.current().unwrap().route.clone();
+        rerouted.report(
+            &mut t.clone(),
+            &BankReport {
+                order_no: "2026120100000000001".into(),
+                source: ReportSource::Query,
+                result: BankResult::NotFound,
+            },
+            20,
+            Timing {
+                not_found_grace_ms: 0,
+            },
+        );
+        rerouted
+            .reroute("2026120100000000002".into(), route, 21, 30)
+            .unwrap();
+        let (before, after) = (noted.clone(), rerouted.clone());
+        writer
+            .run_blocking(move |_, sql| payments::save_over(sql, &after, &before))
+            .unwrap();
+        assert_eq!(read("p-1"), rerouted, "{location:?}");
+        assert_eq!(rerouted.attempts.len(), 2);
+        // Nothing changed: nothing written, the same payment read back.
+        let (before, after) = (rerouted.clone(), rerouted.clone());
+        writer
+            .run_blocking(move |_, sql| payments::save_over(sql, &after, &before))
+            .unwrap();
+        assert_eq!(read("p-1"), rerouted);
+    }
+}
+
+#[test]
 fn refunds_round_trip_and_queue_their_checks() {
     let dir = tempfile::tempdir().unwrap();
     for location in locations(dir.path(), "refunds") {

@@ -21,8 +21,20 @@ const PAGE_BYTES: i64 = 16 * 1024;
 /// cut may drop the last committed transactions, and the stored log position with them — the
 /// data is re-derived from the log, so nothing is lost or doubled. `cache_kib` of page cache.
 pub fn open(path: &Path, cache_kib: u64, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    open_with_pages(path, PAGE_BYTES, cache_kib, busy_timeout)
+}
+
+/// `open` with pages of `page_bytes` for a new database: an OLTP store of small transactions
+/// (the payment store) writes every page it touches to the WAL once per commit, so its pages
+/// are better small.
+pub fn open_with_pages(
+    path: &Path,
+    page_bytes: i64,
+    cache_kib: u64,
+    busy_timeout: Duration,
+) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.pragma_update(None, "page_size", PAGE_BYTES)?;
+    conn.pragma_update(None, "page_size", page_bytes)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.busy_timeout(busy_timeout)?;
