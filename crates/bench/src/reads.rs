@@ -72,7 +72,7 @@ pub fn run(args: ReadsBenchArgs) -> anyhow::Result<()> {
         "--readers must be ≥ 1"
     );
     anyhow::ensure!(args.pools.iter().all(|&p| p >= 1), "--pools must be ≥ 1");
-    let runtime = crate::payments::runtime(2)?;
+    let runtime = crate::payments::runtime("bench-reads", 2)?;
     let temp = tempfile::Builder::new()
         .prefix("paycore-bench-reads-")
         .tempdir_in(".")?;

@@ -57,8 +57,8 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
     let temp = tempfile::Builder::new()
         .prefix("paycore-bench-payments-")
         .tempdir_in(".")?;
-    let server_runtime = runtime(2)?;
-    let sim_runtime = runtime(1)?;
+    let server_runtime = runtime("bench-server", 2)?;
+    let sim_runtime = runtime("bench-bank", 1)?;
     let sim = match &args.sim {
         Some(url) => url.clone(),
         None => sim_runtime.block_on(async {
@@ -104,7 +104,7 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
             (url, BENCH_KEY.to_owned(), Some((stop_tx, task)))
         }
     };
-    let client_runtime = runtime(2)?;
+    let client_runtime = runtime("bench-client", 2)?;
     client_runtime.block_on(async {
         let bench = Arc::new(Bench::new(url, key, sim.clone(), &args).await?);
         println!(
@@ -147,9 +147,11 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+/// A runtime whose threads are named `name` (so a profile tells server, bank and load apart).
+pub(crate) fn runtime(name: &str, workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
+        .thread_name(name)
         .enable_all()
         .build()?)
 }

@@ -1,8 +1,9 @@
-//! `pay_payments` and their channel orders in `pay_attempts`. A payment is always read and
-//! written whole (its row and every attempt), so a reader never sees half of a change.
+//! `pay_payments` and their channel orders in `pay_attempts`. A payment is always read whole
+//! (its row and every attempt) and written in one writer transaction — whole (`save`), or what
+//! changed since it was read (`save_over`) — so a reader never sees half of a change.
 
 use paycore_payments::{
-    Attempt, Disposition, Method, Payment, PaymentStatus, Posted, ReturnReason,
+    Attempt, ChannelOrder, Disposition, Method, Payment, PaymentStatus, Posted, ReturnReason,
 };
 
 use super::attempt_rows::{
@@ -88,9 +89,46 @@ pub fn save_over(sql: &mut dyn Sql, p: &Payment, before: &Payment) -> Result<(),
     };
     save(sql, &unchanged)?;
     for (index, attempt) in p.attempts.iter().enumerate() {
-        if before.attempts.get(index) != Some(attempt) {
-            save_attempt(sql, &p.id, index as u64 + 1, attempt)?;
+        match before.attempts.get(index) {
+            Some(earlier) if earlier == attempt => {}
+            // The same order, routed as it was: its route (JSON) need not be written again.
+            Some(earlier)
+                if earlier.order.order_no == attempt.order.order_no
+                    && earlier.route == attempt.route =>
+            {
+                update_order(sql, &attempt.order)?;
+            }
+            _ => save_attempt(sql, &p.id, index as u64 + 1, attempt)?,
         }
+    }
+    Ok(())
+}
+
+/// Writes what can change of a stored channel order: everything but its owner, number,
+/// channel, route and creation time.
+fn update_order(sql: &mut dyn Sql, o: &ChannelOrder) -> Result<(), StoreError> {
+    let updated = sql.exec(
+        "UPDATE pay_attempts SET status = $2, updated_at = $3, sent_at = $4, sends = $5, \
+         queries = $6, bank_ref = $7, failure_code = $8, failure_message = $9, note = $10 \
+         WHERE channel_order_no = $1",
+        &[
+            Value::text(&o.order_no),
+            Value::text(o.status.name()),
+            Value::uint(o.updated_at),
+            Value::uint(o.sent_at),
+            Value::uint(o.sends as u64),
+            Value::uint(o.queries as u64),
+            Value::opt_text(o.bank_ref.as_deref()),
+            Value::opt_text(o.failure.as_ref().map(|f| f.code.as_str())),
+            Value::opt_text(o.failure.as_ref().map(|f| f.message.as_str())),
+            Value::opt_text(o.note.as_deref()),
+        ],
+    )?;
+    if updated != 1 {
+        return Err(StoreError::Corrupt(format!(
+            "channel order {} was read but is not stored",
+            o.order_no
+        )));
     }
     Ok(())
 }
