@@ -286,6 +286,10 @@ pub struct Health {
     pub status: String,
     /// Why the engine stopped, if it did.
     pub engine_error: Option<String>,
+    /// `leader` (takes writes: a single node, or a replicated shard's leader) or `standby`
+    /// (follows its shard's log from etcd and serves reads; writes are `503 not_leader`).
+    #[serde(default)]
+    pub role: String,
     pub applied_sequence: u64,
     pub durable_sequence: u64,
     pub accounting_date: String,

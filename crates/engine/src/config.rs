@@ -57,6 +57,9 @@ pub struct EngineConfig {
     pub faults: Arc<Faults>,
     /// Where each batch is replicated before it is acknowledged (None: this disk only).
     pub replicator: Option<crate::ReplicatorHandle>,
+    /// Open as a standby of a replicated shard: clients' commands are refused (`NotLeader`);
+    /// the shard's batches come through `Engine::submit_replicated` until `Engine::promote`.
+    pub standby: bool,
 }
 
 impl EngineConfig {
@@ -74,6 +77,7 @@ impl EngineConfig {
             utc_offset_seconds: 8 * 3600,
             faults: Arc::new(Faults::default()),
             replicator: None,
+            standby: false,
         }
     }
 

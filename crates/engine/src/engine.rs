@@ -4,7 +4,8 @@
 
 use std::fs::{File, TryLockError};
 use std::path::Path;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
@@ -12,10 +13,14 @@ use parking_lot::{Mutex, RwLock};
 use paycore_ledger::{Command, IdHasher, Ledger, Outcome};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::log::tail::LogTail;
 use crate::log::writer::LogWriter;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::recovery::{self, RecoveryReport};
-use crate::{applier_thread, writer_thread, EngineConfig, EngineError};
+use crate::{
+    applier_thread, codec, writer_thread, EngineConfig, EngineError, ReplicatedBatch,
+    ReplicatorHandle,
+};
 
 /// The answer to one request: one outcome per command, in order.
 pub type Reply = Result<Vec<Outcome>, EngineError>;
@@ -23,6 +28,8 @@ pub type Reply = Result<Vec<Outcome>, EngineError>;
 pub(crate) struct Request {
     pub commands: Vec<Command>,
     pub reply: oneshot::Sender<Reply>,
+    /// A standby's batch from the shard's log: its sequence and timestamp, kept as they are.
+    pub replicated: Option<(u64, u64)>,
 }
 
 /// State shared by the engine's threads and its callers.
@@ -34,6 +41,14 @@ pub(crate) struct Shared {
     pub segments: Mutex<Vec<(u64, u64)>>,
     /// Set once, by the writer, when a failed log write or fsync stopped it: why.
     pub stopped: OnceLock<String>,
+    /// Where batches are replicated: the configuration's, or a promoted standby's.
+    pub replicator: Mutex<Option<ReplicatorHandle>>,
+    /// A standby refuses clients' commands until promoted.
+    pub standby: AtomicBool,
+    /// The shard's leader as last seen (a standby's, or a deposed leader's), for `NotLeader`.
+    pub leader: Mutex<Option<String>>,
+    /// Set when the replicator said another node leads the shard: the writer stopped for that.
+    pub deposed: AtomicBool,
 }
 
 impl Shared {
@@ -42,8 +57,18 @@ impl Shared {
         let _ = self.stopped.set(reason);
     }
 
-    /// `EngineError::Stopped` once the writer has stopped.
+    pub fn not_leader(&self) -> EngineError {
+        EngineError::NotLeader {
+            leader: self.leader.lock().clone(),
+        }
+    }
+
+    /// `EngineError::NotLeader` on a standby or a deposed leader; `EngineError::Stopped` once
+    /// the writer has stopped for any other reason.
     pub fn check_running(&self) -> Result<(), EngineError> {
+        if self.deposed.load(SeqCst) {
+            return Err(self.not_leader());
+        }
         match self.stopped.get() {
             Some(reason) => Err(EngineError::Stopped {
                 reason: reason.clone(),
@@ -104,6 +129,10 @@ impl Engine {
             metrics,
             segments: Mutex::new(recovered.segment_first_sequences),
             stopped: OnceLock::new(),
+            replicator: Mutex::new(config.replicator.clone()),
+            standby: AtomicBool::new(config.standby),
+            leader: Mutex::new(None),
+            deposed: AtomicBool::new(false),
             config,
         });
         let (request_tx, request_rx) = mpsc::channel(shared.config.queue_requests_max);
@@ -148,7 +177,7 @@ impl Engine {
 
     /// Submits commands and waits (asynchronously) until they are durable and applied.
     pub async fn submit(&self, commands: Vec<Command>) -> Reply {
-        self.shared.check_running()?;
+        self.check_leading()?;
         let Some((request, reply)) = self.request(commands)? else {
             return Ok(Vec::new());
         };
@@ -163,10 +192,95 @@ impl Engine {
 
     /// Like `submit`, for plain threads. Must not be called from inside an async runtime.
     pub fn submit_blocking(&self, commands: Vec<Command>) -> Reply {
-        self.shared.check_running()?;
+        self.check_leading()?;
         let Some((request, reply)) = self.request(commands)? else {
             return Ok(Vec::new());
         };
+        self.send_blocking(request, reply)
+    }
+
+    fn check_leading(&self) -> Result<(), EngineError> {
+        self.shared.check_running()?;
+        if self.shared.standby.load(SeqCst) {
+            return Err(self.shared.not_leader());
+        }
+        Ok(())
+    }
+
+    /// Whether this engine is a standby (not yet promoted).
+    pub fn is_standby(&self) -> bool {
+        self.shared.standby.load(SeqCst)
+    }
+
+    /// Records who leads the shard, for the `NotLeader` answers of a standby.
+    pub fn set_leader(&self, leader: Option<String>) {
+        *self.shared.leader.lock() = leader;
+    }
+
+    /// A standby's: appends one batch of the shard's log to the local log, exactly as the
+    /// leader made it (sequence, timestamp, commands), and applies it. The same log gives the
+    /// same state, so the standby's ledger is the leader's as of that batch.
+    pub fn submit_replicated_blocking(
+        &self,
+        batch: &ReplicatedBatch<'_>,
+    ) -> Result<(), EngineError> {
+        self.shared.check_running()?;
+        if !self.shared.standby.load(SeqCst) {
+            return Err(EngineError::OutOfStep(
+                "only a standby takes the shard's batches".into(),
+            ));
+        }
+        let mut commands = Vec::new();
+        codec::decode_batch(
+            batch.body,
+            batch.count,
+            self.shared.config.batch_commands_max,
+            self.hasher,
+            &mut commands,
+        )
+        .map_err(|e| EngineError::OutOfStep(format!("batch {}: {e}", batch.sequence)))?;
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let request = Request {
+            commands,
+            reply: reply_tx,
+            replicated: Some((batch.sequence, batch.timestamp)),
+        };
+        self.send_blocking(request, reply_rx).map(|_| ())
+    }
+
+    /// Makes a standby the shard's leader: from now on every batch goes through `replicator`
+    /// before it is acknowledged, and clients' commands are taken. Batches handed over before
+    /// are written first (one queue).
+    pub fn promote(&self, replicator: ReplicatorHandle) {
+        *self.shared.replicator.lock() = Some(replicator);
+        *self.shared.leader.lock() = None;
+        self.shared.standby.store(false, SeqCst);
+    }
+
+    /// Batch `sequence` of the local log as the shard stores it (None: not in the log).
+    pub fn local_batch(&self, sequence: u64) -> Result<Option<Vec<u8>>, EngineError> {
+        let config = &self.shared.config;
+        let durable = self.shared.metrics.durable_sequence.load(Relaxed);
+        if sequence == 0 || sequence > durable {
+            return Ok(None);
+        }
+        let dirs = vec![config.log_dir(), config.archive_dir()];
+        let mut tail = LogTail::open(dirs, sequence, None, config.body_bytes_max())?;
+        let Some((header, body)) = tail.next(durable)? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            ReplicatedBatch {
+                sequence,
+                timestamp: header.timestamp,
+                count: header.command_count,
+                body,
+            }
+            .encode(),
+        ))
+    }
+
+    fn send_blocking(&self, request: Request, reply: oneshot::Receiver<Reply>) -> Reply {
         let sender = self.sender()?;
         self.shared.metrics.queue_depth.fetch_add(1, Relaxed);
         if sender.blocking_send(request).is_err() {
@@ -197,6 +311,7 @@ impl Engine {
             Request {
                 commands,
                 reply: reply_tx,
+                replicated: None,
             },
             reply_rx,
         )))

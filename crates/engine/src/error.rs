@@ -29,10 +29,26 @@ pub enum EngineError {
          accepted until it is restarted, which recovers every acknowledged batch from the log"
     )]
     Stopped { reason: String },
+    #[error("{}", not_leader_message(leader))]
+    NotLeader { leader: Option<String> },
+    #[error("a replicated batch does not follow this node's log: {0}")]
+    OutOfStep(String),
     #[error("too many commands in one request: {count} (at most {max})")]
     RequestTooLarge { count: usize, max: usize },
     #[error("the engine is shutting down")]
     ShuttingDown,
+}
+
+fn not_leader_message(leader: &Option<String>) -> String {
+    match leader {
+        Some(leader) => {
+            format!("this node does not lead its shard; send writes to the leader at {leader}")
+        }
+        None => {
+            "this node does not lead its shard, and no leader holds it right now; retry shortly"
+                .to_owned()
+        }
+    }
 }
 
 impl EngineError {
@@ -53,6 +69,8 @@ impl EngineError {
         match self {
             EngineError::Storage(_) | EngineError::Io { .. } => "storage_error",
             EngineError::RequestTooLarge { .. } => "request_too_large",
+            EngineError::NotLeader { .. } => "not_leader",
+            EngineError::OutOfStep(_) => "replica_out_of_step",
             EngineError::ShuttingDown | EngineError::Stopped { .. } => "engine_unavailable",
             EngineError::Log(_)
             | EngineError::Snapshot { .. }

@@ -46,10 +46,35 @@ impl<'a> ReplicatedBatch<'a> {
     }
 }
 
+/// Why a batch could not be replicated. Either stops the engine's writer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicateError {
+    /// Another node leads the shard now (this one was fenced off): its address, if known.
+    NotLeader { leader: Option<String> },
+    /// The batch could not be replicated: why.
+    Failed(String),
+}
+
+impl fmt::Display for ReplicateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplicateError::NotLeader {
+                leader: Some(leader),
+            } => {
+                write!(f, "another node leads the shard: {leader}")
+            }
+            ReplicateError::NotLeader { leader: None } => {
+                f.write_str("the shard's leadership was lost")
+            }
+            ReplicateError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
 /// Makes a batch durable elsewhere before the engine acknowledges it.
 pub trait Replicator: Send {
-    /// Returns once `batch` is replicated; an error (why) stops the engine.
-    fn replicate(&mut self, batch: &ReplicatedBatch<'_>) -> Result<(), String>;
+    /// Returns once `batch` is replicated; an error stops the engine.
+    fn replicate(&mut self, batch: &ReplicatedBatch<'_>) -> Result<(), ReplicateError>;
 }
 
 /// The engine's handle on its replicator (shared with the configuration, which is `Clone`).
@@ -61,7 +86,7 @@ impl ReplicatorHandle {
         ReplicatorHandle(Arc::new(Mutex::new(Box::new(replicator))))
     }
 
-    pub(crate) fn replicate(&self, batch: &ReplicatedBatch<'_>) -> Result<(), String> {
+    pub(crate) fn replicate(&self, batch: &ReplicatedBatch<'_>) -> Result<(), ReplicateError> {
         self.0.lock().replicate(batch)
     }
 }

@@ -4,7 +4,9 @@
 //! A failed write or fsync of the log also stops the writer for good: from then on every
 //! request is refused with `EngineError::Stopped` until a restart recovers from the disk. An
 //! engine with a replicator (`replicate.rs`) ships each batch after the fsync and before it
-//! counts as durable; a failure to replicate stops the writer the same way.
+//! counts as durable; a failure to replicate stops the writer the same way. A standby's batches
+//! (`Request::replicated`) come from the shard's log: each is written alone, under the
+//! sequence and timestamp the leader gave it, and not replicated again.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -19,7 +21,7 @@ use tracing::error;
 use crate::codec;
 use crate::engine::{Reply, Request, Shared};
 use crate::log::writer::{AppendError, Appended, LogWriter};
-use crate::{EngineError, ReplicatedBatch};
+use crate::{EngineError, ReplicateError, ReplicatedBatch};
 
 /// A batch that is durable in the log, on its way to be applied.
 pub(crate) struct Durable {
@@ -110,13 +112,14 @@ impl Writer {
         };
         let max = self.shared.config.batch_commands_max;
         let mut count = first.commands.len();
+        let alone = first.replicated.is_some();
         let mut batch = vec![first];
-        while count < max {
+        while count < max && !alone {
             let Ok(request) = self.requests.try_recv() else {
                 break;
             };
             self.shared.metrics.queue_depth.fetch_sub(1, Relaxed);
-            if count + request.commands.len() > max {
+            if count + request.commands.len() > max || request.replicated.is_some() {
                 self.pending = Some(request);
                 break;
             }
@@ -144,6 +147,15 @@ impl Writer {
         commands.clear();
         commands.reserve(count);
         let mut replies = Vec::with_capacity(batch.len());
+        let replicated = batch[0].replicated;
+        if let Some((sequence, timestamp)) = replicated {
+            if let Err(why) = self.check_replicated(sequence, timestamp) {
+                for request in batch {
+                    let _ = request.reply.send(Err(EngineError::OutOfStep(why.clone())));
+                }
+                return Ok(());
+            }
+        }
         for request in batch {
             for command in &request.commands {
                 codec::encode(command, &mut self.body);
@@ -151,7 +163,10 @@ impl Writer {
             commands.extend_from_slice(&request.commands);
             replies.push((request.commands.len(), request.reply));
         }
-        let timestamp = now_nanos().max(self.last_timestamp + 1);
+        let timestamp = match replicated {
+            Some((_, timestamp)) => timestamp,
+            None => now_nanos().max(self.last_timestamp + 1),
+        };
         assert_eq!(
             self.log.next_sequence(),
             self.durable_sequence + 1,
@@ -168,7 +183,11 @@ impl Writer {
                     count: count as u32,
                     body: &self.body,
                 };
-                if let Err(reason) = self.replicate(&batch) {
+                let shipped = match replicated {
+                    Some(_) => Ok(()), // it came from the shard's log
+                    None => self.replicate(&batch),
+                };
+                if let Err(reason) = shipped {
                     if appended.rolled_over {
                         // The batch is in the new segment: retention must know it exists.
                         self.started_segment(appended.sequence);
@@ -196,26 +215,55 @@ impl Writer {
     }
 
     /// Ships the batch to the replicator, if the engine has one, before it counts as durable.
-    fn replicate(&self, batch: &ReplicatedBatch<'_>) -> Result<(), String> {
-        match &self.shared.config.replicator {
+    fn replicate(&self, batch: &ReplicatedBatch<'_>) -> Result<(), ReplicateError> {
+        let replicator = self.shared.replicator.lock().clone();
+        match replicator {
             Some(replicator) => replicator.replicate(batch),
             None => Ok(()),
         }
+    }
+
+    /// A standby's batch must be the next of the local log and later than its last one.
+    fn check_replicated(&self, sequence: u64, timestamp: u64) -> Result<(), String> {
+        if sequence != self.durable_sequence + 1 {
+            return Err(format!(
+                "batch {sequence} offered, the local log ends at {}",
+                self.durable_sequence
+            ));
+        }
+        if timestamp <= self.last_timestamp {
+            return Err(format!(
+                "batch {sequence} is stamped {timestamp}, not after this log's {}",
+                self.last_timestamp
+            ));
+        }
+        Ok(())
     }
 
     /// A batch in the local log that could not be replicated: its outcome is unknown, so the
     /// engine stops (like a failed fsync) and its callers are told so.
     fn replication_failed(
         &self,
-        reason: String,
+        failure: ReplicateError,
         replies: Vec<(usize, oneshot::Sender<Reply>)>,
     ) -> Result<(), String> {
-        let reason = format!("replication of batch {}: {reason}", self.durable_sequence);
+        let reason = format!("replication of batch {}: {failure}", self.durable_sequence);
         self.shared.metrics.failed_batches.fetch_add(1, Relaxed);
+        if let ReplicateError::NotLeader { leader } = &failure {
+            // Fenced off: another node leads. This one steps down for good (a restart makes
+            // it a standby); its callers are pointed at the leader.
+            *self.shared.leader.lock() = leader.clone();
+            self.shared
+                .deposed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         self.shared.stop(reason.clone());
         for (_, reply) in replies {
-            let _ = reply.send(Err(EngineError::Stopped {
-                reason: reason.clone(),
+            let _ = reply.send(Err(match &failure {
+                ReplicateError::NotLeader { .. } => self.shared.not_leader(),
+                ReplicateError::Failed(_) => EngineError::Stopped {
+                    reason: reason.clone(),
+                },
             }));
         }
         error!(

@@ -8,7 +8,7 @@ use anyhow::Context;
 use paycore_engine::{EngineConfig, ReplicatorHandle, Retention};
 use paycore_money::Currency;
 use paycore_notify::{Schedule, TargetPolicy};
-use paycore_replication::EtcdReplicator;
+use paycore_replication::{EtcdReplicator, StandbyOptions};
 use paycore_server::{
     AdjustmentConfig, AdjustmentPolicy, HealthPolicy, NotifyConfig, PaymentOptions, QuerySchedule,
     Server, ServerConfig, StoreUrl,
@@ -121,6 +121,11 @@ pub struct ServeArgs {
     /// acknowledged only once etcd committed it, and this node must hold `--shard`.
     #[arg(long, env = "PAYCORE_REPLICATE", requires = "shard")]
     pub replicate: Option<String>,
+    /// Follow the shard as a standby (with --replicate): take its batches from etcd, serve
+    /// reads, refuse writes with `503 not_leader`, and take the shard over when its leader's
+    /// lease expires.
+    #[arg(long, env = "PAYCORE_STANDBY", requires = "replicate")]
+    pub standby: bool,
     /// The shard this node leads (with --replicate).
     #[arg(long, env = "PAYCORE_SHARD")]
     pub shard: Option<String>,
@@ -141,9 +146,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     engine.retention = Retention::from_name(&args.log_retention)
         .context("--log-retention must be keep, archive or delete")?;
     engine.utc_offset_seconds = parse_offset(&args.utc_offset)?;
-    if let Some(url) = &args.replicate {
-        engine.replicator = Some(replicator(&args, url)?);
-    }
+    let standby = match (&args.replicate, args.standby) {
+        (Some(url), true) => {
+            engine.standby = true;
+            Some(standby_options(&args, url)?)
+        }
+        (Some(url), false) => {
+            engine.replicator = Some(replicator(&args, url)?);
+            None
+        }
+        (None, _) => None,
+    };
     let store = args
         .store
         .as_deref()
@@ -175,6 +188,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let server = Server::bind(config).await.context("starting paycore")?;
+        if let Some(options) = standby {
+            tracing::info!(shard = %options.shard, address = %options.address, "standby: following the shard's log from etcd");
+            // Ends by itself once promoted or when the engine stops.
+            drop(paycore_replication::spawn_standby(server.engine(), options));
+        }
         if let Some(key) = &server.bootstrap_key {
             println!("admin API key (shown once; store it now): {}", key.expose());
         }
@@ -207,13 +225,28 @@ pub(crate) fn init_logging(format: &str) -> anyhow::Result<()> {
 }
 
 /// Claims the shard on etcd and brings it level with the local log, before the engine opens.
+/// The address other nodes and clients are told to send this node's shard's writes to.
+fn node_address(args: &ServeArgs) -> String {
+    args.public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen))
+}
+
+fn standby_options(args: &ServeArgs, url: &str) -> anyhow::Result<StandbyOptions> {
+    Ok(StandbyOptions {
+        endpoints: paycore_replication::parse_etcd_url(url)?,
+        shard: args.shard.clone().context("--replicate needs --shard")?,
+        address: node_address(args),
+        ttl_s: args.lease_s.max(1),
+        retry_for: std::time::Duration::from_secs(args.lease_s.max(1) as u64),
+        poll: std::time::Duration::from_millis(20),
+    })
+}
+
 fn replicator(args: &ServeArgs, url: &str) -> anyhow::Result<ReplicatorHandle> {
     let endpoints = paycore_replication::parse_etcd_url(url)?;
     let shard = args.shard.as_deref().context("--replicate needs --shard")?;
-    let address = args
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let address = node_address(args);
     let mut replicator = EtcdReplicator::start(
         &endpoints,
         shard,

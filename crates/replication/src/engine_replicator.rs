@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use paycore_engine::{codec, Follower, ReplicatedBatch, Replicator};
+use paycore_engine::{codec, Follower, ReplicateError, ReplicatedBatch, Replicator};
 use tracing::warn;
 
 use crate::{Campaign, Leadership, ReplicationError, ShardLog};
@@ -74,6 +74,21 @@ impl EtcdReplicator {
         })
     }
 
+    /// A standby's, once it won the shard and caught up: leads with what the campaign gave it.
+    pub(crate) fn from_won(
+        runtime: tokio::runtime::Runtime,
+        log: ShardLog,
+        leadership: Leadership,
+        retry_for: Duration,
+    ) -> EtcdReplicator {
+        EtcdReplicator {
+            runtime,
+            log,
+            leadership,
+            retry_for,
+        }
+    }
+
     /// The shard's replicated head (the last batch etcd committed).
     pub fn head(&mut self) -> Result<u64, ReplicationError> {
         let EtcdReplicator { runtime, log, .. } = self;
@@ -118,7 +133,7 @@ impl EtcdReplicator {
                 body: &body,
             };
             self.replicate(&replicated)
-                .map_err(ReplicationError::Unavailable)?;
+                .map_err(|e| ReplicationError::Unavailable(e.to_string()))?;
             last = batch.sequence;
         }
         Ok(last)
@@ -131,7 +146,7 @@ impl EtcdReplicator {
 }
 
 impl Replicator for EtcdReplicator {
-    fn replicate(&mut self, batch: &ReplicatedBatch<'_>) -> Result<(), String> {
+    fn replicate(&mut self, batch: &ReplicatedBatch<'_>) -> Result<(), ReplicateError> {
         let EtcdReplicator {
             runtime,
             log,
@@ -139,7 +154,8 @@ impl Replicator for EtcdReplicator {
             retry_for,
         } = self;
         if leadership.is_lost() {
-            return Err(format!("the leadership of shard {} was lost", log.shard()));
+            let leader = runtime.block_on(log.leader()).ok().flatten();
+            return Err(ReplicateError::NotLeader { leader });
         }
         let bytes = batch.encode();
         let started = Instant::now();
@@ -154,7 +170,15 @@ impl Replicator for EtcdReplicator {
                         warn!(sequence = batch.sequence, %error, "replicating a batch failed; retrying");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
-                    Err(error) => return Err(error.to_string()),
+                    // Fenced off: another node leads, or appended since this one last did.
+                    Err(ReplicationError::NotLeader { leader, .. }) => {
+                        return Err(ReplicateError::NotLeader { leader })
+                    }
+                    Err(ReplicationError::HeadMoved { .. }) => {
+                        let leader = log.leader().await.ok().flatten();
+                        return Err(ReplicateError::NotLeader { leader });
+                    }
+                    Err(error) => return Err(ReplicateError::Failed(error.to_string())),
                 }
             }
         })

@@ -12,6 +12,8 @@
 //!   leader cannot fork the log), `read`, `compact`.
 //! - `engine_replicator.rs`: `EtcdReplicator`, the engine's `Replicator` port on a shard's log:
 //!   each fsynced batch appended to etcd before the engine counts it durable.
+//! - `standby.rs`: a standby — follows the shard's log into its own engine and serves reads;
+//!   takes the shard over (campaign, catch up to the head, promote) when its leader is gone.
 //! - `leader.rs`: `Leadership`, a lease-backed claim on a shard, kept alive in the background.
 //! - `url.rs`: parsing `etcd://host:port[,host:port…]`.
 //! - `shard_map.rs` (pure): which shard an account lives on — longest assigned account-number
@@ -27,6 +29,7 @@ mod keys;
 mod leader;
 mod log;
 mod shard_map;
+mod standby;
 mod url;
 
 pub use directory::ShardDirectory;
@@ -35,4 +38,5 @@ pub use error::ReplicationError;
 pub use leader::{Campaign, Leadership};
 pub use log::{Appended, ShardLog};
 pub use shard_map::{ShardMap, ShardMapError, PREFIX_MAX, SHARD_NAME_MAX};
+pub use standby::{spawn_standby, StandbyOptions};
 pub use url::parse_etcd_url;

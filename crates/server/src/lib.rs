@@ -195,7 +195,11 @@ impl Server {
         );
         let feed = Feed::start(data_dir.clone(), books.clone(), durable);
         let (keys, bootstrap_key) = KeyStore::open(&data_dir, config.bootstrap_key.as_deref())?;
-        let settlements = open_settlement_accounts(&engine, &config.currencies).await?;
+        let settlements = match engine.is_standby() {
+            // The leader opened them; they arrive with the shard's log.
+            true => settlement_numbers(&config.currencies),
+            false => open_settlement_accounts(&engine, &config.currencies).await?,
+        };
         let listen = config.listen;
         let listener = TcpListener::bind(listen)
             .await
@@ -224,6 +228,11 @@ impl Server {
             bootstrap_key,
             data_dir,
         })
+    }
+
+    /// The engine (a standby's follower feeds it the shard's log).
+    pub fn engine(&self) -> Arc<Engine> {
+        self.state.engine.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -511,6 +520,17 @@ async fn count_responses(State(state): State<AppState>, request: Request, next: 
 }
 
 /// Opens `SETTLEMENT-<code>` for each currency if missing (idempotent across restarts).
+fn settlement_number(currency: Currency) -> AccountNo {
+    AccountNo::new(&format!("SETTLEMENT-{}", currency.code())).expect("valid account number")
+}
+
+fn settlement_numbers(currencies: &[Currency]) -> BTreeMap<Currency, AccountNo> {
+    currencies
+        .iter()
+        .map(|c| (*c, settlement_number(*c)))
+        .collect()
+}
+
 async fn open_settlement_accounts(
     engine: &Engine,
     currencies: &[Currency],
@@ -518,8 +538,7 @@ async fn open_settlement_accounts(
     let hasher = engine.hasher();
     let mut settlements = BTreeMap::new();
     for currency in currencies {
-        let number = AccountNo::new(&format!("SETTLEMENT-{}", currency.code()))
-            .expect("valid account number");
+        let number = settlement_number(*currency);
         let op = Op::OpenAccount(OpenAccount {
             number,
             kind: AccountType::Settlement,

@@ -27,6 +27,12 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     let health = Health {
         status: text.into(),
         engine_error,
+        role: if state.engine.is_standby() {
+            "standby"
+        } else {
+            "leader"
+        }
+        .into(),
         applied_sequence: metrics.applied_sequence,
         durable_sequence: metrics.durable_sequence,
         accounting_date: state.engine.read(|l| l.accounting_date().to_string()),

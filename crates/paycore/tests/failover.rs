@@ -1,0 +1,271 @@
+//! A shard's leader and its standby (`paycore serve --replicate … --standby`) on a real
+//! 3-member etcd: the standby follows the log and serves reads while writes to it are
+//! `503 not_leader` naming the leader; kill -9 of the leader under load → the standby takes
+//! over with every acknowledged transfer, once, and balanced books; a leader frozen with
+//! SIGSTOP until the standby took over is refused when it wakes and steps down.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use paycore_replication::cluster::EtcdCluster;
+use serde_json::{json, Value};
+
+const KEY: &str = "pck_failover_test_admin";
+const TAKEOVER_MAX: Duration = Duration::from_secs(30);
+
+fn node(dir: &Path, port: u16, etcd: &str, standby: bool) -> common::Process {
+    let (dir, listen) = (dir.to_str().unwrap(), format!("127.0.0.1:{port}"));
+    let url = format!("http://{listen}");
+    let mut args = vec![
+        "serve",
+        "--data-dir",
+        dir,
+        "--listen",
+        &listen,
+        "--public-url",
+        &url,
+        "--replicate",
+        etcd,
+        "--shard",
+        "s1",
+        "--lease-s",
+        "2",
+    ];
+    if standby {
+        args.push("--standby");
+    }
+    common::start(&args, "paycore listening on ", KEY)
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+}
+
+impl Answer {
+    fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+fn call(url: &str, method: &str, path: &str, body: Option<Value>) -> Option<Answer> {
+    let mut request = client()
+        .request(method.parse().unwrap(), format!("{url}{path}"))
+        .bearer_auth(KEY);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().ok()?;
+    let status = response.status().as_u16();
+    Some(Answer {
+        status,
+        body: response.json().unwrap_or(Value::Null),
+    })
+}
+
+fn post(url: &str, path: &str, body: Value) -> Option<Answer> {
+    call(url, "POST", path, Some(body))
+}
+
+fn get(url: &str, path: &str) -> Answer {
+    call(url, "GET", path, None).expect("the node answers")
+}
+
+fn transfer(url: &str, id: &str) -> Option<Answer> {
+    post(
+        url,
+        "/v1/transfers",
+        json!({"id": id, "debit_account": "F1", "credit_account": "F2", "amount": 1, "currency": "CNY"}),
+    )
+}
+
+/// The leader's accounts: two customers, F1 funded.
+fn set_up(leader: &str) {
+    for no in ["F1", "F2"] {
+        let opened = post(
+            leader,
+            "/v1/accounts",
+            json!({"account_no": no, "type": "customer", "currency": "CNY"}),
+        )
+        .unwrap();
+        assert_eq!(opened.status, 201, "{:?}", opened.body);
+    }
+    let deposit = json!({"id": "dep", "account": "F1", "amount": 1_000_000, "currency": "CNY"});
+    assert_eq!(post(leader, "/v1/deposits", deposit).unwrap().status, 201);
+}
+
+/// Waits until `standby` has taken every batch `leader` made durable.
+fn caught_up(standby: &str, leader: &str) {
+    let target = get(leader, "/healthz").body["durable_sequence"]
+        .as_u64()
+        .unwrap();
+    let deadline = Instant::now() + TAKEOVER_MAX;
+    loop {
+        let health = get(standby, "/healthz").body;
+        if health["durable_sequence"].as_u64() >= Some(target) && health["store_lag_batches"] == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the standby never caught up: {health}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Posts probe transfers to `node` until one is accepted; how long that took.
+fn first_accepted_write(node: &str, since: Instant) -> Duration {
+    for i in 0.. {
+        if let Some(answer) = transfer(node, &format!("probe-{i}")) {
+            if answer.status == 201 {
+                return since.elapsed();
+            }
+            assert_eq!(
+                (answer.status, answer.code()),
+                (503, "not_leader"),
+                "{:?}",
+                answer.body
+            );
+        }
+        assert!(
+            since.elapsed() < TAKEOVER_MAX,
+            "the standby never took over"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unreachable!()
+}
+
+/// Every account's balance summed per currency (zero when the books balance), and F2's.
+fn books(url: &str) -> (i64, i64) {
+    let accounts = get(url, "/v1/accounts?limit=1000").body;
+    let sum = accounts["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["balance"].as_i64().unwrap())
+        .sum();
+    (
+        sum,
+        get(url, "/v1/accounts/F2").body["balance"]
+            .as_i64()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_standby_follows_serves_reads_and_takes_over_when_the_leader_is_killed_under_load() {
+    let Some(cluster) = EtcdCluster::start(3) else {
+        return;
+    };
+    let etcd = cluster.url();
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = node(a_dir.path(), common::free_port(), &etcd, false);
+    set_up(&a.url);
+    let b = node(b_dir.path(), common::free_port(), &etcd, true);
+    caught_up(&b.url, &a.url);
+
+    // The standby reads what the leader wrote, and sends writers to the leader.
+    assert_eq!(get(&b.url, "/v1/accounts/F1").body["balance"], 1_000_000);
+    assert_eq!(get(&b.url, "/healthz").body["role"], "standby");
+    let refused = transfer(&b.url, "to-standby").unwrap();
+    assert_eq!((refused.status, refused.code()), (503, "not_leader"));
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&a.url), "names the leader: {message}");
+
+    // A stream of transfers to the leader, killed (SIGKILL) in the middle of it.
+    let mut acknowledged = BTreeSet::new();
+    let mut sent = 0;
+    while acknowledged.len() < 300 {
+        let id = format!("load-{sent}");
+        sent += 1;
+        if transfer(&a.url, &id).is_some_and(|r| r.status == 201) {
+            acknowledged.insert(id);
+        }
+    }
+    let killed = Instant::now();
+    drop(a);
+    let took = first_accepted_write(&b.url, killed);
+    println!("failover: first write accepted {took:?} after the kill");
+    assert_eq!(get(&b.url, "/healthz").body["role"], "leader");
+
+    for id in &acknowledged {
+        let found = get(&b.url, &format!("/v1/transfers/{id}"));
+        assert_eq!(found.status, 200, "acknowledged {id} is on the new leader");
+    }
+    caught_up(&b.url, &b.url);
+    let (sum, f2) = books(&b.url);
+    assert_eq!(sum, 0, "the books balance");
+    // Each acknowledged transfer once, plus the one probe that was accepted (the load was
+    // sequential, so no transfer was in flight at the kill).
+    assert_eq!(
+        f2,
+        acknowledged.len() as i64 + 1,
+        "every transfer exactly once"
+    );
+}
+
+#[test]
+fn a_frozen_leader_that_wakes_after_the_takeover_is_refused_and_steps_down() {
+    let Some(cluster) = EtcdCluster::start(3) else {
+        return;
+    };
+    let etcd = cluster.url();
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = node(a_dir.path(), common::free_port(), &etcd, false);
+    set_up(&a.url);
+    let b = node(b_dir.path(), common::free_port(), &etcd, true);
+    for i in 0..20 {
+        assert_eq!(
+            transfer(&a.url, &format!("before-{i}")).unwrap().status,
+            201
+        );
+    }
+    caught_up(&b.url, &a.url);
+
+    let pid = a.child.id() as i32;
+    // SAFETY: signalling a child process this test started and still owns.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let frozen = Instant::now();
+    let took = first_accepted_write(&b.url, frozen);
+    println!("takeover from a frozen leader: {took:?}");
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+
+    // Its next write cannot be appended after the new leader's: refused, pointing at it.
+    let refused = transfer(&a.url, "after-wake").unwrap();
+    assert_eq!(
+        (refused.status, refused.code()),
+        (503, "not_leader"),
+        "{:?}",
+        refused.body
+    );
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&b.url), "names the new leader: {message}");
+    let again = transfer(&a.url, "after-wake-2").unwrap();
+    assert_eq!(again.code(), "not_leader", "it stepped down for good");
+    assert_eq!(get(&a.url, "/healthz").status, 503);
+
+    // No fork: the new leader has every transfer the old one acknowledged, not the refused.
+    for i in 0..20 {
+        assert_eq!(
+            get(&b.url, &format!("/v1/transfers/before-{i}")).status,
+            200
+        );
+    }
+    assert_eq!(get(&b.url, "/v1/transfers/after-wake").status, 404);
+    assert_eq!(transfer(&b.url, "on-new-leader").unwrap().status, 201);
+    caught_up(&b.url, &b.url);
+    let (sum, f2) = books(&b.url);
+    assert_eq!(sum, 0, "the books balance");
+    assert_eq!(f2, 20 + 1 + 1, "before, the takeover's probe, and one more");
+}
