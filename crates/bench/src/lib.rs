@@ -7,6 +7,7 @@ pub mod accounting;
 pub mod console;
 pub mod engine;
 pub mod etcd;
+pub mod failover;
 pub mod hot;
 pub mod http;
 pub mod payments;

@@ -161,10 +161,14 @@ async fn a_deposed_leader_stops_writing_and_acknowledges_nothing_more() {
         first.is_err(),
         "the deposed leader's write was acknowledged"
     );
-    assert!(matches!(
-        second,
-        Err(paycore_engine::EngineError::Stopped { .. })
-    ));
+    // It stepped down, and points writers at the node that leads now.
+    assert!(
+        matches!(
+            &second,
+            Err(paycore_engine::EngineError::NotLeader { leader: Some(l) }) if l == "node-b:8080"
+        ),
+        "{second:?}"
+    );
     assert_eq!(
         other.head().await.unwrap(),
         before,
