@@ -129,8 +129,9 @@ pub struct ServeArgs {
     /// The shard this node leads (with --replicate).
     #[arg(long, env = "PAYCORE_SHARD")]
     pub shard: Option<String>,
-    /// Seconds the shard's leadership lease lasts without a refresh (with --replicate).
-    #[arg(long, env = "PAYCORE_LEASE_S", default_value_t = 5)]
+    /// Seconds the shard's leadership lease lasts without a refresh (with --replicate). A
+    /// failover takes about this long (the lease must expire); it is refreshed every third.
+    #[arg(long, env = "PAYCORE_LEASE_S", default_value_t = 3)]
     pub lease_s: i64,
 }
 
