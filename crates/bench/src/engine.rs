@@ -44,6 +44,11 @@ pub struct BenchArgs {
     /// Where to put the data (default: a temporary directory, removed afterwards).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Replicate every batch on etcd before it counts as durable: `local` starts a 3-member
+    /// cluster on this machine, or `etcd://host:port[,…]` names one. Each scenario leads a
+    /// shard of its own.
+    #[arg(long)]
+    pub replicate: Option<String>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -52,14 +57,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "--batch must be 1..=8190"
     );
     keep_batches_out_of_the_heap();
+    let etcd = Etcd::of(args.replicate.as_deref())?;
     println!(
-        "paycore bench: {} transfers per scenario over {} accounts, batches of {}, {} clients",
-        args.transfers, args.accounts, args.batch, args.clients
+        "paycore bench: {} transfers per scenario over {} accounts, batches of {}, {} clients{}",
+        args.transfers,
+        args.accounts,
+        args.batch,
+        args.clients,
+        etcd.as_ref().map_or(String::new(), |e| format!(
+            ", replicated on etcd at {}",
+            e.url
+        ))
     );
     for scenario in &args.scenarios {
         let hot = scenario != "uniform";
         let dir = Workdir::new(&args, scenario)?;
-        let engine = open_engine(dir.path(), 0)?;
+        let engine = match &etcd {
+            Some(etcd) => etcd.open_engine(dir.path(), scenario)?,
+            None => open_engine(dir.path(), 0)?,
+        };
         setup(&engine, args.accounts)?;
         let mut traffic = Traffic::of(&args, hot);
         match scenario.as_str() {
@@ -76,6 +92,58 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         recovery(&args)?;
     }
     Ok(())
+}
+
+/// The etcd cluster a replicated bench appends to, started here for `local`.
+struct Etcd {
+    url: String,
+    endpoints: Vec<String>,
+    /// A run of its own: shards are named after it, so reruns on one cluster never collide.
+    run: String,
+    _cluster: Option<paycore_replication::cluster::EtcdCluster>,
+}
+
+impl Etcd {
+    fn of(replicate: Option<&str>) -> anyhow::Result<Option<Etcd>> {
+        let Some(replicate) = replicate else {
+            return Ok(None);
+        };
+        let cluster = match replicate {
+            "local" => Some(
+                paycore_replication::cluster::EtcdCluster::start(3)
+                    .context("etcd is not installed (Debian: etcd-server)")?,
+            ),
+            _ => None,
+        };
+        let url = cluster
+            .as_ref()
+            .map_or_else(|| replicate.to_owned(), |c| c.url());
+        let mut nonce = [0u8; 4];
+        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        Ok(Some(Etcd {
+            endpoints: paycore_replication::parse_etcd_url(&url)?,
+            url,
+            run: hex::encode(nonce),
+            _cluster: cluster,
+        }))
+    }
+
+    fn open_engine(&self, dir: &std::path::Path, scenario: &str) -> anyhow::Result<Engine> {
+        let shard = format!("bench-{}-{scenario}", self.run);
+        let replicator = paycore_replication::EtcdReplicator::start(
+            &self.endpoints,
+            &shard,
+            "paycore-bench",
+            5,
+            Duration::from_secs(10),
+        )?;
+        let mut config = EngineConfig::new(dir);
+        config.snapshot_every_commands = 0;
+        config.snapshot_on_shutdown = false;
+        config.segment_bytes = 256 << 20;
+        config.replicator = Some(paycore_engine::ReplicatorHandle::new(replicator));
+        Engine::open(config).context("opening the engine")
+    }
 }
 
 /// Puts the account every hot transfer credits on buffered posting (default settings).

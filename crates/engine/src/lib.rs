@@ -35,5 +35,5 @@ pub use follower_thread::{
 pub use meta::parse_date;
 pub use metrics::MetricsSnapshot;
 pub use recovery::RecoveryReport;
-pub use replicate::{ReplicateError, ReplicatedBatch, Replicator, ReplicatorHandle};
+pub use replicate::{ReplicateError, ReplicatedBatch, Replicator, ReplicatorHandle, StoredBatch};
 pub use verify::{verify_log, VerifyReport};

@@ -191,7 +191,7 @@ impl Standby {
             let batch = ReplicatedBatch::decode(*sequence, bytes).ok_or_else(|| {
                 Ended::Refused(format!("batch {sequence} in etcd is not a batch"))
             })?;
-            if let Err(e) = self.engine.submit_replicated_blocking(&batch) {
+            if let Err(e) = self.engine.submit_replicated_blocking(&batch.as_batch()) {
                 return Err(match self.engine.health() {
                     Ok(()) => Ended::Refused(format!("batch {sequence}: {e}")),
                     Err(_) => Ended::EngineGone,

@@ -102,7 +102,7 @@ async fn every_acknowledged_batch_is_in_etcd_as_in_the_local_log() {
     let mut commands = Vec::new();
     for (sequence, bytes) in &replicated {
         let batch = ReplicatedBatch::decode(*sequence, bytes).unwrap();
-        codec::decode_batch(batch.body, batch.count, 8190, hasher, &mut commands).unwrap();
+        codec::decode_batch(&batch.body, batch.count, 8190, hasher, &mut commands).unwrap();
         let local = follower
             .next(durable)
             .unwrap()
