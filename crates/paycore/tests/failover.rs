@@ -2,7 +2,9 @@
 //! 3-member etcd: the standby follows the log and serves reads while writes to it are
 //! `503 not_leader` naming the leader; kill -9 of the leader under load → the standby takes
 //! over with every acknowledged transfer, once, and balanced books; a leader frozen with
-//! SIGSTOP until the standby took over is refused when it wakes and steps down.
+//! SIGSTOP until the standby took over is refused when it wakes and steps down; with one etcd
+//! member killed writes go on, with two they fail with a clear reason and resume once the
+//! quorum is back and the node restarted.
 
 mod common;
 
@@ -268,4 +270,52 @@ fn a_frozen_leader_that_wakes_after_the_takeover_is_refused_and_steps_down() {
     let (sum, f2) = books(&b.url);
     assert_eq!(sum, 0, "the books balance");
     assert_eq!(f2, 20 + 1 + 1, "before, the takeover's probe, and one more");
+}
+
+#[test]
+fn a_leader_writes_with_one_etcd_member_down_and_stops_clearly_without_a_quorum() {
+    let Some(mut cluster) = EtcdCluster::start(3) else {
+        return;
+    };
+    let etcd = cluster.url();
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let a = node(dir.path(), port, &etcd, false);
+    set_up(&a.url);
+
+    cluster.kill(2);
+    for i in 0..20 {
+        let answer = transfer(&a.url, &format!("one-down-{i}")).unwrap();
+        assert_eq!(answer.status, 201, "a quorum is left: {:?}", answer.body);
+    }
+
+    // Without a quorum nothing is acknowledged: after retrying for the lease's length the
+    // write fails, and the node says why.
+    cluster.kill(1);
+    let refused = transfer(&a.url, "no-quorum").unwrap();
+    assert_eq!(refused.status, 503, "{:?}", refused.body);
+    let message = refused.body["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("replication") || refused.code() == "not_leader",
+        "a clear reason: {:?}",
+        refused.body
+    );
+    assert_eq!(get(&a.url, "/healthz").status, 503);
+
+    // With the quorum back, the node restarted on its data directory leads again and writes.
+    cluster.restart(1);
+    cluster.restart(2);
+    cluster.wait_healthy(1);
+    drop(a);
+    let a = node(dir.path(), port, &etcd, false);
+    assert_eq!(transfer(&a.url, "quorum-back").unwrap().status, 201);
+    for i in 0..20 {
+        let found = get(&a.url, &format!("/v1/transfers/one-down-{i}"));
+        assert_eq!(found.status, 200, "acknowledged one-down-{i} survived");
+    }
+    caught_up(&a.url, &a.url);
+    let (sum, f2) = books(&a.url);
+    assert_eq!(sum, 0, "the books balance");
+    // The refused transfer was never acknowledged: it may or may not have been committed.
+    assert!((21..=22).contains(&f2), "{f2}");
 }
