@@ -11,14 +11,13 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use paycore_engine::EngineConfig;
-use paycore_money::Currency;
-use paycore_server::{Server, ServerConfig, OWN_TIME_HEADER};
+use paycore_server::OWN_TIME_HEADER;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use crate::engine::open_engine;
+use crate::local_server::LocalServer;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ConsoleBenchArgs {
@@ -53,29 +52,12 @@ pub fn run(args: ConsoleBenchArgs) -> anyhow::Result<()> {
         started.elapsed()
     );
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = crate::payments::runtime("bench-console", 2)?;
+    let server = LocalServer::start(&runtime, temp.path(), BENCH_KEY, Default::default())?;
     runtime.block_on(async {
-        let config = ServerConfig {
-            engine: EngineConfig::new(temp.path()),
-            listen: "127.0.0.1:0".parse()?,
-            currencies: vec![Currency::CNY],
-            bootstrap_key: Some(BENCH_KEY.into()),
-            store: paycore_server::StoreUrl::default_in(temp.path()),
-            day_end_at: None,
-            payments: Default::default(),
-        };
-        let server = Server::bind(config).await?;
-        let url = format!("http://{}", server.local_addr());
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stop_rx.await;
-        }));
         let pages = Pages {
             http: reqwest::Client::new(),
-            url,
+            url: server.url.clone(),
         };
         let projected = Instant::now();
         let batches = pages.wait_projected().await?;
@@ -84,11 +66,9 @@ pub fn run(args: ConsoleBenchArgs) -> anyhow::Result<()> {
             args.entries,
             projected.elapsed()
         );
-        pages.measure(&args).await?;
-        let _ = stop_tx.send(());
-        task.await??;
-        anyhow::Ok(())
-    })
+        pages.measure(&args).await
+    })?;
+    server.stop(&runtime)
 }
 
 struct Pages {

@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
-use paycore_engine::EngineConfig;
-use paycore_money::Currency;
-use paycore_server::{Server, ServerConfig};
 use serde_json::{json, Value};
+
+use crate::local_server::LocalServer;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct HttpBenchArgs {
@@ -80,22 +79,9 @@ pub fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
             None,
         ),
         None => {
-            let config = ServerConfig {
-                engine: EngineConfig::new(temp.path()),
-                listen: "127.0.0.1:0".parse()?,
-                currencies: vec![Currency::CNY],
-                bootstrap_key: Some(BENCH_KEY.into()),
-                store: paycore_server::StoreUrl::default_in(temp.path()),
-                day_end_at: None,
-                payments: Default::default(),
-            };
-            let server = server_runtime.block_on(Server::bind(config))?;
-            let url = format!("http://{}", server.local_addr());
-            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-            let task = server_runtime.spawn(server.run(async move {
-                let _ = stop_rx.await;
-            }));
-            (url, BENCH_KEY.to_owned(), Some((stop_tx, task)))
+            let server =
+                LocalServer::start(&server_runtime, temp.path(), BENCH_KEY, Default::default())?;
+            (server.url.clone(), BENCH_KEY.to_owned(), Some(server))
         }
     };
     let client_runtime = tokio::runtime::Builder::new_multi_thread()
@@ -113,9 +99,8 @@ pub fn run(args: HttpBenchArgs) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })?;
-    if let Some((stop, task)) = stop {
-        let _ = stop.send(());
-        server_runtime.block_on(task)??;
+    if let Some(server) = stop {
+        server.stop(&server_runtime)?;
     }
     Ok(())
 }

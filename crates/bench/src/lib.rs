@@ -10,6 +10,7 @@ pub mod etcd;
 pub mod failover;
 pub mod hot;
 pub mod http;
+mod local_server;
 pub mod payments;
 pub mod reads;
 pub mod recon;

@@ -18,10 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
-use paycore_engine::EngineConfig;
-use paycore_money::Currency;
-use paycore_server::{Server, ServerConfig};
 use serde_json::{json, Value};
+
+use crate::local_server::LocalServer;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct PaymentsBenchArgs {
@@ -86,22 +85,8 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
                 // The merchant of `--notify` listens on this machine.
                 notify.allow.push("127.0.0.1/32".parse()?);
             }
-            let config = ServerConfig {
-                engine: EngineConfig::new(temp.path()),
-                listen: "127.0.0.1:0".parse()?,
-                currencies: vec![Currency::CNY],
-                bootstrap_key: Some(BENCH_KEY.into()),
-                store: paycore_server::StoreUrl::default_in(temp.path()),
-                day_end_at: None,
-                payments,
-            };
-            let server = server_runtime.block_on(Server::bind(config))?;
-            let url = format!("http://{}", server.local_addr());
-            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-            let task = server_runtime.spawn(server.run(async move {
-                let _ = stop_rx.await;
-            }));
-            (url, BENCH_KEY.to_owned(), Some((stop_tx, task)))
+            let server = LocalServer::start(&server_runtime, temp.path(), BENCH_KEY, payments)?;
+            (server.url.clone(), BENCH_KEY.to_owned(), Some(server))
         }
     };
     let client_runtime = runtime("bench-client", 2)?;
@@ -140,9 +125,8 @@ pub fn run(args: PaymentsBenchArgs) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })?;
-    if let Some((stop, task)) = stop {
-        let _ = stop.send(());
-        server_runtime.block_on(task)??;
+    if let Some(server) = stop {
+        server.stop(&server_runtime)?;
     }
     Ok(())
 }
