@@ -38,7 +38,7 @@ pub(crate) fn order_values(
     o: &ChannelOrder,
     route: &RouteDecision,
 ) -> Vec<Value> {
-    vec![
+    let mut values = vec![
         Value::text(&o.order_no),
         Value::text(owner),
         Value::uint(number),
@@ -46,6 +46,15 @@ pub(crate) fn order_values(
         Value::text(o.status.name()),
         Value::text(route_json::encode(route)),
         Value::uint(o.created_at),
+    ];
+    values.extend(progress_values(o));
+    values
+}
+
+/// What changes of a channel order as it goes (after its status), in column order:
+/// updated_at, sent_at, sends, queries, bank_ref, failure_code, failure_message, note.
+pub(crate) fn progress_values(o: &ChannelOrder) -> [Value; 8] {
+    [
         Value::uint(o.updated_at),
         Value::uint(o.sent_at),
         Value::uint(o.sends as u64),

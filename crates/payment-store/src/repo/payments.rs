@@ -7,7 +7,7 @@ use paycore_payments::{
 };
 
 use super::attempt_rows::{
-    attempt_columns, attempt_select, attempt_updates, order_from_row, order_values,
+    attempt_columns, attempt_select, attempt_updates, order_from_row, order_values, progress_values,
 };
 use super::{currency, failure};
 use crate::sql::{Row, Sql, Value};
@@ -107,22 +107,13 @@ pub fn save_over(sql: &mut dyn Sql, p: &Payment, before: &Payment) -> Result<(),
 /// Writes what can change of a stored channel order: everything but its owner, number,
 /// channel, route and creation time.
 fn update_order(sql: &mut dyn Sql, o: &ChannelOrder) -> Result<(), StoreError> {
+    let mut values = vec![Value::text(&o.order_no), Value::text(o.status.name())];
+    values.extend(progress_values(o));
     let updated = sql.exec(
         "UPDATE pay_attempts SET status = $2, updated_at = $3, sent_at = $4, sends = $5, \
          queries = $6, bank_ref = $7, failure_code = $8, failure_message = $9, note = $10 \
          WHERE channel_order_no = $1",
-        &[
-            Value::text(&o.order_no),
-            Value::text(o.status.name()),
-            Value::uint(o.updated_at),
-            Value::uint(o.sent_at),
-            Value::uint(o.sends as u64),
-            Value::uint(o.queries as u64),
-            Value::opt_text(o.bank_ref.as_deref()),
-            Value::opt_text(o.failure.as_ref().map(|f| f.code.as_str())),
-            Value::opt_text(o.failure.as_ref().map(|f| f.message.as_str())),
-            Value::opt_text(o.note.as_deref()),
-        ],
+        &values,
     )?;
     if updated != 1 {
         return Err(StoreError::Corrupt(format!(
