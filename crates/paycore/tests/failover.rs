@@ -165,16 +165,30 @@ fn books(url: &str) -> (i64, i64) {
     )
 }
 
+/// A leader (set up) and its standby on shard s1, each on a data directory of its own.
+struct Shard {
+    a: common::Process,
+    b: common::Process,
+    _dirs: [tempfile::TempDir; 2],
+}
+
+impl Shard {
+    fn start(cluster: &EtcdCluster) -> Shard {
+        let etcd = cluster.url();
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let a = node(dirs[0].path(), common::free_port(), &etcd, false);
+        set_up(&a.url);
+        let b = node(dirs[1].path(), common::free_port(), &etcd, true);
+        Shard { a, b, _dirs: dirs }
+    }
+}
+
 #[test]
 fn a_standby_follows_serves_reads_and_takes_over_when_the_leader_is_killed_under_load() {
     let Some(cluster) = EtcdCluster::start(3) else {
         return;
     };
-    let etcd = cluster.url();
-    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = node(a_dir.path(), common::free_port(), &etcd, false);
-    set_up(&a.url);
-    let b = node(b_dir.path(), common::free_port(), &etcd, true);
+    let Shard { a, b, _dirs } = Shard::start(&cluster);
     caught_up(&b.url, &a.url);
 
     // The standby reads what the leader wrote, and sends writers to the leader.
@@ -222,11 +236,7 @@ fn a_frozen_leader_that_wakes_after_the_takeover_is_refused_and_steps_down() {
     let Some(cluster) = EtcdCluster::start(3) else {
         return;
     };
-    let etcd = cluster.url();
-    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = node(a_dir.path(), common::free_port(), &etcd, false);
-    set_up(&a.url);
-    let b = node(b_dir.path(), common::free_port(), &etcd, true);
+    let Shard { a, b, _dirs } = Shard::start(&cluster);
     for i in 0..20 {
         assert_eq!(
             transfer(&a.url, &format!("before-{i}")).unwrap().status,
