@@ -2,6 +2,8 @@
 //! etcd exactly as in the local log; a deposed leader's engine stops instead of writing; no
 //! batch is acknowledged while etcd has no quorum.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use paycore_engine::{codec, Engine, EngineConfig, Follower, ReplicatedBatch, ReplicatorHandle};
@@ -9,30 +11,7 @@ use paycore_ledger::*;
 use paycore_replication::cluster::EtcdCluster;
 use paycore_replication::{Campaign, EtcdReplicator, ShardLog};
 
-fn open(h: &IdHasher, number: &str, kind: AccountType) -> Command {
-    let op = Op::OpenAccount(OpenAccount {
-        number: AccountNo::new(number).unwrap(),
-        kind,
-        currency: Currency::CNY,
-        allow_negative: None,
-        reference: Reference::NONE,
-        opened_by: Operator::SYSTEM,
-    });
-    Command::new(h.client_id(&format!("open-{number}")).unwrap(), op, h)
-}
-
-fn transfer(h: &IdHasher, id: &str, debit: &str, credit: &str, amount: u64) -> Command {
-    let key = |n: &str| AccountKey::No(AccountNo::new(n).unwrap());
-    let op = Op::Transfer(Transfer {
-        debit: key(debit),
-        credit: key(credit),
-        amount,
-        currency: Currency::CNY,
-        kind: TransferKind::Deposit,
-        reference: Reference::NONE,
-    });
-    Command::new(h.client_id(id).unwrap(), op, h)
-}
+use common::{open, transfer};
 
 fn engine(dir: &std::path::Path, replicator: EtcdReplicator) -> Engine {
     let mut config = EngineConfig::new(dir);

@@ -2,6 +2,8 @@
 //! leader is gone; a node whose local log holds batches the shard never committed — beyond the
 //! head, or different at the same number — refuses to follow instead of forking the ledger.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,29 +12,11 @@ use paycore_ledger::*;
 use paycore_replication::cluster::EtcdCluster;
 use paycore_replication::{spawn_standby, EtcdReplicator, StandbyOptions};
 
-fn open(h: &IdHasher, number: &str, kind: AccountType) -> Command {
-    let op = Op::OpenAccount(OpenAccount {
-        number: AccountNo::new(number).unwrap(),
-        kind,
-        currency: Currency::CNY,
-        allow_negative: None,
-        reference: Reference::NONE,
-        opened_by: Operator::SYSTEM,
-    });
-    Command::new(h.client_id(&format!("open-{number}")).unwrap(), op, h)
-}
+use common::{open, transfer};
 
+/// A deposit of `amount` from the settlement account S to the customer C.
 fn deposit(h: &IdHasher, id: &str, amount: u64) -> Command {
-    let key = |n: &str| AccountKey::No(AccountNo::new(n).unwrap());
-    let op = Op::Transfer(Transfer {
-        debit: key("S"),
-        credit: key("C"),
-        amount,
-        currency: Currency::CNY,
-        kind: TransferKind::Deposit,
-        reference: Reference::NONE,
-    });
-    Command::new(h.client_id(id).unwrap(), op, h)
+    transfer(h, id, "S", "C", amount)
 }
 
 fn config(dir: &std::path::Path) -> EngineConfig {
