@@ -4,14 +4,14 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use paycore_engine::{codec, Engine, EngineConfig, Follower, ReplicatedBatch, ReplicatorHandle};
 use paycore_ledger::*;
 use paycore_replication::cluster::EtcdCluster;
-use paycore_replication::{Campaign, EtcdReplicator, ShardLog};
+use paycore_replication::{EtcdReplicator, ShardLog};
 
-use common::{open, transfer};
+use common::{campaign_until_won, open, transfer};
 
 fn engine(dir: &std::path::Path, replicator: EtcdReplicator) -> Engine {
     let mut config = EngineConfig::new(dir);
@@ -115,19 +115,7 @@ async fn a_deposed_leader_stops_writing_and_acknowledges_nothing_more() {
     .unwrap();
     let before = engine.metrics().durable_sequence;
     let mut other = log(&cluster).await;
-    let started = Instant::now();
-    let _new_leader = loop {
-        match other.campaign("node-b:8080", 10).await.unwrap() {
-            Campaign::Won(leadership) => break leadership,
-            Campaign::Lost { .. } => {
-                assert!(
-                    started.elapsed() < Duration::from_secs(20),
-                    "the lease never expired"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
+    let _new_leader = campaign_until_won(&mut other, "node-b:8080", 10).await;
     let refused = tokio::task::spawn_blocking(move || {
         let first = post(&engine, 1);
         let second = post(&engine, 2);

@@ -1,8 +1,11 @@
 //! The replicated log against a real 3-member etcd cluster: order and idempotent retries,
 //! fencing of a deposed leader, no acknowledgement without a quorum, compaction.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::campaign_until_won;
 use paycore_replication::cluster::EtcdCluster;
 use paycore_replication::{
     parse_etcd_url, Appended, Campaign, Leadership, ReplicationError, ShardLog,
@@ -119,19 +122,7 @@ async fn a_deposed_leader_cannot_append_and_the_log_does_not_fork() {
     // The old leader freezes (SIGSTOP): it no longer keeps its lease alive.
     old_leader.stop_keep_alive();
     let mut new = connect(&cluster, "s1").await;
-    let started = Instant::now();
-    let new_leader = loop {
-        match new.campaign("node-b:8080", 2).await.unwrap() {
-            Campaign::Won(leadership) => break leadership,
-            Campaign::Lost { .. } => {
-                assert!(
-                    started.elapsed() < Duration::from_secs(20),
-                    "the lease never expired"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
+    let new_leader = campaign_until_won(&mut new, "node-b:8080", 2).await;
     assert_eq!(
         new.head().await.unwrap(),
         5,
