@@ -210,6 +210,8 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Run the router: one address in front of a sharded ledger; coordinates cross-shard transfers.
+    Router(crate::router_cli::RouterArgs),
     /// The shard map in etcd: which shard each account lives on.
     Shard {
         #[command(subcommand)]
@@ -468,6 +470,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Shard { action, etcd } => crate::shard_cli::run(action, etcd),
+        Command::Router(args) => crate::router_cli::run(args).map(|()| ExitCode::SUCCESS),
         Command::Words { amount } => {
             let fen = parse_minor(&amount, Currency::CNY, Sign::Any)
                 .with_context(|| format!("cannot read {amount:?} as a CNY amount"))?;

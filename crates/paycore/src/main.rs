@@ -11,6 +11,7 @@ mod payments_cli;
 mod payouts_cli;
 mod recon_cli;
 mod reset_admin;
+mod router_cli;
 mod serve;
 mod shard_cli;
 

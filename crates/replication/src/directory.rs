@@ -88,17 +88,21 @@ impl ShardDirectory {
     ) -> Result<BTreeMap<String, Option<String>>, ReplicationError> {
         let mut leaders = BTreeMap::new();
         for shard in map.shards() {
-            let key = Keys::new(shard).leader();
-            let answer = self
-                .etcd
-                .call("kv/range", &json!({"key": b64(key)}))
-                .await?;
-            let leader = kvs(&answer)?
-                .into_iter()
-                .next()
-                .map(|kv| String::from_utf8_lossy(&kv.value).into_owned());
-            leaders.insert(shard.clone(), leader);
+            leaders.insert(shard.clone(), self.leader(shard).await?);
         }
         Ok(leaders)
+    }
+
+    /// The address of `shard`'s leader, if it has one now.
+    pub async fn leader(&self, shard: &str) -> Result<Option<String>, ReplicationError> {
+        let key = Keys::new(shard).leader();
+        let answer = self
+            .etcd
+            .call("kv/range", &json!({"key": b64(key)}))
+            .await?;
+        Ok(kvs(&answer)?
+            .into_iter()
+            .next()
+            .map(|kv| String::from_utf8_lossy(&kv.value).into_owned()))
     }
 }

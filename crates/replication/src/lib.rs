@@ -18,6 +18,8 @@
 //! - `url.rs`: parsing `etcd://host:port[,host:port…]`.
 //! - `shard_map.rs` (pure): which shard an account lives on — longest assigned account-number
 //!   prefix, else the first shard; `directory.rs`: that map in etcd, edited by compare-and-set.
+//! - `intents.rs`: `IntentLog`, the cross-shard transfers in flight (`/paycore/xfers/`), for
+//!   the router's coordinator.
 //! - `cluster.rs`: a real etcd cluster on this machine, for tests and benches.
 
 pub mod cluster;
@@ -25,6 +27,7 @@ mod directory;
 mod engine_replicator;
 mod error;
 mod gateway;
+mod intents;
 mod keys;
 mod leader;
 mod log;
@@ -35,6 +38,7 @@ mod url;
 pub use directory::ShardDirectory;
 pub use engine_replicator::EtcdReplicator;
 pub use error::ReplicationError;
+pub use intents::{IntentLog, Recorded};
 pub use leader::{Campaign, Leadership};
 pub use log::{Appended, ShardLog};
 pub use shard_map::{ShardMap, ShardMapError, PREFIX_MAX, SHARD_NAME_MAX};
