@@ -39,17 +39,25 @@ pub enum Phase {
     /// The credit account was credited; the transit account still holds the amount.
     Credited,
     /// The target refused the credit; the debit is being reversed.
-    Compensating { refusal: Refusal },
+    Compensating {
+        refusal: Refusal,
+    },
     /// Done: debited on the source, credited on the target, transit settled.
     Completed,
     /// The source refused the debit: nothing moved.
-    Refused { refusal: Refusal },
+    Refused {
+        refusal: Refusal,
+    },
     /// The target refused the credit and the debit was reversed: nothing moved.
-    Compensated { refusal: Refusal },
+    Compensated {
+        refusal: Refusal,
+    },
     /// Credited, but the source refused to settle the transit account (an operator froze or
     /// closed it): the transfer is done for both parties and the transit account holds the
     /// amount until an operator clears it (挂账).
-    Unsettled { refusal: Refusal },
+    Unsettled {
+        refusal: Refusal,
+    },
     /// The target refused the credit and the source refused the reversal (the debit account
     /// was closed meanwhile): the amount stays in transit for an operator (挂账).
     CompensationRefused {
@@ -251,7 +259,12 @@ impl Intent {
     /// Moves the phase on by the outcome of `step`, which must be the one `next_step` named.
     pub fn advance(&mut self, step: StepKind, outcome: Outcome) {
         let expected = self.next_step().map(|s| s.kind);
-        assert_eq!(expected, Some(step), "{step:?} is not the step of {:?}", self.phase);
+        assert_eq!(
+            expected,
+            Some(step),
+            "{step:?} is not the step of {:?}",
+            self.phase
+        );
         let phase = std::mem::replace(&mut self.phase, Phase::Started);
         self.phase = match (phase, outcome) {
             (Phase::Started, Outcome::Accepted) => Phase::Debited,

@@ -35,7 +35,10 @@ pub fn run(args: RouterArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
-        println!("paycore router listening on http://{}", listener.local_addr()?);
+        println!(
+            "paycore router listening on http://{}",
+            listener.local_addr()?
+        );
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

@@ -62,8 +62,15 @@ impl IntentLog {
 
     /// The stored intent under `id`, if any.
     pub async fn get(&self, id: &str) -> Result<Option<String>, ReplicationError> {
-        let answer = self.etcd.call("kv/range", &json!({"key": b64(key(id))})).await?;
-        kvs(&answer)?.into_iter().next().map(|kv| text_of(kv.value)).transpose()
+        let answer = self
+            .etcd
+            .call("kv/range", &json!({"key": b64(key(id))}))
+            .await?;
+        kvs(&answer)?
+            .into_iter()
+            .next()
+            .map(|kv| text_of(kv.value))
+            .transpose()
     }
 
     /// Replaces the stored intent (a final phase that waits for an operator).

@@ -10,7 +10,8 @@ use crate::coordinator::Driven;
 pub fn render(driven: &Driven) -> (StatusCode, Value) {
     let intent = &driven.intent;
     let detail = cross_shard(driven);
-    let status_of = |r: &Refusal| StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    let status_of =
+        |r: &Refusal| StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     if let Some(why) = &driven.pending {
         let body = json!({"id": intent.id, "status": "in_flight", "cross_shard": detail,
             "message": format!("recorded and being completed ({why}); ask again with the same id for the outcome")});
@@ -18,12 +19,21 @@ pub fn render(driven: &Driven) -> (StatusCode, Value) {
     }
     match &intent.phase {
         Phase::Completed | Phase::Unsettled { .. } => (StatusCode::CREATED, posted(driven, detail)),
-        Phase::Refused { refusal } => (status_of(refusal), error(&refusal.code, &refusal.message, detail)),
+        Phase::Refused { refusal } => (
+            status_of(refusal),
+            error(&refusal.code, &refusal.message, detail),
+        ),
         Phase::Compensated { refusal } => {
-            let message = format!("shard {} refused the credit: {}; the debit on shard {} was reversed", intent.target, refusal.message, intent.source);
+            let message = format!(
+                "shard {} refused the credit: {}; the debit on shard {} was reversed",
+                intent.target, refusal.message, intent.source
+            );
             (status_of(refusal), error(&refusal.code, &message, detail))
         }
-        Phase::CompensationRefused { refusal, compensation } => {
+        Phase::CompensationRefused {
+            refusal,
+            compensation,
+        } => {
             let message = format!("shard {} refused the credit ({}) and shard {} refused to reverse the debit ({}): the amount is held in transit account {} for an operator (挂账)",
                 intent.target, refusal.message, intent.source, compensation.message, paycore_crossshard::transit_account(&intent.target, &intent.currency));
             (status_of(refusal), error(&refusal.code, &message, detail))

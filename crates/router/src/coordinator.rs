@@ -102,7 +102,13 @@ impl Coordinator {
     /// Whether the client's key may post money, asked of the source shard (cached briefly).
     async fn authorize(&self, authorization: &str, shard: &str) -> Result<(), TransferError> {
         let fresh = |at: &Instant| at.elapsed() < AUTHORIZATION_TTL;
-        if self.authorized.lock().unwrap().get(authorization).is_some_and(fresh) {
+        if self
+            .authorized
+            .lock()
+            .unwrap()
+            .get(authorization)
+            .is_some_and(fresh)
+        {
             return Ok(());
         }
         let request = Request {
@@ -120,7 +126,10 @@ impl Coordinator {
         if !answer.status.is_success() {
             return Err(unauthorized(&answer));
         }
-        let role = answer.json()["role"].as_str().unwrap_or_default().to_owned();
+        let role = answer.json()["role"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         if !matches!(role.as_str(), "admin" | "operator") {
             let body = json!({"error": {"code": "forbidden", "message": format!("the {role} role may not do this")}});
             return Err(TransferError::Unauthorized {
@@ -206,7 +215,8 @@ impl Coordinator {
                 .call(&step.shard, &request)
                 .await
                 .map_err(|e| StepAnswer::Unknown(e.to_string()))?;
-            let exists = answer.status.is_success() || answer.json()["error"]["code"] == "account_exists";
+            let exists =
+                answer.status.is_success() || answer.json()["error"]["code"] == "account_exists";
             if !exists {
                 return Err(account_refusal(&answer, &account));
             }
@@ -249,11 +259,17 @@ fn peer_of<'a>(account: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 fn account_refusal(answer: &Answer, account: &str) -> StepAnswer {
-    if answer.status.is_client_error() && answer.status.as_u16() != 401 && answer.status.as_u16() != 403 {
+    if answer.status.is_client_error()
+        && answer.status.as_u16() != 401
+        && answer.status.as_u16() != 403
+    {
         let body = answer.json();
         StepAnswer::Refused(Refusal {
             status: answer.status.as_u16(),
-            code: body["error"]["code"].as_str().unwrap_or("refused").to_owned(),
+            code: body["error"]["code"]
+                .as_str()
+                .unwrap_or("refused")
+                .to_owned(),
             message: format!(
                 "opening {account}: {}",
                 body["error"]["message"].as_str().unwrap_or_default()
@@ -308,12 +324,14 @@ mod tests {
 
     #[test]
     fn a_debit_opens_its_transit_and_due_accounts_and_a_credit_its_due_account() {
-        let intent =
-            Intent::new("t", "A", "B", 5, "CNY", None, None, ("s1", "s-2")).unwrap();
+        let intent = Intent::new("t", "A", "B", 5, "CNY", None, None, ("s1", "s-2")).unwrap();
         let debit = intent.next_step().unwrap();
         assert_eq!(
             accounts_of(&debit),
-            [("XT-s-2-CNY".into(), "transit"), ("XD-s-2-CNY".into(), "internal")]
+            [
+                ("XT-s-2-CNY".into(), "transit"),
+                ("XD-s-2-CNY".into(), "internal")
+            ]
         );
         let mut credited = intent.clone();
         credited.advance(StepKind::Debit, Outcome::Accepted);

@@ -14,12 +14,20 @@ use crate::routes::{pass, RouterState};
 use crate::shards::{Answer, CallError, Request};
 
 pub async fn every_shard(state: &RouterState, path: &str, request: &Request<'_>) -> Response {
+    let transfer_id = path
+        .strip_prefix("/v1/transfers/")
+        .filter(|_| request.method == Method::GET);
+    if let Some(view) = in_flight_view(state, transfer_id).await {
+        return Json(view).into_response();
+    }
     let shards = state.shards.topology().map().shards().to_vec();
     let mut not_found = None;
     let mut failed = None;
     for shard in &shards {
         match state.shards.call(shard, request).await {
-            Ok(answer) if answer.status == StatusCode::NOT_FOUND => not_found = Some((shard, answer)),
+            Ok(answer) if answer.status == StatusCode::NOT_FOUND => {
+                not_found = Some((shard, answer))
+            }
             Ok(answer) => return pass(shard, Ok(answer)),
             Err(e) => failed = Some((shard, e)),
         }
@@ -27,7 +35,6 @@ pub async fn every_shard(state: &RouterState, path: &str, request: &Request<'_>)
     if let Some((shard, e)) = failed {
         return pass(shard, Err(e));
     }
-    let transfer_id = path.strip_prefix("/v1/transfers/").filter(|_| request.method == Method::GET);
     if let Some(id) = transfer_id {
         match cross_shard_view(state, id, request.authorization).await {
             Ok(Some(view)) => return Json(view).into_response(),
@@ -65,23 +72,30 @@ async fn find_step(
     Ok(None)
 }
 
+/// A cross-shard transfer in flight, from its intent in etcd: known even while a shard is
+/// down.
+async fn in_flight_view(state: &RouterState, id: Option<&str>) -> Option<Value> {
+    let text = state.coordinator.intents().get(id?).await.ok()??;
+    let intent = serde_json::from_str::<Intent>(&text).ok()?;
+    let status = if intent.is_final() {
+        intent.phase_name()
+    } else {
+        "in_flight"
+    };
+    Some(json!({
+        "id": intent.id, "status": status,
+        "debit_account": intent.debit_account, "credit_account": intent.credit_account,
+        "amount": intent.amount, "currency": intent.currency,
+        "cross_shard": {"source_shard": intent.source, "target_shard": intent.target, "phase": intent.phase_name()},
+    }))
+}
+
+/// A finished cross-shard transfer, from its steps' records on the shards.
 async fn cross_shard_view(
     state: &RouterState,
     id: &str,
     authorization: Option<&str>,
 ) -> Result<Option<Value>, CallError> {
-    if let Ok(Some(text)) = state.coordinator.intents().get(id).await {
-        if let Ok(intent) = serde_json::from_str::<Intent>(&text) {
-            if !intent.is_final() {
-                return Ok(Some(json!({
-                    "id": intent.id, "status": "in_flight",
-                    "debit_account": intent.debit_account, "credit_account": intent.credit_account,
-                    "amount": intent.amount, "currency": intent.currency,
-                    "cross_shard": {"source_shard": intent.source, "target_shard": intent.target, "phase": intent.phase_name()},
-                })));
-            }
-        }
-    }
     let Some((source, debit)) = find_step(state, StepKind::Debit, id, authorization).await? else {
         return Ok(None);
     };
@@ -91,15 +105,22 @@ async fn cross_shard_view(
     let mut target = Value::Null;
     if posted(&debit) {
         status = "in_flight";
-        if let Some((shard, credit)) = find_step(state, StepKind::Credit, id, authorization).await? {
+        if let Some((shard, credit)) = find_step(state, StepKind::Credit, id, authorization).await?
+        {
             steps.push(step_view(StepKind::Credit, &shard, &credit));
             target = json!(shard);
             if posted(&credit) {
                 status = "posted";
                 credit_account = credit["credit_account"].clone();
-            } else if let Some((shard, undo)) = find_step(state, StepKind::Compensate, id, authorization).await? {
+            } else if let Some((shard, undo)) =
+                find_step(state, StepKind::Compensate, id, authorization).await?
+            {
                 steps.push(step_view(StepKind::Compensate, &shard, &undo));
-                status = if posted(&undo) { "compensated" } else { "compensation_refused" };
+                status = if posted(&undo) {
+                    "compensated"
+                } else {
+                    "compensation_refused"
+                };
             }
         }
     }

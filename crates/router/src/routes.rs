@@ -93,15 +93,27 @@ async fn transit_report(State(state): State<Arc<RouterState>>) -> Response {
 async fn proxy(State(state): State<Arc<RouterState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, BODY_MAX).await else {
-        return error(413, "body_too_large", format!("bodies up to {BODY_MAX} bytes"));
+        return error(
+            413,
+            "body_too_large",
+            format!("bodies up to {BODY_MAX} bytes"),
+        );
     };
     let path = parts.uri.path().to_owned();
     let target = parts
         .uri
         .path_and_query()
         .map_or(path.clone(), |p| p.as_str().to_owned());
-    let header_of = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    let (shard_header, authorization) = (header_of(SHARD_HEADER), header_of(header::AUTHORIZATION.as_str()));
+    let header_of = |name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let (shard_header, authorization) = (
+        header_of(SHARD_HEADER),
+        header_of(header::AUTHORIZATION.as_str()),
+    );
     let map = state.shards.topology().map();
     let method = parts.method.clone();
     match route(&method, &path, &body, shard_header, &map) {
@@ -145,10 +157,20 @@ fn reserved(method: &Method, path: &str, body: &Bytes) -> Option<Response> {
     let body: Value = serde_json::from_slice(body).ok()?;
     let id = body["id"].as_str().unwrap_or_default();
     if path.starts_with("/v1/transfers") && is_reserved_id(id) {
-        return Some(error(400, "invalid_field", format!("field `id`: ids starting with `{}` are the steps of cross-shard transfers", paycore_crossshard::ID_PREFIX)));
+        return Some(error(
+            400,
+            "invalid_field",
+            format!(
+                "field `id`: ids starting with `{}` are the steps of cross-shard transfers",
+                paycore_crossshard::ID_PREFIX
+            ),
+        ));
     }
     let accounts = ["account_no", "account", "debit_account", "credit_account"];
-    let touched = accounts.iter().filter_map(|f| body[*f].as_str()).find(|a| is_reserved_account(a))?;
+    let touched = accounts
+        .iter()
+        .filter_map(|f| body[*f].as_str())
+        .find(|a| is_reserved_account(a))?;
     Some(error(400, "invalid_field", format!("{touched} is a cross-shard transit or due account, moved only by the coordinator (an operator reaches it with header Paycore-Shard)")))
 }
 
@@ -161,7 +183,10 @@ pub fn pass(shard: &str, answer: Result<Answer, CallError>) -> Response {
             let mut response = Response::new(Body::from(answer.body));
             *response.status_mut() = answer.status;
             for (name, value) in &answer.headers {
-                if !matches!(name.as_str(), "connection" | "transfer-encoding" | "content-length") {
+                if !matches!(
+                    name.as_str(),
+                    "connection" | "transfer-encoding" | "content-length"
+                ) {
                     response.headers_mut().append(name.clone(), value.clone());
                 }
             }
@@ -196,7 +221,11 @@ async fn cross_shard(
         Err(e) => return error(400, "invalid_json", format!("the transfer: {e}")),
     };
     let Some(authorization) = authorization else {
-        return error(401, "unauthorized", "send an API key: Authorization: Bearer <key>");
+        return error(
+            401,
+            "unauthorized",
+            "send an API key: Authorization: Bearer <key>",
+        );
     };
     let intent = Intent::new(
         &request.id,
@@ -210,15 +239,33 @@ async fn cross_shard(
     );
     let intent = match intent {
         Ok(intent) => intent,
-        Err(e) => return error(if e.code == "adjustment_requires_approval" { 403 } else { 400 }, e.code, e.message),
+        Err(e) => {
+            return error(
+                if e.code == "adjustment_requires_approval" {
+                    403
+                } else {
+                    400
+                },
+                e.code,
+                e.message,
+            )
+        }
     };
     let until = Instant::now() + state.transfer_wait;
-    match state.coordinator.transfer(intent, authorization, until).await {
+    match state
+        .coordinator
+        .transfer(intent, authorization, until)
+        .await
+    {
         Ok(driven) => {
             let (status, body) = answer::render(&driven);
             (status, Json(body)).into_response()
         }
-        Err(TransferError::Conflict(id)) => error(409, "id_conflict", format!("transfer {id} exists with different content")),
+        Err(TransferError::Conflict(id)) => error(
+            409,
+            "id_conflict",
+            format!("transfer {id} exists with different content"),
+        ),
         Err(TransferError::Unauthorized { status, body }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
             (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()

@@ -12,7 +12,10 @@ use serde_json::Value;
 pub enum Route {
     Shard(String),
     /// `POST /v1/transfers` whose accounts live on two shards.
-    CrossShard { source: String, target: String },
+    CrossShard {
+        source: String,
+        target: String,
+    },
     /// Ask each shard in turn; the first that knows the id answers.
     EveryShard,
 }
@@ -59,7 +62,10 @@ pub fn route(
         }
         (&Method::POST, ["v1", "transfers"]) => {
             let body = body();
-            match (field(&body, "debit_account"), field(&body, "credit_account")) {
+            match (
+                field(&body, "debit_account"),
+                field(&body, "credit_account"),
+            ) {
                 (Some(debit), Some(credit)) if on(&debit) != on(&credit) => Route::CrossShard {
                     source: on(&debit),
                     target: on(&credit),
@@ -85,7 +91,11 @@ fn by_field(body: &Value, name: &str, on: impl Fn(&str) -> String, default: &str
 }
 
 /// A batch is one ledger command list, so all its accounts must be on one shard.
-fn batch_route(body: &Value, on: impl Fn(&str) -> String, default: &str) -> Result<Route, Unroutable> {
+fn batch_route(
+    body: &Value,
+    on: impl Fn(&str) -> String,
+    default: &str,
+) -> Result<Route, Unroutable> {
     let mut shards: Vec<String> = body["transfers"]
         .as_array()
         .into_iter()
@@ -157,7 +167,10 @@ mod tests {
                 target: "s2".into()
             })
         );
-        assert_eq!(at(Method::GET, "/v1/transfers/x", ""), Ok(Route::EveryShard));
+        assert_eq!(
+            at(Method::GET, "/v1/transfers/x", ""),
+            Ok(Route::EveryShard)
+        );
         let batch = r#"{"transfers":[{"debit_account":"A1","credit_account":"B1"}]}"#;
         let refused = at(Method::POST, "/v1/transfers/batch", batch).unwrap_err();
         assert_eq!(refused.code, "cross_shard_batch");

@@ -36,7 +36,10 @@ impl Answer {
         let body = self.json();
         Refusal {
             status: self.status.as_u16(),
-            code: body["error"]["code"].as_str().unwrap_or("refused").to_owned(),
+            code: body["error"]["code"]
+                .as_str()
+                .unwrap_or("refused")
+                .to_owned(),
             message: body["error"]["message"]
                 .as_str()
                 .unwrap_or_default()
@@ -136,9 +139,10 @@ impl Shards {
             Ok(None) => return Err(Attempt::NotSent("no leader now".into())),
             Err(error) => return Err(Attempt::NotSent(error.to_string())),
         };
-        let mut builder = self
-            .http
-            .request(request.method.clone(), format!("{leader}{}", request.target));
+        let mut builder = self.http.request(
+            request.method.clone(),
+            format!("{leader}{}", request.target),
+        );
         if let Some(authorization) = request.authorization {
             builder = builder.header("authorization", authorization);
         }

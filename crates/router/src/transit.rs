@@ -28,8 +28,15 @@ pub async fn report(shards: &Shards, coordinator: &Coordinator) -> Result<Value,
         }
         for position in positions(shards, coordinator, shard, "XD-").await? {
             let peer = peer(&position.account_no);
-            let (a, b) = if position.shard.as_str() < peer { (position.shard.clone(), peer.to_owned()) } else { (peer.to_owned(), position.shard.clone()) };
-            pairs.entry((a, b, position.currency)).or_default().insert(position.shard, position.balance);
+            let (a, b) = if position.shard.as_str() < peer {
+                (position.shard.clone(), peer.to_owned())
+            } else {
+                (peer.to_owned(), position.shard.clone())
+            };
+            pairs
+                .entry((a, b, position.currency))
+                .or_default()
+                .insert(position.shard, position.balance);
         }
     }
     let pairs: Vec<Value> = pairs
@@ -49,7 +56,11 @@ pub async fn report(shards: &Shards, coordinator: &Coordinator) -> Result<Value,
         .collect();
     let view = |i: &Intent| json!({"id": i.id, "phase": i.phase_name(), "source_shard": i.source, "target_shard": i.target, "amount": i.amount, "currency": i.currency});
     let in_flight: Vec<Value> = intents.iter().filter(|i| !i.is_final()).map(view).collect();
-    let needs_operator: Vec<Value> = intents.iter().filter(|i| i.needs_operator()).map(view).collect();
+    let needs_operator: Vec<Value> = intents
+        .iter()
+        .filter(|i| i.needs_operator())
+        .map(view)
+        .collect();
     let clean = transit.iter().all(|p| p.balance == 0)
         && pairs.iter().all(|p| p["net"] == 0)
         && intents.is_empty();
@@ -57,7 +68,9 @@ pub async fn report(shards: &Shards, coordinator: &Coordinator) -> Result<Value,
         .iter()
         .map(|p| json!({"shard": p.shard, "account_no": p.account_no, "currency": p.currency, "balance": p.balance}))
         .collect();
-    Ok(json!({"clean": clean, "transit": transit, "due_pairs": pairs, "in_flight": in_flight, "needs_operator": needs_operator}))
+    Ok(
+        json!({"clean": clean, "transit": transit, "due_pairs": pairs, "in_flight": in_flight, "needs_operator": needs_operator}),
+    )
 }
 
 /// `XD-<peer>-<cur>` → peer.
@@ -66,21 +79,42 @@ fn peer(account_no: &str) -> &str {
     rest.rsplit_once('-').map_or(rest, |(peer, _)| peer)
 }
 
-async fn positions(shards: &Shards, coordinator: &Coordinator, shard: &str, prefix: &str) -> Result<Vec<Position>, String> {
+async fn positions(
+    shards: &Shards,
+    coordinator: &Coordinator,
+    shard: &str,
+    prefix: &str,
+) -> Result<Vec<Position>, String> {
     let mut found = Vec::new();
     let mut after = String::new();
     loop {
         let target = format!("/v1/accounts?prefix={prefix}&limit=1000&after={after}");
-        let request = Request { method: Method::GET, target: &target, authorization: Some(coordinator.authorization()), body: None, retry_sent: true };
-        let answer = shards.call(shard, &request).await.map_err(|e| e.to_string())?;
+        let request = Request {
+            method: Method::GET,
+            target: &target,
+            authorization: Some(coordinator.authorization()),
+            body: None,
+            retry_sent: true,
+        };
+        let answer = shards
+            .call(shard, &request)
+            .await
+            .map_err(|e| e.to_string())?;
         if !answer.status.is_success() {
-            return Err(format!("shard {shard} answered {}: {}", answer.status, String::from_utf8_lossy(&answer.body)));
+            return Err(format!(
+                "shard {shard} answered {}: {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            ));
         }
         let page = answer.json();
         for account in page["accounts"].as_array().into_iter().flatten() {
             found.push(Position {
                 shard: shard.to_owned(),
-                account_no: account["account_no"].as_str().unwrap_or_default().to_owned(),
+                account_no: account["account_no"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 currency: account["currency"].as_str().unwrap_or_default().to_owned(),
                 balance: account["balance"].as_i64().unwrap_or_default(),
             });
