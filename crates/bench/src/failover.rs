@@ -7,14 +7,14 @@
 //! killed node on its data directory as the new standby and waits until it caught up. At the
 //! end every acknowledged transfer must be on the last leader, once, and the books balanced.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use paycore_replication::cluster::EtcdCluster;
 use serde_json::{json, Value};
+
+use crate::processes::{free_port, Node, NodeSpec};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct FailoverBenchArgs {
@@ -43,9 +43,20 @@ pub fn run(args: FailoverBenchArgs) -> anyhow::Result<()> {
     let http = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
-    let mut leader = Node::start(&dirs[0], nodes[0], &etcd, args.lease_s, false)?;
+    let node = |dir: &Path, port: u16, standby: bool| {
+        Node::start(&NodeSpec {
+            dir,
+            port,
+            etcd: &etcd,
+            shard: "s1",
+            lease_s: args.lease_s,
+            standby,
+            key: KEY,
+        })
+    };
+    let mut leader = node(&dirs[0], nodes[0], false)?;
     set_up(&http, &leader.url)?;
-    let mut standby = Node::start(&dirs[1], nodes[1], &etcd, args.lease_s, true)?;
+    let mut standby = node(&dirs[1], nodes[1], true)?;
     println!(
         "paycore bench failover: {} kills, lease {} s, {} transfers per leader",
         args.kills, args.lease_s, args.transfers
@@ -73,7 +84,7 @@ pub fn run(args: FailoverBenchArgs) -> anyhow::Result<()> {
         );
         times.push(took);
         leader = standby;
-        standby = Node::start(&dirs[which], nodes[which], &etcd, args.lease_s, true)?;
+        standby = node(&dirs[which], nodes[which], true)?;
         which = 1 - which;
         caught_up(&http, &standby.url, &leader.url)?;
     }
@@ -88,73 +99,6 @@ pub fn run(args: FailoverBenchArgs) -> anyhow::Result<()> {
     check_books(&http, &leader.url, acknowledged)?;
     println!("every acknowledged transfer ({acknowledged}) is on the last leader once; the books balance");
     Ok(())
-}
-
-struct Node {
-    child: Child,
-    url: String,
-}
-
-impl Node {
-    fn start(
-        dir: &Path,
-        port: u16,
-        etcd: &str,
-        lease_s: u64,
-        standby: bool,
-    ) -> anyhow::Result<Node> {
-        let url = format!("http://127.0.0.1:{port}");
-        let mut command = Command::new(std::env::current_exe()?);
-        command
-            .args(["serve", "--data-dir"])
-            .arg(dir)
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--public-url",
-                &url,
-            ])
-            .args([
-                "--replicate",
-                etcd,
-                "--shard",
-                "s1",
-                "--lease-s",
-                &lease_s.to_string(),
-            ])
-            .env("PAYCORE_BOOTSTRAP_KEY", KEY)
-            .env("PAYCORE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if standby {
-            command.arg("--standby");
-        }
-        let mut child = command.spawn()?;
-        let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-        loop {
-            let line = lines
-                .next()
-                .context("paycore serve ended before listening")??;
-            if line.starts_with("paycore listening on ") {
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        Ok(Node { child, url })
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 fn post(

@@ -5,6 +5,7 @@
 
 pub mod accounting;
 pub mod console;
+pub mod cross_shard;
 pub mod engine;
 pub mod etcd;
 pub mod failover;
@@ -12,6 +13,7 @@ pub mod hot;
 pub mod http;
 mod local_server;
 pub mod payments;
+mod processes;
 pub mod reads;
 pub mod recon;
 pub mod store;

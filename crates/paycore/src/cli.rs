@@ -246,6 +246,9 @@ pub enum BenchTarget {
     /// Failover of a replicated shard: a leader and a standby on a local 3-member etcd, the
     /// leader killed `--kills` times; time from each kill to the first accepted write.
     Failover(paycore_bench::failover::FailoverBenchArgs),
+    /// Transfers between two replicated shards through `paycore router`, beside transfers
+    /// inside one shard (straight to its leader and through the router).
+    CrossShard(paycore_bench::cross_shard::CrossShardBenchArgs),
     /// The query store: projection throughput, day-end over many accounts, statement queries.
     Store(paycore_bench::store::StoreBenchArgs),
     /// Account statements under 1, 8 and 64 concurrent readers, while the store is idle, while
@@ -447,6 +450,7 @@ fn bench(
         Some(BenchTarget::Http(args)) => paycore_bench::http::run(args),
         Some(BenchTarget::Etcd(args)) => paycore_bench::etcd::run(args),
         Some(BenchTarget::Failover(args)) => paycore_bench::failover::run(args),
+        Some(BenchTarget::CrossShard(args)) => paycore_bench::cross_shard::run(args),
         Some(BenchTarget::Store(args)) => paycore_bench::store::run(args),
         Some(BenchTarget::Reads(args)) => paycore_bench::reads::run(args),
         Some(BenchTarget::Hot(args)) => paycore_bench::hot::run(args),

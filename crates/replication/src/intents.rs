@@ -60,6 +60,30 @@ impl IntentLog {
         }
     }
 
+    /// Several writes in one etcd transaction: `records` stored only if none of their ids is
+    /// there yet (all or none), `removes` deleted either way. Returns whether the records were
+    /// stored; if not, the caller records them one by one (`record`) to learn which exist.
+    pub async fn write_many(
+        &self,
+        records: &[(String, String)],
+        removes: &[String],
+    ) -> Result<bool, ReplicationError> {
+        let compare: Vec<_> = records
+            .iter()
+            .map(|(id, _)| json!({"target": "CREATE", "key": b64(key(id)), "create_revision": "0", "result": "EQUAL"}))
+            .collect();
+        let deletes = removes
+            .iter()
+            .map(|id| json!({"request_delete_range": {"key": b64(key(id))}}));
+        let puts = records
+            .iter()
+            .map(|(id, text)| json!({"request_put": {"key": b64(key(id)), "value": b64(text)}}));
+        let success: Vec<_> = puts.chain(deletes.clone()).collect();
+        let failure: Vec<_> = deletes.collect();
+        let txn = json!({"compare": compare, "success": success, "failure": failure});
+        Ok(succeeded(&self.etcd.call("kv/txn", &txn).await?))
+    }
+
     /// The stored intent under `id`, if any.
     pub async fn get(&self, id: &str) -> Result<Option<String>, ReplicationError> {
         let answer = self

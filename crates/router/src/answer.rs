@@ -18,7 +18,9 @@ pub fn render(driven: &Driven) -> (StatusCode, Value) {
         return (StatusCode::ACCEPTED, body);
     }
     match &intent.phase {
-        Phase::Completed | Phase::Unsettled { .. } => (StatusCode::CREATED, posted(driven, detail)),
+        Phase::Credited | Phase::Completed | Phase::Unsettled { .. } => {
+            (StatusCode::CREATED, posted(driven, detail))
+        }
         Phase::Refused { refusal } => (
             status_of(refusal),
             error(&refusal.code, &refusal.message, detail),
@@ -38,8 +40,8 @@ pub fn render(driven: &Driven) -> (StatusCode, Value) {
                 intent.target, refusal.message, intent.source, compensation.message, paycore_crossshard::transit_account(&intent.target, &intent.currency));
             (status_of(refusal), error(&refusal.code, &message, detail))
         }
-        Phase::Started | Phase::Debited | Phase::Credited | Phase::Compensating { .. } => {
-            unreachable!("a driven transfer without `pending` is final")
+        Phase::Started | Phase::Debited | Phase::Compensating { .. } => {
+            unreachable!("a driven transfer without `pending` is credited or final")
         }
     }
 }

@@ -11,18 +11,30 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::Method;
-use paycore_crossshard::{due_account, Intent, Outcome, Refusal, Step};
+use paycore_crossshard::{due_account, Intent, Outcome, Refusal, Step, StepKind};
 use paycore_replication::{IntentLog, Recorded, ReplicationError};
 use serde_json::{json, Value};
 
+use crate::intent_writer::IntentWriter;
 use crate::shards::{Answer, Request, Shards, StepAnswer};
 
 /// How long a client's authorization, checked on the source shard, is trusted.
 const AUTHORIZATION_TTL: Duration = Duration::from_secs(10);
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
+/// How long the settle behind an answer is driven before the recovery loop takes over.
+const SETTLE_FOR: Duration = Duration::from_secs(30);
+
+/// How far a drive goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// Until the client's answer is known: final, or credited (settling needs no client).
+    Answerable,
+    Final,
+}
 
 pub struct Coordinator {
     intents: IntentLog,
+    writer: IntentWriter,
     shards: Shards,
     /// `Bearer <key>`: the coordinator's own key, valid on every shard.
     authorization: String,
@@ -40,7 +52,8 @@ pub struct StepRecord {
     pub accepted: Option<Value>,
 }
 
-/// A transfer driven as far as it went.
+/// A transfer driven as far as it went: final, credited (answered before the settle), or
+/// `pending`.
 pub struct Driven {
     pub intent: Intent,
     pub steps: Vec<StepRecord>,
@@ -63,6 +76,7 @@ pub enum TransferError {
 impl Coordinator {
     pub fn new(intents: IntentLog, shards: Shards, key: &str) -> Coordinator {
         Coordinator {
+            writer: IntentWriter::spawn(intents.clone()),
             intents,
             shards,
             authorization: format!("Bearer {key}"),
@@ -90,13 +104,22 @@ impl Coordinator {
     ) -> Result<Driven, TransferError> {
         self.authorize(client_authorization, &intent.source).await?;
         let text = serde_json::to_string(&intent).expect("intents serialize");
-        if let Recorded::Existing(stored) = self.intents.record(&intent.id, &text).await? {
+        if let Recorded::Existing(stored) = self.writer.record(&intent.id, &text).await? {
             let stored: Option<Intent> = serde_json::from_str(&stored).ok();
             if !stored.is_some_and(|s| s.same_request(&intent)) {
                 return Err(TransferError::Conflict(intent.id));
             }
         }
-        Ok(self.drive(intent, until).await)
+        let driven = self.drive_to(intent, until, Until::Answerable).await;
+        if driven.pending.is_none() && !driven.intent.is_final() {
+            // Credited: the parties' side is done, the client is answered now, and the
+            // transit account is settled (and the intent removed) behind the answer.
+            let (coordinator, intent) = (self.clone(), driven.intent.clone());
+            tokio::spawn(async move {
+                coordinator.drive(intent, Instant::now() + SETTLE_FOR).await;
+            });
+        }
+        Ok(driven)
     }
 
     /// Whether the client's key may post money, asked of the source shard (cached briefly).
@@ -145,10 +168,21 @@ impl Coordinator {
 
     /// Posts the intent's steps until it is final or `until` passed; a final intent is
     /// forgotten in etcd, or kept there when it waits for an operator.
-    pub async fn drive(&self, mut intent: Intent, until: Instant) -> Driven {
+    pub async fn drive(&self, intent: Intent, until: Instant) -> Driven {
+        self.drive_to(intent, until, Until::Final).await
+    }
+
+    async fn drive_to(&self, mut intent: Intent, until: Instant, stop: Until) -> Driven {
         let _driving = Driving::start(&self.driving, &intent.id);
         let mut steps = Vec::new();
         while let Some(step) = intent.next_step() {
+            if stop == Until::Answerable && step.kind == StepKind::Settle {
+                return Driven {
+                    intent,
+                    steps,
+                    pending: None,
+                };
+            }
             match self.decide(&step, until).await {
                 Ok((outcome, accepted)) => {
                     intent.advance(step.kind, outcome);
@@ -231,7 +265,7 @@ impl Coordinator {
             let text = serde_json::to_string(intent).expect("intents serialize");
             self.intents.update(&intent.id, &text).await
         } else {
-            self.intents.remove(&intent.id).await
+            self.writer.remove(&intent.id).await
         }
     }
 }
@@ -320,7 +354,6 @@ impl Drop for Driving<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use paycore_crossshard::StepKind;
 
     #[test]
     fn a_debit_opens_its_transit_and_due_accounts_and_a_credit_its_due_account() {

@@ -10,12 +10,13 @@
 //! - `shards.rs`: calls to shard leaders, sent again while a shard has no leader.
 //! - `coordinator.rs`: cross-shard transfers driven step by step (the steps and their rules
 //!   are `paycore-crossshard`); `recovery.rs` finishes those left in flight; `answer.rs`
-//!   renders them; `lookup.rs` finds a transfer or hold by id on whichever shard has it.
+//!   renders them; `intent_writer.rs` coalesces their etcd writes; `lookup.rs` finds a transfer or hold by id on whichever shard has it.
 //! - `transit.rs`: the cross-shard position report (`GET /v1/shards/transit`).
 //! - `routes.rs`: the HTTP endpoints.
 
 mod answer;
 mod coordinator;
+mod intent_writer;
 mod lookup;
 mod recovery;
 mod routes;
