@@ -19,6 +19,7 @@ mod meta;
 mod metrics;
 mod recovery;
 mod replicate;
+mod replication_stage;
 mod snapshot_file;
 mod snapshot_thread;
 mod verify;

@@ -1,6 +1,6 @@
 //! The port through which a replicated engine ships each batch before anyone is answered
-//! (implemented on etcd by `paycore-replication`). The writer calls it right after the local
-//! fsync and before the batch is published as durable, so no caller and no log follower sees
+//! (implemented on etcd by `paycore-replication`). The replication stage calls it after the
+//! local fsync and before the batch is published as durable, so no caller and no log follower sees
 //! a batch that is not replicated. A failure stops the engine like a failed fsync: the batch
 //! is in the local log but its replication, and so its outcome, is unknown.
 
@@ -135,6 +135,12 @@ impl fmt::Display for ReplicateError {
 pub trait Replicator: Send {
     /// Returns once `batch` is replicated; an error stops the engine.
     fn replicate(&mut self, batch: &ReplicatedBatch<'_>) -> Result<(), ReplicateError>;
+
+    /// Returns once every one of `batches` (consecutive, in order) is replicated. A replicator
+    /// that can carry several in one round trip does; by default they go one by one.
+    fn replicate_many(&mut self, batches: &[ReplicatedBatch<'_>]) -> Result<(), ReplicateError> {
+        batches.iter().try_for_each(|batch| self.replicate(batch))
+    }
 }
 
 /// The engine's handle on its replicator (shared with the configuration, which is `Clone`).
@@ -146,8 +152,11 @@ impl ReplicatorHandle {
         ReplicatorHandle(Arc::new(Mutex::new(Box::new(replicator))))
     }
 
-    pub(crate) fn replicate(&self, batch: &ReplicatedBatch<'_>) -> Result<(), ReplicateError> {
-        self.0.lock().replicate(batch)
+    pub(crate) fn replicate_many(
+        &self,
+        batches: &[ReplicatedBatch<'_>],
+    ) -> Result<(), ReplicateError> {
+        self.0.lock().replicate_many(batches)
     }
 }
 

@@ -3,8 +3,9 @@
 //! it to the applier. A batch whose write fails is answered with an error and never applied.
 //! A failed write or fsync of the log also stops the writer for good: from then on every
 //! request is refused with `EngineError::Stopped` until a restart recovers from the disk. An
-//! engine with a replicator (`replicate.rs`) ships each batch after the fsync and before it
-//! counts as durable; a failure to replicate stops the writer the same way. A standby's batches
+//! engine with a replicator (`replicate.rs`) hands each fsynced batch to the replication stage
+//! (`replication_stage.rs`), which ships it before it counts as durable, while the writer goes
+//! on with the next; a failure to replicate stops the writer the same way. A standby's batches
 //! (`Request::replicated`) come from the shard's log: each is written alone, under the
 //! sequence and timestamp the leader gave it, and not replicated again.
 
@@ -20,8 +21,10 @@ use tracing::error;
 
 use crate::codec;
 use crate::engine::{Reply, Request, Shared};
-use crate::log::writer::{AppendError, Appended, LogWriter};
-use crate::{EngineError, ReplicateError, ReplicatedBatch};
+use crate::log::writer::{AppendError, LogWriter};
+use crate::metrics::Metrics;
+use crate::replication_stage::{self, Staged, STAGE_DEPTH};
+use crate::EngineError;
 
 /// A batch that is durable in the log, on its way to be applied.
 pub(crate) struct Durable {
@@ -33,6 +36,27 @@ pub(crate) struct Durable {
     pub replies: Vec<(usize, oneshot::Sender<Reply>)>,
 }
 
+/// What the local log's append of one batch measured, for the metrics once it is durable.
+pub(crate) struct LocalAppend {
+    pub sequence: u64,
+    pub bytes: u64,
+    pub sync_time: std::time::Duration,
+    pub started: Instant,
+}
+
+/// Where the writer's fsynced batches go.
+enum Output {
+    /// Straight to the applier: nothing to replicate.
+    Applier(SyncSender<Durable>),
+    /// Through the replication stage (an engine with a replicator, or a standby).
+    Stage {
+        stage: SyncSender<Staged>,
+        bodies: Receiver<Vec<u8>>,
+        thread: JoinHandle<()>,
+    },
+    Closed,
+}
+
 pub(crate) fn spawn(
     shared: Arc<Shared>,
     requests: mpsc::Receiver<Request>,
@@ -42,6 +66,20 @@ pub(crate) fn spawn(
     last_timestamp: u64,
 ) -> JoinHandle<()> {
     let durable_sequence = log.next_sequence() - 1;
+    let replicated = shared.config.replicator.is_some() || shared.config.standby;
+    let output = match replicated {
+        false => Output::Applier(durable),
+        true => {
+            let (stage, staged) = std::sync::mpsc::sync_channel(STAGE_DEPTH);
+            let (give_back, bodies) = std::sync::mpsc::sync_channel(STAGE_DEPTH);
+            let thread = replication_stage::spawn(shared.clone(), staged, durable, give_back);
+            Output::Stage {
+                stage,
+                bodies,
+                thread,
+            }
+        }
+    };
     std::thread::Builder::new()
         .name("paycore-writer".into())
         .spawn(move || {
@@ -49,7 +87,7 @@ pub(crate) fn spawn(
                 shared,
                 requests,
                 log,
-                durable,
+                output,
                 recycled,
                 last_timestamp,
                 durable_sequence,
@@ -65,12 +103,13 @@ struct Writer {
     shared: Arc<Shared>,
     requests: mpsc::Receiver<Request>,
     log: LogWriter,
-    durable: SyncSender<Durable>,
+    output: Output,
     /// Command buffers handed back by the applier for reuse.
     recycled: Receiver<Vec<Command>>,
-    /// Timestamp of the last command made durable; the next batch starts after it.
+    /// Timestamp of the last command in the local log; the next batch starts after it.
     last_timestamp: u64,
-    /// Last batch sequence made durable (counted here, checked against the log's own count).
+    /// Last batch sequence in the local log (counted here, checked against the log's own
+    /// count). With a replicator it may be ahead of what is durable (replicated).
     durable_sequence: u64,
     /// A request taken from the queue that did not fit in the previous batch.
     pending: Option<Request>,
@@ -82,8 +121,13 @@ impl Writer {
         while let Some(batch) = self.next_batch() {
             if let Err(reason) = self.write(batch) {
                 self.refuse_until_shutdown(&reason);
-                return;
+                break;
             }
+        }
+        // The stage ships what it holds, then ends with its channel.
+        if let Output::Stage { stage, thread, .. } = std::mem::replace(&mut self.output, Output::Closed) {
+            drop(stage);
+            let _ = thread.join();
         }
     }
 
@@ -138,6 +182,13 @@ impl Writer {
     /// Appends one batch and hands it to the applier, or answers its callers with the error.
     /// `Err` (with the reason) when the failure is fatal: the writer must stop.
     fn write(&mut self, batch: Vec<Request>) -> Result<(), String> {
+        if let Some(reason) = self.shared.stopped.get().cloned() {
+            // The replication stage stopped the engine: nothing more goes into the log.
+            for request in batch {
+                let _ = request.reply.send(Err(self.refusal(&reason)));
+            }
+            return Err(reason);
+        }
         let started = Instant::now();
         let count: usize = batch.iter().map(|r| r.commands.len()).sum();
         self.body.clear();
@@ -177,49 +228,58 @@ impl Writer {
                 assert_eq!(appended.sequence, self.durable_sequence + 1);
                 self.durable_sequence = appended.sequence;
                 self.last_timestamp = timestamp + count as u64 - 1;
-                let batch = ReplicatedBatch {
-                    sequence: appended.sequence,
-                    timestamp,
-                    count: count as u32,
-                    body: &self.body,
-                };
-                let shipped = match replicated {
-                    Some(_) => Ok(()), // it came from the shard's log
-                    None => self.replicate(&batch),
-                };
-                if let Err(reason) = shipped {
-                    if appended.rolled_over {
-                        // The batch is in the new segment: retention must know it exists.
-                        self.started_segment(appended.sequence);
-                    }
-                    return self.replication_failed(reason, replies);
-                }
-                self.count_durable(&appended, count, started);
                 if appended.rolled_over {
+                    // The batch is in the new segment: retention must know it exists.
                     self.started_segment(appended.sequence);
                 }
-                let batch = Durable {
+                let durable = Durable {
                     sequence: appended.sequence,
                     checksum: appended.checksum,
                     timestamp,
                     commands,
                     replies,
                 };
-                if self.durable.send(batch).is_err() {
-                    error!("the applier stopped; durable batches can no longer be applied");
-                }
+                self.hand_on(durable, LocalAppend::new(&appended, started), replicated.is_none());
                 Ok(())
             }
             Err(failure) => self.failed(failure, replies),
         }
     }
 
-    /// Ships the batch to the replicator, if the engine has one, before it counts as durable.
-    fn replicate(&self, batch: &ReplicatedBatch<'_>) -> Result<(), ReplicateError> {
-        let replicator = self.shared.replicator.lock().clone();
-        match replicator {
-            Some(replicator) => replicator.replicate(batch),
-            None => Ok(()),
+    /// Passes a batch in the local log on: to the applier (durable now), or to the
+    /// replication stage (durable once shipped; `ship`: its body goes to the replicator).
+    fn hand_on(&mut self, durable: Durable, local: LocalAppend, ship: bool) {
+        match &self.output {
+            Output::Applier(applier) => {
+                count_durable(&self.shared.metrics, &local, durable.commands.len());
+                if applier.send(durable).is_err() {
+                    error!("the applier stopped; durable batches can no longer be applied");
+                }
+            }
+            Output::Stage { stage, bodies, .. } => {
+                let body = ship.then(|| {
+                    let fresh = bodies.try_recv().unwrap_or_default();
+                    std::mem::replace(&mut self.body, fresh)
+                });
+                let staged = Staged {
+                    durable,
+                    body,
+                    local,
+                };
+                if stage.send(staged).is_err() {
+                    error!("the replication stage stopped; batches can no longer be replicated");
+                }
+            }
+            Output::Closed => unreachable!("the writer writes nothing after it closed"),
+        }
+    }
+
+    fn refusal(&self, reason: &str) -> EngineError {
+        match self.shared.deposed.load(std::sync::atomic::Ordering::SeqCst) {
+            true => self.shared.not_leader(),
+            false => EngineError::Stopped {
+                reason: reason.to_owned(),
+            },
         }
     }
 
@@ -238,58 +298,6 @@ impl Writer {
             ));
         }
         Ok(())
-    }
-
-    /// A batch in the local log that could not be replicated: its outcome is unknown, so the
-    /// engine stops (like a failed fsync) and its callers are told so.
-    fn replication_failed(
-        &self,
-        failure: ReplicateError,
-        replies: Vec<(usize, oneshot::Sender<Reply>)>,
-    ) -> Result<(), String> {
-        let reason = format!("replication of batch {}: {failure}", self.durable_sequence);
-        self.shared.metrics.failed_batches.fetch_add(1, Relaxed);
-        if let ReplicateError::NotLeader { leader } = &failure {
-            // Fenced off: another node leads. This one steps down for good (a restart makes
-            // it a standby); its callers are pointed at the leader.
-            *self.shared.leader.lock() = leader.clone();
-            self.shared
-                .deposed
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-        self.shared.stop(reason.clone());
-        for (_, reply) in replies {
-            let _ = reply.send(Err(match &failure {
-                ReplicateError::NotLeader { .. } => self.shared.not_leader(),
-                ReplicateError::Failed(_) => EngineError::Stopped {
-                    reason: reason.clone(),
-                },
-            }));
-        }
-        error!(
-            %reason,
-            "the engine stopped writing: a batch could not be replicated, so nothing more is \
-             accepted or acknowledged"
-        );
-        Err(reason)
-    }
-
-    fn count_durable(&self, appended: &Appended, count: usize, started: Instant) {
-        let metrics = &self.shared.metrics;
-        metrics.batches.fetch_add(1, Relaxed);
-        metrics.commands.fetch_add(count as u64, Relaxed);
-        metrics.fsyncs.fetch_add(1, Relaxed);
-        let sync_nanos = appended.sync_time.as_nanos() as u64;
-        metrics.fsync_nanos_last.store(sync_nanos, Relaxed);
-        metrics.fsync_nanos_total.fetch_add(sync_nanos, Relaxed);
-        metrics.last_batch_commands.store(count as u64, Relaxed);
-        metrics.log_bytes.fetch_add(appended.bytes, Relaxed);
-        let write_nanos = started
-            .elapsed()
-            .saturating_sub(appended.sync_time)
-            .as_nanos() as u64;
-        metrics.write_nanos_total.fetch_add(write_nanos, Relaxed);
-        metrics.durable_sequence.store(appended.sequence, Relaxed);
     }
 
     /// Lists the segment the log moved on to, whose first batch is `sequence` (for retention).
@@ -332,6 +340,25 @@ impl Writer {
         );
         Err(failure.to_string())
     }
+}
+
+/// Counts a batch durable: in the local log and, with a replicator, replicated.
+pub(crate) fn count_durable(metrics: &Metrics, local: &LocalAppend, count: usize) {
+    metrics.batches.fetch_add(1, Relaxed);
+    metrics.commands.fetch_add(count as u64, Relaxed);
+    metrics.fsyncs.fetch_add(1, Relaxed);
+    let sync_nanos = local.sync_time.as_nanos() as u64;
+    metrics.fsync_nanos_last.store(sync_nanos, Relaxed);
+    metrics.fsync_nanos_total.fetch_add(sync_nanos, Relaxed);
+    metrics.last_batch_commands.store(count as u64, Relaxed);
+    metrics.log_bytes.fetch_add(local.bytes, Relaxed);
+    let write_nanos = local
+        .started
+        .elapsed()
+        .saturating_sub(local.sync_time)
+        .as_nanos() as u64;
+    metrics.write_nanos_total.fetch_add(write_nanos, Relaxed);
+    metrics.durable_sequence.store(local.sequence, Relaxed);
 }
 
 fn now_nanos() -> u64 {

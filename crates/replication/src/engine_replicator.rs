@@ -18,6 +18,9 @@ use crate::{Campaign, Leadership, ReplicationError, ShardLog};
 const RETAINED_BATCHES: u64 = 1024;
 /// Compaction runs after every this many batches.
 const COMPACT_EVERY: u64 = 256;
+/// Encoded bytes in one append transaction at most: etcd refuses requests over
+/// `--max-request-bytes` (1.5 MiB by default). A single batch larger than this goes alone.
+const TXN_BYTES_MAX: usize = 1 << 20;
 
 pub struct EtcdReplicator {
     /// One worker thread: the lease's keep-alive runs on it between batches.
@@ -147,6 +150,32 @@ impl EtcdReplicator {
 
 impl Replicator for EtcdReplicator {
     fn replicate(&mut self, batch: &ReplicatedBatch<'_>) -> Result<(), ReplicateError> {
+        self.replicate_many(std::slice::from_ref(batch))
+    }
+
+    /// Consecutive batches in as few etcd transactions as fit `TXN_BYTES_MAX` each, one after
+    /// another.
+    fn replicate_many(&mut self, batches: &[ReplicatedBatch<'_>]) -> Result<(), ReplicateError> {
+        let encoded: Vec<Vec<u8>> = batches.iter().map(ReplicatedBatch::encode).collect();
+        let mut first = 0;
+        while first < batches.len() {
+            let mut end = first + 1;
+            let mut bytes = encoded[first].len();
+            while end < batches.len() && bytes + encoded[end].len() <= TXN_BYTES_MAX {
+                bytes += encoded[end].len();
+                end += 1;
+            }
+            self.append(batches[first].sequence, &encoded[first..end])?;
+            first = end;
+        }
+        Ok(())
+    }
+}
+
+impl EtcdReplicator {
+    /// Appends consecutive encoded batches from `sequence` on in one transaction, retrying
+    /// while etcd has no quorum for up to `retry_for`.
+    fn append(&mut self, sequence: u64, encoded: &[Vec<u8>]) -> Result<(), ReplicateError> {
         let EtcdReplicator {
             runtime,
             log,
@@ -157,17 +186,17 @@ impl Replicator for EtcdReplicator {
             let leader = runtime.block_on(log.leader()).ok().flatten();
             return Err(ReplicateError::NotLeader { leader });
         }
-        let bytes = batch.encode();
+        let last = sequence + encoded.len() as u64 - 1;
         let started = Instant::now();
         runtime.block_on(async {
             loop {
-                match log.append(leadership, batch.sequence, &bytes).await {
+                match log.append_many(leadership, sequence, encoded).await {
                     Ok(_) => {
-                        compact_now_and_then(log, leadership, batch.sequence).await;
+                        compact_now_and_then(log, leadership, sequence, last).await;
                         return Ok(());
                     }
                     Err(ReplicationError::Unavailable(error)) if started.elapsed() < *retry_for => {
-                        warn!(sequence = batch.sequence, %error, "replicating a batch failed; retrying");
+                        warn!(sequence, %error, "replicating a batch failed; retrying");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                     // Fenced off: another node leads, or appended since this one last did.
@@ -186,12 +215,13 @@ impl Replicator for EtcdReplicator {
 }
 
 /// Every `COMPACT_EVERY` batches, removes those more than `RETAINED_BATCHES` behind; a failure
-/// only delays it to the next round (the batch itself is replicated already).
-async fn compact_now_and_then(log: &mut ShardLog, leadership: &Leadership, sequence: u64) {
-    if !sequence.is_multiple_of(COMPACT_EVERY) || sequence <= RETAINED_BATCHES {
+/// only delays it to the next round (the batches themselves are replicated already).
+async fn compact_now_and_then(log: &mut ShardLog, leadership: &Leadership, first: u64, last: u64) {
+    let crossed = last / COMPACT_EVERY > (first - 1) / COMPACT_EVERY;
+    if !crossed || last <= RETAINED_BATCHES {
         return;
     }
-    if let Err(error) = log.compact(leadership, sequence - RETAINED_BATCHES).await {
-        warn!(sequence, %error, "compacting the shard's log in etcd failed; retried later");
+    if let Err(error) = log.compact(leadership, last - RETAINED_BATCHES).await {
+        warn!(last, %error, "compacting the shard's log in etcd failed; retried later");
     }
 }

@@ -118,18 +118,74 @@ impl ShardLog {
         if succeeded(&answer) {
             return Ok(Appended::Now);
         }
-        let current = nth_range(&answer, 0)?.into_iter().next();
+        self.refused(&answer, leadership, sequence, batch)
+    }
+
+    /// Appends consecutive batches `first`, `first + 1`, … (their bytes) in one transaction,
+    /// all or none, on the same conditions as `append`: `leadership` still holds the shard and
+    /// the head is `first - 1`. A retry of an append that did commit answers `Already`.
+    pub async fn append_many(
+        &mut self,
+        leadership: &Leadership,
+        first: u64,
+        batches: &[Vec<u8>],
+    ) -> Result<Appended, ReplicationError> {
+        assert!(first >= 1 && !batches.is_empty());
+        if let [only] = batches {
+            return self.append(leadership, first, only).await;
+        }
+        let last = first + batches.len() as u64 - 1;
+        let (leader, head, first_key) = (
+            b64(self.keys.leader()),
+            b64(self.keys.head()),
+            b64(self.keys.batch(first)),
+        );
+        let mut puts: Vec<_> = batches
+            .iter()
+            .zip(first..)
+            .map(|(bytes, sequence)| json!({"request_put": {"key": b64(self.keys.batch(sequence)), "value": b64(bytes)}}))
+            .collect();
+        puts.push(json!({"request_put": {"key": head, "value": b64(last.to_string())}}));
+        let txn = json!({
+            "compare": [
+                {"target": "CREATE", "key": leader, "create_revision": leadership.revision().to_string(), "result": "EQUAL"},
+                {"target": "VALUE", "key": head, "value": b64((first - 1).to_string()), "result": "EQUAL"},
+            ],
+            "success": puts,
+            "failure": [
+                {"request_range": {"key": leader}},
+                {"request_range": {"key": head}},
+                {"request_range": {"key": first_key}},
+            ],
+        });
+        let answer = self.etcd.call("kv/txn", &txn).await?;
+        if succeeded(&answer) {
+            return Ok(Appended::Now);
+        }
+        self.refused(&answer, leadership, first, &batches[0])
+    }
+
+    /// Why a fenced append's transaction was refused, from its failure reads (leader, head,
+    /// the first batch's key).
+    fn refused(
+        &self,
+        answer: &serde_json::Value,
+        leadership: &Leadership,
+        sequence: u64,
+        batch: &[u8],
+    ) -> Result<Appended, ReplicationError> {
+        let current = nth_range(answer, 0)?.into_iter().next();
         if current.as_ref().map(|kv| kv.create_revision) != Some(leadership.revision()) {
             return Err(ReplicationError::NotLeader {
                 shard: self.keys.shard.clone(),
                 leader: current.map(|kv| String::from_utf8_lossy(&kv.value).into_owned()),
             });
         }
-        let head = match nth_range(&answer, 1)?.into_iter().next() {
+        let head = match nth_range(answer, 1)?.into_iter().next() {
             Some(kv) => parse_head(&kv.value)?,
             None => 0,
         };
-        match nth_range(&answer, 2)?.into_iter().next() {
+        match nth_range(answer, 2)?.into_iter().next() {
             Some(kv) if kv.value == batch => Ok(Appended::Already),
             Some(_) => Err(ReplicationError::Diverged {
                 shard: self.keys.shard.clone(),
