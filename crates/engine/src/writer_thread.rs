@@ -125,7 +125,9 @@ impl Writer {
             }
         }
         // The stage ships what it holds, then ends with its channel.
-        if let Output::Stage { stage, thread, .. } = std::mem::replace(&mut self.output, Output::Closed) {
+        if let Output::Stage { stage, thread, .. } =
+            std::mem::replace(&mut self.output, Output::Closed)
+        {
             drop(stage);
             let _ = thread.join();
         }
@@ -239,7 +241,11 @@ impl Writer {
                     commands,
                     replies,
                 };
-                self.hand_on(durable, LocalAppend::new(&appended, started), replicated.is_none());
+                self.hand_on(
+                    durable,
+                    LocalAppend::new(&appended, started),
+                    replicated.is_none(),
+                );
                 Ok(())
             }
             Err(failure) => self.failed(failure, replies),
@@ -275,7 +281,11 @@ impl Writer {
     }
 
     fn refusal(&self, reason: &str) -> EngineError {
-        match self.shared.deposed.load(std::sync::atomic::Ordering::SeqCst) {
+        match self
+            .shared
+            .deposed
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
             true => self.shared.not_leader(),
             false => EngineError::Stopped {
                 reason: reason.to_owned(),
