@@ -239,9 +239,15 @@ fn standby_options(args: &ServeArgs, url: &str) -> anyhow::Result<StandbyOptions
         shard: args.shard.clone().context("--replicate needs --shard")?,
         address: node_address(args),
         ttl_s: args.lease_s.max(1),
-        retry_for: std::time::Duration::from_secs(args.lease_s.max(1) as u64),
+        retry_for: replication_retry(args),
         poll: std::time::Duration::from_millis(20),
     })
+}
+
+/// How long an append is retried while etcd has no quorum: an etcd leader election under load
+/// takes seconds. A lease that could not be kept alive ends it sooner.
+fn replication_retry(args: &ServeArgs) -> std::time::Duration {
+    std::time::Duration::from_secs((args.lease_s.max(1) as u64 * 3).max(6))
 }
 
 fn replicator(args: &ServeArgs, url: &str) -> anyhow::Result<ReplicatorHandle> {
@@ -253,7 +259,7 @@ fn replicator(args: &ServeArgs, url: &str) -> anyhow::Result<ReplicatorHandle> {
         shard,
         &address,
         args.lease_s.max(1),
-        std::time::Duration::from_secs(args.lease_s.max(1) as u64),
+        replication_retry(args),
     )
     .with_context(|| format!("claiming shard {shard} on {url}"))?;
     let head = replicator

@@ -54,8 +54,9 @@ impl Answer {
 }
 
 fn client() -> reqwest::blocking::Client {
+    // Long enough for a write that waits out etcd without a quorum before it is refused.
     reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
 }

@@ -1,8 +1,10 @@
 //! `EtcdReplicator`: the engine's `Replicator` port on a shard's etcd log. It claims the shard
 //! when it starts; then every batch the engine's writer fsynced is appended to etcd (one fenced
 //! transaction) before the engine counts it durable. An etcd without a quorum is retried for
-//! `retry_for`; after that, or as soon as the leadership is lost or refused, the batch fails
-//! and the engine stops writing — it never acknowledges what etcd did not commit.
+//! `retry_for` while the lease is still kept alive; after that, or as soon as the leadership is
+//! lost or refused, the batch fails and the engine stops writing — it never acknowledges what
+//! etcd did not commit. (Retrying longer is safe: the append's fence refuses a node whose lease
+//! expired, so `retry_for` only bounds how long a client waits.)
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -194,6 +196,11 @@ impl EtcdReplicator {
                     Ok(_) => {
                         compact_now_and_then(log, leadership, sequence, last).await;
                         return Ok(());
+                    }
+                    Err(ReplicationError::Unavailable(error)) if leadership.is_lost() => {
+                        return Err(ReplicateError::Failed(format!(
+                            "etcd unavailable ({error}) for longer than the shard's lease, which could not be kept alive"
+                        )))
                     }
                     Err(ReplicationError::Unavailable(error)) if started.elapsed() < *retry_for => {
                         warn!(sequence, %error, "replicating a batch failed; retrying");

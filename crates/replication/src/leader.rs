@@ -1,8 +1,9 @@
 //! Leadership of a shard: a key (`leader`, the leader's address) attached to an etcd lease.
 //! Whoever created the key holds the shard; its create revision is the fencing token every
 //! append compares, so a leader whose lease expired (paused, partitioned) cannot write even if
-//! it still believes it leads. The lease is kept alive in the background; when that fails for
-//! a whole TTL the leadership is marked lost, and etcd deletes the key once the lease runs out.
+//! it still believes it leads. The lease is kept alive in the background; when etcd says it
+//! expired, or no refresh succeeded for three TTLs, the leadership is marked lost (etcd deletes
+//! the key once the lease runs out).
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -148,12 +149,20 @@ pub(crate) fn nth_range(
     kvs(range)
 }
 
+/// TTLs without any answer from etcd after which the lease counts as lost.
+const LOST_AFTER_TTLS: u32 = 3;
+
 /// Refreshes the lease three times per TTL. A failed refresh (etcd briefly without a quorum)
 /// is retried; the leadership is lost once the lease is reported expired or no refresh has
-/// succeeded for a whole TTL.
+/// succeeded for `LOST_AFTER_TTLS` TTLs.
 async fn keep_alive(etcd: Gateway, lease: i64, ttl_s: i64, lost: Arc<AtomicBool>) {
     let ttl = Duration::from_secs(ttl_s.max(1) as u64);
     let every = ttl / 3;
+    // etcd renews every lease when it elects a new leader of its own, and an election under
+    // load takes seconds: failing to reach etcd for one TTL does not mean the lease expired.
+    // Only etcd's answer (no TTL left) or a long silence counts as lost. Safety does not hang
+    // on this flag: an append is fenced by etcd itself (the leader key's revision).
+    let silence_max = ttl * LOST_AFTER_TTLS;
     let mut refreshed = tokio::time::Instant::now();
     let request = json!({"ID": lease.to_string()});
     loop {
@@ -168,7 +177,7 @@ async fn keep_alive(etcd: Gateway, lease: i64, ttl_s: i64, lost: Arc<AtomicBool>
         };
         match remaining {
             Some(Ok(ttl_left)) if ttl_left > 0 => refreshed = tokio::time::Instant::now(),
-            Some(Err(error)) if refreshed.elapsed() < ttl => {
+            Some(Err(error)) if refreshed.elapsed() < silence_max => {
                 warn!(lease, %error, "keeping the shard's lease alive failed; retrying")
             }
             other => {

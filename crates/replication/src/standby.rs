@@ -147,16 +147,10 @@ impl Standby {
             if self.engine.health().is_err() {
                 return Ended::EngineGone;
             }
-            match self.take_new(&mut log) {
-                Ok(0) => {}
-                Ok(_) => continue,
-                Err(ended) => return ended,
-            }
+            // The leader first, so a standby that has taken a batch already names its leader
+            // to the writers it refuses.
             match self.block(log.leader()) {
-                Ok(Some(leader)) => {
-                    self.engine.set_leader(Some(leader));
-                    std::thread::sleep(self.options.poll);
-                }
+                Ok(Some(leader)) => self.engine.set_leader(Some(leader)),
                 Ok(None) => {
                     if let Some(ended) = self.campaign(&mut log) {
                         return self.lead(log, ended);
@@ -165,7 +159,13 @@ impl Standby {
                 Err(e) => {
                     warn!(error = %e, "the standby cannot read the shard's leader; retrying");
                     std::thread::sleep(self.options.poll.max(Duration::from_millis(200)));
+                    continue;
                 }
+            }
+            match self.take_new(&mut log) {
+                Ok(0) => std::thread::sleep(self.options.poll),
+                Ok(_) => {}
+                Err(ended) => return ended,
             }
         }
     }
