@@ -338,6 +338,8 @@ fn transfers_between_shards_complete_or_are_undone_and_transit_nets_to_zero() {
     assert_eq!((step_id.status, step_id.code()), (400, "invalid_field"));
     let transit = post(&url, "/v1/transfers", transfer("x8", "XT-s2-CNY", "A2", 1));
     assert_eq!((transit.status, transit.code()), (400, "invalid_field"));
+    let freeze = post(&url, "/v1/accounts/XT-s2-CNY/freeze", json!({}));
+    assert_eq!((freeze.status, freeze.code()), (400, "invalid_field"));
 
     let report = assert_transit_clean(&url);
     assert_eq!(

@@ -151,8 +151,14 @@ async fn proxy(State(state): State<Arc<RouterState>>, request: Request) -> Respo
 
 /// Refuses what only the coordinator may do: step ids and transit or due accounts.
 fn reserved(method: &Method, path: &str, body: &Bytes) -> Option<Response> {
-    if method != Method::POST {
+    if method == Method::GET {
         return None;
+    }
+    let named = path
+        .strip_prefix("/v1/accounts/")
+        .and_then(|rest| rest.split('/').next());
+    if let Some(account) = named.filter(|a| is_reserved_account(a)) {
+        return Some(error(400, "invalid_field", format!("{account} is a cross-shard transit or due account, changed only by the coordinator (an operator reaches it with header Paycore-Shard)")));
     }
     let body: Value = serde_json::from_slice(body).ok()?;
     let id = body["id"].as_str().unwrap_or_default();
