@@ -93,32 +93,7 @@ impl ShardLog {
         sequence: u64,
         batch: &[u8],
     ) -> Result<Appended, ReplicationError> {
-        assert!(sequence >= 1, "batch sequences start at 1");
-        let (leader, head, key) = (
-            b64(self.keys.leader()),
-            b64(self.keys.head()),
-            b64(self.keys.batch(sequence)),
-        );
-        let txn = json!({
-            "compare": [
-                {"target": "CREATE", "key": leader, "create_revision": leadership.revision().to_string(), "result": "EQUAL"},
-                {"target": "VALUE", "key": head, "value": b64((sequence - 1).to_string()), "result": "EQUAL"},
-            ],
-            "success": [
-                {"request_put": {"key": key, "value": b64(batch)}},
-                {"request_put": {"key": head, "value": b64(sequence.to_string())}},
-            ],
-            "failure": [
-                {"request_range": {"key": leader}},
-                {"request_range": {"key": head}},
-                {"request_range": {"key": key}},
-            ],
-        });
-        let answer = self.etcd.call("kv/txn", &txn).await?;
-        if succeeded(&answer) {
-            return Ok(Appended::Now);
-        }
-        self.refused(&answer, leadership, sequence, batch)
+        self.append_many(leadership, sequence, &[batch]).await
     }
 
     /// Appends consecutive batches `first`, `first + 1`, … (their bytes) in one transaction,
@@ -128,12 +103,10 @@ impl ShardLog {
         &mut self,
         leadership: &Leadership,
         first: u64,
-        batches: &[Vec<u8>],
+        batches: &[impl AsRef<[u8]>],
     ) -> Result<Appended, ReplicationError> {
-        assert!(first >= 1 && !batches.is_empty());
-        if let [only] = batches {
-            return self.append(leadership, first, only).await;
-        }
+        assert!(first >= 1, "batch sequences start at 1");
+        assert!(!batches.is_empty());
         let last = first + batches.len() as u64 - 1;
         let (leader, head, first_key) = (
             b64(self.keys.leader()),
@@ -143,7 +116,7 @@ impl ShardLog {
         let mut puts: Vec<_> = batches
             .iter()
             .zip(first..)
-            .map(|(bytes, sequence)| json!({"request_put": {"key": b64(self.keys.batch(sequence)), "value": b64(bytes)}}))
+            .map(|(bytes, sequence)| json!({"request_put": {"key": b64(self.keys.batch(sequence)), "value": b64(bytes.as_ref())}}))
             .collect();
         puts.push(json!({"request_put": {"key": head, "value": b64(last.to_string())}}));
         let txn = json!({
@@ -162,7 +135,7 @@ impl ShardLog {
         if succeeded(&answer) {
             return Ok(Appended::Now);
         }
-        self.refused(&answer, leadership, first, &batches[0])
+        self.refused(&answer, leadership, first, batches[0].as_ref())
     }
 
     /// Why a fenced append's transaction was refused, from its failure reads (leader, head,
