@@ -16,7 +16,7 @@ use paycore_replication::{IntentLog, Recorded, ReplicationError};
 use serde_json::{json, Value};
 
 use crate::intent_writer::IntentWriter;
-use crate::shards::{Answer, Request, Shards, StepAnswer};
+use crate::shards::{is_decided, Answer, Request, Shards, StepAnswer};
 
 /// How long a client's authorization, checked on the source shard, is trusted.
 const AUTHORIZATION_TTL: Duration = Duration::from_secs(10);
@@ -292,22 +292,13 @@ fn peer_of<'a>(account: &'a str, prefix: &str) -> Option<&'a str> {
     rest.rsplit_once('-').map(|(peer, _currency)| peer)
 }
 
+/// A refused account opening as the step's refusal (decided, like a step's), or undecided.
 fn account_refusal(answer: &Answer, account: &str) -> StepAnswer {
-    if answer.status.is_client_error()
-        && answer.status.as_u16() != 401
-        && answer.status.as_u16() != 403
-    {
-        let body = answer.json();
+    if is_decided(answer.status) {
+        let refusal = answer.refusal();
         StepAnswer::Refused(Refusal {
-            status: answer.status.as_u16(),
-            code: body["error"]["code"]
-                .as_str()
-                .unwrap_or("refused")
-                .to_owned(),
-            message: format!(
-                "opening {account}: {}",
-                body["error"]["message"].as_str().unwrap_or_default()
-            ),
+            message: format!("opening {account}: {}", refusal.message),
+            ..refusal
         })
     } else {
         StepAnswer::Unknown(format!(

@@ -12,6 +12,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
+use paycore_api::ledger::TransferRequest;
 use paycore_crossshard::{is_reserved_account, is_reserved_id, Intent};
 use serde_json::{json, Value};
 
@@ -115,37 +116,30 @@ async fn proxy(State(state): State<Arc<RouterState>>, request: Request) -> Respo
         header_of(header::AUTHORIZATION.as_str()),
     );
     let map = state.shards.topology().map();
-    let method = parts.method.clone();
-    match route(&method, &path, &body, shard_header, &map) {
+    let method = parts.method;
+    let routed = route(&method, &path, &body, shard_header, &map);
+    // The request as the shard gets it, for the routes that pass it on.
+    let forwarded = ShardRequest {
+        retry_sent: method == Method::GET,
+        method,
+        target: &target,
+        authorization,
+        body: Some(body.clone()).filter(|b| !b.is_empty()),
+    };
+    match routed {
         Err(refused) => error(refused.status, refused.code, refused.message),
         Ok(Route::Shard(shard)) => {
             if shard_header.is_none() {
-                if let Some(refused) = reserved(&method, &path, &body) {
+                if let Some(refused) = reserved(&forwarded.method, &path, &body) {
                     return refused;
                 }
             }
-            let request = ShardRequest {
-                retry_sent: method == Method::GET,
-                method,
-                target: &target,
-                authorization,
-                body: Some(body).filter(|b| !b.is_empty()),
-            };
-            pass(&shard, state.shards.call(&shard, &request).await)
+            pass(&shard, state.shards.call(&shard, &forwarded).await)
         }
         Ok(Route::CrossShard { source, target }) => {
             cross_shard(&state, &body, authorization, (&source, &target)).await
         }
-        Ok(Route::EveryShard) => {
-            let request = ShardRequest {
-                retry_sent: method == Method::GET,
-                method,
-                target: &target,
-                authorization,
-                body: Some(body).filter(|b| !b.is_empty()),
-            };
-            lookup::every_shard(&state, &path, &request).await
-        }
+        Ok(Route::EveryShard) => lookup::every_shard(&state, &path, &forwarded).await,
     }
 }
 
@@ -204,25 +198,13 @@ pub fn pass(shard: &str, answer: Result<Answer, CallError>) -> Response {
     }
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TransferBody {
-    id: String,
-    debit_account: String,
-    credit_account: String,
-    amount: u64,
-    currency: String,
-    kind: Option<String>,
-    reference: Option<String>,
-}
-
 async fn cross_shard(
     state: &RouterState,
     body: &Bytes,
     authorization: Option<&str>,
     (source, target): (&str, &str),
 ) -> Response {
-    let request: TransferBody = match serde_json::from_slice(body) {
+    let request: TransferRequest = match serde_json::from_slice(body) {
         Ok(request) => request,
         Err(e) => return error(400, "invalid_json", format!("the transfer: {e}")),
     };

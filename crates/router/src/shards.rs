@@ -32,7 +32,7 @@ impl Answer {
             .to_owned()
     }
 
-    fn refusal(&self) -> Refusal {
+    pub fn refusal(&self) -> Refusal {
         let body = self.json();
         Refusal {
             status: self.status.as_u16(),
@@ -215,7 +215,7 @@ fn is_not_leader(answer: &Answer) -> bool {
 /// A 4xx the ledger decided and recorded under the step's id (or a validation that gives the
 /// same answer every time). Not: authentication and rate limits, which say nothing about the
 /// step.
-fn is_decided(status: StatusCode) -> bool {
+pub fn is_decided(status: StatusCode) -> bool {
     status.is_client_error()
         && !matches!(
             status,
