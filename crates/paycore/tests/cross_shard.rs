@@ -34,24 +34,8 @@ fn shard_cli(etcd: &str, args: &[&str]) {
 }
 
 fn node(dir: &Path, port: u16, etcd: &str, shard: &str) -> common::Process {
-    let (dir, listen) = (dir.to_str().unwrap(), format!("127.0.0.1:{port}"));
-    let url = format!("http://{listen}");
-    let args = [
-        "serve",
-        "--data-dir",
-        dir,
-        "--listen",
-        &listen,
-        "--public-url",
-        &url,
-        "--replicate",
-        etcd,
-        "--shard",
-        shard,
-        "--lease-s",
-        "2",
-    ];
-    common::start(&args, "paycore listening on ", KEY)
+    let args = common::replicated_args(dir, port, etcd, shard);
+    common::start_owned(&args, "paycore listening on ", KEY)
 }
 
 fn router(port: u16, etcd: &str, wait_ms: &str) -> common::Process {

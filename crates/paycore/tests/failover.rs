@@ -19,27 +19,11 @@ const KEY: &str = "pck_failover_test_admin";
 const TAKEOVER_MAX: Duration = Duration::from_secs(30);
 
 fn node(dir: &Path, port: u16, etcd: &str, standby: bool) -> common::Process {
-    let (dir, listen) = (dir.to_str().unwrap(), format!("127.0.0.1:{port}"));
-    let url = format!("http://{listen}");
-    let mut args = vec![
-        "serve",
-        "--data-dir",
-        dir,
-        "--listen",
-        &listen,
-        "--public-url",
-        &url,
-        "--replicate",
-        etcd,
-        "--shard",
-        "s1",
-        "--lease-s",
-        "2",
-    ];
+    let mut args = common::replicated_args(dir, port, etcd, "s1");
     if standby {
-        args.push("--standby");
+        args.push("--standby".into());
     }
-    common::start(&args, "paycore listening on ", KEY)
+    common::start_owned(&args, "paycore listening on ", KEY)
 }
 
 struct Answer {

@@ -13,32 +13,6 @@ use serde_json::{json, Value};
 
 const KEY: &str = "pck_replicated_serve_test_admin";
 
-fn node(dir: &std::path::Path, port: u16, etcd: &str) -> Vec<String> {
-    [
-        "serve",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--public-url",
-        &format!("http://127.0.0.1:{port}"),
-        "--replicate",
-        etcd,
-        "--shard",
-        "s1",
-        "--lease-s",
-        "2",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-fn start(args: &[String]) -> common::Process {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    common::start(&args, "paycore listening on ", KEY)
-}
-
 fn post(url: &str, path: &str, body: Value) -> Value {
     let response = reqwest::blocking::Client::new()
         .post(format!("{url}{path}"))
@@ -101,8 +75,8 @@ fn a_replicated_node_acknowledges_only_what_etcd_holds_and_comes_back_after_a_ki
     let etcd = cluster.url();
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let port = common::free_port();
-    let a_args = node(a_dir.path(), port, &etcd);
-    let a = start(&a_args);
+    let a_args = common::replicated_args(a_dir.path(), port, &etcd, "s1");
+    let a = common::start_owned(&a_args, "paycore listening on ", KEY);
     for no in ["R1", "R2"] {
         post(
             &a.url,
@@ -130,7 +104,12 @@ fn a_replicated_node_acknowledges_only_what_etcd_holds_and_comes_back_after_a_ki
     );
     // Another node cannot lead the shard while this one does.
     let b = Command::new(env!("CARGO_BIN_EXE_paycore"))
-        .args(node(b_dir.path(), common::free_port(), &etcd))
+        .args(common::replicated_args(
+            b_dir.path(),
+            common::free_port(),
+            &etcd,
+            "s1",
+        ))
         .env("PAYCORE_BOOTSTRAP_KEY", KEY)
         .output()
         .unwrap();
@@ -142,7 +121,7 @@ fn a_replicated_node_acknowledges_only_what_etcd_holds_and_comes_back_after_a_ki
     );
     // kill -9, then the same node again: it waits out its own lease and has everything.
     drop(a);
-    let a = start(&a_args);
+    let a = common::start_owned(&a_args, "paycore listening on ", KEY);
     assert!(assert_level(&a.url, &cluster) >= acknowledged);
     let r2: Value = reqwest::blocking::Client::new()
         .get(format!("{}/v1/accounts/R2", a.url))

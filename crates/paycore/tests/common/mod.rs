@@ -50,3 +50,36 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// `serve` arguments of a node of replicated shard `shard` on 127.0.0.1:`port`, its log on
+/// `etcd`, with a lease of 2 s (short failovers for tests).
+#[allow(dead_code)] // not every test binary starts replicated nodes
+pub fn replicated_args(dir: &std::path::Path, port: u16, etcd: &str, shard: &str) -> Vec<String> {
+    let listen = format!("127.0.0.1:{port}");
+    let url = format!("http://{listen}");
+    let dir = dir.to_str().unwrap();
+    [
+        "serve",
+        "--data-dir",
+        dir,
+        "--listen",
+        &listen,
+        "--public-url",
+        &url,
+        "--replicate",
+        etcd,
+        "--shard",
+        shard,
+        "--lease-s",
+        "2",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Starts `paycore ARGS…` from owned arguments (see `start`).
+#[allow(dead_code)]
+pub fn start_owned(args: &[String], ready: &str, key: &str) -> Process {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    start(&args, ready, key)
+}
