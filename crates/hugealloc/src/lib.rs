@@ -10,7 +10,9 @@
 //!
 //! Binaries opt in with `#[global_allocator] static ALLOC: HugePageAlloc = HugePageAlloc;`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
+
+use mimalloc::MiMalloc as Small;
 use std::ptr;
 
 const HUGE_PAGE: usize = 2 << 20;
@@ -62,7 +64,7 @@ unsafe impl GlobalAlloc for HugePageAlloc {
         if is_huge(layout) {
             map_huge(layout.size())
         } else {
-            System.alloc(layout)
+            Small.alloc(layout)
         }
     }
 
@@ -70,7 +72,7 @@ unsafe impl GlobalAlloc for HugePageAlloc {
         if is_huge(layout) {
             map_huge(layout.size()) // fresh mappings read as zeros
         } else {
-            System.alloc_zeroed(layout)
+            Small.alloc_zeroed(layout)
         }
     }
 
@@ -78,7 +80,7 @@ unsafe impl GlobalAlloc for HugePageAlloc {
         if is_huge(layout) {
             libc::munmap(ptr.cast(), mapped_len(layout.size()));
         } else {
-            System.dealloc(ptr, layout);
+            Small.dealloc(ptr, layout);
         }
     }
 
@@ -87,7 +89,7 @@ unsafe impl GlobalAlloc for HugePageAlloc {
             return ptr::null_mut();
         };
         if !is_huge(layout) && !is_huge(new_layout) {
-            return System.realloc(ptr, layout, new_size);
+            return Small.realloc(ptr, layout, new_size);
         }
         if is_huge(layout)
             && is_huge(new_layout)

@@ -11,6 +11,7 @@
 //!
 //! *Invariant: a job's answer is given only after its transaction committed durably.*
 
+mod cache;
 mod postgres;
 mod readers;
 pub mod repo;
@@ -20,6 +21,7 @@ mod writer;
 
 use std::path::PathBuf;
 
+pub use cache::RowCache;
 pub use readers::Readers;
 pub use sql::{Connection, Row, Sql, Value};
 pub use writer::{BeforeCommit, Init, Writer, JOBS_PER_TRANSACTION_MAX};

@@ -104,6 +104,11 @@ pub trait Sql {
     ) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
+
+    /// The writer's cache of rows it wrote or read (`cache.rs`), where it has one.
+    fn cache(&mut self) -> Option<&mut crate::cache::RowCache> {
+        None
+    }
 }
 
 /// A connection: `Sql` plus transactions.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
+use crate::cache::RowCache;
 use crate::sql::{sqlite_placeholders, Connection, Row, Sql, Value};
 use crate::StoreError;
 
@@ -22,6 +23,8 @@ pub struct SqliteConnection {
     /// The writer's: copies committed pages into the database file on a thread of its own,
     /// so no commit of the writer pays for a checkpoint.
     checkpointer: Option<paycore_sqlite::Checkpointer>,
+    /// The writer's (`cache.rs`).
+    cache: Option<RowCache>,
     /// Statements rewritten to SQLite's placeholders, by the address of their text.
     rewritten: HashMap<usize, String>,
 }
@@ -47,6 +50,7 @@ impl SqliteConnection {
         Ok(SqliteConnection {
             conn,
             checkpointer,
+            cache: migrate.then(RowCache::default),
             rewritten: HashMap::new(),
         })
     }
@@ -104,6 +108,10 @@ impl Sql for SqliteConnection {
         }
         Ok(out)
     }
+
+    fn cache(&mut self) -> Option<&mut RowCache> {
+        self.cache.as_mut()
+    }
 }
 
 impl Connection for SqliteConnection {
@@ -129,6 +137,9 @@ impl Connection for SqliteConnection {
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
+        if let Some(cache) = self.cache.as_mut() {
+            cache.clear();
+        }
         if !self.conn.is_autocommit() {
             self.conn.execute_batch("ROLLBACK")?;
         }

@@ -510,3 +510,43 @@ fn the_writer_commits_groups_and_a_failed_transaction_fails_all_its_jobs() {
         assert_eq!(after, (800, 2), "rebuilt once, from the committed sequence");
     }
 }
+
+#[test]
+fn a_rolled_back_transaction_leaves_nothing_of_its_writes_to_later_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    for location in locations(dir.path(), "cache") {
+        let writer = writer(&location);
+        let shop = merchant();
+        let open = trade(&shop, "c-1");
+        let first = payment(&open, "P-c1", "CO-c1");
+        let (t, p) = (open.clone(), first.clone());
+        writer
+            .run_blocking(move |_, sql| {
+                merchants::insert(sql, &shop)?;
+                trades::insert(sql, &t)?;
+                payments::save(sql, &p)
+            })
+            .unwrap();
+        // The job changes both, reads them back changed, then a statement fails.
+        let (t, p) = (open.clone(), first.clone());
+        let failed: Result<(), StoreError> = writer.run_blocking(move |_, sql| {
+            let mut claimed = t.clone();
+            claimed.claimed_by = Some(p.id.clone());
+            trades::update(sql, &claimed)?;
+            let mut later = p.clone();
+            later.next_check_at = Some(99_999);
+            payments::save(sql, &later)?;
+            assert_eq!(trades::get(sql, &t.trade_id)?, Some(claimed));
+            assert_eq!(payments::get(sql, &p.id)?, Some(later));
+            trades::insert(sql, &t) // a duplicate key
+        });
+        assert!(failed.is_err(), "{location:?}");
+        let (t, p) = (open.clone(), first.clone());
+        let seen = writer
+            .run_blocking(move |_, sql| {
+                Ok((trades::get(sql, &t.trade_id)?, payments::get(sql, &p.id)?))
+            })
+            .unwrap();
+        assert_eq!(seen, (Some(open), Some(first)), "{location:?}");
+    }
+}

@@ -27,6 +27,18 @@ macro_rules! select_payments {
 
 /// Inserts or updates the payment and every attempt.
 pub fn save(sql: &mut dyn Sql, p: &Payment) -> Result<(), StoreError> {
+    save_row(sql, p)?;
+    for (index, attempt) in p.attempts.iter().enumerate() {
+        save_attempt(sql, &p.id, index as u64 + 1, attempt)?;
+    }
+    if let Some(cache) = sql.cache() {
+        cache.put_payment(p);
+    }
+    Ok(())
+}
+
+/// The payment's own row (not its attempts).
+fn save_row(sql: &mut dyn Sql, p: &Payment) -> Result<(), StoreError> {
     let anomalies = serde_json::to_string(&p.anomalies).expect("strings serialize");
     sql.exec(
         "INSERT INTO pay_payments (id, trade_id, merchant, method, amount, currency, fee, \
@@ -65,9 +77,6 @@ pub fn save(sql: &mut dyn Sql, p: &Payment) -> Result<(), StoreError> {
             Value::opt_uint(p.next_check_at),
         ],
     )?;
-    for (index, attempt) in p.attempts.iter().enumerate() {
-        save_attempt(sql, &p.id, index as u64 + 1, attempt)?;
-    }
     Ok(())
 }
 
@@ -83,11 +92,7 @@ pub fn save_over(sql: &mut dyn Sql, p: &Payment, before: &Payment) -> Result<(),
     if p == before {
         return Ok(());
     }
-    let unchanged = Payment {
-        attempts: Vec::new(),
-        ..p.clone()
-    };
-    save(sql, &unchanged)?;
+    save_row(sql, p)?;
     for (index, attempt) in p.attempts.iter().enumerate() {
         match before.attempts.get(index) {
             Some(earlier) if earlier == attempt => {}
@@ -100,6 +105,9 @@ pub fn save_over(sql: &mut dyn Sql, p: &Payment, before: &Payment) -> Result<(),
             }
             _ => save_attempt(sql, &p.id, index as u64 + 1, attempt)?,
         }
+    }
+    if let Some(cache) = sql.cache() {
+        cache.put_payment(p);
     }
     Ok(())
 }
@@ -155,6 +163,24 @@ fn save_attempt(sql: &mut dyn Sql, payment: &str, no: u64, a: &Attempt) -> Resul
 }
 
 pub fn get(sql: &mut dyn Sql, id: &str) -> Result<Option<Payment>, StoreError> {
+    let Some(cached) = sql.cache().and_then(|cache| cache.payment(id)) else {
+        let stored = get_stored(sql, id)?;
+        if let (Some(payment), Some(cache)) = (&stored, sql.cache()) {
+            cache.put_payment(payment);
+        }
+        return Ok(stored);
+    };
+    #[cfg(debug_assertions)]
+    assert_eq!(
+        get_stored(sql, id)?.as_ref(),
+        Some(&cached),
+        "the writer's cache holds payment {id} as it is stored"
+    );
+    Ok(Some(cached))
+}
+
+/// The payment as its rows say.
+fn get_stored(sql: &mut dyn Sql, id: &str) -> Result<Option<Payment>, StoreError> {
     let Some(row) = sql.query_opt(select_payments!("WHERE id = $1"), &[Value::text(id)])? else {
         return Ok(None);
     };

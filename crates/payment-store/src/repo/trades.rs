@@ -37,6 +37,9 @@ pub fn insert(sql: &mut dyn Sql, t: &Trade) -> Result<(), StoreError> {
             Value::opt_text(t.claimed_by.as_deref()),
         ],
     )?;
+    if let Some(cache) = sql.cache() {
+        cache.put_trade(t);
+    }
     Ok(())
 }
 
@@ -59,10 +62,31 @@ pub fn update(sql: &mut dyn Sql, t: &Trade) -> Result<(), StoreError> {
             t.trade_id
         )));
     }
+    if let Some(cache) = sql.cache() {
+        cache.put_trade(t);
+    }
     Ok(())
 }
 
 pub fn get(sql: &mut dyn Sql, trade_id: &str) -> Result<Option<Trade>, StoreError> {
+    let Some(cached) = sql.cache().and_then(|cache| cache.trade(trade_id)) else {
+        let stored = get_stored(sql, trade_id)?;
+        if let (Some(trade), Some(cache)) = (&stored, sql.cache()) {
+            cache.put_trade(trade);
+        }
+        return Ok(stored);
+    };
+    #[cfg(debug_assertions)]
+    assert_eq!(
+        get_stored(sql, trade_id)?.as_ref(),
+        Some(&cached),
+        "the writer's cache holds trade {trade_id} as it is stored"
+    );
+    Ok(Some(cached))
+}
+
+/// The trade as its row says.
+fn get_stored(sql: &mut dyn Sql, trade_id: &str) -> Result<Option<Trade>, StoreError> {
     sql.query_opt(select!("WHERE trade_id = $1"), &[Value::text(trade_id)])?
         .map(|r| from_row(&r))
         .transpose()
