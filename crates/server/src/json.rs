@@ -39,22 +39,43 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
 }
 
 async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    // Refused before reading: a client announcing more than the limit would otherwise hold
+    // the connection until the body, which may never come, is read up to the limit.
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > crate::BODY_BYTES_MAX as u64) {
+        return Err(too_large());
+    }
     Bytes::from_request(request, state)
         .await
         .map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "request body is larger than the limit",
-                )
+                too_large()
             } else {
                 ApiError::bad_request("malformed_request", rejection.body_text())
             }
         })
 }
 
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "request body is larger than the limit",
+    )
+}
+
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every request body is an object; serde would also fill a struct from an array of its
+    // fields in order (`["t1","alice","bob",1,"CNY"]` was a transfer), which no client means.
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "request body: expected a JSON object, found an array",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -122,6 +143,8 @@ mod tests {
             (r#"{"amount": 1"#, "malformed_json", "not valid JSON"),
             (r#"{"amount": 1} x"#, "malformed_json", "trailing"),
             ("", "malformed_json", "not valid JSON"),
+            (r#" [1, null]"#, "invalid_field", "expected a JSON object"),
+            (r#""1""#, "invalid_field", "request body"),
         ];
         for (body, code, mentions) in cases {
             let error = parse::<Sample>(body.as_bytes()).unwrap_err();

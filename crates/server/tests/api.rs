@@ -219,6 +219,26 @@ async fn transfers_and_every_rejection_code() {
     };
     assert_eq!(status.0, 413);
     assert!(status.1.contains("payload_too_large"), "{}", status.1);
+    // A body announced larger than the limit is refused at once, not waited for.
+    let url = reqwest::Url::parse(&s.url("/v1/transfers")).unwrap();
+    let announced = announce_body(&url, &s.key, 999_999_999_999).await;
+    assert!(announced.starts_with("HTTP/1.1 413"), "{announced}");
+    assert!(announced.contains("payload_too_large"), "{announced}");
+    // An array is not an object, even one listing a transfer's fields in order.
+    let array = s
+        .post(
+            "/v1/transfers",
+            json!(["t17", "a", "b", 1, "CNY", null, null]),
+        )
+        .await;
+    assert_eq!(
+        (array.status.as_u16(), array.code()),
+        (400, "invalid_field")
+    );
+    assert_eq!(
+        s.get("/v1/transfers/t17").await.code(),
+        "transfer_not_found"
+    );
     // Rejections changed nothing; the rejected id stays rejected when retried.
     assert_eq!(
         (s.balance("a").await, s.balance("b").await),
@@ -870,4 +890,23 @@ async fn edges_found_by_the_fuzzer() {
         (422, "invalid_voucher")
     );
     s.stop().await;
+}
+
+/// Sends a request announcing a `length`-byte body and only two bytes of it; what the server
+/// answers within 10 s.
+async fn announce_body(url: &reqwest::Url, key: &str, length: u64) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = (url.host_str().unwrap(), url.port().unwrap());
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {key}\r\nContent-Length: {length}\r\n\r\n{{}}",
+        url.path()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("the server answers an oversized announcement at once")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..read]).into_owned()
 }

@@ -1,6 +1,6 @@
 //! Answers every operation can give, added to each operation once here instead of in every
-//! handler's list: 400 when a body or parameter does not parse, 401 and 403 for operations
-//! behind an API key. An operation that lists one of these itself keeps its own description.
+//! handler's list: 400 when a body or parameter does not parse, 413 for a body over the limit,
+//! 401 and 403 for operations behind an API key. An operation that lists one of these itself keeps its own description.
 
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
@@ -42,6 +42,13 @@ fn add_common(operation: &mut Operation) {
             operation,
             "400",
             "invalid_field, malformed_json, malformed_request: a body or parameter that does not fit",
+        );
+    }
+    if operation.request_body.is_some() {
+        add(
+            operation,
+            "413",
+            "payload_too_large: the body (or the length it announces) is over the limit",
         );
     }
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());

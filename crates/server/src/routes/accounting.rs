@@ -118,7 +118,7 @@ fn field(name: &str, expected: &str) -> ApiError {
 }
 
 #[utoipa::path(patch, path = "/v1/accounting/accounts/{code}", tag = "accounting", request_body = GlAccountPatch,
-    params(("code" = String, Path)), responses((status = 200, description = "updated", body = GlAccountResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    params(("code" = String, Path)), responses((status = 200, description = "updated", body = GlAccountResponse), (status = 404, body = ErrorBody), (status = 422, description = "the chart refuses the change", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn update_account(
     State(state): State<AppState>,
     principal: Principal,
@@ -134,7 +134,7 @@ pub async fn update_account(
 }
 
 #[utoipa::path(delete, path = "/v1/accounting/accounts/{code}", tag = "accounting", params(("code" = String, Path)),
-    responses((status = 204, description = "deleted (never used)"), (status = 409, description = "gl_account_in_use: disable it instead", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204, description = "deleted (never used)"), (status = 404, body = ErrorBody), (status = 409, description = "gl_account_in_use: disable it instead", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_account(
     State(state): State<AppState>,
     principal: Principal,
@@ -237,7 +237,7 @@ pub async fn post_voucher(
 
 #[utoipa::path(post, path = "/v1/accounting/vouchers/{voucher_no}/reverse", tag = "accounting", request_body = ReverseRequest,
     params(("voucher_no" = String, Path)),
-    responses((status = 201, description = "the red-letter reversal (红字冲销)", body = VoucherResponse), (status = 200, description = "a retry: the original reversal", body = VoucherResponse), (status = 404, body = ErrorBody), (status = 409, description = "voucher_already_reversed / id_conflict", body = ErrorBody)),
+    responses((status = 201, description = "the red-letter reversal (红字冲销)", body = VoucherResponse), (status = 200, description = "a retry: the original reversal", body = VoucherResponse), (status = 404, body = ErrorBody), (status = 409, description = "voucher_already_reversed / id_conflict", body = ErrorBody), (status = 422, description = "the books refuse the reversal (e.g. its period is closed)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn reverse(
     State(state): State<AppState>,

@@ -117,7 +117,7 @@ pub struct ListQuery {
 }
 
 #[utoipa::path(get, path = "/v1/accounts", tag = "accounts", params(ListQuery),
-    responses((status = 200, body = AccountList)), security(("bearer" = [])))]
+    responses((status = 200, body = AccountList), (status = 404, description = "account_not_found: `after` names no account", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -172,7 +172,7 @@ pub async fn list(
 
 #[utoipa::path(post, path = "/v1/accounts/{account_no}/close", tag = "accounts",
     params(("account_no" = String, Path)), request_body(content = AccountActionRequest, description = "optional"),
-    responses((status = 200, body = AccountResponse), (status = 404, body = ErrorBody), (status = 422, description = "balance_not_zero, account_closed", body = ErrorBody)),
+    responses((status = 200, body = AccountResponse), (status = 404, body = ErrorBody), (status = 409, description = "system_account: system accounts are never closed", body = ErrorBody), (status = 422, description = "balance_not_zero, account_closed", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn close(
     state: State<AppState>,
@@ -185,7 +185,7 @@ pub async fn close(
 
 #[utoipa::path(post, path = "/v1/accounts/{account_no}/freeze", tag = "accounts",
     params(("account_no" = String, Path)), request_body(content = AccountActionRequest, description = "optional"),
-    responses((status = 200, description = "account frozen: credits arrive, debits are refused", body = AccountResponse), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "account frozen: credits arrive, debits are refused", body = AccountResponse), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn freeze(
     state: State<AppState>,
@@ -198,7 +198,7 @@ pub async fn freeze(
 
 #[utoipa::path(post, path = "/v1/accounts/{account_no}/unfreeze", tag = "accounts",
     params(("account_no" = String, Path)), request_body(content = AccountActionRequest, description = "optional"),
-    responses((status = 200, body = AccountResponse), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = AccountResponse), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn unfreeze(
     state: State<AppState>,
@@ -211,7 +211,7 @@ pub async fn unfreeze(
 
 #[utoipa::path(put, path = "/v1/accounts/{account_no}/hot", tag = "accounts",
     params(("account_no" = String, Path)), request_body = HotSettings,
-    responses((status = 200, description = "the account with its new settings; pending credit was posted first", body = AccountResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "the account with its new settings; pending credit was posted first", body = AccountResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn set_hot(
     State(state): State<AppState>,

@@ -100,7 +100,7 @@ pub struct ReportQuery {
 }
 
 #[utoipa::path(get, path = "/v1/reports/day-end", tag = "day-end", params(ReportQuery),
-    responses((status = 200, body = DayEndReport), (status = 400, body = ErrorBody)),
+    responses((status = 200, body = DayEndReport), (status = 400, body = ErrorBody), (status = 503, description = "store_unavailable: the query store could not answer", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn report(
     State(state): State<AppState>,

@@ -29,7 +29,7 @@ const PAGE_DEFAULT: usize = 100;
 const PAGE_MAX: usize = 1_000;
 
 #[utoipa::path(post, path = "/v1/holds", tag = "holds", request_body = HoldRequest,
-    responses((status = 201, body = HoldResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 201, body = HoldResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody),
         (status = 422, description = "insufficient_funds, account_closed, invalid_expiry, currency_mismatch, amount_zero", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
@@ -84,7 +84,7 @@ pub async fn show(
 
 #[utoipa::path(post, path = "/v1/holds/{id}/release", tag = "holds", params(("id" = String, Path)),
     request_body(content = ReleaseRequest, description = "optional"),
-    responses((status = 200, body = HoldResponse), (status = 404, body = ErrorBody), (status = 422, description = "hold_expired, hold_closed, hold_amount_exceeded", body = ErrorBody)),
+    responses((status = 200, body = HoldResponse), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody), (status = 422, description = "hold_expired, hold_closed, hold_amount_exceeded", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn release(
     State(state): State<AppState>,
@@ -107,7 +107,7 @@ pub async fn release(
 }
 
 #[utoipa::path(post, path = "/v1/holds/{id}/capture", tag = "holds", params(("id" = String, Path)), request_body = CaptureRequest,
-    responses((status = 200, body = CaptureResponse), (status = 404, body = ErrorBody), (status = 422, description = "hold_expired, hold_closed, hold_amount_exceeded, account_frozen", body = ErrorBody)),
+    responses((status = 200, body = CaptureResponse), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody), (status = 422, description = "hold_expired, hold_closed, hold_amount_exceeded, account_frozen", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn capture(
     State(state): State<AppState>,

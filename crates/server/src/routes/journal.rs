@@ -304,7 +304,7 @@ pub struct DailyQuery {
 }
 
 #[utoipa::path(get, path = "/v1/accounts/{account_no}/daily-balances", tag = "journal", params(("account_no" = String, Path), DailyQuery),
-    responses((status = 200, description = "one row per day; opening(T) = closing(T-1)", body = DailyBalances), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "one row per day; opening(T) = closing(T-1)", body = DailyBalances), (status = 404, body = ErrorBody), (status = 503, description = "store_unavailable: the query store could not answer", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn daily_balances(
     State(state): State<AppState>,

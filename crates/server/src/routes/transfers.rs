@@ -152,7 +152,7 @@ pub async fn show(
 }
 
 #[utoipa::path(post, path = "/v1/deposits", tag = "transfers", request_body = DepositRequest,
-    responses((status = 201, description = "充值: debits the settlement account, credits the account", body = TransferResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, description = "充值: debits the settlement account, credits the account", body = TransferResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn deposit(
     state: State<AppState>,
@@ -163,7 +163,7 @@ pub async fn deposit(
 }
 
 #[utoipa::path(post, path = "/v1/withdrawals", tag = "transfers", request_body = DepositRequest,
-    responses((status = 201, description = "提现: debits the account, credits the settlement account", body = TransferResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, description = "提现: debits the account, credits the settlement account", body = TransferResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn withdraw(
     state: State<AppState>,
