@@ -222,6 +222,22 @@ async fn wait_for(browser: &Client, css: &str) -> fantoccini::elements::Element 
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
 }
 
+/// Clicks `css` once it appears. The console re-renders parts of the page (the navigation
+/// after a sign-in or a refresh), so an element found a moment ago may be replaced before the
+/// click lands: then it is found again.
+async fn click(browser: &Client, css: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match wait_for(browser, css).await.click().await {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("clicking {css}: {e}"),
+        }
+    }
+}
+
 /// Waits until `css` matches `count` elements.
 async fn wait_count(browser: &Client, css: &str, count: usize) {
     let deadline = Instant::now() + WAIT;
@@ -332,11 +348,7 @@ async fn an_operator_does_the_days_work_in_a_real_browser() {
 }
 
 async fn statement_pages_and_csv(browser: &Client, downloads: &Path) {
-    wait_for(browser, "#nav-accounts")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#nav-accounts").await;
     fill(browser, "#f-prefix", "CONSOLE-").await;
     browser
         .find(Locator::Css("#account-search button"))
@@ -368,18 +380,14 @@ async fn statement_pages_and_csv(browser: &Client, downloads: &Path) {
         time.ends_with("+08:00"),
         "times in the accounting day's offset: {time}"
     );
-    wait_for(browser, "#next-page").await.click().await.unwrap();
+    click(browser, "#next-page").await;
     let deadline = Instant::now() + WAIT;
     while text_of(browser, "#statement tbody tr:first-child td:first-child").await == first_page {
         assert!(Instant::now() < deadline, "the next page never came");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     shot(browser, "03-statement-page-2").await;
-    wait_for(browser, "#download-csv")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#download-csv").await;
     let file = downloads.join("statement-CONSOLE-A.csv");
     let deadline = Instant::now() + WAIT;
     while !file.exists() {
@@ -402,11 +410,7 @@ async fn adjustment_needs_another_person(
     li: &str,
     wang: &str,
 ) {
-    wait_for(browser, "#nav-adjustments")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#nav-adjustments").await;
     fill(browser, "#f-id", "adj-console-1").await;
     fill(browser, "#f-debit_account", "CONSOLE-A").await;
     fill(browser, "#f-credit_account", "CONSOLE-B").await;
@@ -438,19 +442,11 @@ async fn adjustment_needs_another_person(
         .unwrap();
     assert_eq!(refused.status(), 403);
 
-    wait_for(browser, "#signout").await.click().await.unwrap();
+    click(browser, "#signout").await;
     wait_for(browser, "#f-key").await;
     sign_in(browser, url, wang).await;
-    wait_for(browser, "#nav-adjustments")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_for(browser, "#adjustment-queue button.approve")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#nav-adjustments").await;
+    click(browser, "#adjustment-queue button.approve").await;
     let posted = poll(api, "/v1/adjustments/adj-console-1", |a| {
         a["status"] == "posted"
     })
@@ -461,11 +457,7 @@ async fn adjustment_needs_another_person(
 }
 
 async fn trade_found_by_channel_order(browser: &Client, order_no: &str) {
-    wait_for(browser, "#nav-trades")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#nav-trades").await;
     fill(browser, "#f-channel_order_no", order_no).await;
     browser
         .find(Locator::Css("#trade-search button"))
@@ -474,11 +466,7 @@ async fn trade_found_by_channel_order(browser: &Client, order_no: &str) {
         .click()
         .await
         .unwrap();
-    wait_for(browser, "#trade-search + div a")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#trade-search + div a").await;
     let payment = text_of(browser, "#payment-pay-1 h2").await;
     assert!(
         payment.contains("succeeded") && payment.contains("5.00 CNY"),
@@ -498,11 +486,7 @@ async fn dead_notification_retried(browser: &Client, api: &Api) {
         n["notifications"].as_array().is_some_and(|l| !l.is_empty())
     })
     .await;
-    wait_for(browser, "#nav-notifications")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#nav-notifications").await;
     let retry = wait_for(browser, "#notification-list button.retry").await;
     shot(browser, "08-dead-notification").await;
     let event = retry.attr("data-event").await.unwrap().unwrap();
@@ -518,7 +502,7 @@ async fn dead_notification_retried(browser: &Client, api: &Api) {
 }
 
 async fn exception_resolved(browser: &Client, api: &Api) {
-    wait_for(browser, "#nav-recon").await.click().await.unwrap();
+    click(browser, "#nav-recon").await;
     let form = wait_for(browser, "#exception-list form.resolve").await;
     let id = form.attr("data-exception").await.unwrap().unwrap();
     form.find(Locator::Css("input[name=reason]"))
@@ -548,11 +532,7 @@ async fn trial_balance(browser: &Client, api: &Api) {
         t["rows"].as_array().is_some_and(|rows| !rows.is_empty())
     })
     .await;
-    wait_for(browser, "#nav-accounting")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#nav-accounting").await;
     wait_for(browser, "#accounting-report table").await;
     let first_row = text_of(browser, "#accounting-report tbody tr").await;
     assert!(
@@ -579,7 +559,7 @@ async fn holds_and_hot_settings(browser: &Client, url: &str) {
 }
 
 async fn language_switch(browser: &Client) {
-    wait_for(browser, "#lang").await.click().await.unwrap();
+    click(browser, "#lang").await;
     assert_eq!(text_of(browser, "#nav-accounts").await, "账户");
     shot(browser, "11-chinese").await;
 }
