@@ -17,11 +17,6 @@ pub use checkpointer::Checkpointer;
 /// 9.1 s at 4 KiB); an existing file keeps the size it was created with.
 const PAGE_BYTES: i64 = 16 * 1024;
 
-/// Prepared statements each connection keeps. rusqlite keeps 16 by default, least recently used
-/// first out; the payment store's writer runs ~25 distinct statements per pay-in in a cycle, so
-/// with 16 every one of them was compiled again each time.
-const STATEMENTS_CACHED: usize = 256;
-
 /// Opens `path` in WAL mode (readers never block the writer) with synchronous=NORMAL: a power
 /// cut may drop the last committed transactions, and the stored log position with them — the
 /// data is re-derived from the log, so nothing is lost or doubled. `cache_kib` of page cache.
@@ -44,6 +39,5 @@ pub fn open_with_pages(
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "cache_size", -(cache_kib as i64))?;
-    conn.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
     Ok(conn)
 }
