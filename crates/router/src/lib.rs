@@ -28,6 +28,7 @@ mod transit;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use paycore_replication::{IntentLog, ReplicationError, ShardDirectory};
 
 pub use routing::{route, Route, Unroutable};
@@ -95,6 +96,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), RouterError> {
     let app = app(config).await?;
+    // Small responses must leave at once, not wait for Nagle's algorithm (as the server's).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
