@@ -24,7 +24,7 @@ const LIST_LIMIT_DEFAULT: usize = 100;
 const LIST_LIMIT_MAX: usize = 1_000;
 
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = OpenAccountRequest,
-    responses((status = 201, body = AccountResponse), (status = 400, body = ErrorBody), (status = 409, description = "account_exists or id_conflict", body = ErrorBody)),
+    responses((status = 201, body = AccountResponse), (status = 400, body = ErrorBody), (status = 409, description = "account_exists or id_conflict", body = ErrorBody), (status = 422, description = "invalid_split", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn open(
     State(state): State<AppState>,
@@ -185,7 +185,7 @@ pub async fn close(
 
 #[utoipa::path(post, path = "/v1/accounts/{account_no}/freeze", tag = "accounts",
     params(("account_no" = String, Path)), request_body(content = AccountActionRequest, description = "optional"),
-    responses((status = 200, description = "account frozen: credits arrive, debits are refused", body = AccountResponse), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody)),
+    responses((status = 200, description = "account frozen: credits arrive, debits are refused", body = AccountResponse), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody), (status = 422, description = "account_closed", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn freeze(
     state: State<AppState>,
@@ -198,7 +198,7 @@ pub async fn freeze(
 
 #[utoipa::path(post, path = "/v1/accounts/{account_no}/unfreeze", tag = "accounts",
     params(("account_no" = String, Path)), request_body(content = AccountActionRequest, description = "optional"),
-    responses((status = 200, body = AccountResponse), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody)),
+    responses((status = 200, body = AccountResponse), (status = 404, body = ErrorBody), (status = 409, description = "id_conflict: the command id was used with different content", body = ErrorBody), (status = 422, description = "account_closed", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn unfreeze(
     state: State<AppState>,
