@@ -262,13 +262,7 @@ async fn sign_in(browser: &Client, url: &str, key: &str) {
         .send_keys(key)
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("#signin-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#signin-submit").await;
     wait_for(browser, "#nav-overview").await;
 }
 
@@ -350,13 +344,7 @@ async fn an_operator_does_the_days_work_in_a_real_browser() {
 async fn statement_pages_and_csv(browser: &Client, downloads: &Path) {
     click(browser, "#nav-accounts").await;
     fill(browser, "#f-prefix", "CONSOLE-").await;
-    browser
-        .find(Locator::Css("#account-search button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#account-search button").await;
     wait_count(browser, "#account-list tbody tr", 2).await;
     shot(browser, "02-account-search").await;
     browser
@@ -421,13 +409,7 @@ async fn adjustment_needs_another_person(
     );
     fill(browser, "#f-reason", "posted to the wrong account").await;
     shot(browser, "04-adjustment-typed").await;
-    browser
-        .find(Locator::Css("#adjustment-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#adjustment-submit").await;
     wait_for(browser, "#adjustment-queue .own").await;
     wait_count(browser, "#adjustment-queue button.approve", 0).await;
     shot(browser, "05-own-adjustment-no-approve").await;
@@ -459,13 +441,7 @@ async fn adjustment_needs_another_person(
 async fn trade_found_by_channel_order(browser: &Client, order_no: &str) {
     click(browser, "#nav-trades").await;
     fill(browser, "#f-channel_order_no", order_no).await;
-    browser
-        .find(Locator::Css("#trade-search button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#trade-search button").await;
     click(browser, "#trade-search + div a").await;
     let payment = text_of(browser, "#payment-pay-1 h2").await;
     assert!(
