@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
-use rusqlite::{params, OptionalExtension};
+use paycore_sqlite::Wide;
+use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 
 use crate::chart::{default_chart, level_of, parent_of, Chart, Class, GlAccount, Side};
 use crate::db::{self, Db, FeedPosition};
@@ -94,8 +95,8 @@ pub struct ClosedPeriod {
     pub period: String,
     pub closed_at: u64,
     pub vouchers: u64,
-    pub debit: i64,
-    pub credit: i64,
+    pub debit: i128,
+    pub credit: i128,
 }
 
 impl Books {
@@ -516,26 +517,15 @@ impl Books {
         check_range(from, to)?;
         let config = self.config();
         let db = self.db.lock();
-        let sums =
-            |sql: &str, a: &str, b: &str| -> Result<BTreeMap<String, Sums>, AccountingError> {
-                let mut statement = db.conn().prepare_cached(sql)?;
-                let rows = statement.query_map(params![currency, a, b], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        (r.get::<_, i64>(1)? as i128, r.get::<_, i64>(2)? as i128),
-                    ))
-                })?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            };
+        let sums = |sql: &str| -> Result<BTreeMap<String, Sums>, AccountingError> {
+            let sums = sum_wide(db.conn(), sql, params![currency, from, to], |r| r.get(0))?;
+            Ok(sums.into_iter().map(|(k, [d, c])| (k, (d, c))).collect())
+        };
         let opening = sums(
-            "SELECT code, SUM(debit), SUM(credit) FROM gl_daily WHERE currency = ?1 AND accounting_date < ?2 AND ?3 IS NOT NULL GROUP BY code",
-            from,
-            to,
+            "SELECT code, debit, credit FROM gl_daily WHERE currency = ?1 AND accounting_date < ?2 AND ?3 IS NOT NULL",
         )?;
         let period = sums(
-            "SELECT code, SUM(debit), SUM(credit) FROM gl_daily WHERE currency = ?1 AND accounting_date BETWEEN ?2 AND ?3 GROUP BY code",
-            from,
-            to,
+            "SELECT code, debit, credit FROM gl_daily WHERE currency = ?1 AND accounting_date BETWEEN ?2 AND ?3",
         )?;
         let (rows, totals) = reports::trial_balance(&config.chart, &opening, &period);
         Ok(TrialBalance {
@@ -552,29 +542,24 @@ impl Books {
         let config = self.config();
         let db = self.db.lock();
         let conn = db.conn();
-        let mut gl: BTreeMap<(String, String), Sums> = BTreeMap::new();
-        {
-            let mut statement = conn.prepare_cached(
-                "SELECT code, currency, SUM(debit), SUM(credit) FROM gl_daily WHERE accounting_date <= ?1 GROUP BY code, currency",
-            )?;
-            let mut rows = statement.query([date])?;
-            while let Some(r) = rows.next()? {
-                gl.insert(
-                    (r.get(0)?, r.get(1)?),
-                    (r.get::<_, i64>(2)? as i128, r.get::<_, i64>(3)? as i128),
-                );
-            }
-        }
-        let mut subledger: BTreeMap<(String, String), i128> = BTreeMap::new();
-        {
-            let mut statement = conn.prepare_cached(
-                "SELECT code, currency, SUM(change) FROM subledger_daily WHERE accounting_date <= ?1 GROUP BY code, currency",
-            )?;
-            let mut rows = statement.query([date])?;
-            while let Some(r) = rows.next()? {
-                subledger.insert((r.get(0)?, r.get(1)?), r.get::<_, i64>(2)? as i128);
-            }
-        }
+        let gl: BTreeMap<(String, String), Sums> = sum_wide(
+            conn,
+            "SELECT code, currency, debit, credit FROM gl_daily WHERE accounting_date <= ?1",
+            [date],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .into_iter()
+        .map(|(k, [d, c])| (k, (d, c)))
+        .collect();
+        let subledger: BTreeMap<(String, String), i128> = sum_wide(
+            conn,
+            "SELECT code, currency, change FROM subledger_daily WHERE accounting_date <= ?1",
+            [date],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .into_iter()
+        .map(|(k, [change])| (k, change))
+        .collect();
         let controls: BTreeSet<String> = config
             .rules
             .controls
@@ -603,19 +588,15 @@ impl Books {
         let db = self.db.lock();
         let conn = db.conn();
         let pattern = format!("{RESERVE_PREFIX}%");
-        let mut before = BTreeMap::new();
-        {
-            let mut statement = conn.prepare_cached(
-                "SELECT code, currency, SUM(debit), SUM(credit) FROM gl_daily WHERE accounting_date < ?1 AND code LIKE ?2 GROUP BY code, currency",
-            )?;
-            let mut rows = statement.query(params![from, pattern])?;
-            while let Some(r) = rows.next()? {
-                before.insert(
-                    (r.get(0)?, r.get(1)?),
-                    (r.get::<_, i64>(2)? as i128, r.get::<_, i64>(3)? as i128),
-                );
-            }
-        }
+        let before = sum_wide(
+            conn,
+            "SELECT code, currency, debit, credit FROM gl_daily WHERE accounting_date < ?1 AND code LIKE ?2",
+            params![from, pattern],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .into_iter()
+        .map(|(k, [d, c])| (k, (d, c)))
+        .collect();
         let mut daily = BTreeMap::new();
         {
             let mut statement = conn.prepare_cached(
@@ -625,7 +606,7 @@ impl Books {
             while let Some(r) = rows.next()? {
                 daily.insert(
                     (r.get(0)?, r.get(1)?, r.get(2)?),
-                    (r.get::<_, i64>(3)? as i128, r.get::<_, i64>(4)? as i128),
+                    (r.get::<_, Wide>(3)?.0, r.get::<_, Wide>(4)?.0),
                 );
             }
         }
@@ -689,8 +670,8 @@ impl Books {
                 period: r.get(0)?,
                 closed_at: r.get::<_, i64>(1)? as u64,
                 vouchers: r.get::<_, i64>(2)? as u64,
-                debit: r.get(3)?,
-                credit: r.get(4)?,
+                debit: r.get::<_, Wide>(3)?.0,
+                credit: r.get::<_, Wide>(4)?.0,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -793,4 +774,25 @@ fn write_durably(path: &Path, text: &str) -> Result<(), AccountingError> {
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+/// Sums the `N` wide columns that follow the key columns of each row of `sql`, per key, in
+/// i128: these columns may pass i64 and SQLite's SUM would fail or turn to REAL there.
+fn sum_wide<K: Ord, const N: usize>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    key: impl Fn(&Row<'_>) -> rusqlite::Result<K>,
+) -> Result<BTreeMap<K, [i128; N]>, AccountingError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let first = statement.column_count() - N;
+    let mut rows = statement.query(params)?;
+    let mut sums: BTreeMap<K, [i128; N]> = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let sum = sums.entry(key(r)?).or_insert([0; N]);
+        for (i, total) in sum.iter_mut().enumerate() {
+            *total += r.get::<_, Wide>(first + i)?.0;
+        }
+    }
+    Ok(sums)
 }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use paycore_sqlite::{insert_rows, Binder};
+use paycore_sqlite::{insert_rows, Binder, Wide};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::chart::{Class, GlAccount, Side};
@@ -152,7 +152,8 @@ pub struct Posting<'c> {
     closed: BTreeSet<String>,
     numbers: HashMap<String, u64>,
     next_id: u64,
-    gl: HashMap<(String, String, String), (i64, i64, i64)>,
+    /// Debits, credits (wide: a day's turnover may pass i64) and lines per day and GL account.
+    gl: HashMap<(String, String, String), (i128, i128, i64)>,
     /// Vouchers posted in this transaction, written by `commit` in multi-row INSERTs.
     pending: Vec<(Voucher, u64)>,
 }
@@ -219,8 +220,8 @@ impl<'c> Posting<'c> {
             );
             let movement = self.gl.entry(key).or_default();
             match line.side {
-                Side::Debit => movement.0 += line.amount,
-                Side::Credit => movement.1 += line.amount,
+                Side::Debit => movement.0 += i128::from(line.amount),
+                Side::Credit => movement.1 += i128::from(line.amount),
             }
             movement.2 += 1;
         }
@@ -286,14 +287,14 @@ impl<'c> Posting<'c> {
 
     pub fn add_subledger(
         &mut self,
-        changes: &HashMap<(paycore_ledger::Date, String, String), i64>,
+        changes: &HashMap<(paycore_ledger::Date, String, String), i128>,
     ) -> Result<(), AccountingError> {
         let mut upsert = self.tx.prepare_cached(
             "INSERT INTO subledger_daily VALUES (?1, ?2, ?3, ?4) ON CONFLICT (accounting_date, code, currency) \
-             DO UPDATE SET change = change + excluded.change",
+             DO UPDATE SET change = wide_add(change, excluded.change)",
         )?;
         for ((date, code, currency), change) in changes {
-            upsert.execute(params![date.to_string(), code, currency, change])?;
+            upsert.execute(params![date.to_string(), code, currency, Wide(*change)])?;
         }
         Ok(())
     }
@@ -345,29 +346,32 @@ impl<'c> Posting<'c> {
         &mut self,
         period: &str,
         now: u64,
-    ) -> Result<(u64, i64, i64), AccountingError> {
+    ) -> Result<(u64, i128, i128), AccountingError> {
         let pattern = if period.len() == 7 {
             format!("{period}-%")
         } else {
             period.to_owned()
         };
-        let (vouchers, debit, credit) = self.tx.query_row(
-            "SELECT COUNT(DISTINCT voucher_id), \
-             COALESCE(SUM(CASE side WHEN 'debit' THEN amount END), 0), \
-             COALESCE(SUM(CASE side WHEN 'credit' THEN amount END), 0) \
-             FROM voucher_lines WHERE accounting_date LIKE ?1",
+        let vouchers = self.tx.query_row(
+            "SELECT COUNT(DISTINCT voucher_id) FROM voucher_lines WHERE accounting_date LIKE ?1",
             [&pattern],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            },
+            |r| r.get::<_, i64>(0),
         )?;
+        // The period's lines are its days' GL movements, summed here: SQL's SUM stops at i64.
+        let mut statement = self
+            .tx
+            .prepare_cached("SELECT debit, credit FROM gl_daily WHERE accounting_date LIKE ?1")?;
+        let mut rows = statement.query([&pattern])?;
+        let (mut debit, mut credit) = (0i128, 0i128);
+        while let Some(r) = rows.next()? {
+            debit += r.get::<_, Wide>(0)?.0;
+            credit += r.get::<_, Wide>(1)?.0;
+        }
+        drop(rows);
+        drop(statement);
         self.tx.execute(
             "INSERT INTO closed_periods VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![period, now as i64, vouchers, debit, credit],
+            params![period, now as i64, vouchers, Wide(debit), Wide(credit)],
         )?;
         self.closed.insert(period.to_owned());
         Ok((vouchers as u64, debit, credit))
@@ -391,10 +395,17 @@ impl<'c> Posting<'c> {
         {
             let mut upsert = self.tx.prepare_cached(
                 "INSERT INTO gl_daily VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (accounting_date, code, currency) \
-                 DO UPDATE SET debit = debit + excluded.debit, credit = credit + excluded.credit, lines = lines + excluded.lines",
+                 DO UPDATE SET debit = wide_add(debit, excluded.debit), credit = wide_add(credit, excluded.credit), lines = lines + excluded.lines",
             )?;
             for ((date, code, currency), (debit, credit, lines)) in &self.gl {
-                upsert.execute(params![date, code, currency, debit, credit, lines])?;
+                upsert.execute(params![
+                    date,
+                    code,
+                    currency,
+                    Wide(*debit),
+                    Wide(*credit),
+                    lines
+                ])?;
             }
         }
         self.tx.commit()?;

@@ -39,7 +39,8 @@ pub struct FeedBatch {
     pub vouchers: Vec<NewVoucher>,
     pub exceptions: Vec<Exception>,
     /// (date, control code, currency) → credits − debits of the ledger accounts behind it.
-    pub subledger: HashMap<(Date, String, String), i64>,
+    /// Change per day and control account; wide, as many accounts' changes may pass i64.
+    pub subledger: HashMap<(Date, String, String), i128>,
     pub batches: usize,
 }
 
@@ -111,7 +112,7 @@ impl FeedBuilder {
     /// (not the journal) so a credit a hot account buffers counts when it is accepted — as
     /// its voucher does — and its later aggregated flush entry is not counted twice.
     fn move_subledger(&mut self, ledger: &Ledger, record: &Record, config: &Config) {
-        let Ok(amount) = i64::try_from(record.amount) else {
+        let Ok(amount) = i64::try_from(record.amount).map(i128::from) else {
             return; // never accepted by the ledger (amounts fit in i64)
         };
         let currency = record

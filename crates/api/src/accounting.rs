@@ -195,10 +195,10 @@ pub struct ClosedPeriodResponse {
     pub closed_at: u64,
     /// Vouchers in the period.
     pub vouchers: u64,
-    /// The period's total debits, minor units.
-    pub debit: i64,
-    /// The period's total credits, minor units.
-    pub credit: i64,
+    /// The period's total debits, minor units (may pass i64).
+    pub debit: i128,
+    /// The period's total credits, minor units (may pass i64).
+    pub credit: i128,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]

@@ -358,8 +358,9 @@ pub struct TransferPage {
 pub struct DailyBalanceResponse {
     pub accounting_date: String,
     pub opening: i64,
-    pub debits: i64,
-    pub credits: i64,
+    /// The day's turnover; may pass i64 (the balance cannot), so read it as a wide integer.
+    pub debits: i128,
+    pub credits: i128,
     pub closing: i64,
     pub entries: i64,
 }
@@ -391,8 +392,9 @@ pub struct DayEndResponse {
 pub struct FlowRow {
     pub account_type: String,
     pub currency: String,
-    pub debits: i64,
-    pub credits: i64,
+    /// Turnover of every account of the type; may pass i64.
+    pub debits: i128,
+    pub credits: i128,
     pub entries: i64,
 }
 
@@ -401,18 +403,19 @@ pub struct ClosingRow {
     pub account_type: String,
     pub currency: String,
     pub accounts: i64,
-    pub closing: i64,
+    /// Sum of the accounts' balances; may pass i64.
+    pub closing: i128,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct CurrencyCheck {
     pub currency: String,
-    pub debits: i64,
-    pub credits: i64,
+    pub debits: i128,
+    pub credits: i128,
     /// Total debits = total credits on the day.
     pub balanced: bool,
     /// Sum of every account's balance at the cut: zero when the books balance.
-    pub closing_sum: i64,
+    pub closing_sum: i128,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -149,6 +149,14 @@ pub fn money(minor: i64, currency: &str) -> String {
     }
 }
 
+/// `money` for a sum over many accounts, which may pass i64 (then shown in minor units).
+pub fn wide_money(minor: i128, currency: &str) -> String {
+    match i64::try_from(minor) {
+        Ok(minor) => money(minor, currency),
+        Err(_) => format!("{minor} {currency} (minor units)"),
+    }
+}
+
 /// Prints the body as JSON or as the caller's table; maps failures to exit codes.
 pub fn finish<T: DeserializeOwned>(
     client: &Client,

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::accounting_cli::csv_field;
 use crate::cli::EXIT_CORRUPT;
-use crate::client::{finish, money, Client};
+use crate::client::{finish, wide_money, Client};
 
 pub struct EntriesArgs {
     pub account: String,
@@ -199,7 +199,7 @@ fn print_report(r: DayEndReport) {
             c.account_type,
             c.currency,
             c.accounts,
-            money(c.closing, &c.currency)
+            wide_money(c.closing, &c.currency)
         );
     }
     for c in &r.currencies {

@@ -203,6 +203,14 @@ impl<'r> Binder<'r> {
         }
     }
 
+    /// A sum that may pass i64 (`crate::wide`): an integer while it fits, else its decimal text.
+    pub fn wide(&mut self, value: i128) {
+        match i64::try_from(value) {
+            Ok(small) => self.int(small),
+            Err(_) => self.text_copied(&value.to_string()),
+        }
+    }
+
     /// A text made for this binding (SQLite copies it).
     pub fn text_copied(&mut self, value: &str) {
         // SAFETY: SQLite copies `value` before returning.

@@ -9,8 +9,10 @@ use rusqlite::Connection;
 
 mod bulk;
 mod checkpointer;
+pub mod wide;
 pub use bulk::{execute_each, insert_rows, Bind, Binder, ROWS_PER_INSERT};
 pub use checkpointer::Checkpointer;
+pub use wide::Wide;
 
 /// Page size of a new database. Larger pages than SQLite's 4 KiB make the trees shallower and
 /// an index insert cheaper (measured: 2.2M random-account journal entries 7.0 s at 16 KiB,
@@ -39,5 +41,6 @@ pub fn open_with_pages(
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "cache_size", -(cache_kib as i64))?;
+    wide::register(&conn)?;
     Ok(conn)
 }

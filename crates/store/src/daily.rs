@@ -9,8 +9,8 @@ use crate::rows::DailyRow;
 pub struct DailyBalance {
     pub accounting_date: String,
     pub opening: i64,
-    pub debits: i64,
-    pub credits: i64,
+    pub debits: i128,
+    pub credits: i128,
     pub closing: i64,
     pub entries: i64,
 }

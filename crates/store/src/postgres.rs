@@ -149,7 +149,7 @@ fn write_daily(tx: &mut Transaction<'_>, daily: &[DailyDelta]) -> Result<(), Sto
         &stored,
         "UPDATE daily_balances b SET debits = b.debits + u.debits, credits = b.credits + u.credits, \
          closing = u.closing, entries = b.entries + u.entries FROM unnest($1::bigint[], $2::text[], $3::bigint[], \
-         $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[]) AS u(account_id, accounting_date, opening, debits, credits, closing, entries) \
+         $4::text[]::numeric[], $5::text[]::numeric[], $6::bigint[], $7::bigint[]) AS u(account_id, accounting_date, opening, debits, credits, closing, entries) \
          WHERE b.account_id = u.account_id AND b.accounting_date = u.accounting_date",
     )?;
     if updated != stored.len() as u64 {
@@ -163,7 +163,7 @@ fn write_daily(tx: &mut Transaction<'_>, daily: &[DailyDelta]) -> Result<(), Sto
     daily_statement(
         tx,
         &others,
-        "INSERT INTO daily_balances SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[]) \
+        "INSERT INTO daily_balances SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[]::numeric[], $5::text[]::numeric[], $6::bigint[], $7::bigint[]) \
          ON CONFLICT (account_id, accounting_date) DO UPDATE SET debits = daily_balances.debits + EXCLUDED.debits, \
          credits = daily_balances.credits + EXCLUDED.credits, closing = EXCLUDED.closing, entries = daily_balances.entries + EXCLUDED.entries",
     )?;
@@ -180,6 +180,13 @@ fn daily_statement(
         return Ok(0);
     }
     let column = |f: fn(&DailyDelta) -> i64| daily.iter().map(|d| f(d)).collect::<Vec<i64>>();
+    // NUMERIC has no Rust type here: the turnover goes as decimal text, cast in the SQL.
+    let wide = |f: fn(&DailyDelta) -> i128| {
+        daily
+            .iter()
+            .map(|d| f(d).to_string())
+            .collect::<Vec<String>>()
+    };
     let dates: Vec<&str> = daily.iter().map(|d| d.accounting_date.as_str()).collect();
     Ok(tx.execute(
         sql,
@@ -187,8 +194,8 @@ fn daily_statement(
             &column(|d| d.account_id as i64),
             &dates,
             &column(|d| d.opening),
-            &column(|d| d.debits),
-            &column(|d| d.credits),
+            &wide(|d| d.debits),
+            &wide(|d| d.credits),
             &column(|d| d.closing),
             &column(|d| d.entries),
         ],
@@ -198,20 +205,20 @@ fn daily_statement(
 fn write_days(tx: &mut Transaction<'_>, p: &Projection) -> Result<(), StoreError> {
     for f in &p.flows {
         tx.execute(
-            "INSERT INTO day_flows VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (accounting_date, account_type, currency) DO UPDATE SET \
+            "INSERT INTO day_flows VALUES ($1, $2, $3, $4::text::numeric, $5::text::numeric, $6) ON CONFLICT (accounting_date, account_type, currency) DO UPDATE SET \
              debits = day_flows.debits + EXCLUDED.debits, credits = day_flows.credits + EXCLUDED.credits, entries = day_flows.entries + EXCLUDED.entries",
-            &[&f.accounting_date, &f.account_type, &f.currency, &f.debits, &f.credits, &f.entries],
+            &[&f.accounting_date, &f.account_type, &f.currency, &f.debits.to_string(), &f.credits.to_string(), &f.entries],
         )?;
     }
     for c in &p.closings {
         tx.execute(
-            "INSERT INTO day_closings VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO day_closings VALUES ($1, $2, $3, $4, $5::text::numeric)",
             &[
                 &c.accounting_date,
                 &c.account_type,
                 &c.currency,
                 &c.accounts,
-                &c.closing,
+                &c.closing.to_string(),
             ],
         )?;
     }

@@ -305,8 +305,8 @@ impl ProjectionBuilder {
             }
         }
         let (debit, credit) = match entry.kind {
-            EntryKind::Debit => (entry.amount as i64, 0),
-            EntryKind::Credit => (0, entry.amount as i64),
+            EntryKind::Debit => (i128::from(entry.amount), 0),
+            EntryKind::Credit => (0, i128::from(entry.amount)),
             EntryKind::Freeze | EntryKind::Unfreeze | EntryKind::Expire => (0, 0),
         };
         let day = self
@@ -350,15 +350,19 @@ impl ProjectionBuilder {
         let closed = self.date;
         let ledger = batch.ledger;
         // Entries of this batch dated after the closed day were posted after the cut.
-        let mut after_cut: HashMap<AccountId, i64> = HashMap::new();
+        // In i128: each step fits in i64, their running sum need not.
+        let mut after_cut: HashMap<AccountId, i128> = HashMap::new();
         for entry in batch.journal.iter().filter(|e| e.accounting_date > closed) {
             *after_cut.entry(entry.account).or_default() +=
-                entry.balance_after - entry.balance_before;
+                i128::from(entry.balance_after) - i128::from(entry.balance_before);
         }
         let mut closings: BTreeMap<(AccountType, [u8; 4]), DayClosing> = BTreeMap::new();
         for (index, account) in ledger.accounts().iter().enumerate() {
             let id = AccountId(index as u32);
-            let balance = account.balance - after_cut.get(&id).copied().unwrap_or(0);
+            let balance = i64::try_from(
+                i128::from(account.balance) - after_cut.get(&id).copied().unwrap_or(0),
+            )
+            .expect("the balance at the cut was an account's balance, so it fits in i64");
             let closing = closings
                 .entry((account.kind, account.currency.to_bytes()))
                 .or_insert_with(|| DayClosing {
@@ -369,7 +373,7 @@ impl ProjectionBuilder {
                     closing: 0,
                 });
             closing.accounts += 1;
-            closing.closing += balance;
+            closing.closing += i128::from(balance);
             if account.kind == AccountType::Transit && balance != 0 {
                 self.projection.suspense.push(SuspenseRow {
                     accounting_date: closed.to_string(),

@@ -119,8 +119,9 @@ pub struct DailyDelta {
     pub accounting_date: String,
     /// Balance before the first entry of the day (used only if the day has no row yet).
     pub opening: i64,
-    pub debits: i64,
-    pub credits: i64,
+    /// Turnover: the day's debits and credits may pass i64, each amount and balance cannot.
+    pub debits: i128,
+    pub credits: i128,
     pub closing: i64,
     pub entries: i64,
     /// An earlier projection of the same builder wrote this account's row for the day, so it
@@ -133,8 +134,8 @@ pub struct DailyDelta {
 pub struct DailyRow {
     pub accounting_date: String,
     pub opening: i64,
-    pub debits: i64,
-    pub credits: i64,
+    pub debits: i128,
+    pub credits: i128,
     pub closing: i64,
     pub entries: i64,
 }
@@ -145,8 +146,8 @@ pub struct DayFlow {
     pub accounting_date: String,
     pub account_type: String,
     pub currency: String,
-    pub debits: i64,
-    pub credits: i64,
+    pub debits: i128,
+    pub credits: i128,
     pub entries: i64,
 }
 
@@ -157,8 +158,8 @@ pub struct DayClosing {
     pub account_type: String,
     pub currency: String,
     pub accounts: i64,
-    /// Sum of the balances at the cut.
-    pub closing: i64,
+    /// Sum of the balances at the cut (many accounts' balances may pass i64).
+    pub closing: i128,
 }
 
 /// A transit account (中间过渡户) left with a balance at a cut (挂账).

@@ -17,6 +17,14 @@ pub(crate) enum Param<'a> {
 pub(crate) trait Row {
     fn int(&self, column: usize) -> Result<i64, StoreError>;
     fn text(&self, column: usize) -> Result<String, StoreError>;
+
+    /// A sum that may pass i64 (`paycore_sqlite::wide`), selected as `CAST(x AS TEXT)`.
+    fn wide(&self, column: usize) -> Result<i128, StoreError> {
+        let text = self.text(column)?;
+        paycore_sqlite::wide::parse(&text).ok_or_else(|| {
+            StoreError::Invalid(format!("column {column} holds {text:?}, not an integer"))
+        })
+    }
 }
 
 /// How a backend runs a shared query.
@@ -101,7 +109,7 @@ pub(crate) fn daily_rows(
     from: &str,
     to: &str,
 ) -> Result<Vec<DailyRow>, StoreError> {
-    let sql = "SELECT accounting_date, opening, debits, credits, closing, entries FROM daily_balances \
+    let sql = "SELECT accounting_date, opening, CAST(debits AS TEXT), CAST(credits AS TEXT), closing, entries FROM daily_balances \
                WHERE account_id = $1 AND accounting_date >= $2 AND accounting_date <= $3 ORDER BY accounting_date";
     let params = [
         Param::Int(sql_u64(account_id)),
@@ -112,8 +120,8 @@ pub(crate) fn daily_rows(
         Ok(DailyRow {
             accounting_date: r.text(0)?,
             opening: r.int(1)?,
-            debits: r.int(2)?,
-            credits: r.int(3)?,
+            debits: r.wide(2)?,
+            credits: r.wide(3)?,
             closing: r.int(4)?,
             entries: r.int(5)?,
         })
@@ -133,15 +141,15 @@ pub(crate) fn closing_before(
 
 pub(crate) fn day_flows(db: &mut impl Dialect, date: &str) -> Result<Vec<DayFlow>, StoreError> {
     let sql =
-        "SELECT accounting_date, account_type, currency, debits, credits, entries FROM day_flows \
+        "SELECT accounting_date, account_type, currency, CAST(debits AS TEXT), CAST(credits AS TEXT), entries FROM day_flows \
                WHERE accounting_date = $1 ORDER BY account_type, currency";
     db.rows(sql, &[Param::Text(date)], |r| {
         Ok(DayFlow {
             accounting_date: r.text(0)?,
             account_type: r.text(1)?,
             currency: r.text(2)?,
-            debits: r.int(3)?,
-            credits: r.int(4)?,
+            debits: r.wide(3)?,
+            credits: r.wide(4)?,
             entries: r.int(5)?,
         })
     })
@@ -152,7 +160,7 @@ pub(crate) fn day_closings(
     date: &str,
 ) -> Result<Vec<DayClosing>, StoreError> {
     let sql =
-        "SELECT accounting_date, account_type, currency, accounts, closing FROM day_closings \
+        "SELECT accounting_date, account_type, currency, accounts, CAST(closing AS TEXT) FROM day_closings \
                WHERE accounting_date = $1 ORDER BY account_type, currency";
     db.rows(sql, &[Param::Text(date)], |r| {
         Ok(DayClosing {
@@ -160,7 +168,7 @@ pub(crate) fn day_closings(
             account_type: r.text(1)?,
             currency: r.text(2)?,
             accounts: r.int(3)?,
-            closing: r.int(4)?,
+            closing: r.wide(4)?,
         })
     })
 }

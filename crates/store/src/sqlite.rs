@@ -228,15 +228,15 @@ impl Store for SqliteStore {
         execute_each(
             &tx,
             "INSERT INTO daily_balances VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account_id, accounting_date) DO UPDATE SET \
-             debits = debits + excluded.debits, credits = credits + excluded.credits, closing = excluded.closing, entries = entries + excluded.entries",
+             debits = wide_add(debits, excluded.debits), credits = wide_add(credits, excluded.credits), closing = excluded.closing, entries = entries + excluded.entries",
             7,
             &p.daily,
             |b, d| {
                 b.int(d.account_id as i64);
                 b.text(&d.accounting_date);
                 b.int(d.opening);
-                b.int(d.debits);
-                b.int(d.credits);
+                b.wide(d.debits);
+                b.wide(d.credits);
                 b.int(d.closing);
                 b.int(d.entries);
             },
@@ -437,15 +437,15 @@ fn write_days(tx: &rusqlite::Transaction<'_>, p: &Projection) -> Result<(), Stor
     execute_each(
         tx,
         "INSERT INTO day_flows VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (accounting_date, account_type, currency) DO UPDATE SET \
-         debits = debits + excluded.debits, credits = credits + excluded.credits, entries = entries + excluded.entries",
+         debits = wide_add(debits, excluded.debits), credits = wide_add(credits, excluded.credits), entries = entries + excluded.entries",
         6,
         &p.flows,
         |b, f| {
             b.text(&f.accounting_date);
             b.text(&f.account_type);
             b.text(&f.currency);
-            b.int(f.debits);
-            b.int(f.credits);
+            b.wide(f.debits);
+            b.wide(f.credits);
             b.int(f.entries);
         },
     )?;
@@ -459,7 +459,7 @@ fn write_days(tx: &rusqlite::Transaction<'_>, p: &Projection) -> Result<(), Stor
             b.text(&c.account_type);
             b.text(&c.currency);
             b.int(c.accounts);
-            b.int(c.closing);
+            b.wide(c.closing);
         },
     )?;
     execute_each(

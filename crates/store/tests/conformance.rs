@@ -365,8 +365,8 @@ fn check_days(store: &mut dyn Store, engine: &Engine, days: usize) {
         }
         for day in &daily {
             assert_eq!(
-                day.closing,
-                day.opening + day.credits - day.debits,
+                i128::from(day.closing),
+                i128::from(day.opening) + day.credits - day.debits,
                 "account {id} on {}",
                 day.accounting_date
             );
@@ -376,14 +376,14 @@ fn check_days(store: &mut dyn Store, engine: &Engine, days: usize) {
     while day <= last {
         let date = day.to_string();
         let flows = store.day_flows(&date).unwrap();
-        let (debits, credits): (i64, i64) = flows
+        let (debits, credits): (i128, i128) = flows
             .iter()
             .fold((0, 0), |(d, c), f| (d + f.debits, c + f.credits));
         assert_eq!(debits, credits, "{date}: total debits = total credits");
         assert!(debits > 0);
         let closings = store.day_closings(&date).unwrap();
         assert_eq!(
-            closings.iter().map(|c| c.closing).sum::<i64>(),
+            closings.iter().map(|c| c.closing).sum::<i128>(),
             0,
             "{date}: balances sum to zero at the cut"
         );
@@ -393,7 +393,7 @@ fn check_days(store: &mut dyn Store, engine: &Engine, days: usize) {
             .find(|c| c.account_type == "transit")
             .map_or(0, |c| c.closing);
         assert_eq!(
-            suspense.iter().map(|s| s.balance).sum::<i64>(),
+            suspense.iter().map(|s| i128::from(s.balance)).sum::<i128>(),
             transit_closing,
             "{date}: suspense lists every unbalanced transit account"
         );
@@ -846,11 +846,11 @@ fn day_ends_racing_postings_cut_cleanly() {
             let date = (first + time::Duration::days(d as i64)).to_string();
             let closings = store.day_closings(&date).unwrap();
             assert!(!closings.is_empty(), "{url:?}: day {date} was cut");
-            assert_eq!(closings.iter().map(|c| c.closing).sum::<i64>(), 0);
+            assert_eq!(closings.iter().map(|c| c.closing).sum::<i128>(), 0);
             let flows = store.day_flows(&date).unwrap();
             assert_eq!(
-                flows.iter().map(|f| f.debits).sum::<i64>(),
-                flows.iter().map(|f| f.credits).sum::<i64>()
+                flows.iter().map(|f| f.debits).sum::<i128>(),
+                flows.iter().map(|f| f.credits).sum::<i128>()
             );
         }
         for id in 0..world.engine.read(|l| l.account_count()) {
@@ -1006,8 +1006,8 @@ fn check_daily_against_journal(store: &mut dyn Store, journal: &[EntryRow]) {
                 entries: 0,
             });
         match e.kind.as_ref() {
-            "debit" => day.debits += e.amount as i64,
-            "credit" => day.credits += e.amount as i64,
+            "debit" => day.debits += i128::from(e.amount),
+            "credit" => day.credits += i128::from(e.amount),
             _ => {}
         }
         day.closing = e.balance_after;
