@@ -517,10 +517,7 @@ impl Books {
         check_range(from, to)?;
         let config = self.config();
         let db = self.db.lock();
-        let sums = |sql: &str| -> Result<BTreeMap<String, Sums>, AccountingError> {
-            let sums = sum_wide(db.conn(), sql, params![currency, from, to], |r| r.get(0))?;
-            Ok(sums.into_iter().map(|(k, [d, c])| (k, (d, c))).collect())
-        };
+        let sums = |sql: &str| gl_sums(db.conn(), sql, params![currency, from, to], |r| r.get(0));
         let opening = sums(
             "SELECT code, debit, credit FROM gl_daily WHERE currency = ?1 AND accounting_date < ?2 AND ?3 IS NOT NULL",
         )?;
@@ -542,16 +539,13 @@ impl Books {
         let config = self.config();
         let db = self.db.lock();
         let conn = db.conn();
-        let gl: BTreeMap<(String, String), Sums> = sum_wide(
+        let gl = gl_sums(
             conn,
             "SELECT code, currency, debit, credit FROM gl_daily WHERE accounting_date <= ?1",
             [date],
             |r| Ok((r.get(0)?, r.get(1)?)),
-        )?
-        .into_iter()
-        .map(|(k, [d, c])| (k, (d, c)))
-        .collect();
-        let subledger: BTreeMap<(String, String), i128> = sum_wide(
+        )?;
+        let subledger: BTreeMap<(String, String), i128> = db::sum_wide(
             conn,
             "SELECT code, currency, change FROM subledger_daily WHERE accounting_date <= ?1",
             [date],
@@ -588,15 +582,12 @@ impl Books {
         let db = self.db.lock();
         let conn = db.conn();
         let pattern = format!("{RESERVE_PREFIX}%");
-        let before = sum_wide(
+        let before = gl_sums(
             conn,
             "SELECT code, currency, debit, credit FROM gl_daily WHERE accounting_date < ?1 AND code LIKE ?2",
             params![from, pattern],
             |r| Ok((r.get(0)?, r.get(1)?)),
-        )?
-        .into_iter()
-        .map(|(k, [d, c])| (k, (d, c)))
-        .collect();
+        )?;
         let mut daily = BTreeMap::new();
         {
             let mut statement = conn.prepare_cached(
@@ -776,23 +767,13 @@ fn write_durably(path: &Path, text: &str) -> Result<(), AccountingError> {
     Ok(())
 }
 
-/// Sums the `N` wide columns that follow the key columns of each row of `sql`, per key, in
-/// i128: these columns may pass i64 and SQLite's SUM would fail or turn to REAL there.
-fn sum_wide<K: Ord, const N: usize>(
+/// `db::sum_wide` of a query ending in `debit, credit`: each key's GL movements.
+fn gl_sums<K: Ord>(
     conn: &Connection,
     sql: &str,
     params: impl Params,
     key: impl Fn(&Row<'_>) -> rusqlite::Result<K>,
-) -> Result<BTreeMap<K, [i128; N]>, AccountingError> {
-    let mut statement = conn.prepare_cached(sql)?;
-    let first = statement.column_count() - N;
-    let mut rows = statement.query(params)?;
-    let mut sums: BTreeMap<K, [i128; N]> = BTreeMap::new();
-    while let Some(r) = rows.next()? {
-        let sum = sums.entry(key(r)?).or_insert([0; N]);
-        for (i, total) in sum.iter_mut().enumerate() {
-            *total += r.get::<_, Wide>(first + i)?.0;
-        }
-    }
-    Ok(sums)
+) -> Result<BTreeMap<K, Sums>, AccountingError> {
+    let sums = db::sum_wide(conn, sql, params, key)?;
+    Ok(sums.into_iter().map(|(k, [d, c])| (k, (d, c))).collect())
 }

@@ -3,11 +3,13 @@
 //! vouchers per month, moves items dated in a closed period to the next open day, and updates
 //! the per-day GL movements with them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use paycore_sqlite::{insert_rows, Binder, Wide};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, OptionalExtension, Params, Row, Transaction, TransactionBehavior,
+};
 
 use crate::chart::{Class, GlAccount, Side};
 use crate::posting::{Exception, FeedBatch};
@@ -357,18 +359,14 @@ impl<'c> Posting<'c> {
             [&pattern],
             |r| r.get::<_, i64>(0),
         )?;
-        // The period's lines are its days' GL movements, summed here: SQL's SUM stops at i64.
-        let mut statement = self
-            .tx
-            .prepare_cached("SELECT debit, credit FROM gl_daily WHERE accounting_date LIKE ?1")?;
-        let mut rows = statement.query([&pattern])?;
-        let (mut debit, mut credit) = (0i128, 0i128);
-        while let Some(r) = rows.next()? {
-            debit += r.get::<_, Wide>(0)?.0;
-            credit += r.get::<_, Wide>(1)?.0;
-        }
-        drop(rows);
-        drop(statement);
+        // The period's lines are its days' GL movements, one sum over them all.
+        let totals = sum_wide(
+            &self.tx,
+            "SELECT debit, credit FROM gl_daily WHERE accounting_date LIKE ?1",
+            [&pattern],
+            |_| Ok(()),
+        )?;
+        let [debit, credit] = totals.get(&()).copied().unwrap_or_default();
         self.tx.execute(
             "INSERT INTO closed_periods VALUES (?1, ?2, ?3, ?4, ?5)",
             params![period, now as i64, vouchers, Wide(debit), Wide(credit)],
@@ -506,4 +504,25 @@ pub(crate) fn voucher_row(r: &rusqlite::Row) -> rusqlite::Result<Voucher> {
 pub(crate) fn voucher(conn: &Connection, id: u64) -> Result<Option<Voucher>, AccountingError> {
     let sql = format!("SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE id = ?1");
     Ok(conn.query_row(&sql, [id as i64], voucher_row).optional()?)
+}
+
+/// Sums the `N` wide columns that follow the key columns of each row of `sql`, per key, in
+/// i128: these columns may pass i64 and SQLite's SUM would fail or turn to REAL there.
+pub(crate) fn sum_wide<K: Ord, const N: usize>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    key: impl Fn(&Row<'_>) -> rusqlite::Result<K>,
+) -> Result<BTreeMap<K, [i128; N]>, AccountingError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let first = statement.column_count() - N;
+    let mut rows = statement.query(params)?;
+    let mut sums: BTreeMap<K, [i128; N]> = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let sum = sums.entry(key(r)?).or_insert([0; N]);
+        for (i, total) in sum.iter_mut().enumerate() {
+            *total += r.get::<_, Wide>(first + i)?.0;
+        }
+    }
+    Ok(sums)
 }

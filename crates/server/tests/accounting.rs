@@ -4,26 +4,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::*;
 use serde_json::{json, Value};
-
-/// Waits until accounting has posted every durable batch.
-async fn posted(s: &TestServer) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = s.get("/v1/accounting/status").await.body;
-        if status["lag_batches"] == 0 && status["applied_sequence"] == status["durable_sequence"] {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "accounting never caught up: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 fn row<'a>(report: &'a Value, code: &str) -> &'a Value {
     report["rows"]

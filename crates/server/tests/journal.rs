@@ -3,12 +3,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
 
-/// Waits until the query store has every durable batch.
 /// The ids of a transfer list response, in order.
 fn transfer_ids(body: &Value) -> Vec<String> {
     body["transfers"]
@@ -17,20 +16,6 @@ fn transfer_ids(body: &Value) -> Vec<String> {
         .iter()
         .map(|t| t["id"].as_str().unwrap().to_owned())
         .collect()
-}
-
-async fn projected(s: &TestServer) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let health = s.get_as(None, "/healthz").await.body;
-        if health["store_lag_batches"] == 0
-            && health["store_sequence"].as_u64() >= health["durable_sequence"].as_u64()
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "store never caught up: {health}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,31 +4,18 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::*;
 use serde_json::{json, Value};
 
 const MAX: u64 = i64::MAX as u64;
 
+/// Waits until the query store and accounting have every durable batch; the accounting date.
 async fn caught_up(s: &TestServer) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let health = s.get_as(None, "/healthz").await.body;
-        let status = s.get("/v1/accounting/status").await.body;
-        if health["store_lag_batches"] == 0
-            && health["store_sequence"].as_u64() >= health["durable_sequence"].as_u64()
-            && status["lag_batches"] == 0
-            && status["applied_sequence"] == status["durable_sequence"]
-        {
-            return status["accounting_date"].as_str().unwrap().to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never caught up: {health} {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    projected(s).await;
+    posted(s).await["accounting_date"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn withdraw(s: &TestServer, id: &str, account: &str, amount: u64) -> Reply {

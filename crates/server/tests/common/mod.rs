@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use paycore_engine::{EngineConfig, Retention};
 use paycore_money::Currency;
@@ -262,5 +263,36 @@ impl TestServer {
             .await;
         assert_eq!(reply.status, 201, "{:?}", reply.body);
         reply.body["key"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Waits until accounting has posted every durable batch.
+pub async fn posted(s: &TestServer) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = s.get("/v1/accounting/status").await.body;
+        if status["lag_batches"] == 0 && status["applied_sequence"] == status["durable_sequence"] {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "accounting never caught up: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until the query store has every durable batch.
+pub async fn projected(s: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let health = s.get_as(None, "/healthz").await.body;
+        if health["store_lag_batches"] == 0
+            && health["store_sequence"].as_u64() >= health["durable_sequence"].as_u64()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "store never caught up: {health}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
