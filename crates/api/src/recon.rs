@@ -35,12 +35,13 @@ pub struct CreateRunRequest {
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Default)]
 pub struct SideResponse {
     pub count: u64,
-    pub payments: u64,
-    pub refunds: u64,
+    /// Sums may pass 64 bits (each amount fits; a day's sum need not): plain JSON integers.
+    pub payments: u128,
+    pub refunds: u128,
     /// Fees as the statement prints them (0 on paycore's side).
-    pub fees: i64,
+    pub fees: i128,
     /// payments − refunds − fees.
-    pub net: i64,
+    pub net: i128,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
@@ -52,11 +53,11 @@ pub struct TotalsResponse {
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
 pub struct FundResponse {
     /// What the statement nets to.
-    pub statement_net: i64,
+    pub statement_net: i128,
     /// What the bank credited our account for the day.
     pub settled: i64,
     /// settled − statement_net.
-    pub difference: i64,
+    pub difference: i128,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]

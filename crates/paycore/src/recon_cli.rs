@@ -10,7 +10,7 @@ use paycore_api::recon::{
 use serde_json::json;
 
 use crate::cli::path_segment;
-use crate::client::{body, finish, money, Client};
+use crate::client::{body, finish, money, wide_money, Client};
 
 #[derive(Subcommand, Debug)]
 pub enum ReconAction {
@@ -147,15 +147,19 @@ fn print_run(r: RunResponse) {
     println!(
         "ours       {} records, net {}",
         o.count,
-        money(o.net, "CNY")
+        wide_money(o.net, "CNY")
     );
-    println!("theirs     {} lines, net {}", t.count, money(t.net, "CNY"));
+    println!(
+        "theirs     {} lines, net {}",
+        t.count,
+        wide_money(t.net, "CNY")
+    );
     match &r.fund {
         Some(f) => println!(
             "fund       statement {} settled {} difference {}",
-            money(f.statement_net, "CNY"),
+            wide_money(f.statement_net, "CNY"),
             money(f.settled, "CNY"),
-            money(f.difference, "CNY")
+            wide_money(f.difference, "CNY")
         ),
         None => println!("fund       no settlement from the channel"),
     }

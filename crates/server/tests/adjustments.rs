@@ -102,12 +102,6 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn assert_books_balance(s: &TestServer) {
-    for (currency, sum) in s.balance_sums().await {
-        assert_eq!(sum, 0, "balances of {currency} sum to zero");
-    }
-}
-
 /// How many ledger transfers of kind adjustment the ledger holds under `ledger_id`.
 async fn posted_transfer(s: &TestServer, ledger_id: &str) -> Value {
     let reply = s.get(&format!("/v1/transfers/{ledger_id}")).await;
@@ -189,7 +183,7 @@ async fn the_maker_never_checks_and_another_person_posts_it_once() {
     assert_eq!(entries[1]["comment"], "matches the bank statement");
     assert_eq!(entries[2]["ledger_id"], "adjustment:adj-1");
     assert_eq!(a["approvals"][0]["operator"], "wang");
-    assert_books_balance(&s).await;
+    s.assert_books_balance().await;
     s.stop().await;
 }
 
@@ -246,7 +240,7 @@ async fn a_large_amount_needs_two_checkers_besides_the_maker() {
     .await;
     let one = approve(&s, &p.wang, "at-threshold", None).await;
     assert_eq!(one.body["status"], "posted", "{:?}", one.body);
-    assert_books_balance(&s).await;
+    s.assert_books_balance().await;
     s.stop().await;
 }
 
@@ -283,7 +277,7 @@ async fn a_rejection_needs_a_reason_and_ends_the_proposal() {
     );
     assert_eq!(a["history"][1]["comment"], "wrong customer");
     assert_eq!(s.balance("bob").await, 0);
-    assert_books_balance(&s).await;
+    s.assert_books_balance().await;
     s.stop().await;
 }
 
@@ -369,7 +363,7 @@ async fn proposals_are_checked_and_idempotent_by_id() {
     let beyond = s.get("/v1/adjustments?after=9223372036854775808").await;
     assert_eq!(beyond.status, 200, "{:?}", beyond.body);
     assert_eq!(beyond.body["adjustments"], json!([]));
-    assert_books_balance(&s).await;
+    s.assert_books_balance().await;
     s.stop().await;
 }
 
@@ -458,7 +452,7 @@ async fn the_posting_checks_the_accounts_as_they_are_at_approval() {
             .body["status"],
         "rejected"
     );
-    assert_books_balance(&s).await;
+    s.assert_books_balance().await;
     s.stop().await;
 }
 
@@ -504,7 +498,7 @@ async fn a_proposal_that_waits_too_long_expires_without_posting() {
         "never posted"
     );
     assert_eq!(s.balance("bob").await, 0);
-    assert_books_balance(&s).await;
+    s.assert_books_balance().await;
     s.stop().await;
 }
 
@@ -544,7 +538,7 @@ async fn plain_transfers_of_kind_adjustment_are_refused() {
         "the ids are reserved"
     );
     assert_eq!(s.balance("bob").await, 0);
-    assert_books_balance(&s).await;
+    s.assert_books_balance().await;
     s.stop().await;
 }
 
@@ -592,7 +586,7 @@ async fn accounting_books_a_voucher_for_each_posted_adjustment() {
         };
         assert_eq!((side("debit"), side("credit")), (amount, amount));
     }
-    assert_books_balance(&s).await;
+    s.assert_books_balance().await;
     s.stop().await;
 }
 
@@ -646,7 +640,7 @@ async fn a_crash_between_approval_and_posting_posts_exactly_once_after_the_resta
             "{point}"
         );
         assert_eq!(s.balance("bob").await, 4_200);
-        assert_books_balance(&s).await;
+        s.assert_books_balance().await;
         s.stop().await;
     }
 }

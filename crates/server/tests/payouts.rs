@@ -68,12 +68,6 @@ async fn hold_status(w: &World, hold_id: &Value) -> String {
     reply.body["status"].as_str().unwrap().to_owned()
 }
 
-async fn books_balance(w: &World) {
-    for (currency, sum) in w.server.balance_sums().await {
-        assert_eq!(sum, 0, "{currency} does not balance");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payout_is_held_then_captured_and_what_is_not_there_is_refused() {
     let w = world().await;
@@ -205,7 +199,7 @@ async fn a_payout_is_held_then_captured_and_what_is_not_there_is_refused() {
         .body;
     assert_eq!(older["payouts"][0]["id"], "w-2", "{older}");
     assert_eq!(w.balance("M-shop").await, net(10_000) - 5_100);
-    books_balance(&w).await;
+    w.server.assert_books_balance().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -269,7 +263,7 @@ async fn an_unknown_payout_keeps_its_hold_and_is_never_rerouted() {
     assert_eq!(spare["counters"]["routed"], 0, "{spare}");
     assert_eq!(w.balance("M-shop").await, net(10_000) - 3_000);
     assert_eq!(account(&w, "M-shop").await["frozen"], 0);
-    books_balance(&w).await;
+    w.server.assert_books_balance().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,7 +326,7 @@ async fn a_failed_payout_releases_and_a_reroute_takes_a_new_number_and_a_new_hol
         (missing.status.as_u16(), missing.code()),
         (404, "payout_not_found")
     );
-    books_balance(&w).await;
+    w.server.assert_books_balance().await;
 }
 
 /// A late success racing a person's reroute: while the payout's outcome is unknown, a reroute
@@ -387,5 +381,5 @@ async fn a_reroute_racing_a_late_success_never_pays_twice() {
     assert_eq!(w.balance("M-shop").await, net(100_000) - 3_000);
     assert_eq!(w.balance("CLR-late-CNY").await, 3_000);
     assert_eq!(account(&w, "M-shop").await["frozen"], 0);
-    books_balance(&w).await;
+    w.server.assert_books_balance().await;
 }

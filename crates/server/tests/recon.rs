@@ -254,9 +254,7 @@ async fn the_banks_success_for_an_unknown_payment_is_applied_once() {
         2_000 - 12,
         "posted once, net of the fee"
     );
-    for (currency, sum) in w.server.balance_sums().await {
-        assert_eq!(sum, 0, "{currency} does not balance");
-    }
+    w.server.assert_books_balance().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,9 +375,7 @@ async fn people_resolve_the_rest_and_money_moves_only_through_approved_adjustmen
     );
     let open = w.server.get("/v1/recon/exceptions?status=open").await.body;
     assert_eq!(open["exceptions"], json!([]), "{open}");
-    for (currency, sum) in w.server.balance_sums().await {
-        assert_eq!(sum, 0, "{currency} does not balance");
-    }
+    w.server.assert_books_balance().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -616,9 +612,7 @@ async fn a_refund_goes_back_through_the_channel_and_a_reversed_duplicate_closes_
         )
         .await;
     assert_eq!(again.code(), "exception_closed");
-    for (currency, sum) in w.server.balance_sums().await {
-        assert_eq!(sum, 0, "{currency} does not balance");
-    }
+    w.server.assert_books_balance().await;
 }
 
 async fn wait_for_status(w: &World, exception: &str, status: &str) -> Value {
@@ -665,4 +659,95 @@ async fn a_channel_that_serves_no_statement_is_unavailable_not_an_error() {
     );
     let runs = w.server.get("/v1/recon/runs").await.body;
     assert_eq!(runs["runs"], json!([]), "nothing imported, nothing run");
+}
+
+/// Each amount fits in 64 bits, a day's sums need not: a payment of i64::MAX, its full refund
+/// and a second payment of i64::MAX (the ledger's balances stay in range, the channel's day
+/// of payments does not), against a statement that also lists an unknown payment of 1, so its
+/// payments sum to u64::MAX (a statement's parser refuses totals past u64 with the line) and
+/// its net passes i64. Both sides' totals and the fund check are exact, stored and read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totals_past_64_bits_are_exact() {
+    const MAX: u64 = i64::MAX as u64;
+    let w = world().await;
+    w.channel("w", "sim-json", 100, json!({})).await;
+    let merchant = w
+        .server
+        .post(
+            "/v1/merchants",
+            json!({"id": "whale", "name": "Whale", "callback_hosts": ["127.0.0.1"], "fee_rate_bp": 0}),
+        )
+        .await;
+    assert_eq!(merchant.status, 201, "{:?}", merchant.body);
+    let mut orders = Vec::new();
+    for n in 0..2 {
+        if n == 1 {
+            let refund = w
+                .server
+                .post(
+                    "/v1/payments/rc-pw0/refunds",
+                    json!({"id": "rc-rw0", "amount": MAX}),
+                )
+                .await;
+            assert_eq!(refund.body["status"], "succeeded", "{:?}", refund.body);
+            orders.push(refund.body["channel_order_no"].as_str().unwrap().to_owned());
+        }
+        let trade = w
+            .server
+            .post(
+                "/v1/trades",
+                json!({"merchant": "whale", "merchant_order_no": format!("rc-w{n}"), "amount": MAX, "currency": "CNY"}),
+            )
+            .await;
+        assert_eq!(trade.status, 201, "{:?}", trade.body);
+        let trade = trade.body["trade_id"].as_str().unwrap();
+        let pay = w
+            .pay(trade, &format!("rc-pw{n}"), "quickpay", Some("w"))
+            .await;
+        assert_eq!(pay.body["status"], "succeeded", "{:?}", pay.body);
+        orders.push(pay.body["channel_order_no"].as_str().unwrap().to_owned());
+    }
+    let statement = csv(&[
+        payment_line(&orders[0], MAX, "SUCCESS"),
+        refund_line(&orders[0], &orders[1], MAX),
+        payment_line(&orders[2], MAX, "SUCCESS"),
+        payment_line("X0000000000000000002", 1, "SUCCESS"), // missing_ours
+    ]);
+    let imported = upload(&w, "w", &today().iso(), "csv", &statement).await;
+    assert_eq!(imported.status, 201, "{:?}", imported.body);
+    let id = imported.body["run"]["id"].as_str().unwrap();
+    assert_eq!(imported.body["run"]["differences"]["missing_ours"], 1);
+
+    // Read as the API's own type: a serde_json::Value would make these f64 and round them.
+    let text = w
+        .server
+        .http
+        .get(w.server.url(&format!("/v1/recon/runs/{id}")))
+        .bearer_auth(&w.server.key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let run: paycore_api::recon::RunResponse = serde_json::from_str(&text).unwrap();
+    let max = u128::from(MAX);
+    let (ours, theirs) = (&run.totals.ours, &run.totals.theirs);
+    assert_eq!(
+        (ours.count, ours.payments, ours.refunds),
+        (3, 2 * max, max),
+        "{text}"
+    );
+    assert_eq!((ours.fees, ours.net), (0, max as i128), "{text}");
+    let theirs_totals = (theirs.count, theirs.payments, theirs.refunds);
+    assert_eq!(theirs_totals, (4, u128::from(u64::MAX), max), "{text}");
+    assert_eq!(theirs.net, max as i128 + 1, "{text}");
+    // The bank settled what it processed (i64::MAX); the statement lists 1 more.
+    let fund = run
+        .fund
+        .as_ref()
+        .expect("the simulator serves a settlement");
+    let fund = (fund.statement_net, fund.settled, fund.difference);
+    assert_eq!(fund, (max as i128 + 1, i64::MAX, -1), "{text}");
+    w.server.assert_books_balance().await;
 }

@@ -419,9 +419,7 @@ async fn two_successes_of_one_trade_at_the_same_moment_keep_one() {
         -rounds * 1_000,
         "what the banks kept is what was kept"
     );
-    for (currency, sum) in w.server.balance_sums().await {
-        assert_eq!(sum, 0, "{currency} does not balance");
-    }
+    w.server.assert_books_balance().await;
 }
 
 /// A late success racing a person's reroute of the same payment: every reroute before the
@@ -467,7 +465,5 @@ async fn a_reroute_racing_a_late_success_is_refused() {
     let other = w.server.get("/v1/channels/other").await.body;
     assert_eq!(other["counters"]["routed"], 0, "{other}");
     assert_eq!(w.balance("M-shop").await, 3 * net(1_000));
-    for (currency, sum) in w.server.balance_sums().await {
-        assert_eq!(sum, 0, "{currency} does not balance");
-    }
+    w.server.assert_books_balance().await;
 }

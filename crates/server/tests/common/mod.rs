@@ -227,8 +227,9 @@ impl TestServer {
         reply.body["key"].as_str().unwrap().to_owned()
     }
 
-    /// The sum of every account's balance per currency: zero when the books balance.
-    pub async fn balance_sums(&self) -> std::collections::BTreeMap<String, i64> {
+    /// The sum of every account's balance per currency: zero when the books balance. Summed
+    /// wide, so accounts near i64's limits cannot overflow a partial sum.
+    pub async fn balance_sums(&self) -> std::collections::BTreeMap<String, i128> {
         let mut sums = std::collections::BTreeMap::new();
         let mut after = String::new();
         loop {
@@ -242,8 +243,8 @@ impl TestServer {
                 if a["sub_accounts"].as_array().is_none_or(|s| s.is_empty()) {
                     *sums
                         .entry(a["currency"].as_str().unwrap().to_owned())
-                        .or_insert(0) +=
-                        a["balance"].as_i64().unwrap() + a["pending_credit"].as_i64().unwrap_or(0);
+                        .or_insert(0) += i128::from(a["balance"].as_i64().unwrap())
+                        + i128::from(a["pending_credit"].as_i64().unwrap_or(0));
                 }
             }
             match page.body["next"].as_str() {
@@ -251,6 +252,15 @@ impl TestServer {
                 None => return sums,
             }
         }
+    }
+
+    /// Asserts that every currency's balances sum to zero (total debits = total credits).
+    pub async fn assert_books_balance(&self) {
+        let sums = self.balance_sums().await;
+        assert!(
+            sums.values().all(|v| *v == 0),
+            "books do not balance: {sums:?}"
+        );
     }
 
     /// Creates a key of `role` and returns its secret.

@@ -1,12 +1,16 @@
 //! Reconciliation's rows: imported statements and their lines (`pay_recon_statements`,
 //! `pay_recon_lines`), runs, orders carried to the next day, and exceptions. The matching
-//! reads are paged by key, so a run never holds more than a page of either side.
+//! reads are paged by key, so a run never holds more than a page of either side. Runs are in
+//! `runs.rs`, exceptions in `exceptions.rs`.
+
+mod exceptions;
+mod runs;
+
+pub use exceptions::*;
+pub use runs::*;
 
 use paycore_money::Currency;
-use paycore_recon::{
-    Difference, Exception, ExceptionStatus, Fund, HistoryEntry, OurStatus, Ours, RecordKind, Side,
-    Theirs, Totals,
-};
+use paycore_recon::{OurStatus, Ours, RecordKind, Side, Theirs};
 use serde_json::{json, Value as Json};
 
 use super::currency;
@@ -37,20 +41,6 @@ pub struct LineRecord {
     pub fee: i64,
     pub status: String,
     pub bank_ref: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunRecord {
-    pub id: String,
-    pub channel: String,
-    pub day: String,
-    pub statement_id: String,
-    pub matched: u64,
-    pub carried: u64,
-    pub differences: Vec<(Difference, u64)>,
-    pub totals: Totals,
-    pub fund: Option<Fund>,
-    pub created_at: u64,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -176,20 +166,43 @@ pub fn theirs_page(
         .collect()
 }
 
+/// `SUM(x)` of a BIGINT expression as two BIGINT columns, the sums of its high and low
+/// halves (`x / 2^32`, `x % 2^32`), which `wide_sum` joins again. A plain `SUM` fails on
+/// SQLite once a day's amounts pass i64 (and PostgreSQL's NUMERIC would not fit the
+/// column type); each half stays far from i64's limit for up to 2^31 rows. Both backends
+/// truncate the division toward zero, so `high · 2^32 + low` is exact for negative values.
+macro_rules! sum_halves {
+    ($x:literal) => {
+        concat!(
+            "CAST(SUM((",
+            $x,
+            ") / 4294967296) AS BIGINT), ",
+            "CAST(SUM((",
+            $x,
+            ") % 4294967296) AS BIGINT)"
+        )
+    };
+}
+
+/// The sum `sum_halves!` split into columns `i` and `i + 1`.
+fn wide_sum(r: &Row, i: usize) -> Result<i128, StoreError> {
+    Ok(i128::from(r.int(i)?) * (1 << 32) + i128::from(r.int(i + 1)?))
+}
+
 /// The statement's own sums, per kind.
 pub fn theirs_totals(sql: &mut dyn Sql, statement_id: &str) -> Result<Side, StoreError> {
-    let rows = sql.query(
-        "SELECT kind, COUNT(*), CAST(SUM(amount) AS BIGINT), CAST(SUM(fee) AS BIGINT) FROM pay_recon_lines \
-         WHERE statement_id = $1 GROUP BY kind",
-        &[Value::text(statement_id)],
-    )?;
+    const QUERY: &str = concat!(
+        "SELECT kind, COUNT(*), ",
+        sum_halves!("amount"),
+        ", ",
+        sum_halves!("fee"),
+        " FROM pay_recon_lines WHERE statement_id = $1 GROUP BY kind"
+    );
+    let rows = sql.query(QUERY, &[Value::text(statement_id)])?;
     let mut side = Side::default();
     for r in &rows {
         add_kind(&mut side, r)?;
-        side.fees = side
-            .fees
-            .checked_add(r.int(3)?)
-            .ok_or_else(|| corrupt("fees", "overflow"))?;
+        side.fees += wide_sum(r, 4)?;
     }
     Ok(side)
 }
@@ -314,7 +327,9 @@ pub fn ours_totals(
     (start, end): (u64, u64),
 ) -> Result<Side, StoreError> {
     const QUERY: &str = concat!(
-        "SELECT kind, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM (",
+        "SELECT kind, COUNT(*), ",
+        sum_halves!("amount"),
+        " FROM (",
         ours_union!(
             "a.status = 'succeeded' AND a.updated_at >= $2 AND a.updated_at < $3",
             "r.order_status = 'succeeded' AND r.order_updated_at >= $2 AND r.order_updated_at < $3"
@@ -332,10 +347,11 @@ pub fn ours_totals(
     Ok(side)
 }
 
-/// One `kind, COUNT(*), SUM(amount)` row into a side's totals.
+/// One `kind, COUNT(*), sum_halves!(amount)` row into a side's totals.
 fn add_kind(side: &mut Side, r: &Row) -> Result<(), StoreError> {
     let kind = r.text(0)?;
-    let (count, amount) = (r.uint(1)?, r.uint(2)?);
+    let count = r.uint(1)?;
+    let amount = u128::try_from(wide_sum(r, 2)?).map_err(|_| corrupt("amount sum", "< 0"))?;
     side.count += count;
     match RecordKind::from_name(&kind).ok_or_else(|| corrupt("kind", &kind))? {
         RecordKind::Payment => side.payments = amount,
@@ -443,280 +459,4 @@ pub fn lists(sql: &mut dyn Sql, statement_id: &str, key: &str) -> Result<bool, S
             &[Value::text(statement_id), Value::text(key)],
         )?
         .is_some())
-}
-
-fn side_json(s: &Side) -> Json {
-    json!({"count": s.count, "payments": s.payments, "refunds": s.refunds, "fees": s.fees})
-}
-
-fn side_from(v: &Json) -> Side {
-    Side {
-        count: v["count"].as_u64().unwrap_or(0),
-        payments: v["payments"].as_u64().unwrap_or(0),
-        refunds: v["refunds"].as_u64().unwrap_or(0),
-        fees: v["fees"].as_i64().unwrap_or(0),
-    }
-}
-
-pub fn insert_run(sql: &mut dyn Sql, run: &RunRecord) -> Result<(), StoreError> {
-    let differences: serde_json::Map<String, Json> = run
-        .differences
-        .iter()
-        .map(|(d, n)| (d.name().to_owned(), json!(n)))
-        .collect();
-    let totals =
-        json!({"ours": side_json(&run.totals.ours), "theirs": side_json(&run.totals.theirs)});
-    let fund = run.fund.map(|f| {
-        json!({"statement_net": f.statement_net, "settled": f.settled, "difference": f.difference})
-            .to_string()
-    });
-    sql.exec(
-        "INSERT INTO pay_recon_runs (id, channel, day, statement_id, matched, carried, \
-         differences, totals, fund, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &[
-            Value::text(&run.id),
-            Value::text(&run.channel),
-            Value::text(&run.day),
-            Value::text(&run.statement_id),
-            Value::uint(run.matched),
-            Value::uint(run.carried),
-            Value::text(Json::Object(differences).to_string()),
-            Value::text(totals.to_string()),
-            Value::opt_text(fund),
-            Value::uint(run.created_at),
-        ],
-    )?;
-    Ok(())
-}
-
-macro_rules! select_runs {
-    ($rest:literal) => {
-        concat!(
-            "SELECT id, channel, day, statement_id, matched, carried, differences, totals, fund, \
-             created_at FROM pay_recon_runs ",
-            $rest
-        )
-    };
-}
-
-pub fn run(sql: &mut dyn Sql, id: &str) -> Result<Option<RunRecord>, StoreError> {
-    sql.query_opt(select_runs!("WHERE id = $1"), &[Value::text(id)])?
-        .map(|r| run_from_row(&r))
-        .transpose()
-}
-
-pub fn run_of_statement(
-    sql: &mut dyn Sql,
-    statement_id: &str,
-) -> Result<Option<RunRecord>, StoreError> {
-    sql.query_opt(
-        select_runs!("WHERE statement_id = $1"),
-        &[Value::text(statement_id)],
-    )?
-    .map(|r| run_from_row(&r))
-    .transpose()
-}
-
-/// Runs of a channel (or of every channel, `channel` empty), newest day first.
-pub fn runs(sql: &mut dyn Sql, channel: &str, limit: u64) -> Result<Vec<RunRecord>, StoreError> {
-    sql.query(
-        select_runs!("WHERE ($1 = '' OR channel = $1) ORDER BY day DESC, created_at DESC LIMIT $2"),
-        &[Value::text(channel), Value::uint(limit)],
-    )?
-    .iter()
-    .map(run_from_row)
-    .collect()
-}
-
-fn run_from_row(r: &Row) -> Result<RunRecord, StoreError> {
-    let differences: Json =
-        serde_json::from_str(&r.text(6)?).map_err(|e| corrupt("differences", e))?;
-    let totals: Json = serde_json::from_str(&r.text(7)?).map_err(|e| corrupt("totals", e))?;
-    let fund = match r.opt_text(8)? {
-        None => None,
-        Some(text) => {
-            let v: Json = serde_json::from_str(&text).map_err(|e| corrupt("fund", e))?;
-            Some(Fund {
-                statement_net: v["statement_net"].as_i64().unwrap_or(0),
-                settled: v["settled"].as_i64().unwrap_or(0),
-                difference: v["difference"].as_i64().unwrap_or(0),
-            })
-        }
-    };
-    Ok(RunRecord {
-        id: r.text(0)?,
-        channel: r.text(1)?,
-        day: r.text(2)?,
-        statement_id: r.text(3)?,
-        matched: r.uint(4)?,
-        carried: r.uint(5)?,
-        differences: Difference::ALL
-            .into_iter()
-            .filter_map(|d| differences[d.name()].as_u64().map(|n| (d, n)))
-            .collect(),
-        totals: Totals {
-            ours: side_from(&totals["ours"]),
-            theirs: side_from(&totals["theirs"]),
-        },
-        fund,
-        created_at: r.uint(9)?,
-    })
-}
-
-fn history_json(history: &[HistoryEntry]) -> String {
-    Json::Array(
-        history
-            .iter()
-            .map(|h| json!({"at": h.at, "by": h.by, "event": h.event, "note": h.note}))
-            .collect(),
-    )
-    .to_string()
-}
-
-fn history_from(text: &str) -> Result<Vec<HistoryEntry>, StoreError> {
-    let v: Json = serde_json::from_str(text).map_err(|e| corrupt("history", e))?;
-    let entries = v
-        .as_array()
-        .ok_or_else(|| corrupt("history", "not a list"))?;
-    Ok(entries
-        .iter()
-        .map(|h| HistoryEntry {
-            at: h["at"].as_u64().unwrap_or(0),
-            by: h["by"].as_str().unwrap_or_default().to_owned(),
-            event: h["event"].as_str().unwrap_or_default().to_owned(),
-            note: h["note"].as_str().unwrap_or_default().to_owned(),
-        })
-        .collect())
-}
-
-/// The next exception's sequence number (ids and paging follow it).
-pub fn next_exception_seq(sql: &mut dyn Sql) -> Result<u64, StoreError> {
-    let row = sql.query_opt(
-        "SELECT COALESCE(MAX(seq), 0) FROM pay_recon_exceptions",
-        &[],
-    )?;
-    Ok(row.map(|r| r.uint(0)).transpose()?.unwrap_or(0) + 1)
-}
-
-/// Inserts or updates an exception (`seq` only on insert).
-pub fn save_exception(sql: &mut dyn Sql, seq: u64, e: &Exception) -> Result<(), StoreError> {
-    sql.exec(
-        "INSERT INTO pay_recon_exceptions (id, seq, run_id, kind, channel, channel_order_no, \
-         status, ours, theirs, amount, currency, adjustment_id, history, created_at, updated_at, \
-         refund_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
-         adjustment_id = excluded.adjustment_id, refund_id = excluded.refund_id, \
-         history = excluded.history, \
-         updated_at = excluded.updated_at",
-        &[
-            Value::text(&e.id),
-            Value::uint(seq),
-            Value::text(&e.run_id),
-            Value::text(e.kind.name()),
-            Value::text(&e.channel),
-            Value::text(&e.channel_order_no),
-            Value::text(e.status.name()),
-            Value::text(&e.ours),
-            Value::text(&e.theirs),
-            Value::uint(e.amount),
-            Value::text(&e.currency),
-            Value::opt_text(e.adjustment_id.as_deref()),
-            Value::text(history_json(&e.history)),
-            Value::uint(e.created_at),
-            Value::uint(e.updated_at),
-            Value::opt_text(e.refund_id.as_deref()),
-        ],
-    )?;
-    Ok(())
-}
-
-macro_rules! select_exceptions {
-    ($rest:literal) => {
-        concat!(
-            "SELECT id, run_id, kind, channel, channel_order_no, status, ours, theirs, amount, \
-             currency, adjustment_id, history, created_at, updated_at, seq, refund_id \
-             FROM pay_recon_exceptions ",
-            $rest
-        )
-    };
-}
-
-pub fn exception(sql: &mut dyn Sql, id: &str) -> Result<Option<Exception>, StoreError> {
-    sql.query_opt(select_exceptions!("WHERE id = $1"), &[Value::text(id)])?
-        .map(|r| exception_from_row(&r).map(|(e, _)| e))
-        .transpose()
-}
-
-/// Exceptions by status and run (either empty: any), after sequence `after`, oldest first;
-/// with their sequence numbers for paging.
-pub fn exceptions(
-    sql: &mut dyn Sql,
-    status: &str,
-    run_id: &str,
-    after: u64,
-    limit: u64,
-) -> Result<Vec<(Exception, u64)>, StoreError> {
-    sql.query(
-        select_exceptions!(
-            "WHERE ($1 = '' OR status = $1) AND ($2 = '' OR run_id = $2) AND seq > $3 \
-             ORDER BY seq LIMIT $4"
-        ),
-        &[
-            Value::text(status),
-            Value::text(run_id),
-            Value::uint(after),
-            Value::uint(limit),
-        ],
-    )?
-    .iter()
-    .map(exception_from_row)
-    .collect()
-}
-
-/// The exception a reconciliation refund resolves.
-pub fn exception_by_refund(
-    sql: &mut dyn Sql,
-    refund_id: &str,
-) -> Result<Option<Exception>, StoreError> {
-    sql.query_opt(
-        select_exceptions!("WHERE refund_id = $1"),
-        &[Value::text(refund_id)],
-    )?
-    .map(|r| exception_from_row(&r).map(|(e, _)| e))
-    .transpose()
-}
-
-pub fn exception_by_adjustment(
-    sql: &mut dyn Sql,
-    adjustment_id: &str,
-) -> Result<Option<Exception>, StoreError> {
-    sql.query_opt(
-        select_exceptions!("WHERE adjustment_id = $1"),
-        &[Value::text(adjustment_id)],
-    )?
-    .map(|r| exception_from_row(&r).map(|(e, _)| e))
-    .transpose()
-}
-
-fn exception_from_row(r: &Row) -> Result<(Exception, u64), StoreError> {
-    let (kind, status) = (r.text(2)?, r.text(5)?);
-    let exception = Exception {
-        id: r.text(0)?,
-        run_id: r.text(1)?,
-        kind: Difference::from_name(&kind).ok_or_else(|| corrupt("kind", &kind))?,
-        channel: r.text(3)?,
-        channel_order_no: r.text(4)?,
-        status: ExceptionStatus::from_name(&status).ok_or_else(|| corrupt("status", &status))?,
-        ours: r.text(6)?,
-        theirs: r.text(7)?,
-        amount: r.uint(8)?,
-        currency: r.text(9)?,
-        adjustment_id: r.opt_text(10)?,
-        history: history_from(&r.text(11)?)?,
-        created_at: r.uint(12)?,
-        updated_at: r.uint(13)?,
-        refund_id: r.opt_text(15)?,
-    };
-    Ok((exception, r.uint(14)?))
 }
