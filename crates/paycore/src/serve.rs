@@ -222,7 +222,30 @@ pub(crate) fn init_logging(format: &str) -> anyhow::Result<()> {
         "json" => builder.json().init(),
         other => anyhow::bail!("--log-format must be text or json, not {other:?}"),
     }
+    log_panics();
     Ok(())
+}
+
+/// A panic (an invariant's assertion, or an overflow check in the money crates) is logged as
+/// an error event, so JSON logs and log shippers carry it, before the default hook prints it.
+fn log_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let thread = std::thread::current();
+        tracing::error!(
+            thread = thread.name().unwrap_or("unnamed"),
+            location = %info.location().map(|l| l.to_string()).unwrap_or_default(),
+            %message,
+            "panic"
+        );
+        default(info);
+    }));
 }
 
 /// Claims the shard on etcd and brings it level with the local log, before the engine opens.
