@@ -69,6 +69,11 @@ pub struct ServeArgs {
     /// A status query that finds no such order fails it only this long after it was sent.
     #[arg(long, env = "PAYCORE_NOT_FOUND_GRACE_MS", default_value_t = 60_000)]
     pub not_found_grace_ms: u64,
+    /// A ledger step that must still happen but was refused (a frozen clearing account, a
+    /// full suspense account) is tried again after this many milliseconds; the order's
+    /// anomalies say why it waits.
+    #[arg(long, env = "PAYCORE_LEDGER_RETRY_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ledger_retry_ms: u64,
     /// A quick payment is refused (payment_pending) while an earlier payment of its trade is
     /// in flight and younger than this many seconds (0: never)
     #[arg(long, env = "PAYCORE_QUICKPAY_BLOCK_S", default_value_t = 180)]
@@ -179,6 +184,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 rest_ms: args.channel_rest_ms,
             },
             not_found_grace: std::time::Duration::from_millis(args.not_found_grace_ms),
+            ledger_retry: std::time::Duration::from_millis(args.ledger_retry_ms),
             quickpay_block: std::time::Duration::from_secs(args.quickpay_block_s),
             adjustments: adjustment_config(&args)?,
             recon_carry_window: std::time::Duration::from_secs(args.recon_carry_window_s),

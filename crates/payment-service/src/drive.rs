@@ -21,10 +21,6 @@ use crate::error::Result;
 use crate::outcome::with_trade;
 use crate::PaymentService;
 
-/// How long a step the ledger refused for a reason that may pass waits before it is tried
-/// again (the resolver picks it up).
-pub(crate) const STUCK_RETRY_MS: u64 = 60_000;
-
 /// How the ids of automatic refunds start; a merchant's refund id may not.
 pub(crate) const RETURN_PREFIX: &str = "return:";
 
@@ -81,8 +77,7 @@ impl PaymentService {
         step: Step,
         posted: std::result::Result<(), ErrorCode>,
     ) -> Result<Payment> {
-        let id = id.to_owned();
-        let now = now_ms();
+        let (id, now, retry_ms) = (id.to_owned(), now_ms(), self.ledger_retry_ms());
         let (payment, queued) = self
             .inner
             .writer
@@ -94,7 +89,7 @@ impl PaymentService {
                     return Ok(Ok((payment, false))); // done meanwhile
                 }
                 let (before, payment_before) = (trade.clone(), payment.clone());
-                apply_posting(&mut payment, &mut trade, step, posted, now);
+                apply_posting(&mut payment, &mut trade, step, posted, (now, retry_ms));
                 payments::save_over(sql, &payment, &payment_before)?;
                 if trade != before {
                     trades::update(sql, &trade)?;
@@ -162,7 +157,7 @@ fn apply_posting(
     trade: &mut Trade,
     step: Step,
     posted: std::result::Result<(), ErrorCode>,
-    now: u64,
+    (now, retry_ms): (u64, u64),
 ) {
     match (step, posted) {
         (Step::PostKeep | Step::PostCombined | Step::PostBalance, Ok(())) => {
@@ -174,7 +169,7 @@ fn apply_posting(
         (Step::PostBalance, Err(code)) => payment.balance_refused(trade, code.code(), now),
         (_, Err(code)) => {
             tracing::error!(payment = %payment.id, ?step, code = code.code(), "the ledger refused a payment step; tried again later");
-            payment.next_check_at = Some(now + STUCK_RETRY_MS);
+            payment.ledger_step_refused(&format!("{step:?}"), code.code(), now, retry_ms);
         }
         (Step::AskBank | Step::Refund | Step::Done, Ok(())) => {
             unreachable!("not a posting step")

@@ -80,6 +80,9 @@ pub struct PaymentConfig {
     pub timing: Timing,
     /// Most status queries in flight at once.
     pub resolver_concurrency: usize,
+    /// A ledger step that must still happen but was refused (a frozen clearing account, a
+    /// full suspense account) is tried again after this long.
+    pub ledger_retry: Duration,
     /// A quick payment is refused (`payment_pending`) while an earlier payment of its trade
     /// is in flight and younger than this.
     pub quickpay_block: Duration,
@@ -111,6 +114,7 @@ impl PaymentConfig {
                 not_found_grace_ms: 60_000,
             },
             resolver_concurrency: 64,
+            ledger_retry: Duration::from_secs(60),
             quickpay_block: Duration::from_secs(180),
             adjustments: AdjustmentConfig::default(),
             recon_carry_window: Duration::from_millis(paycore_recon::CARRY_WINDOW_MS_DEFAULT),
@@ -221,6 +225,10 @@ impl PaymentService {
 
     pub fn config(&self) -> &PaymentConfig {
         &self.inner.config
+    }
+
+    pub(crate) fn ledger_retry_ms(&self) -> u64 {
+        u64::try_from(self.inner.config.ledger_retry.as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Stops the resolver and the adjustment sweep and waits until they (and whatever the

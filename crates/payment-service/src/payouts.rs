@@ -20,7 +20,6 @@ use paycore_payments::{
 };
 
 use crate::clock::now_ms;
-use crate::drive::STUCK_RETRY_MS;
 use crate::error::{Result, ServiceError};
 use crate::outcome::{bank_result, track, Source};
 use crate::pay::route;
@@ -166,7 +165,7 @@ impl PaymentService {
         step: PayoutStep,
         done: std::result::Result<(), ErrorCode>,
     ) -> Result<Payout> {
-        let (id, now) = (id.to_owned(), now_ms());
+        let (id, now, retry_ms) = (id.to_owned(), now_ms(), self.ledger_retry_ms());
         let payout = self
             .inner
             .writer
@@ -185,7 +184,7 @@ impl PaymentService {
                     (PayoutStep::Release, Ok(())) => payout.released(now),
                     (_, Err(code)) => {
                         tracing::error!(payout = %payout.id, ?step, code = code.code(), "the ledger refused a payout step; tried again later");
-                        payout.next_check_at = Some(now + STUCK_RETRY_MS);
+                        payout.ledger_step_refused(&format!("{step:?}"), code.code(), now, retry_ms);
                     }
                     (PayoutStep::Send | PayoutStep::AskBank | PayoutStep::Done, Ok(())) => {
                         unreachable!("not a ledger step")

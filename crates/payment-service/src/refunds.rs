@@ -21,7 +21,7 @@ use paycore_payments::{
 };
 
 use crate::clock::now_ms;
-use crate::drive::{RETURN_PREFIX, STUCK_RETRY_MS};
+use crate::drive::RETURN_PREFIX;
 use crate::error::{Result, ServiceError};
 use crate::outcome::{bank_result, Source};
 use crate::PaymentService;
@@ -194,8 +194,7 @@ impl PaymentService {
         step: RefundStep,
         done: std::result::Result<(), ErrorCode>,
     ) -> Result<Refund> {
-        let id = id.to_owned();
-        let now = now_ms();
+        let (id, now, retry_ms) = (id.to_owned(), now_ms(), self.ledger_retry_ms());
         let (refund, queued) = self
             .inner
             .writer
@@ -213,7 +212,7 @@ impl PaymentService {
                     (RefundStep::Release, Ok(())) => refund.released(now),
                     (_, Err(code)) => {
                         tracing::error!(refund = %refund.id, ?step, code = code.code(), "the ledger refused a refund step; tried again later");
-                        refund.next_check_at = Some(now + STUCK_RETRY_MS);
+                        refund.ledger_step_refused(&format!("{step:?}"), code.code(), now, retry_ms);
                     }
                     (RefundStep::Send | RefundStep::AskBank | RefundStep::Done, Ok(())) => {
                         unreachable!("not a ledger step")

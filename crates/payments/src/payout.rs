@@ -208,6 +208,13 @@ impl Payout {
         self.updated_at = now;
     }
 
+    /// The ledger refused a step that must still happen (the money was paid out, or its hold
+    /// must be released): tried again after `retry_ms`, the payout saying why it waits.
+    pub fn ledger_step_refused(&mut self, step: &str, code: &str, now: Millis, retry_ms: Millis) {
+        self.anomaly(crate::posting::refusal_anomaly(step, code, retry_ms));
+        self.next_check_at = Some(now + retry_ms);
+    }
+
     /// The ledger refused the hold (insufficient funds…): nothing is sent.
     pub fn hold_refused(&mut self, code: &str, now: Millis) {
         let attempt = self.current_mut();
@@ -420,6 +427,36 @@ mod tests {
             "a late word on the first order is only an anomaly"
         );
         assert_eq!(p.status(), OrderStatus::Processing);
+    }
+
+    #[test]
+    fn a_refused_capture_waits_for_the_ledger_and_says_why_once() {
+        let mut p = payout();
+        p.hold_placed(1);
+        p.mark_sent(1).unwrap();
+        said(
+            &mut p,
+            "o1",
+            BankResult::Succeeded {
+                bank_ref: "B".into(),
+                amount: 500,
+            },
+        );
+        for now in [10, 60_010] {
+            p.ledger_step_refused("Capture", "amount_overflow", now, 60_000);
+            assert_eq!(p.next_check_at, Some(now + 60_000));
+        }
+        assert_eq!(
+            p.anomalies,
+            [crate::posting::refusal_anomaly(
+                "Capture",
+                "amount_overflow",
+                60_000
+            )]
+        );
+        assert_eq!(p.next_step(), PayoutStep::Capture, "the step is still due");
+        p.captured(120_020);
+        assert_eq!(p.status(), OrderStatus::Succeeded);
     }
 
     #[test]

@@ -268,3 +268,15 @@ fn reference_for(trade_id: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The anomaly an order carries while the ledger refuses a step it cannot skip: which step,
+/// the ledger's code, and how often it is tried again. The ledger records a rejection under
+/// the step's id and answers a retry of that id the same way, so the retry only helps when
+/// the refusal was not a recorded decision; otherwise an operator has to act (see
+/// ARCHITECTURE.md, "A refused step that cannot be skipped").
+pub(crate) fn refusal_anomaly(step: &str, code: &str, retry_ms: u64) -> String {
+    format!(
+        "the ledger refused {step} ({code}); tried again every {retry_ms} ms, but a recorded \
+         refusal stays the ledger's answer for this step: it needs an operator"
+    )
+}

@@ -186,9 +186,7 @@ impl Refund {
             .order
             .report(report.source, &report.result, self.amount, now, timing);
         if let OrderEffect::Anomaly(message) = &effect {
-            if !self.anomalies.contains(message) {
-                self.anomalies.push(message.clone());
-            }
+            self.anomaly(message.clone());
         }
         if self.order.status == OrderStatus::Failed {
             self.failure = self.order.failure.clone();
@@ -203,6 +201,19 @@ impl Refund {
         assert_eq!(self.hold, HoldState::Pending);
         self.hold = HoldState::Placed;
         self.updated_at = now;
+    }
+
+    /// The ledger refused a step that must still happen (the refund was sent, or its hold
+    /// must be released): tried again after `retry_ms`, the refund saying why it waits.
+    pub fn ledger_step_refused(&mut self, step: &str, code: &str, now: Millis, retry_ms: Millis) {
+        self.anomaly(crate::posting::refusal_anomaly(step, code, retry_ms));
+        self.next_check_at = Some(now + retry_ms);
+    }
+
+    fn anomaly(&mut self, message: String) {
+        if !self.anomalies.contains(&message) {
+            self.anomalies.push(message);
+        }
     }
 
     /// The ledger refused the hold: the refund fails before anything was sent.

@@ -89,6 +89,8 @@ pub struct PaymentOptions {
     pub not_found_grace: std::time::Duration,
     /// A quick payment waits this long for an earlier in-flight payment of its trade.
     pub quickpay_block: std::time::Duration,
+    /// A refused ledger step that must still happen is tried again after this long.
+    pub ledger_retry: std::time::Duration,
     /// Adjustments (调账): expiry, the dual-approval threshold, the sweep.
     pub adjustments: AdjustmentConfig,
     /// Reconciliation: successes this close to a day's end are carried to the next day's run.
@@ -109,6 +111,7 @@ impl Default for PaymentOptions {
             health: HealthPolicy::default(),
             not_found_grace: std::time::Duration::from_secs(60),
             quickpay_block: std::time::Duration::from_secs(180),
+            ledger_retry: std::time::Duration::from_secs(60),
             adjustments: AdjustmentConfig::default(),
             recon_carry_window: std::time::Duration::from_millis(
                 paycore_recon::CARRY_WINDOW_MS_DEFAULT,
@@ -404,6 +407,7 @@ async fn start_payments(
     payments.health = config.payments.health;
     payments.timing.not_found_grace_ms = config.payments.not_found_grace.as_millis() as u64;
     payments.quickpay_block = config.payments.quickpay_block;
+    payments.ledger_retry = config.payments.ledger_retry;
     payments.recon_carry_window = config.payments.recon_carry_window;
     payments.adjustments = config.payments.adjustments.clone();
     payments.notifications = config.payments.notify.clone();

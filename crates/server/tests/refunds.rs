@@ -467,3 +467,54 @@ async fn a_reroute_racing_a_late_success_is_refused() {
     assert_eq!(w.balance("M-shop").await, 3 * net(1_000));
     w.server.assert_books_balance().await;
 }
+
+/// A step the ledger refuses that has no other way out: the channel's clearing account is
+/// frozen, so neither keeping the money (clearing → merchant) nor sending it back (clearing →
+/// suspense) can post. The payment waits, says why in its anomalies, and posts nothing; the
+/// books balance throughout. (What it does not do yet: post once the account is unfrozen —
+/// the ledger keeps its recorded refusal as the answer for the step's id.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_the_ledger_refuses_waits_and_says_why() {
+    let mut options = quick_options();
+    options.ledger_retry = Duration::from_millis(300);
+    let w = world_with(options).await;
+    w.channel("ice", "sim-json", 100, json!({})).await;
+    let frozen = w
+        .server
+        .post("/v1/accounts/CLR-ice-CNY/freeze", json!({}))
+        .await;
+    assert_eq!(frozen.status, 200, "{:?}", frozen.body);
+    let trade = w.trade("ice-1", 1_000).await;
+    let paid = w.pay(&trade, "ice-p", "quickpay", Some("ice")).await;
+    assert_eq!(paid.status, 201, "{:?}", paid.body);
+
+    let expected = "the ledger refused PostToSuspense (account_frozen); tried again every 300 ms";
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    let waiting = loop {
+        let payment = w.payment("ice-p").await;
+        let anomalies = payment["anomalies"].as_array().unwrap();
+        if anomalies
+            .iter()
+            .any(|a| a.as_str().unwrap().starts_with(expected))
+        {
+            break payment;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{payment}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (
+            waiting["status"].as_str(),
+            waiting["refund_reason"].as_str()
+        ),
+        (Some("refunding"), Some("ledger_rejected")),
+        "{waiting}"
+    );
+    // Retried (300 ms apart) without a second anomaly and without posting anything.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let later = w.payment("ice-p").await;
+    assert_eq!(later["anomalies"].as_array().unwrap().len(), 1, "{later}");
+    assert_eq!(w.balance("CLR-ice-CNY").await, 0, "nothing posted");
+    assert_eq!(w.balance("PAY-SUSPENSE-CNY").await, 0);
+    w.server.assert_books_balance().await;
+}

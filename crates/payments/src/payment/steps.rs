@@ -69,6 +69,14 @@ impl Payment {
         self.give_back(trade, ReturnReason::LedgerRejected, code, now);
     }
 
+    /// The ledger refused a step that has no other way out (money the bank took must reach an
+    /// account: the suspense account, say, is at its limit). It is tried again after
+    /// `retry_ms`, and the payment says why it waits, where an operator sees it.
+    pub fn ledger_step_refused(&mut self, step: &str, code: &str, now: Millis, retry_ms: Millis) {
+        self.anomaly(crate::posting::refusal_anomaly(step, code, retry_ms));
+        self.next_check_at = Some(now + retry_ms);
+    }
+
     /// The ledger refused a combined payment's balance part (insufficient funds, a frozen or
     /// closed account): the external part goes back.
     pub fn combined_refused(&mut self, trade: &mut Trade, code: &str, now: Millis) {
