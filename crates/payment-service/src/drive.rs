@@ -169,7 +169,7 @@ fn apply_posting(
         (Step::PostBalance, Err(code)) => payment.balance_refused(trade, code.code(), now),
         (_, Err(code)) => {
             tracing::error!(payment = %payment.id, ?step, code = code.code(), "the ledger refused a payment step; tried again later");
-            payment.ledger_step_refused(&format!("{step:?}"), code.code(), now, retry_ms);
+            payment.ledger_step_refused(step, code.code(), now, retry_ms);
         }
         (Step::AskBank | Step::Refund | Step::Done, Ok(())) => {
             unreachable!("not a posting step")

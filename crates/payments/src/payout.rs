@@ -211,7 +211,7 @@ impl Payout {
     /// The ledger refused a step that must still happen (the money was paid out, or its hold
     /// must be released): tried again after `retry_ms`, the payout saying why it waits.
     pub fn ledger_step_refused(&mut self, step: &str, code: &str, now: Millis, retry_ms: Millis) {
-        self.anomaly(crate::posting::refusal_anomaly(step, code, retry_ms));
+        self.anomaly(crate::posting::stuck_anomaly(step, code, retry_ms));
         self.next_check_at = Some(now + retry_ms);
     }
 
@@ -448,7 +448,7 @@ mod tests {
         }
         assert_eq!(
             p.anomalies,
-            [crate::posting::refusal_anomaly(
+            [crate::posting::stuck_anomaly(
                 "Capture",
                 "amount_overflow",
                 60_000

@@ -2,7 +2,9 @@
 //! the order and the step (`payment:<id>`, `received:<id>`, `refund:<id>`, …), so a retry, a
 //! second callback or a crash and restart asks the ledger for the same command again and the
 //! ledger's idempotency makes it a replay. A step that was refused keeps its ids (the ledger
-//! records rejections too); a different step uses different ids.
+//! records rejections too, and answers a retried id with its refusal); a different step uses
+//! different ids. The one exception is a payment's posting into suspense, which has no other
+//! way out: each try after a stored refusal gets a new id (`received:<id>:<n>`).
 //!
 //! - A kept channel payment (one linked batch, 组合记账), from the channel's clearing account
 //!   (应收渠道款: the channel owes us the full amount): the amount less the fee to the merchant
@@ -157,7 +159,10 @@ pub fn payment_postings(payment: &Payment, merchant_account: &str) -> Vec<Ledger
 pub fn suspense_posting(payment: &Payment) -> LedgerTransfer {
     let clearing = clearing_of(payment);
     let suspense = suspense_account(payment.currency);
-    let id = format!("received:{}", payment.id);
+    let id = match payment.ledger_tries {
+        0 => format!("received:{}", payment.id),
+        tries => format!("received:{}:{tries}", payment.id),
+    };
     transfer(
         id,
         &clearing,
@@ -270,13 +275,17 @@ fn reference_for(trade_id: &str) -> String {
 mod tests;
 
 /// The anomaly an order carries while the ledger refuses a step it cannot skip: which step,
-/// the ledger's code, and how often it is tried again. The ledger records a rejection under
-/// the step's id and answers a retry of that id the same way, so the retry only helps when
-/// the refusal was not a recorded decision; otherwise an operator has to act (see
-/// ARCHITECTURE.md, "A refused step that cannot be skipped").
+/// the ledger's code, and how often it is tried again.
 pub(crate) fn refusal_anomaly(step: &str, code: &str, retry_ms: u64) -> String {
+    format!("the ledger refused {step} ({code}); tried again every {retry_ms} ms")
+}
+
+/// `refusal_anomaly` for a step whose retries keep its id (a refund's or a payout's): the
+/// ledger answers a retry of one id with its recorded refusal, so only an operator can move
+/// it (see ARCHITECTURE.md, "A refused step that cannot be skipped").
+pub(crate) fn stuck_anomaly(step: &str, code: &str, retry_ms: u64) -> String {
     format!(
-        "the ledger refused {step} ({code}); tried again every {retry_ms} ms, but a recorded \
-         refusal stays the ledger's answer for this step: it needs an operator"
+        "{}, but a recorded refusal stays the ledger's answer for this step: it needs an operator",
+        refusal_anomaly(step, code, retry_ms)
     )
 }

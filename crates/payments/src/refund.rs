@@ -206,7 +206,7 @@ impl Refund {
     /// The ledger refused a step that must still happen (the refund was sent, or its hold
     /// must be released): tried again after `retry_ms`, the refund saying why it waits.
     pub fn ledger_step_refused(&mut self, step: &str, code: &str, now: Millis, retry_ms: Millis) {
-        self.anomaly(crate::posting::refusal_anomaly(step, code, retry_ms));
+        self.anomaly(crate::posting::stuck_anomaly(step, code, retry_ms));
         self.next_check_at = Some(now + retry_ms);
     }
 

@@ -470,11 +470,11 @@ async fn a_reroute_racing_a_late_success_is_refused() {
 
 /// A step the ledger refuses that has no other way out: the channel's clearing account is
 /// frozen, so neither keeping the money (clearing → merchant) nor sending it back (clearing →
-/// suspense) can post. The payment waits, says why in its anomalies, and posts nothing; the
-/// books balance throughout. (What it does not do yet: post once the account is unfrozen —
-/// the ledger keeps its recorded refusal as the answer for the step's id.)
+/// suspense) can post. The payment waits, says why in its anomalies, and posts nothing; once
+/// the account is unfrozen its next try (under a new ledger id: the ledger answers the
+/// refused one with its refusal) sends the money back. The books balance throughout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_step_the_ledger_refuses_waits_and_says_why() {
+async fn a_step_the_ledger_refuses_waits_says_why_and_posts_once_it_can() {
     let mut options = quick_options();
     options.ledger_retry = Duration::from_millis(300);
     let w = world_with(options).await;
@@ -492,11 +492,7 @@ async fn a_step_the_ledger_refuses_waits_and_says_why() {
     let deadline = tokio::time::Instant::now() + SETTLE;
     let waiting = loop {
         let payment = w.payment("ice-p").await;
-        let anomalies = payment["anomalies"].as_array().unwrap();
-        if anomalies
-            .iter()
-            .any(|a| a.as_str().unwrap().starts_with(expected))
-        {
+        if payment["anomalies"] == json!([expected]) {
             break payment;
         }
         assert!(tokio::time::Instant::now() < deadline, "{payment}");
@@ -510,11 +506,25 @@ async fn a_step_the_ledger_refuses_waits_and_says_why() {
         (Some("refunding"), Some("ledger_rejected")),
         "{waiting}"
     );
-    // Retried (300 ms apart) without a second anomaly and without posting anything.
+    // Retried (300 ms apart) with one anomaly and nothing posted.
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     let later = w.payment("ice-p").await;
-    assert_eq!(later["anomalies"].as_array().unwrap().len(), 1, "{later}");
+    assert_eq!(later["anomalies"], json!([expected]), "{later}");
     assert_eq!(w.balance("CLR-ice-CNY").await, 0, "nothing posted");
     assert_eq!(w.balance("PAY-SUSPENSE-CNY").await, 0);
+    w.server.assert_books_balance().await;
+
+    let thawed = w
+        .server
+        .post("/v1/accounts/CLR-ice-CNY/unfreeze", json!({}))
+        .await;
+    assert_eq!(thawed.status, 200, "{:?}", thawed.body);
+    // A success the ledger refused ends `failed`, its money returned by the refund.
+    let returned = payment_becomes(&w, "ice-p", "failed").await;
+    let refund_id = returned["refund_id"].as_str().unwrap().to_owned();
+    assert_eq!(refund_settled(&w, &refund_id).await["status"], "succeeded");
+    assert_eq!(w.balance("CLR-ice-CNY").await, 0, "in and back out once");
+    assert_eq!(w.balance("PAY-SUSPENSE-CNY").await, 0);
+    assert_eq!(w.balance("M-shop").await, 0, "the merchant kept nothing");
     w.server.assert_books_balance().await;
 }

@@ -19,7 +19,7 @@ macro_rules! select_payments {
             "SELECT id, trade_id, merchant, method, amount, currency, fee, status, \
              requested_channel, created_at, updated_at, succeeded_at, failure_code, \
              failure_message, anomalies, payer_account, balance_amount, disposition, posted, \
-             refund_id, next_check_at FROM pay_payments ",
+             refund_id, next_check_at, ledger_tries FROM pay_payments ",
             $rest
         )
     };
@@ -44,15 +44,15 @@ fn save_row(sql: &mut dyn Sql, p: &Payment) -> Result<(), StoreError> {
         "INSERT INTO pay_payments (id, trade_id, merchant, method, amount, currency, fee, \
          status, requested_channel, created_at, updated_at, succeeded_at, failure_code, \
          failure_message, anomalies, payer_account, balance_amount, disposition, posted, \
-         refund_id, next_check_at) \
+         refund_id, next_check_at, ledger_tries) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21) \
+         $18, $19, $20, $21, $22) \
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
          updated_at = excluded.updated_at, succeeded_at = excluded.succeeded_at, \
          failure_code = excluded.failure_code, failure_message = excluded.failure_message, \
          anomalies = excluded.anomalies, disposition = excluded.disposition, \
          posted = excluded.posted, refund_id = excluded.refund_id, \
-         next_check_at = excluded.next_check_at",
+         next_check_at = excluded.next_check_at, ledger_tries = excluded.ledger_tries",
         &[
             Value::text(&p.id),
             Value::text(&p.trade_id),
@@ -75,6 +75,7 @@ fn save_row(sql: &mut dyn Sql, p: &Payment) -> Result<(), StoreError> {
             Value::text(p.posted.name()),
             Value::opt_text(p.refund_id.as_deref()),
             Value::opt_uint(p.next_check_at),
+            Value::uint(p.ledger_tries.into()),
         ],
     )?;
     Ok(())
@@ -278,5 +279,7 @@ fn from_row(r: &Row, attempts: Vec<Attempt>) -> Result<Payment, StoreError> {
             .ok_or_else(|| StoreError::Corrupt("posted".into()))?,
         refund_id: r.opt_text(19)?,
         next_check_at: r.opt_uint(20)?,
+        ledger_tries: u16::try_from(r.uint(21)?)
+            .map_err(|_| StoreError::Corrupt("ledger_tries".into()))?,
     })
 }

@@ -204,6 +204,11 @@ pub struct Payment {
     pub next_check_at: Option<Millis>,
     /// Reports that contradicted a final state, kept for reconciliation.
     pub anomalies: Vec<String>,
+    /// How often the ledger refused the step into suspense (`ledger_step_refused`). The ledger
+    /// answers a retry of one id with its recorded refusal, so each try after a stored refusal
+    /// posts under a new id (`posting::suspense_posting`); only a refused id is ever left
+    /// behind, so nothing posts twice.
+    pub ledger_tries: u16,
 }
 
 /// Everything needed to create a payment, as the edge and the router produced it.
@@ -312,6 +317,7 @@ impl Payment {
             succeeded_at: None,
             failure: None,
             next_check_at: None,
+            ledger_tries: 0,
             anomalies: Vec::new(),
         }
     }

@@ -72,8 +72,21 @@ impl Payment {
     /// The ledger refused a step that has no other way out (money the bank took must reach an
     /// account: the suspense account, say, is at its limit). It is tried again after
     /// `retry_ms`, and the payment says why it waits, where an operator sees it.
-    pub fn ledger_step_refused(&mut self, step: &str, code: &str, now: Millis, retry_ms: Millis) {
-        self.anomaly(crate::posting::refusal_anomaly(step, code, retry_ms));
+    pub fn ledger_step_refused(&mut self, step: Step, code: &str, now: Millis, retry_ms: Millis) {
+        // The other posting steps have a way out (the money goes back); this one is it.
+        assert_eq!(
+            step,
+            Step::PostToSuspense,
+            "only the return's posting waits"
+        );
+        self.anomaly(crate::posting::refusal_anomaly(
+            "PostToSuspense",
+            code,
+            retry_ms,
+        ));
+        // Saved with the refusal in one job: a crash before that retries the refused id,
+        // whose replayed refusal brings the payment here again.
+        self.ledger_tries = self.ledger_tries.saturating_add(1);
         self.next_check_at = Some(now + retry_ms);
     }
 

@@ -99,7 +99,7 @@ fn a_kept_payment_posts_net_to_the_merchant_and_the_fee_to_income() {
 
 #[test]
 fn money_not_kept_waits_in_suspense_and_is_refunded_from_there() {
-    let p = received(Method::Quickpay, 700, 4, 0);
+    let mut p = received(Method::Quickpay, 700, 4, 0);
     let into = suspense_posting(&p);
     assert_eq!(
         (
@@ -110,6 +110,11 @@ fn money_not_kept_waits_in_suspense_and_is_refunded_from_there() {
         ),
         ("received:p-1", "CLR-bank-a-CNY", "PAY-SUSPENSE-CNY", 700)
     );
+    // Each try after a stored refusal is a new command; the same try is the same command.
+    p.ledger_tries = 2;
+    assert_eq!(suspense_posting(&p).client_id, "received:p-1:2");
+    assert_eq!(suspense_posting(&p), suspense_posting(&p));
+    p.ledger_tries = 0;
     let back = suspense_refund_posting(&p, "auto-p-1", 700);
     assert_eq!(
         (
@@ -162,7 +167,7 @@ fn ids_fit_the_ledger() {
         capture,
         free,
         format!("comb-payer:{long}"),
-        format!("received:{long}"),
+        format!("received:{long}:{}", u16::MAX),
     ] {
         assert!(id.len() <= 64, "{id}");
     }
