@@ -53,7 +53,10 @@ impl PaymentService {
             };
             self.ensure_payment_accounts(&payment, step).await?;
             let posted = self.inner.ledger.post(&transfers).await?;
-            let next = self.record_posting(&payment.id, step, posted).await?;
+            let tried = payment.ledger_tries;
+            let next = self
+                .record_posting(&payment.id, (step, tried), posted)
+                .await?;
             if next.next_step() == step {
                 return Ok(next); // refused for now: the resolver tries again later
             }
@@ -74,7 +77,7 @@ impl PaymentService {
     async fn record_posting(
         &self,
         id: &str,
-        step: Step,
+        (step, tried): (Step, u16),
         posted: std::result::Result<(), ErrorCode>,
     ) -> Result<Payment> {
         let (id, now, retry_ms) = (id.to_owned(), now_ms(), self.ledger_retry_ms());
@@ -89,7 +92,13 @@ impl PaymentService {
                     return Ok(Ok((payment, false))); // done meanwhile
                 }
                 let (before, payment_before) = (trade.clone(), payment.clone());
-                apply_posting(&mut payment, &mut trade, step, posted, (now, retry_ms));
+                apply_posting(
+                    &mut payment,
+                    &mut trade,
+                    (step, tried),
+                    posted,
+                    (now, retry_ms),
+                );
                 payments::save_over(sql, &payment, &payment_before)?;
                 if trade != before {
                     trades::update(sql, &trade)?;
@@ -155,7 +164,7 @@ impl PaymentService {
 fn apply_posting(
     payment: &mut Payment,
     trade: &mut Trade,
-    step: Step,
+    (step, tried): (Step, u16),
     posted: std::result::Result<(), ErrorCode>,
     (now, retry_ms): (u64, u64),
 ) {
@@ -167,11 +176,11 @@ fn apply_posting(
         (Step::PostKeep, Err(code)) => payment.keep_refused(trade, code.code(), now),
         (Step::PostCombined, Err(code)) => payment.combined_refused(trade, code.code(), now),
         (Step::PostBalance, Err(code)) => payment.balance_refused(trade, code.code(), now),
-        (_, Err(code)) => {
+        (Step::PostToSuspense, Err(code)) => {
             tracing::error!(payment = %payment.id, ?step, code = code.code(), "the ledger refused a payment step; tried again later");
-            payment.ledger_step_refused(step, code.code(), now, retry_ms);
+            payment.suspense_refused(tried, code.code(), now, retry_ms);
         }
-        (Step::AskBank | Step::Refund | Step::Done, Ok(())) => {
+        (Step::AskBank | Step::Refund | Step::Done, _) => {
             unreachable!("not a posting step")
         }
     }

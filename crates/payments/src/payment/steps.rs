@@ -69,16 +69,16 @@ impl Payment {
         self.give_back(trade, ReturnReason::LedgerRejected, code, now);
     }
 
-    /// The ledger refused a step that has no other way out (money the bank took must reach an
-    /// account: the suspense account, say, is at its limit). It is tried again after
-    /// `retry_ms`, and the payment says why it waits, where an operator sees it.
-    pub fn ledger_step_refused(&mut self, step: Step, code: &str, now: Millis, retry_ms: Millis) {
-        // The other posting steps have a way out (the money goes back); this one is it.
-        assert_eq!(
-            step,
-            Step::PostToSuspense,
-            "only the return's posting waits"
-        );
+    /// The ledger refused the posting into suspense, which has no other way out (money the
+    /// bank took must reach an account; the clearing account may be frozen, suspense full).
+    /// It is tried again after `retry_ms`, and the payment says why it waits, where an
+    /// operator sees it. `tried` is the `ledger_tries` the refused posting was built with: only
+    /// a refusal of the current id moves to a new one, so every earlier id is known refused
+    /// and at most one id can ever post (a stale answer from a concurrent try changes nothing).
+    pub fn suspense_refused(&mut self, tried: u16, code: &str, now: Millis, retry_ms: Millis) {
+        if tried != self.ledger_tries {
+            return;
+        }
         self.anomaly(crate::posting::refusal_anomaly(
             "PostToSuspense",
             code,

@@ -110,10 +110,15 @@ fn money_not_kept_waits_in_suspense_and_is_refunded_from_there() {
         ),
         ("received:p-1", "CLR-bank-a-CNY", "PAY-SUSPENSE-CNY", 700)
     );
-    // Each try after a stored refusal is a new command; the same try is the same command.
-    p.ledger_tries = 2;
+    // Each try after a stored refusal is a new command; a stale refusal (of an id already
+    // left behind, from a concurrent try) moves nothing, so at most one id can ever post.
+    p.suspense_refused(0, "account_frozen", 10, 300);
+    assert_eq!(suspense_posting(&p).client_id, "received:p-1:1");
+    p.suspense_refused(0, "account_frozen", 20, 300);
+    assert_eq!((p.ledger_tries, p.next_check_at), (1, Some(310)));
+    p.suspense_refused(1, "account_frozen", 320, 300);
     assert_eq!(suspense_posting(&p).client_id, "received:p-1:2");
-    assert_eq!(suspense_posting(&p), suspense_posting(&p));
+    assert_eq!(p.anomalies.len(), 1, "{:?}", p.anomalies);
     p.ledger_tries = 0;
     let back = suspense_refund_posting(&p, "auto-p-1", 700);
     assert_eq!(
