@@ -719,17 +719,7 @@ async fn totals_past_64_bits_are_exact() {
     assert_eq!(imported.body["run"]["differences"]["missing_ours"], 1);
 
     // Read as the API's own type: a serde_json::Value would make these f64 and round them.
-    let text = w
-        .server
-        .http
-        .get(w.server.url(&format!("/v1/recon/runs/{id}")))
-        .bearer_auth(&w.server.key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = w.server.get_text(&format!("/v1/recon/runs/{id}")).await;
     let run: paycore_api::recon::RunResponse = serde_json::from_str(&text).unwrap();
     let max = u128::from(MAX);
     let (ours, theirs) = (&run.totals.ours, &run.totals.theirs);

@@ -106,16 +106,7 @@ async fn turnover_past_i64_max_is_reported_exactly() {
     assert_eq!(closed.status, 200, "{}", closed.body);
     // Past u64 a JSON number only stays exact when read into an integer type, so the list is
     // read as the API's own type rather than as a serde_json::Value (which makes it an f64).
-    let text = s
-        .http
-        .get(s.url("/v1/accounting/periods"))
-        .bearer_auth(&s.key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.get_text("/v1/accounting/periods").await;
     let periods: paycore_api::accounting::ClosedPeriodList = serde_json::from_str(&text).unwrap();
     let period = &periods.closed[0];
     assert_eq!(

@@ -188,6 +188,13 @@ impl TestServer {
             .await
     }
 
+    /// The body of a GET as text. Past u64 a JSON number only stays exact when read into an
+    /// integer type, so such answers are parsed as the API's own types, not as a `Value`.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self.http.get(self.url(path)).bearer_auth(&self.key).send();
+        response.await.unwrap().text().await.unwrap()
+    }
+
     pub async fn get_as(&self, key: Option<&str>, path: &str) -> Reply {
         self.send(self.http.get(self.url(path)), key).await
     }
